@@ -1,0 +1,112 @@
+"""Evaluate proxy trees on a block-batched dataset, memoising sub-tree results.
+
+A sub-tree's result depends only on its string, so results are memoised by that key: reduced
+values (one number per block or per architecture) are kept without limit (they are small);
+tensor-valued results are kept in an LRU bounded by bytes.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+import torch
+from deap import gp
+
+from lpzero_gp.parse import plain_name
+from lpzero_gp.primitives.pset import ALL_OVERLOADS, _scalar_fn
+from lpzero_gp.primitives.types import PRUNED, Blocks, Layerwise, Score
+from lpzero_gp.store import Dataset
+
+
+def subtree_keys(tree: gp.PrimitiveTree) -> tuple[list[str], list[int]]:
+    """Readable key and end index of the sub-tree rooted at every node, in one pass."""
+    n = len(tree)
+    keys: list[str] = [""] * n
+    ends: list[int] = [0] * n
+    stack: list[tuple[int, list[int]]] = []
+    for i in range(n):
+        stack.append((i, []))
+        while stack and len(stack[-1][1]) == tree[stack[-1][0]].arity:
+            j, kids = stack.pop()
+            name = plain_name(tree[j]) if tree[j].arity == 0 else tree[j].name
+            keys[j] = name if not kids else f"{name}({','.join(keys[k] for k in kids)})"
+            ends[j] = ends[kids[-1]] if kids else j + 1
+            if not stack:
+                break
+            stack[-1][1].append(j)
+    return keys, ends
+
+
+def _callable(node):
+    ov = ALL_OVERLOADS[node.name]
+    return _scalar_fn(ov.op) if ov.args[0] in (Layerwise, Score) else ov.op.fn
+
+
+def _nbytes(v) -> int:
+    return sum(g.numel() * g.element_size() for g in v.groups) if isinstance(v, Blocks) else 0
+
+
+class Evaluator:
+    """Scores trees on one dataset; one instance per dataset (and per worker process)."""
+
+    def __init__(self, dataset: Dataset, tensor_cache_bytes: int = 512 << 20,
+                 memoize: bool = True):
+        self.dataset = dataset
+        self.memoize = memoize
+        self.memo: dict[str, object] = {}
+        self.tensor_memo: OrderedDict[str, Blocks] = OrderedDict()
+        self.tensor_bytes = 0
+        self.tensor_cache_bytes = tensor_cache_bytes
+        self.calls = 0
+        self.hits = 0
+
+    def _remember(self, key: str, value) -> None:
+        if not self.memoize:
+            return
+        if isinstance(value, Blocks):
+            size = _nbytes(value)
+            if size > self.tensor_cache_bytes // 4:
+                return
+            self.tensor_memo[key] = value
+            self.tensor_bytes += size
+            while self.tensor_bytes > self.tensor_cache_bytes:
+                _, old = self.tensor_memo.popitem(last=False)
+                self.tensor_bytes -= _nbytes(old)
+        else:
+            if len(self.memo) > 500_000:
+                self.memo.clear()
+            self.memo[key] = value
+
+    def _lookup(self, key: str):
+        if not self.memoize:
+            return None
+        if key in self.memo:
+            return self.memo[key]
+        v = self.tensor_memo.get(key)
+        if v is not None:
+            self.tensor_memo.move_to_end(key)
+        return v
+
+    def score(self, tree: gp.PrimitiveTree) -> torch.Tensor | None:
+        """Scores (float64, one per architecture), or None when every branch is pruned."""
+        keys, ends = subtree_keys(tree)
+        self.calls += 1
+
+        def ev(i: int):
+            cached = self._lookup(keys[i])
+            if cached is not None:
+                self.hits += 1
+                return cached
+            node = tree[i]
+            if node.arity == 0:
+                return self.dataset.inputs[plain_name(node)]
+            args, j = [], i + 1
+            for _ in range(node.arity):
+                args.append(ev(j))
+                j = ends[j]
+            value = _callable(node)(*args)
+            self._remember(keys[i], value)
+            return value
+
+        out = ev(0)
+        return None if out is PRUNED else out

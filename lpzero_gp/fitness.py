@@ -1,0 +1,76 @@
+"""Rank-correlation fitness with the reference's validity checks (proxies.md §2.6).
+
+A proxy is invalid when any architecture's score is nan or saturated (overflow), when all
+scores are equal, or when the correlation is undefined. Invalid proxies get
+:data:`INVALID_FITNESS`, below every real correlation, so they are never preferred as parents.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+INVALID_FITNESS = -2.0
+_OVERFLOW = 1e30
+
+
+@dataclass(frozen=True)
+class RankResult:
+    """Spearman rho and Kendall tau of scores against ground truth (higher truth = better)."""
+
+    rho: float
+    tau: float
+    valid: bool
+    reason: str = ""
+
+    @property
+    def fitness(self) -> float:
+        """The search objective: signed Spearman rho, or INVALID_FITNESS."""
+        return self.rho if self.valid else INVALID_FITNESS
+
+
+def invalid_reason(scores: np.ndarray) -> str:
+    """Why a score vector cannot be ranked ('' when it can)."""
+    if scores.size < 2:
+        return "fewer than 2 scores"
+    if not np.all(np.isfinite(scores)):
+        return "nan/inf score"
+    if np.max(np.abs(scores)) >= _OVERFLOW:
+        return "overflow"
+    if np.all(scores == scores[0]):
+        return "constant scores"
+    return ""
+
+
+def rank(scores, truth, with_tau: bool = True) -> RankResult:
+    """Spearman (average ranks for ties) and Kendall tau-b of ``scores`` against ``truth``."""
+    s = np.asarray(scores, dtype=np.float64)
+    t = np.asarray(truth, dtype=np.float64)
+    reason = invalid_reason(s)
+    if reason:
+        return RankResult(float("nan"), float("nan"), False, reason)
+    rho = float(stats.spearmanr(s, t).statistic)
+    if not np.isfinite(rho):
+        return RankResult(float("nan"), float("nan"), False, "undefined correlation")
+    tau = float(stats.kendalltau(s, t).statistic) if with_tau else float("nan")
+    return RankResult(rho, tau, True)
+
+
+def bootstrap_ci(scores, truth, n: int = 1000, seed: int = 0, level: float = 0.95
+                 ) -> dict[str, tuple[float, float]]:
+    """Percentile bootstrap intervals of rho and tau over architectures."""
+    s = np.asarray(scores, dtype=np.float64)
+    t = np.asarray(truth, dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    rhos, taus = [], []
+    for _ in range(n):
+        idx = rng.integers(0, len(s), len(s))
+        if np.all(s[idx] == s[idx][0]) or np.all(t[idx] == t[idx][0]):
+            continue
+        rhos.append(stats.spearmanr(s[idx], t[idx]).statistic)
+        taus.append(stats.kendalltau(s[idx], t[idx]).statistic)
+    lo, hi = (1 - level) / 2 * 100, (1 + level) / 2 * 100
+    return {"rho": (float(np.nanpercentile(rhos, lo)), float(np.nanpercentile(rhos, hi))),
+            "tau": (float(np.nanpercentile(taus, lo)), float(np.nanpercentile(taus, hi)))}

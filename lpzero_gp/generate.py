@@ -1,0 +1,82 @@
+"""Tree generation and variation that never fail and always keep trees well typed.
+
+DEAP's typed ``generate`` can dead-end when a type has no terminal at the depth limit (here
+Layerwise and Score have none). :func:`gen_typed` knows the minimum height each type needs
+and only picks primitives that can still be completed within the remaining depth.
+"""
+
+from __future__ import annotations
+
+import random
+from functools import lru_cache
+
+from deap import gp
+
+from lpzero_gp.genotype import genotype_string, random_genotype
+from lpzero_gp.parse import ProxyError, parse_tree
+from lpzero_gp.primitives.ops import OPS_BY_NAME, PRUNE, TABLE7_BINARY, UNARY
+
+
+@lru_cache(maxsize=32)
+def _min_heights(pset: gp.PrimitiveSetTyped) -> dict[type, int]:
+    """Smallest tree height that produces each type (0 for types with terminals)."""
+    h: dict[type, int] = {t: 0 for t, terms in pset.terminals.items() if terms}
+    changed = True
+    while changed:
+        changed = False
+        for ret, prims in pset.primitives.items():
+            for p in prims:
+                if all(a in h for a in p.args):
+                    need = 1 + max(h[a] for a in p.args)
+                    if need < h.get(ret, 1 << 30):
+                        h[ret] = need
+                        changed = True
+    return h
+
+
+def gen_typed(pset: gp.PrimitiveSetTyped, min_: int, max_: int, type_=None,
+              terminal_prob: float = 0.3) -> list:
+    """A random well-typed expression of height between (about) ``min_`` and ``max_``."""
+    type_ = pset.ret if type_ is None else type_
+    heights = _min_heights(pset)
+    target = random.randint(min_, max_)
+    expr: list = []
+    stack = [(0, type_)]
+    while stack:
+        depth, t = stack.pop()
+        room = max(target - depth, heights[t])
+        terms = pset.terminals.get(t, [])
+        prims = [p for p in pset.primitives.get(t, [])
+                 if all(1 + heights[a] <= room for a in p.args)]
+        use_term = terms and (not prims or depth >= target
+                              or (depth >= min_ and random.random() < terminal_prob))
+        if use_term:
+            expr.append(random.choice(terms))
+            continue
+        prim = random.choice(prims)
+        expr.append(prim)
+        for a in reversed(prim.args):
+            stack.append((depth + 1, a))
+    return expr
+
+
+def gen_lpzero(pset: gp.PrimitiveSetTyped, n_unary: int = 2,
+               aggregations: tuple[str, ...] = ("agg_mean",),
+               unary: tuple[str, ...] | None = None) -> gp.PrimitiveTree:
+    """A random tree of the paper's shape: two inputs, ``n_unary`` ops per branch, one binary."""
+    inputs = tuple(pset.arguments)
+    ops = tuple(u for u in (unary or UNARY) if f"{u}_T" in pset.mapping)
+    binary = tuple(b for b in TABLE7_BINARY if f"{b}_L" in pset.mapping)
+    for _ in range(1000):
+        g = random_genotype(random, inputs, n_unary, ops, binary)
+        try:
+            return parse_tree(genotype_string(g, random.choice(aggregations)), pset)
+        except ProxyError:
+            continue
+    raise RuntimeError("could not draw a genotype (the op set has no reduction?)")
+
+
+def is_prunable(node) -> bool:
+    """True for nodes of the prune op (kept rare in deep trees)."""
+    return isinstance(node, gp.Primitive) and node.name.startswith("prune_") and \
+        OPS_BY_NAME["prune"].kind == PRUNE

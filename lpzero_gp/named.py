@@ -1,0 +1,35 @@
+"""Named proxies: the paper's searched proxies (Appendix B) and the reference code's readings.
+
+proxies.md §5 explains the two readings: the paper's text (reciprocal, z-score) and the genotypes
+the reference code ships (negation, dim-0 softmax). Both are kept so results can be compared.
+"""
+
+from __future__ import annotations
+
+from lpzero_gp.genotype import Genotype, genotype_string
+
+GENOTYPES: dict[str, Genotype] = {
+    # FlexiBERT, App. B: (1/H)^2 + log softmax(||A||_F); the second term is identically 0.
+    "paper_bert": Genotype("H", "A", ("reciprocal", "square"), ("fro", "log_softmax"), "add"),
+    # The genotype the reference code ships for BERT: negation instead of reciprocal.
+    "code_bert": Genotype("H", "A", ("neg", "square"), ("fro", "log_softmax"), "add"),
+    # GPT-2, App. B: |znorm(G)| + log|mean(W)|.
+    "paper_gpt2": Genotype("G", "W", ("znorm", "abs"), ("mean", "abslog"), "add"),
+    # The genotype the reference code ships for GPT-2.
+    "code_gpt2": Genotype("W", "G", ("square", "l1"), ("softmax", "square"), "add"),
+    # LLaMA, App. B: ||W||_1^2 + sqrt(softmax(W)).
+    "paper_llama": Genotype("W", "W", ("l1", "square"), ("softmax", "sqrt"), "add"),
+}
+
+#: Proxy strings by name (the block aggregation is the mean, as in the reference code).
+NAMED: dict[str, str] = {name: genotype_string(g) for name, g in GENOTYPES.items()}
+#: Aliases with the spelling used in the issue texts and the README.
+NAMED.update({name.replace("_", "-"): s for name, s in list(NAMED.items())})
+NAMED["flexibert-paper"] = NAMED["paper_bert"]
+NAMED["gpt2-paper"] = NAMED["paper_gpt2"]
+NAMED["llama-paper"] = NAMED["paper_llama"]
+
+
+def describe() -> dict[str, str]:
+    """Every named proxy and its string."""
+    return dict(NAMED)

@@ -1,0 +1,169 @@
+"""Our own parser and printer for proxy strings: ``agg_mean(mean(square(neg(H))))``.
+
+User text never reaches ``eval``: the string is tokenised, parsed by recursive descent, and every
+name is checked against the op table and the input names; overloads are resolved from the
+argument types (a ParamList argument also fits a TensorList slot).
+"""
+
+from __future__ import annotations
+
+import re
+
+from deap import gp
+
+from lpzero_gp.primitives.pset import ALL_OVERLOADS, TYPE_NAMES, Overload, input_type
+from lpzero_gp.primitives.types import Layerwise, Score, TensorList
+
+MAX_CHARS = 4000
+MAX_NODES = 400
+MAX_DEPTH = 60
+
+_TOKEN = re.compile(r"\s*(?:([A-Za-z][A-Za-z0-9_]*)|(\()|(\))|(,))")
+
+#: Aliases accepted in proxy strings and genotypes (the reference code's op keys).
+ALIASES = {
+    "no_op": "identity", "noop": "identity", "normalize": "znorm", "frobenius": "fro",
+    "frobenius_norm": "fro", "l1_norm": "l1", "normalized_sum": "norm_sum", "revert": "neg",
+    "invert": "reciprocal", "disconnect": "prune", "logsoftmax": "log_softmax",
+    "min_max_normalize": "minmax", "sum_blocks": "agg_sum", "mean_blocks": "agg_mean",
+}
+
+
+class ProxyError(ValueError):
+    """A proxy string or genotype that is not a valid proxy; the message is one line."""
+
+
+def _tokens(text: str) -> list[str]:
+    out, pos = [], 0
+    text = text.strip()
+    while pos < len(text):
+        m = _TOKEN.match(text, pos)
+        if not m or m.end() == pos:
+            bad = text[pos:].lstrip()[:20]
+            raise ProxyError(f"unexpected character(s) {bad!r} at position {pos}")
+        out.append(next(g for g in m.groups() if g is not None))
+        pos = m.end()
+        while pos < len(text) and text[pos].isspace():
+            pos += 1
+    return out
+
+
+def _ast(tokens: list[str]):
+    """Recursive-descent parse into (name, [children]) tuples."""
+    pos = 0
+
+    def node(depth: int):
+        nonlocal pos
+        if depth > MAX_DEPTH:
+            raise ProxyError(f"proxy nested deeper than {MAX_DEPTH}")
+        if pos >= len(tokens):
+            raise ProxyError("unexpected end of proxy (unbalanced parentheses?)")
+        name = tokens[pos]
+        if not (name[0].isalpha()):
+            raise ProxyError(f"expected a name, got {name!r}")
+        pos += 1
+        if pos < len(tokens) and tokens[pos] == "(":
+            pos += 1
+            kids = [node(depth + 1)]
+            while pos < len(tokens) and tokens[pos] == ",":
+                pos += 1
+                kids.append(node(depth + 1))
+            if pos >= len(tokens) or tokens[pos] != ")":
+                raise ProxyError("missing ')' (unbalanced parentheses)")
+            pos += 1
+            return (name, kids)
+        return (name, [])
+
+    tree = node(0)
+    if pos != len(tokens):
+        raise ProxyError(f"unexpected {tokens[pos]!r} after the end of the proxy")
+    return tree
+
+
+def _fits(arg: type, want: type) -> bool:
+    return issubclass(arg, want)
+
+
+def _resolve(name: str, kid_types: list[type]) -> Overload:
+    if name in ALL_OVERLOADS:
+        ov = ALL_OVERLOADS[name]
+        if len(ov.args) == len(kid_types) and all(map(_fits, kid_types, ov.args)):
+            return ov
+    base = ALIASES.get(name, name)
+    cands = [ov for ov in ALL_OVERLOADS.values() if ov.op.name == base]
+    if not cands:
+        raise ProxyError(f"unknown operation {name!r}")
+    for ov in sorted(cands, key=lambda o: o.args[0] is TensorList):  # prefer exact ParamList
+        if len(ov.args) == len(kid_types) and all(map(_fits, kid_types, ov.args)):
+            return ov
+    got = ", ".join(TYPE_NAMES[t] for t in kid_types)
+    want = "; ".join("(" + ", ".join(TYPE_NAMES[a] for a in ov.args) + ")" for ov in cands)
+    raise ProxyError(f"{base}({got}) is not defined; {base} takes {want}")
+
+
+def parse_tree(text: str, pset: gp.PrimitiveSetTyped) -> gp.PrimitiveTree:
+    """Parse a proxy string into a typed DEAP tree of ``pset`` (root type Score)."""
+    if not isinstance(text, str) or not text.strip():
+        raise ProxyError("empty proxy string")
+    if len(text) > MAX_CHARS:
+        raise ProxyError(f"proxy string longer than {MAX_CHARS} characters")
+    ast = _ast(_tokens(text))
+    args = {a: i for i, a in enumerate(pset.arguments)}
+    nodes: list = []
+
+    def build(node) -> type:
+        name, kids = node
+        if not kids:
+            if name in args:
+                nodes.append(pset.mapping[name])
+                return input_type(name)
+            if name in ALL_OVERLOADS or ALIASES.get(name, name) in {
+                    o.op.name for o in ALL_OVERLOADS.values()}:
+                raise ProxyError(f"operation {name!r} needs arguments")
+            raise ProxyError(f"unknown input {name!r}; inputs are {', '.join(pset.arguments)}")
+        slot = len(nodes)
+        nodes.append(None)
+        kid_types = [build(k) for k in kids]
+        ov = _resolve(name, kid_types)
+        if ov.typed_name not in pset.mapping:
+            raise ProxyError(f"operation {ov.op.name!r} is not in this primitive set")
+        nodes[slot] = pset.mapping[ov.typed_name]
+        if len(nodes) > MAX_NODES:
+            raise ProxyError(f"proxy has more than {MAX_NODES} nodes")
+        return ov.ret
+
+    root = build(ast)
+    if root is not Score:
+        hint = " (wrap it in agg_mean(...) or agg_sum(...))" if root is Layerwise else ""
+        raise ProxyError(f"a proxy must return one score per architecture{hint}")
+    return gp.PrimitiveTree(nodes)
+
+
+def plain_name(node) -> str:
+    """The op name without its type suffix (terminals: the input name)."""
+    if isinstance(node, gp.Primitive):
+        ov = ALL_OVERLOADS.get(node.name)
+        return ov.op.name if ov else node.name
+    return node.format()
+
+
+def format_tree(tree: gp.PrimitiveTree, begin: int = 0) -> str:
+    """Readable string of the subtree starting at ``begin`` (the whole tree by default)."""
+    out: list[str] = []
+    stack: list[list] = []
+    end = tree.searchSubtree(begin).stop
+    for node in tree[begin:end]:
+        stack.append([node, []])
+        while stack and len(stack[-1][1]) == stack[-1][0].arity:
+            prim, args = stack.pop()
+            s = plain_name(prim) if not args else f"{plain_name(prim)}({', '.join(args)})"
+            if not stack:
+                out.append(s)
+                break
+            stack[-1][1].append(s)
+    return out[0]
+
+
+def node_type(node) -> type:
+    """Return type of a tree node."""
+    return node.ret

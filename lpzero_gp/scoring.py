@@ -1,0 +1,76 @@
+"""Score proxies on a dataset of architectures: scores per architecture and rank fitness."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from lpzero_gp.evaluate import Evaluator
+from lpzero_gp.fitness import INVALID_FITNESS, RankResult, rank
+from lpzero_gp.named import NAMED
+from lpzero_gp.parse import ProxyError, parse_tree
+from lpzero_gp.primitives.pset import INPUTS, make_pset
+from lpzero_gp.spaces.base import RawInputs
+from lpzero_gp.store import ArchStats, Dataset, compact
+
+
+def resolve(proxy: str) -> str:
+    """A proxy string, with named proxies replaced by their definition."""
+    if not isinstance(proxy, str):
+        raise ProxyError("a proxy must be a string")
+    return NAMED.get(proxy.strip(), proxy)
+
+
+class Scorer:
+    """Callable ``proxy string -> (fitness, tau)`` over one dataset; memoises sub-trees."""
+
+    def __init__(self, dataset: Dataset, truth, memoize: bool = True):
+        self.dataset = dataset
+        self.truth = np.asarray(truth, dtype=np.float64)
+        if len(self.truth) != dataset.n_archs:
+            raise ValueError("one ground-truth value per architecture is needed")
+        self.pset = make_pset(INPUTS)
+        self.memoize = memoize
+        self._evaluator: Evaluator | None = None
+
+    @property
+    def evaluator(self) -> Evaluator:
+        """Created on first use (so a pickled Scorer starts with an empty memo)."""
+        if self._evaluator is None:
+            self._evaluator = Evaluator(self.dataset, memoize=self.memoize)
+        return self._evaluator
+
+    def __getstate__(self):
+        state = dict(self.__dict__)
+        state["_evaluator"] = None
+        return state
+
+    def scores(self, proxy: str) -> np.ndarray | None:
+        """Proxy score of every architecture (None if the proxy is entirely pruned)."""
+        out = self.evaluator.score(parse_tree(resolve(proxy), self.pset))
+        return None if out is None else out.numpy().astype(np.float64)
+
+    def rank(self, proxy: str) -> RankResult:
+        """Rank correlation of the proxy's scores with the ground truth."""
+        s = self.scores(proxy)
+        if s is None:
+            return RankResult(float("nan"), float("nan"), False, "empty proxy")
+        return rank(s, self.truth)
+
+    def __call__(self, proxy: str) -> tuple[float, float]:
+        r = self.rank(proxy)
+        return (r.fitness, r.tau) if r.valid else (INVALID_FITNESS, float("nan"))
+
+
+def score_stats(proxy: str, stats: list[ArchStats]) -> np.ndarray:
+    """Scores of a proxy on compact statistics of several architectures."""
+    ds = Dataset.from_stats(stats)
+    out = Evaluator(ds, memoize=False).score(parse_tree(resolve(proxy), make_pset(INPUTS)))
+    if out is None:
+        raise ProxyError("every branch of the proxy is pruned")
+    return out.numpy().astype(np.float64)
+
+
+def score_raw(proxy: str, raw: RawInputs, budget: int | None = None) -> float:
+    """Score of one architecture from a space's raw inputs (named proxies allowed)."""
+    stats = compact(raw) if budget is None else compact(raw, budget=budget)
+    return float(score_stats(proxy, [stats])[0])

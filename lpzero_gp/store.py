@@ -1,0 +1,143 @@
+"""Compact per-architecture statistics and the block-batched dataset the evaluator runs on.
+
+Each source tensor is viewed as rows of its feature axis and a seeded subset of rows is kept
+(at most ``budget`` elements per tensor), together with the full element count, so per-block
+means are unbiased estimates and size-dependent reductions (Frobenius norm) scale back to the
+full tensor. G and W tensors of one parameter get identical rows, so G*W stays exact.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from lpzero_gp.primitives.types import Blocks, Layout
+from lpzero_gp.spaces.base import INPUT_NAMES, RawInputs
+
+DEFAULT_BUDGET = 2048
+
+
+@dataclass
+class ArchStats:
+    """Compact statistics of one architecture: ``inputs[letter] = [(block, rows, numel)]``."""
+
+    n_blocks: int
+    inputs: dict[str, list[tuple[int, torch.Tensor, int]]]
+
+    def nbytes(self) -> int:
+        """Bytes held by the stored tensors."""
+        return sum(t.numel() * t.element_size() for v in self.inputs.values() for _, t, _ in v)
+
+
+def _rows(t: torch.Tensor, budget: int, seed: int) -> torch.Tensor:
+    """A seeded subset of the rows of ``t`` viewed as (-1, features), float32, contiguous."""
+    t = t.detach().float()
+    mat = t.reshape(1, -1) if t.dim() == 0 else t.reshape(-1, t.shape[-1])
+    n_rows, cols = mat.shape
+    keep = max(1, budget // max(cols, 1))
+    if n_rows <= keep:
+        return mat.clone().cpu().contiguous()
+    gen = torch.Generator().manual_seed(seed)
+    idx = torch.randperm(n_rows, generator=gen)[:keep].sort().values
+    return mat[idx.to(mat.device)].cpu().contiguous()
+
+
+def _seed(base: int, letter_group: str, block: int, k: int, shape: tuple[int, ...]) -> int:
+    text = f"{base}|{letter_group}|{block}|{k}|{shape}".encode()
+    return int.from_bytes(hashlib.blake2b(text, digest_size=8).digest(), "little") >> 1
+
+
+def compact(raw: RawInputs, budget: int = DEFAULT_BUDGET, seed: int = 0) -> ArchStats:
+    """Compact a space's raw inputs. G and W share their row choice (group key ``P``)."""
+    n_blocks = max((len(v) for v in raw.values()), default=0)
+    inputs: dict[str, list[tuple[int, torch.Tensor, int]]] = {}
+    for letter, blocks in raw.items():
+        if letter not in INPUT_NAMES:
+            continue
+        group = "P" if letter in ("G", "W") else letter
+        segs = []
+        for b, tensors in enumerate(blocks):
+            for k, t in enumerate(tensors):
+                segs.append((b, _rows(t, budget, _seed(seed, group, b, k, tuple(t.shape))),
+                             int(t.numel())))
+        inputs[letter] = segs
+    return ArchStats(n_blocks, inputs)
+
+
+def _layout_and_groups(per_arch, block_offset):
+    """Group segments of all architectures by stored shape."""
+    by_shape: dict[tuple[int, int], list] = defaultdict(list)
+    for a, segs in enumerate(per_arch):
+        for b, t, numel in segs:
+            by_shape[tuple(t.shape)].append((block_offset[a] + b, t, numel))
+    groups, seg_block, seg_numel = [], [], []
+    for shape in sorted(by_shape):
+        items = by_shape[shape]
+        groups.append(torch.stack([t for _, t, _ in items]))
+        seg_block.append(torch.tensor([b for b, _, _ in items], dtype=torch.long))
+        seg_numel.append(torch.tensor([n for _, _, n in items], dtype=torch.float64))
+    return groups, seg_block, seg_numel
+
+
+@dataclass
+class Dataset:
+    """Block-batched inputs of many architectures, ready for proxy evaluation."""
+
+    inputs: dict[str, Blocks]
+    n_archs: int
+    blocks_per_arch: list[int]
+
+    @classmethod
+    def from_stats(cls, stats: list[ArchStats]) -> Dataset:
+        """Stack the statistics of ``stats`` (one entry per architecture, in order)."""
+        counts = [s.n_blocks for s in stats]
+        offsets = [sum(counts[:i]) for i in range(len(counts))]
+        block_arch = torch.repeat_interleave(torch.arange(len(stats)), torch.tensor(counts))
+        letters = sorted({k for s in stats for k in s.inputs})
+        inputs: dict[str, Blocks] = {}
+        layouts: dict[str, Layout] = {}
+        for letter in letters:
+            per_arch = [s.inputs.get(letter, []) for s in stats]
+            groups, seg_block, seg_numel = _layout_and_groups(per_arch, offsets)
+            layout = Layout(tuple(seg_block), tuple(seg_numel), block_arch, len(stats))
+            if letter == "G" and "W" in layouts and _same_layout(layouts["W"], layout):
+                layout = layouts["W"]
+            if letter == "W" and "G" in layouts and _same_layout(layouts["G"], layout):
+                layout = layouts["G"]
+            layouts[letter] = layout
+            inputs[letter] = Blocks(tuple(groups), layout)
+        for letter in INPUT_NAMES:
+            if letter not in inputs:  # absent input: no data, every block reduces to nan
+                inputs[letter] = Blocks((), Layout((), (), block_arch, len(stats)))
+        return cls(inputs, len(stats), counts)
+
+    def subset(self, stats: list[ArchStats], idx: list[int]) -> Dataset:
+        """Convenience: a dataset over a subset of the given statistics."""
+        return Dataset.from_stats([stats[i] for i in idx])
+
+
+def _same_layout(a: Layout, b: Layout) -> bool:
+    return len(a.seg_block) == len(b.seg_block) and all(
+        torch.equal(x, y) for x, y in zip(a.seg_block, b.seg_block, strict=True)) and all(
+        torch.equal(x, y) for x, y in zip(a.seg_numel, b.seg_numel, strict=True))
+
+
+def save_stats(stats: ArchStats, path: Path) -> None:
+    """Write statistics atomically (temporary file, then rename)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    torch.save({"n_blocks": stats.n_blocks, "inputs": stats.inputs}, tmp)
+    tmp.replace(path)
+
+
+def load_stats(path: Path) -> ArchStats | None:
+    """Read statistics written by :func:`save_stats`; None if missing or unreadable."""
+    try:
+        d = torch.load(path, weights_only=True)
+        return ArchStats(int(d["n_blocks"]), d["inputs"])
+    except Exception:  # a corrupt cache entry is recomputed, never fatal
+        return None

@@ -1,0 +1,88 @@
+"""Trees to SymPy: the canonical form (for pruning and LaTeX) and the literal form (round-trip).
+
+The canonical form applies each op's SymPy twin, so SymPy's evaluation rules merge equivalent
+proxies. The literal form mirrors the tree node for node with one undefined function per op,
+so it converts back to exactly the same tree.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+from deap import gp
+
+from lpzero_gp.parse import ProxyError, parse_tree, plain_name
+from lpzero_gp.primitives.ops import AGGREGATE, BINARY, PRUNE
+from lpzero_gp.primitives.pset import ALL_OVERLOADS
+from lpzero_gp.primitives.symbolic import SYMBOLS
+from lpzero_gp.primitives.types import Layerwise, Score
+
+#: Returned for a pruned branch.
+PRUNED_EXPR = None
+
+
+def _walk(tree: gp.PrimitiveTree, visit):
+    """Post-order fold over the tree: ``visit(node, child_values)``."""
+    stack: list[tuple[object, list]] = []
+    result = None
+    for node in tree:
+        stack.append((node, []))
+        while stack and len(stack[-1][1]) == stack[-1][0].arity:
+            n, kids = stack.pop()
+            value = visit(n, kids)
+            if not stack:
+                result = value
+                break
+            stack[-1][1].append(value)
+    return result
+
+
+def to_sympy(tree: gp.PrimitiveTree):
+    """Canonical SymPy expression of a tree, or None when everything is pruned."""
+
+    def visit(node, kids):
+        if node.arity == 0:
+            return SYMBOLS[plain_name(node)]
+        ov = ALL_OVERLOADS[node.name]
+        op = ov.op
+        if op.kind == PRUNE or any(k is None for k in kids) and op.kind != BINARY:
+            return None
+        if op.kind == BINARY:
+            a, b = kids
+            if a is None:
+                return b
+            if b is None:
+                return a
+            return op.sym(a, b)
+        scalar = ov.args[0] in (Layerwise, Score) and op.kind != AGGREGATE
+        fn = op.sym_scalar if scalar else op.sym
+        if fn is None:
+            return sp.nan
+        return fn(kids[0])
+
+    return _walk(tree, visit)
+
+
+def to_literal(tree: gp.PrimitiveTree):
+    """Node-for-node SymPy mirror of a tree (undefined functions named after the ops)."""
+
+    def visit(node, kids):
+        if node.arity == 0:
+            return sp.Symbol(plain_name(node))
+        return sp.Function(plain_name(node))(*kids)
+
+    return _walk(tree, visit)
+
+
+def literal_to_string(expr) -> str:
+    """Proxy string of a literal-form expression (inverse of :func:`to_literal`)."""
+    if isinstance(expr, sp.Symbol):
+        return expr.name
+    if isinstance(expr, sp.Function) or (hasattr(expr, "func") and expr.args):
+        name = getattr(expr.func, "__name__", str(expr.func))
+        return f"{name}({', '.join(literal_to_string(a) for a in expr.args)})"
+    raise ProxyError(f"not a literal proxy expression: {expr}")
+
+
+def from_literal(expr, pset) -> gp.PrimitiveTree:
+    """Tree of a literal-form expression."""
+    return parse_tree(literal_to_string(expr), pset)

@@ -1,0 +1,137 @@
+"""``make_pset``: the typed DEAP primitive set of proxy operations.
+
+Overloads are registered under typed names (``square_T``, ``square_P``, ``square_L``,
+``square_S``) because DEAP needs unique names; proxy strings use the plain op name and the
+parser picks the overload from the argument types. Shape mismatches are impossible by
+construction: binary ops only combine blocks-aligned values (Layerwise, Score) or the aligned
+parameter lists G and W.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from deap import gp
+
+from . import ops as O
+from .types import Layerwise, ParamList, Score, TensorList
+
+#: Input names in argument order; A, H, S, J are activations-like, G and W parameters.
+INPUTS: tuple[str, ...] = ("A", "H", "S", "J", "G", "W")
+PARAM_INPUTS = frozenset({"G", "W"})
+
+SUFFIX = {TensorList: "T", ParamList: "P", Layerwise: "L", Score: "S"}
+TYPE_NAMES = {TensorList: "TensorList", ParamList: "ParamList", Layerwise: "Layerwise",
+              Score: "Score"}
+
+
+@dataclass(frozen=True)
+class Overload:
+    """One typed registration of an op."""
+
+    op: O.OpSpec
+    args: tuple[type, ...]
+    ret: type
+
+    @property
+    def typed_name(self) -> str:
+        """Unique name in the DEAP primitive set."""
+        return f"{self.op.name}_{SUFFIX[self.args[0]]}"
+
+
+def input_type(name: str) -> type:
+    """The type of an input terminal."""
+    return ParamList if name in PARAM_INPUTS else TensorList
+
+
+def overloads(op: O.OpSpec) -> list[Overload]:
+    """Every typed registration of ``op``."""
+    k = op.kind
+    if k in (O.ELEMENTWISE, O.PRUNE):
+        return [Overload(op, (t,), t) for t in (TensorList, ParamList, Layerwise, Score)]
+    if k in (O.ROWWISE, O.BLOCKWISE):
+        return [Overload(op, (t,), t) for t in (TensorList, ParamList, Layerwise)]
+    if k == O.REDUCE:
+        return [Overload(op, (TensorList,), Layerwise)]
+    if k == O.BINARY:
+        return [Overload(op, (t, t), t) for t in (ParamList, Layerwise, Score)]
+    if k == O.AGGREGATE:
+        return [Overload(op, (Layerwise,), Score)]
+    raise ValueError(f"unknown op kind {k!r}")
+
+
+def _scalar_fn(op: O.OpSpec):
+    """Python callable of an op applied to a per-block scalar (Layerwise/Score level)."""
+    from . import blockops
+
+    if op.kind == O.ROWWISE:
+        return blockops.scalar_constant(op.name, 1.0 if op.name == "softmax" else 0.0)
+    if op.kind == O.BLOCKWISE:
+        return blockops.scalar_constant(op.name, 0.0)
+    return op.fn
+
+
+ALL_OVERLOADS: dict[str, Overload] = {
+    ov.typed_name: ov for op in O.OPS for ov in overloads(op)
+}
+
+
+def make_pset(
+    inputs: tuple[str, ...] = INPUTS,
+    ops: tuple[str, ...] | None = None,
+    name: str = "proxy",
+) -> gp.PrimitiveSetTyped:
+    """A typed primitive set over ``inputs`` whose trees return a Score.
+
+    ``ops`` restricts the op names (default: all, i.e. Table 7 plus ``znorm`` and both
+    aggregations). Compiled trees (``deap.gp.compile``) take one :class:`Blocks` per input,
+    in ``inputs`` order, and return a score tensor with one value per architecture.
+    """
+    unknown = [i for i in inputs if i not in INPUTS]
+    if unknown or not inputs:
+        raise ValueError(f"unknown input(s) {unknown}; choose from {', '.join(INPUTS)}")
+    wanted = set(O.OPS_BY_NAME) if ops is None else set(ops)
+    bad = wanted - set(O.OPS_BY_NAME)
+    if bad:
+        raise ValueError(f"unknown op(s) {sorted(bad)}; choose from {', '.join(O.OPS_BY_NAME)}")
+    if not wanted & {"agg_mean", "agg_sum"}:
+        raise ValueError("the primitive set needs an aggregation (agg_mean or agg_sum)")
+    if not wanted & {o.name for o in O.OPS if o.kind == O.REDUCE}:
+        raise ValueError("the primitive set needs a reduction (mean, l1, fro, std, norm_sum)")
+    pset = gp.PrimitiveSetTyped(name, [input_type(i) for i in inputs], Score)
+    pset.renameArguments(**{f"ARG{k}": n for k, n in enumerate(inputs)})
+    for typed_name, ov in ALL_OVERLOADS.items():
+        if ov.op.name not in wanted:
+            continue
+        if ov.args[0] is ParamList and not PARAM_INPUTS & set(inputs):
+            continue
+        fn = ov.op.fn if ov.args[0] in (TensorList, ParamList) else _scalar_fn(ov.op)
+        if ov.op.kind == O.BINARY or ov.op.kind == O.AGGREGATE:
+            fn = ov.op.fn
+        pset.addPrimitive(fn, list(ov.args), ov.ret, name=typed_name)
+    return pset
+
+
+def check_op_safety() -> None:
+    """Check every op the way gplearn does: finite on zeros, negatives and huge values."""
+    from .types import Blocks, Layer, Layout
+
+    lay = Layout((torch.tensor([0, 1]),), (torch.tensor([12.0, 12.0], dtype=torch.float64),),
+                 torch.tensor([0, 0]), 1)
+    for fill in (0.0, -3.0, 1e30, -1e30):
+        x = Blocks((torch.full((2, 3, 4), fill),), lay)
+        x = Blocks((x.groups[0] + torch.linspace(0, 1e-3, 4),), lay) if fill else x
+        layer = Layer(torch.tensor([fill, fill], dtype=torch.float64), lay.block_arch, 1)
+        for ov in ALL_OVERLOADS.values():
+            if ov.op.kind == O.PRUNE:
+                continue
+            arg = {TensorList: x, ParamList: x, Layerwise: layer,
+                   Score: torch.tensor([fill], dtype=torch.float64)}[ov.args[0]]
+            fn = ov.op.fn if ov.args[0] in (TensorList, ParamList) else _scalar_fn(ov.op)
+            out = fn(*([arg] * len(ov.args)))
+            vals = out.groups if isinstance(out, Blocks) else (
+                [out.values] if isinstance(out, Layer) else [out])
+            for v in vals:
+                if not torch.isfinite(v).all():
+                    raise AssertionError(f"{ov.typed_name} is not finite on {fill}")

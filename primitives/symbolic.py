@@ -1,0 +1,270 @@
+"""SymPy twins of the non-elementary proxy operations, with canonicalising ``eval`` rules.
+
+SymPy's automatic evaluation plus these rules put equivalent proxies into one canonical form
+(proxies.md §3.3), which is what rule-based pruning keys on. Each class also prints LaTeX.
+"""
+
+from __future__ import annotations
+
+import sympy as sp
+
+#: The input symbols (real; softmax outputs are positive). ``L`` is the number of blocks.
+SYMBOLS: dict[str, sp.Symbol] = {
+    "A": sp.Symbol("A", real=True),
+    "H": sp.Symbol("H", real=True),
+    "S": sp.Symbol("S", positive=True),
+    "J": sp.Symbol("J", real=True),
+    "G": sp.Symbol("G", real=True),
+    "W": sp.Symbol("W", real=True),
+}
+NBLOCKS = sp.Symbol("L", positive=True, integer=True)
+
+
+def _split_coeff(u):
+    """(c, rest) with u = c * rest and c a number."""
+    c, rest = u.as_coeff_Mul()
+    return c, rest
+
+
+def _latex_fn(name: str):
+    def _latex(self, printer):
+        return rf"\operatorname{{{name}}}\left({printer._print(self.args[0])}\right)"
+
+    return _latex
+
+
+class SafeLog(sp.Function):
+    """log(x) for x > 0, else 0 (the reference's convention); never auto-cancels with exp."""
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return sp.log(x) if x > 0 else sp.S.Zero
+        if x.is_nonpositive:
+            return sp.S.Zero
+        if isinstance(x, sp.exp):
+            return x.args[0]
+        if isinstance(x, sp.Pow) and x.exp.is_Integer and x.exp.is_even and x.exp > 0:
+            return x.exp * SafeLog(sp.Abs(x.base))  # rule L2: log(u**2k) = 2k log|u|
+        if isinstance(x, sp.Pow) and x.exp == -1:
+            inner = SafeLog(x.base)
+            if x.base.is_positive:
+                return -inner
+        return None
+
+    def _latex(self, printer):
+        return rf"\log\left({printer._print(self.args[0])}\right)"
+
+
+class Softmax(sp.Function):
+    """Softmax over the feature axis: positive and at most 1; shift-invariant."""
+
+    is_positive = True
+    is_real = True
+
+    @classmethod
+    def eval(cls, x):
+        c, rest = x.as_coeff_Add()
+        if c != 0:
+            return Softmax(rest)
+        return None
+
+    _latex = _latex_fn("softmax")
+
+
+class InvWidth(sp.Function):
+    """1 / (feature width) of an input: the mean of a softmax. Architecture-dependent."""
+
+    is_positive = True
+
+    def _latex(self, printer):
+        return rf"\frac{{1}}{{d_{{{printer._print(self.args[0])}}}}}"
+
+
+def _width_atom(u):
+    syms = sorted(u.free_symbols, key=lambda s: s.name)
+    return InvWidth(syms[0]) if syms else sp.S.One
+
+
+class ZNorm(sp.Function):
+    """Z-score over a block; idempotent, odd, invariant to shifts and positive scaling."""
+
+    is_real = True
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return sp.S.Zero
+        if isinstance(x, ZNorm):
+            return x
+        c, rest = x.as_coeff_Add()
+        if c != 0:
+            return ZNorm(rest)
+        c, rest = _split_coeff(x)
+        if c.is_negative:
+            return -ZNorm(-x)
+        if c != 1:
+            return ZNorm(rest)
+        return None
+
+    _latex = _latex_fn("znorm")
+
+
+class MinMax(sp.Function):
+    """Min-max scaling over a block: values in [0, 1]; MinMax(-u) = 1 - MinMax(u)."""
+
+    is_nonnegative = True
+    is_real = True
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return sp.S.Zero
+        if isinstance(x, MinMax):
+            return x
+        c, rest = x.as_coeff_Add()
+        if c != 0:
+            return MinMax(rest)
+        c, rest = _split_coeff(x)
+        if c.is_negative:
+            return 1 - MinMax(-x)
+        if c != 1:
+            return MinMax(rest)
+        return None
+
+    _latex = _latex_fn("minmax")
+
+
+class Mean(sp.Function):
+    """Mean of a block's entries: linear, so sums and numeric factors are pulled out."""
+
+    is_real = True
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return x
+        if isinstance(x, sp.Add):
+            return sp.Add(*[Mean(a) for a in x.args])
+        c, rest = _split_coeff(x)
+        if c != 1:
+            return c * Mean(rest)
+        if isinstance(x, sp.Abs):
+            return L1(x.args[0])
+        if isinstance(x, ZNorm):
+            return sp.S.Zero
+        if isinstance(x, Softmax):
+            return _width_atom(x)
+        return None
+
+    def _latex(self, printer):
+        return rf"\overline{{{printer._print(self.args[0])}}}"
+
+
+class L1(sp.Function):
+    """Mean absolute value of a block's entries."""
+
+    is_nonnegative = True
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return abs(x)
+        if isinstance(x, sp.Abs):
+            return L1(x.args[0])
+        c, rest = _split_coeff(x)
+        if c != 1:
+            return abs(c) * L1(rest)
+        if x.is_nonnegative:
+            return Mean(x)
+        return None
+
+    def _latex(self, printer):
+        return rf"\overline{{\left|{printer._print(self.args[0])}\right|}}"
+
+
+class Fro(sp.Function):
+    """Frobenius norm of a block: sign-blind and size-dependent."""
+
+    is_nonnegative = True
+
+    @classmethod
+    def eval(cls, x):
+        if x == 0:
+            return sp.S.Zero
+        if isinstance(x, sp.Abs):
+            return Fro(x.args[0])
+        c, rest = _split_coeff(x)
+        if c != 1 and rest != 1:
+            return abs(c) * Fro(rest)
+        return None
+
+    def _latex(self, printer):
+        return rf"\left\lVert {printer._print(self.args[0])} \right\rVert_F"
+
+
+class Std(sp.Function):
+    """Standard deviation of a block's entries."""
+
+    is_nonnegative = True
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return sp.S.Zero
+        if isinstance(x, ZNorm):
+            return sp.S.One
+        c, rest = x.as_coeff_Add()
+        if c != 0:
+            return Std(rest)
+        c, rest = _split_coeff(x)
+        if c != 1:
+            return abs(c) * Std(rest)
+        return None
+
+    def _latex(self, printer):
+        return rf"\sigma\left({printer._print(self.args[0])}\right)"
+
+
+class BlockMean(sp.Function):
+    """Mean over an architecture's blocks: linear."""
+
+    is_real = True
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return x
+        if isinstance(x, sp.Add):
+            return sp.Add(*[BlockMean(a) for a in x.args])
+        c, rest = _split_coeff(x)
+        if c != 1:
+            return c * BlockMean(rest)
+        return None
+
+    def _latex(self, printer):
+        return rf"\frac{{1}}{{L}}\sum_{{l=1}}^{{L}} \left({printer._print(self.args[0])}\right)_l"
+
+
+class BlockSum(sp.Function):
+    """Sum over an architecture's blocks: linear; a constant c sums to c * L."""
+
+    is_real = True
+
+    @classmethod
+    def eval(cls, x):
+        if x.is_Number:
+            return x * NBLOCKS
+        if isinstance(x, sp.Add):
+            return sp.Add(*[BlockSum(a) for a in x.args])
+        c, rest = _split_coeff(x)
+        if c != 1:
+            return c * BlockSum(rest)
+        return None
+
+    def _latex(self, printer):
+        return rf"\sum_{{l=1}}^{{L}} \left({printer._print(self.args[0])}\right)_l"
+
+
+#: Names of every custom function, for srepr-based keys and for tests.
+CUSTOM = (SafeLog, Softmax, InvWidth, ZNorm, MinMax, Mean, L1, Fro, Std, BlockMean, BlockSum)

@@ -1,0 +1,1 @@
+"""Search spaces: benchmark records, model builders and proxy-input hook points."""
