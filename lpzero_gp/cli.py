@@ -1,0 +1,279 @@
+"""The ``lpzero-gp`` command line: run, eval, export, spaces (and the space-specific commands).
+
+Every user error (bad option, bad proxy string, bad benchmark file, missing path) prints one
+line ``error: ...`` to stderr and exits with code 2; nothing half-written is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+import sys
+import time
+from dataclasses import asdict
+from pathlib import Path
+
+import click
+import numpy as np
+
+from lpzero_gp import __version__
+from lpzero_gp.parse import ProxyError
+from lpzero_gp.spaces.base import SpaceError
+
+BUDGETS = {
+    # population, offspring per generation, offspring evaluations
+    "default": (40, 20, 300),
+    "paper": (80, 40, 1000),
+}
+
+
+class UserError(Exception):
+    """Anything the user can fix; printed as one line."""
+
+
+def _common(f):
+    """Options shared by every command that builds models."""
+    opts = [
+        click.option("--space", default="flexibert", show_default=True,
+                     help="Search space: flexibert, gpt2 (or llama for eval)."),
+        click.option("--variant", default=None,
+                     help="Model variant (flexibert: as-trained [default] | reference)."),
+        click.option("--semantics", type=click.Choice(["intended", "reference"]),
+                     default="intended", show_default=True,
+                     help="Proxy-input semantics: clean (intended) or as the published code."),
+        click.option("--benchmark", type=click.Path(dir_okay=False), default=None,
+                     help="A benchmark JSON file in the space's format (default: packaged)."),
+        click.option("--batch-size", type=click.IntRange(1, 4096), default=None,
+                     help="Calibration batch size (CPU default: 16)."),
+        click.option("--seq-len", type=click.IntRange(2, 8192), default=None,
+                     help="Calibration sequence length (flexibert 128, gpt2 192)."),
+        click.option("--tokenizer", default=None,
+                     help="transformers tokenizer name or local directory."),
+        click.option("--text", type=click.Path(dir_okay=False), default=None,
+                     help="Calibration text file (default: embedded Python docs text)."),
+        click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=42,
+                     show_default=True),
+        click.option("--stat-budget", type=click.IntRange(64, 1 << 24), default=2048,
+                     show_default=True, help="Stored elements per tensor (row sample)."),
+        click.option("--device", default="cpu", show_default=True),
+        click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+                     help="Persist statistics here so a second run starts warm."),
+        click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
+                     help="Local worker processes for extraction and fitness."),
+        click.option("--dask", default=None,
+                     help="Dask scheduler address, or 'local' (needs lpzero-gp[dask])."),
+        click.option("--quiet", is_flag=True, help="No progress bars."),
+    ]
+    for o in reversed(opts):
+        f = o(f)
+    return f
+
+
+def _context(kw):
+    from lpzero_gp.run import Context
+
+    if kw.get("text") and not Path(kw["text"]).is_file():
+        raise UserError(f"calibration text file {kw['text']} does not exist")
+    if kw.get("benchmark") and not Path(kw["benchmark"]).is_file():
+        raise UserError(f"benchmark file {kw['benchmark']} does not exist")
+    if kw.get("device", "cpu") not in ("cpu",) and not kw["device"].startswith("cuda"):
+        raise UserError(f"unknown device {kw['device']!r} (cpu or cuda[:N])")
+    return Context(space=kw["space"], variant=kw["variant"], semantics=kw["semantics"],
+                   benchmark=kw["benchmark"], batch_size=kw["batch_size"],
+                   seq_len=kw["seq_len"], tokenizer=kw["tokenizer"], text=kw["text"],
+                   seed=kw["seed"], stat_budget=kw["stat_budget"], device=kw["device"],
+                   cache_dir=kw["cache_dir"], workers=kw["workers"], dask=kw["dask"],
+                   progress=not kw["quiet"])
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="lpzero-gp")
+def cli():
+    """Search zero-cost proxies for language-model NAS with genetic programming (LPZero)."""
+
+
+# -------------------------------------------------------------------------------------------
+
+
+@cli.command()
+@_common
+@click.option("--budget", type=click.Choice(list(BUDGETS)), default="default",
+              show_default=True, help="Search budget preset (paper: population 80, "
+              "1,000 offspring evaluations).")
+@click.option("--population", type=click.IntRange(2, 10000), default=None)
+@click.option("--offspring", type=click.IntRange(1, 10000), default=None,
+              help="Offspring per generation (lambda).")
+@click.option("--evaluations", type=click.IntRange(1, 10**6), default=None,
+              help="Total offspring evaluations.")
+@click.option("--n-unary", type=click.IntRange(1, 10), default=2, show_default=True)
+@click.option("--shape", type=click.Choice(["lpzero", "deep"]), default="lpzero",
+              show_default=True, help="lpzero: the paper's genotype; deep: free typed trees.")
+@click.option("--max-height", type=click.IntRange(3, 30), default=8, show_default=True)
+@click.option("--aggregation", type=click.Choice(["mean", "sum", "both"]), default="mean",
+              show_default=True, help="Aggregation over blocks.")
+@click.option("--cxpb", type=click.FloatRange(0, 1), default=0.5, show_default=True)
+@click.option("--mutpb", type=click.FloatRange(0, 1), default=0.5, show_default=True)
+@click.option("--no-rps", is_flag=True, help="Disable rule-based pruning.")
+@click.option("--no-memo", is_flag=True, help="Disable fitness/sub-tree memoisation.")
+@click.option("--search-archs", default="search", show_default=True,
+              help="Search architectures: a stored split name or a number N (seeded sample).")
+@click.option("--heldout", default="validation", show_default=True,
+              help="Held-out architectures: validation, test, heldout (all not searched), N.")
+@click.option("--out", type=click.Path(file_okay=False), default=None,
+              help="Results folder (default runs/<space>-<variant>-s<seed>).")
+@click.option("--force", is_flag=True, help="Replace an existing results folder.")
+@click.option("--resume", "resume_dir", type=click.Path(file_okay=False), default=None,
+              help="Continue the run whose checkpoint is in this folder.")
+@click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
+def run(**kw):
+    """Search a proxy on a benchmark space and score it on held-out architectures."""
+    from lpzero_gp.runcmd import run_command
+
+    run_command(_context(kw), kw, BUDGETS)
+
+
+@cli.command("eval")
+@_common
+@click.option("--proxy", "proxies", multiple=True, required=True,
+              help="Proxy string, named proxy, or feature (params, layers, ...); repeatable.")
+@click.option("--archs", default="all", show_default=True,
+              help="search | validation | test | heldout | all | N.")
+@click.option("--ci", is_flag=True, help="95% bootstrap intervals.")
+@click.option("--model", default="tiny", show_default=True, help="llama space: tiny or PATH.")
+@click.option("--json", "as_json", is_flag=True)
+def eval_cmd(**kw):
+    """Score proxies on a space's architectures (Spearman rho, Kendall tau)."""
+    if kw["space"] == "llama":
+        from lpzero_gp.cli_llama import eval_llama
+
+        eval_llama(proxies=kw["proxies"], model=kw["model"], seed=kw["seed"],
+                   device=kw["device"], as_json=kw["as_json"], quiet=kw["quiet"])
+        return
+    from lpzero_gp.run import evaluate_proxy, load, pick_records
+
+    ctx = _context(kw)
+    loaded = load(ctx)
+    recs = pick_records(loaded, kw["archs"], ctx.seed)
+    rows = []
+    for p in kw["proxies"]:
+        t0 = time.perf_counter()
+        r = evaluate_proxy(loaded, p, recs, "statistics", with_ci=kw["ci"])
+        rows.append({"proxy": p, "n": len(r.records), "rho": r.result.rho,
+                     "tau": r.result.tau, "valid": r.result.valid,
+                     "reason": r.result.reason, "ci": r.ci,
+                     "seconds": time.perf_counter() - t0})
+    head = {"space": loaded.space.name, "variant": loaded.variant,
+            "semantics": ctx.semantics, "archs": kw["archs"],
+            "truth": loaded.space.truth_label}
+    if kw["as_json"]:
+        click.echo(json.dumps({**head, "results": rows}, indent=2, default=str))
+        return
+    click.echo(f"space {head['space']}  variant {head['variant']}  semantics "
+               f"{head['semantics']}  archs {head['archs']}  truth: {head['truth']}")
+    from lpzero_gp.report import fmt
+
+    for row in rows:
+        extra = ""
+        if row["ci"]:
+            extra = (f"  rho 95% CI [{fmt(row['ci']['rho'][0])}, {fmt(row['ci']['rho'][1])}]"
+                     f"  tau 95% CI [{fmt(row['ci']['tau'][0])}, {fmt(row['ci']['tau'][1])}]")
+        status = "" if row["valid"] else f"  invalid: {row['reason']}"
+        click.echo(f"{row['proxy']}: n={row['n']}  Spearman {fmt(row['rho'])}  "
+                   f"Kendall {fmt(row['tau'])}{extra}{status}")
+
+
+@cli.command()
+@click.option("--proxy", required=True,
+              help="Proxy string, named proxy, results folder or best.json.")
+@click.option("--format", "fmt_", type=click.Choice(["string", "sympy", "srepr", "latex",
+                                                     "json"]), default="latex",
+              show_default=True)
+def export(proxy, fmt_):
+    """Export a proxy as SymPy, LaTeX or JSON."""
+    from lpzero_gp.export import proxy_from_source, render
+
+    click.echo(render(proxy_from_source(proxy), fmt_))
+
+
+@cli.command()
+@click.option("--json", "as_json", is_flag=True)
+def spaces(as_json):
+    """List the search spaces, their variants, records and named proxies."""
+    from lpzero_gp.named import NAMED
+    from lpzero_gp.spaces import REGISTRY, get_space
+
+    out = {}
+    for name in REGISTRY:
+        s = get_space(name)
+        recs = s.load_records(None)
+        out[name] = {"variants": list(s.variants), "default_variant": s.default_variant,
+                     "records": len(recs), "truth": s.truth_label,
+                     "features": list(s.features(recs[0], s.default_variant))}
+    if as_json:
+        click.echo(json.dumps({"spaces": out, "named_proxies": NAMED}, indent=2))
+        return
+    for name, d in out.items():
+        click.echo(f"{name}: {d['records']} architectures; variants {', '.join(d['variants'])}"
+                   f" (default {d['default_variant']}); truth: {d['truth']}; feature proxies:"
+                   f" {', '.join(d['features'])}")
+    click.echo("named proxies:")
+    for k, v in NAMED.items():
+        if "_" in k:
+            click.echo(f"  {k}: {v}")
+
+
+def _register_optional() -> None:
+    """Attach commands that live in their own modules."""
+    for module, names in (("lpzero_gp.cli_llama", ("subnets",)),
+                          ("lpzero_gp.cli_baselines", ("baselines",)),
+                          ("lpzero_gp.ablate", ("ablate",))):
+        try:
+            mod = __import__(module, fromlist=list(names))
+        except ImportError:
+            continue
+        for n in names:
+            cmd = getattr(mod, n, None)
+            if isinstance(cmd, click.Command):
+                cli.add_command(cmd, n)
+
+
+_register_optional()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point: every user error is one line on stderr and exit code 2."""
+    try:
+        cli.main(args=argv, prog_name="lpzero-gp", standalone_mode=False)
+    except click.exceptions.Exit as e:
+        return e.exit_code
+    except click.exceptions.Abort:
+        click.echo("error: aborted", err=True)
+        return 2
+    except click.ClickException as e:
+        click.echo(f"error: {e.format_message()}".splitlines()[0], err=True)
+        return 2
+    except (UserError, SpaceError, ProxyError) as e:
+        click.echo(f"error: {e}".splitlines()[0], err=True)
+        return 2
+    except FileNotFoundError as e:
+        click.echo(f"error: file not found: {e.filename}", err=True)
+        return 2
+    except KeyboardInterrupt:
+        click.echo("error: interrupted", err=True)
+        return 130
+    return 0
+
+
+def run_metadata() -> dict:
+    """Versions recorded with every result."""
+    import torch
+
+    return {"lpzero_gp": __version__, "python": platform.python_version(),
+            "torch": torch.__version__, "numpy": np.__version__}
+
+
+def _exit() -> None:
+    sys.exit(main())
+
+
+__all__ = ["cli", "main", "run_metadata", "asdict"]

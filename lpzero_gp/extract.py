@@ -1,0 +1,153 @@
+"""Statistics extraction: build each architecture once, one forward/backward, compact, cache.
+
+Model initialisation depends only on (run seed, architecture id), never on evaluation order or
+worker count, so serial, process-pool and Dask extraction give identical statistics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from lpzero_gp import __version__
+from lpzero_gp.spaces import get_space
+from lpzero_gp.spaces.base import Record, Space, SpaceError
+from lpzero_gp.store import DEFAULT_BUDGET, ArchStats, compact, load_stats, save_stats
+
+
+@dataclass(frozen=True)
+class ExtractConfig:
+    """Everything that decides the statistics of an architecture."""
+
+    space: str
+    variant: str
+    semantics: str = "intended"
+    seed: int = 42
+    budget: int = DEFAULT_BUDGET
+    device: str = "cpu"
+
+
+def arch_seed(seed: int, arch_id: str) -> int:
+    """Seed of one architecture's model: a hash of (run seed, architecture id)."""
+    h = hashlib.blake2b(f"{seed}:{arch_id}".encode(), digest_size=4).digest()
+    return int.from_bytes(h, "little")
+
+
+def batch_digest(batch: dict[str, torch.Tensor]) -> str:
+    """Content hash of a calibration batch."""
+    h = hashlib.sha256()
+    for k in sorted(batch):
+        h.update(k.encode())
+        h.update(batch[k].cpu().numpy().tobytes())
+    return h.hexdigest()[:16]
+
+
+def cache_folder(root: Path, cfg: ExtractConfig, batch: dict[str, torch.Tensor]) -> Path:
+    """Cache sub-folder for one (config, batch) combination."""
+    key = json.dumps({**asdict(cfg), "batch": batch_digest(batch), "v": __version__},
+                     sort_keys=True)
+    return Path(root) / hashlib.sha256(key.encode()).hexdigest()[:20]
+
+
+def _safe_name(arch_id: str) -> str:
+    return hashlib.sha1(arch_id.encode()).hexdigest()[:16]
+
+
+def extract_one(space: Space, record: Record, batch: dict[str, torch.Tensor],
+                cfg: ExtractConfig) -> ArchStats:
+    """Build, run and compact one architecture."""
+    seed = arch_seed(cfg.seed, record.id)
+    model = space.build(record, cfg.variant, seed)
+    device = torch.device(cfg.device)
+    model.to(device)
+    dev_batch = {k: v.to(device) for k, v in batch.items()}
+    torch.manual_seed(seed)
+    raw = space.collect(model, dev_batch, cfg.semantics)
+    del model
+    return compact(raw, budget=cfg.budget, seed=seed)
+
+
+def _worker(args) -> tuple[str, ArchStats | None, str, float]:
+    """Process-pool / Dask task: extract one architecture (spawn-safe, module level)."""
+    space_name, record, batch, cfg = args
+    torch.set_num_threads(1)
+    t0 = time.perf_counter()
+    try:
+        return record.id, extract_one(get_space(space_name), record, batch, cfg), "", \
+            time.perf_counter() - t0
+    except Exception as exc:  # reported per architecture, never fatal to the run
+        return record.id, None, f"{type(exc).__name__}: {exc}".splitlines()[0], 0.0
+
+
+class Extractor:
+    """Extracts (or loads from ``cache_dir``) the statistics of many architectures."""
+
+    def __init__(self, space: Space, cfg: ExtractConfig, batch: dict[str, torch.Tensor],
+                 cache_dir: str | None = None, mapper=None, progress: bool = True):
+        self.space = space
+        self.cfg = cfg
+        self.batch = batch
+        self.cache = cache_folder(Path(cache_dir), cfg, batch) if cache_dir else None
+        self.mapper = mapper
+        self.progress = progress
+        self.failures: dict[str, str] = {}
+        self.seconds: dict[str, float] = {}
+        self.built = 0
+        self.loaded = 0
+        self._memory: dict[str, ArchStats] = {}
+
+    def stats(self, records: list[Record], label: str = "extracting") -> list[ArchStats | None]:
+        """Statistics per record, in order (None for a record that failed)."""
+        out: dict[str, ArchStats | None] = {}
+        todo = []
+        for r in records:
+            if r.id in self._memory:
+                out[r.id] = self._memory[r.id]
+                continue
+            cached = load_stats(self.cache / f"{_safe_name(r.id)}.pt") if self.cache else None
+            if cached is not None:
+                out[r.id] = cached
+                self.loaded += 1
+            else:
+                todo.append(r)
+        tasks = [(self.space.name, r, self.batch, self.cfg) for r in todo]
+        results = self._map(tasks, label)
+        for rid, st, err, secs in results:
+            if st is None:
+                self.failures[rid] = err
+                print(f"warning: architecture {rid} skipped: {err}", file=sys.stderr)
+            else:
+                self.built += 1
+                self.seconds[rid] = secs
+                if self.cache:
+                    save_stats(st, self.cache / f"{_safe_name(rid)}.pt")
+            out[rid] = st
+        for rid, st in out.items():
+            if st is not None:
+                self._memory[rid] = st
+        return [out[r.id] for r in records]
+
+    def _map(self, tasks, label):
+        if not tasks:
+            return []
+        if self.mapper is not None:
+            return list(tqdm(self.mapper(_worker, tasks), total=len(tasks), desc=label,
+                             disable=not self.progress, file=sys.stderr))
+        out = []
+        bar = tqdm(tasks, desc=label, disable=not self.progress, file=sys.stderr)
+        for _name, record, batch, cfg in bar:
+            t0 = time.perf_counter()
+            try:
+                st = extract_one(self.space, record, batch, cfg)
+                out.append((record.id, st, "", time.perf_counter() - t0))
+            except (SpaceError, RuntimeError, ValueError, MemoryError) as exc:
+                msg = f"{type(exc).__name__}: {exc}".splitlines()[0]
+                out.append((record.id, None, msg, 0.0))
+        return out

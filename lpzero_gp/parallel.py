@@ -1,0 +1,94 @@
+"""Parallel maps behind ``toolbox.map``: a local spawn-safe process pool or Dask distributed.
+
+Results never depend on the map: extraction seeds come from (seed, architecture id) and fitness
+is a pure function of the proxy string, so serial, ``--workers N`` and ``--dask`` agree.
+"""
+
+from __future__ import annotations
+
+import atexit
+import multiprocessing as mp
+from concurrent.futures import ProcessPoolExecutor
+
+from lpzero_gp.spaces.base import SpaceError
+
+_SCORER = None
+_CLIENTS: dict[str, object] = {}
+
+
+def _init_scorer(scorer) -> None:
+    """Pool initializer: keep one scorer (and its memo) per worker process."""
+    import torch
+
+    global _SCORER
+    torch.set_num_threads(1)
+    _SCORER = scorer
+
+
+def pool_score(proxy: str):
+    """Score one proxy with the worker's scorer."""
+    return _SCORER(proxy)
+
+
+def dask_score(proxy: str, scorer):
+    """Score one proxy with a scorer scattered to the Dask worker."""
+    return scorer(proxy)
+
+
+def dask_client(address: str):
+    """A Dask client: ``local`` starts a LocalCluster of 2 single-threaded workers."""
+    if address in _CLIENTS:
+        return _CLIENTS[address]
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise SpaceError("--dask needs the optional extra: pip install 'lpzero-gp[dask]'") \
+            from None
+    if address == "local":
+        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+        client = Client(cluster)
+    else:
+        try:
+            client = Client(address, timeout="10s")
+        except OSError as exc:
+            raise SpaceError(f"cannot reach Dask scheduler {address}: {exc}") from None
+    atexit.register(client.close)
+    _CLIENTS[address] = client
+    return client
+
+
+def _pool(workers: int, initializer=None, initargs=()) -> ProcessPoolExecutor:
+    if workers < 1 or workers > 256:
+        raise SpaceError(f"--workers {workers}: choose between 1 and 256")
+    ex = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
+                             initializer=initializer, initargs=initargs)
+    atexit.register(ex.shutdown, cancel_futures=True)
+    return ex
+
+
+def make_mapper(workers: int = 1, dask: str | None = None):
+    """A ``map(fn, items)`` for extraction tasks."""
+    if dask:
+        client = dask_client(dask)
+        return lambda fn, items: client.gather(client.map(fn, list(items), pure=False))
+    if workers > 1:
+        ex = _pool(workers)
+        return lambda fn, items: ex.map(fn, list(items))
+    return map
+
+
+def fitness_mapper(scorer, workers: int = 1, dask: str | None = None):
+    """(score_fn, map) for fitness evaluation of proxy strings."""
+    if dask:
+        client = dask_client(dask)
+        fut = client.scatter(scorer, broadcast=True)
+
+        def dmap(fn, items):
+            return client.gather(client.map(fn, list(items), scorer=fut, pure=False))
+
+        return dask_score, dmap
+    if workers > 1:
+        ex = _pool(workers, _init_scorer, (scorer,))
+        return pool_score, lambda fn, items: list(ex.map(fn, list(items), chunksize=4))
+    return scorer, map

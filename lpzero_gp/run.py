@@ -1,0 +1,197 @@
+"""``lpzero-gp run`` and ``lpzero-gp eval`` as functions: the data flow of DESIGN.md §3."""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from tqdm import tqdm
+
+from lpzero_gp.calibration import batch_info, load_text
+from lpzero_gp.evolve import Search, SearchConfig, load_checkpoint
+from lpzero_gp.extract import ExtractConfig, Extractor
+from lpzero_gp.fitness import RankResult, bootstrap_ci, rank
+from lpzero_gp.parse import ProxyError, format_tree
+from lpzero_gp.proxy import default_pset, parse
+from lpzero_gp.scoring import Scorer, resolve
+from lpzero_gp.spaces import get_space
+from lpzero_gp.spaces.base import SEMANTICS, Record, Space, SpaceError
+from lpzero_gp.splits import select
+from lpzero_gp.store import Dataset
+
+#: Default calibration batch per space (batch size, sequence length) on a CPU.
+CPU_BATCH = {"flexibert": (16, 128), "gpt2": (16, 192), "llama": (8, 64)}
+
+
+@dataclass
+class Context:
+    """Where architectures and their statistics come from."""
+
+    space: str = "flexibert"
+    variant: str | None = None
+    semantics: str = "intended"
+    benchmark: str | None = None
+    batch_size: int | None = None
+    seq_len: int | None = None
+    tokenizer: str | None = None
+    text: str | None = None
+    seed: int = 42
+    stat_budget: int = 2048
+    device: str = "cpu"
+    cache_dir: str | None = None
+    workers: int = 1
+    dask: str | None = None
+    progress: bool = True
+
+
+@dataclass
+class Loaded:
+    """A space with its records, calibration batch and extractor."""
+
+    space: Space
+    variant: str
+    records: list[Record]
+    batch: dict
+    extractor: Extractor
+    info: dict = field(default_factory=dict)
+    packaged: bool = True
+
+
+def _mapper(ctx: Context):
+    from lpzero_gp.parallel import make_mapper
+
+    return make_mapper(ctx.workers, ctx.dask)
+
+
+def load(ctx: Context) -> Loaded:
+    """Open the space, read the benchmark, build the calibration batch (once)."""
+    space = get_space(ctx.space)
+    variant = ctx.variant or space.default_variant
+    if variant not in space.variants:
+        raise SpaceError(f"space {space.name!r} has no variant {variant!r} "
+                         f"(choose from {', '.join(space.variants)})")
+    if ctx.semantics not in SEMANTICS:
+        raise SpaceError(f"unknown semantics {ctx.semantics!r}; choose {', '.join(SEMANTICS)}")
+    records = space.load_records(ctx.benchmark)
+    bs, sl = CPU_BATCH.get(space.name, (16, 128))
+    bs, sl = ctx.batch_size or bs, ctx.seq_len or sl
+    if bs < 1 or sl < 2 or bs * sl > 1 << 22:
+        raise SpaceError(f"absurd calibration batch {bs} x {sl}")
+    text = load_text(ctx.text) if ctx.text else None
+    batch = space.calibration(bs, sl, tokenizer=ctx.tokenizer, text=text)
+    kind = "bert" if space.name == "flexibert" else "lm"
+    info = batch_info(kind, bs, sl, tokenizer=ctx.tokenizer, text=text, text_source=ctx.text)
+    cfg = ExtractConfig(space.name, variant, ctx.semantics, ctx.seed, ctx.stat_budget,
+                        ctx.device)
+    mapper = _mapper(ctx) if (ctx.workers > 1 or ctx.dask) else None
+    extractor = Extractor(space, cfg, batch, ctx.cache_dir, mapper, ctx.progress)
+    return Loaded(space, variant, records, batch, extractor, info, ctx.benchmark is None)
+
+
+def dataset_for(loaded: Loaded, records: list[Record], label: str
+                ) -> tuple[Dataset, np.ndarray, list[Record]]:
+    """Statistics of ``records`` as a dataset with its ground truth (failed ones dropped)."""
+    stats = loaded.extractor.stats(records, label)
+    keep = [(r, s) for r, s in zip(records, stats, strict=True) if s is not None]
+    if len(keep) < 3:
+        raise SpaceError(f"only {len(keep)} architectures could be evaluated ({label})")
+    ds = Dataset.from_stats([s for _, s in keep])
+    truth = np.array([r.truth for r, _ in keep])
+    return ds, truth, [r for r, _ in keep]
+
+
+def feature_ranks(loaded: Loaded, records: list[Record]) -> dict[str, RankResult]:
+    """Rank correlation of every trivial feature proxy (params, layers, ...) on ``records``."""
+    truth = np.array([r.truth for r in records])
+    feats = [loaded.space.features(r, loaded.variant) for r in records]
+    out = {}
+    for name in feats[0]:
+        out[name] = rank(np.array([f[name] for f in feats], dtype=float), truth)
+    return out
+
+
+@dataclass
+class EvalResult:
+    """A proxy scored on a set of architectures."""
+
+    proxy: str
+    records: list[Record]
+    scores: np.ndarray
+    result: RankResult
+    ci: dict | None = None
+
+
+def evaluate_proxy(loaded: Loaded, proxy: str, records: list[Record], label: str = "eval",
+                   with_ci: bool = False) -> EvalResult:
+    """Score one proxy (a string, a named proxy or a feature name) on ``records``."""
+    feats = loaded.space.features(records[0], loaded.variant) if records else {}
+    if proxy in feats:
+        scores = np.array([loaded.space.features(r, loaded.variant)[proxy] for r in records],
+                          dtype=float)
+        recs = records
+    else:
+        text = resolve(proxy)
+        parse(text)  # a bad string fails here, before any model is built
+        ds, _, recs = dataset_for(loaded, records, label)
+        s = Scorer(ds, np.array([r.truth for r in recs])).scores(text)
+        if s is None:
+            raise ProxyError("every branch of the proxy is pruned")
+        scores = s
+    truth = np.array([r.truth for r in recs])
+    res = rank(scores, truth)
+    ci = bootstrap_ci(scores, truth) if with_ci and res.valid else None
+    return EvalResult(proxy, recs, scores, res, ci)
+
+
+def search(loaded: Loaded, ctx: Context, cfg: SearchConfig, search_records: list[Record],
+           checkpoint_dir: Path | None = None, resume: bool = False):
+    """Run the GP search on ``search_records``; returns (search, final state, dataset info)."""
+    ds, truth, recs = dataset_for(loaded, search_records, "search statistics")
+    scorer = Scorer(ds, truth, memoize=cfg.memoize)
+    from lpzero_gp.parallel import fitness_mapper
+
+    score_fn, mapper = fitness_mapper(scorer, ctx.workers, ctx.dask)
+    s = Search(default_pset(), score_fn, cfg, available=available_inputs(ds), mapper=mapper)
+    state = None
+    if resume and checkpoint_dir is not None:
+        state = load_checkpoint(checkpoint_dir, default_pset())
+        if state.meta.get("config") != asdict(cfg):
+            raise SpaceError("checkpoint was written with different search settings")
+        s.resume(state)
+    bar = tqdm(total=cfg.generations, desc="search", disable=not ctx.progress,
+               file=sys.stderr, initial=state.generation if state else 0)
+
+    def progress(st):
+        rec = st.logbook[-1]
+        bar.set_postfix(best_rho=f"{rec['best']:.3f}", evals=s.stats_counts["evaluated"])
+        bar.update(1)
+
+    t0 = time.perf_counter()
+    state = s.run(state, progress=progress, checkpoint_dir=checkpoint_dir)
+    bar.close()
+    return s, state, recs, time.perf_counter() - t0
+
+
+def available_inputs(ds: Dataset) -> tuple[str, ...]:
+    """Inputs with data for at least one block."""
+    return tuple(k for k, b in ds.inputs.items() if b.groups)
+
+
+def best_proxy(state) -> tuple[str, float, float]:
+    """(proxy string, rho, tau) of the hall of fame's best."""
+    ind = state.hof[0]
+    return format_tree(ind), ind.fitness.values[0], getattr(ind, "tau", float("nan"))
+
+
+def pick_records(loaded: Loaded, which: str, seed: int) -> list[Record]:
+    """Records of a named split, ``all``, or a number N (a seeded sample of N)."""
+    if which.isdigit():
+        n = int(which)
+        if n < 3 or n > len(loaded.records):
+            raise SpaceError(f"--archs {n}: choose between 3 and {len(loaded.records)}")
+        idx = np.random.default_rng(seed).permutation(len(loaded.records))[:n]
+        return [loaded.records[i] for i in sorted(idx)]
+    return select(loaded.records, which, loaded.space.name, loaded.packaged, seed)
