@@ -24,7 +24,7 @@ from deap import algorithms, base, creator, gp, tools
 
 from lpzero_gp import __version__
 from lpzero_gp.fitness import INVALID_FITNESS
-from lpzero_gp.generate import gen_lpzero, gen_typed
+from lpzero_gp.generate import cx_one_point, gen_lpzero, gen_typed
 from lpzero_gp.parse import parse_tree
 from lpzero_gp.rps import RPS, Verdict
 
@@ -165,7 +165,7 @@ class Search:
 
     def _mate(self, a, b):
         for _ in range(self.config.retry_cap):
-            x, y = gp.cxOnePoint(self.toolbox.clone(a), self.toolbox.clone(b))
+            x, y = cx_one_point(self.toolbox.clone(a), self.toolbox.clone(b))
             if self._acceptable(x):
                 return x, y
             self.stats_counts["regenerated"] += 1

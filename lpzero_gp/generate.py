@@ -14,7 +14,7 @@ from deap import gp
 
 from lpzero_gp.genotype import genotype_string, random_genotype
 from lpzero_gp.parse import ProxyError, parse_tree
-from lpzero_gp.primitives.ops import OPS_BY_NAME, PRUNE, TABLE7_BINARY, UNARY
+from lpzero_gp.primitives.ops import TABLE7_BINARY, UNARY
 
 
 @lru_cache(maxsize=32)
@@ -76,7 +76,25 @@ def gen_lpzero(pset: gp.PrimitiveSetTyped, n_unary: int = 2,
     raise RuntimeError("could not draw a genotype (the op set has no reduction?)")
 
 
-def is_prunable(node) -> bool:
-    """True for nodes of the prune op (kept rare in deep trees)."""
-    return isinstance(node, gp.Primitive) and node.name.startswith("prune_") and \
-        OPS_BY_NAME["prune"].kind == PRUNE
+def cx_one_point(ind1: gp.PrimitiveTree, ind2: gp.PrimitiveTree):
+    """Typed one-point crossover (as DEAP's ``cxOnePoint``) with a deterministic type order.
+
+    DEAP picks the crossover type from a ``set`` of classes, whose order follows object ids
+    and so differs between processes; sorting the common types by name makes a seeded run
+    reproducible everywhere.
+    """
+    if len(ind1) < 2 or len(ind2) < 2:
+        return ind1, ind2
+    types1: dict[type, list[int]] = {}
+    types2: dict[type, list[int]] = {}
+    for idx, node in enumerate(ind1[1:], 1):
+        types1.setdefault(node.ret, []).append(idx)
+    for idx, node in enumerate(ind2[1:], 1):
+        types2.setdefault(node.ret, []).append(idx)
+    common = sorted(set(types1) & set(types2), key=lambda t: t.__name__)
+    if common:
+        type_ = random.choice(common)
+        i1, i2 = random.choice(types1[type_]), random.choice(types2[type_])
+        s1, s2 = ind1.searchSubtree(i1), ind2.searchSubtree(i2)
+        ind1[s1], ind2[s2] = ind2[s2], ind1[s1]
+    return ind1, ind2
