@@ -150,7 +150,7 @@ def search(loaded: Loaded, ctx: Context, cfg: SearchConfig, search_records: list
            checkpoint_dir: Path | None = None, resume: bool = False):
     """Run the GP search on ``search_records``; returns (search, final state, dataset info)."""
     ds, truth, recs = dataset_for(loaded, search_records, "search statistics")
-    scorer = Scorer(ds, truth, memoize=cfg.memoize)
+    scorer = Scorer(ds, truth, memoize=cfg.memoize, with_tau=False)
     from lpzero_gp.parallel import fitness_mapper
 
     score_fn, mapper = fitness_mapper(scorer, ctx.workers, ctx.dask)
@@ -172,6 +172,8 @@ def search(loaded: Loaded, ctx: Context, cfg: SearchConfig, search_records: list
     t0 = time.perf_counter()
     state = s.run(state, progress=progress, checkpoint_dir=checkpoint_dir)
     bar.close()
+    for ind in state.hof:  # Kendall tau is only needed for what is reported
+        ind.tau = scorer.rank(str(ind)).tau
     return s, state, recs, time.perf_counter() - t0
 
 

@@ -23,13 +23,14 @@ def resolve(proxy: str) -> str:
 class Scorer:
     """Callable ``proxy string -> (fitness, tau)`` over one dataset; memoises sub-trees."""
 
-    def __init__(self, dataset: Dataset, truth, memoize: bool = True):
+    def __init__(self, dataset: Dataset, truth, memoize: bool = True, with_tau: bool = True):
         self.dataset = dataset
         self.truth = np.asarray(truth, dtype=np.float64)
         if len(self.truth) != dataset.n_archs:
             raise ValueError("one ground-truth value per architecture is needed")
         self.pset = make_pset(INPUTS)
         self.memoize = memoize
+        self.with_tau = with_tau
         self._evaluator: Evaluator | None = None
 
     @property
@@ -49,15 +50,16 @@ class Scorer:
         out = self.evaluator.score(parse_tree(resolve(proxy), self.pset))
         return None if out is None else out.numpy().astype(np.float64)
 
-    def rank(self, proxy: str) -> RankResult:
+    def rank(self, proxy: str, with_tau: bool = True) -> RankResult:
         """Rank correlation of the proxy's scores with the ground truth."""
         s = self.scores(proxy)
         if s is None:
             return RankResult(float("nan"), float("nan"), False, "empty proxy")
-        return rank(s, self.truth)
+        return rank(s, self.truth, with_tau=with_tau)
 
     def __call__(self, proxy: str) -> tuple[float, float]:
-        r = self.rank(proxy)
+        """(fitness, tau); tau is nan unless the scorer was made ``with_tau``."""
+        r = self.rank(proxy, with_tau=self.with_tau)
         return (r.fitness, r.tau) if r.valid else (INVALID_FITNESS, float("nan"))
 
 

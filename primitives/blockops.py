@@ -21,7 +21,7 @@ def _seg_sums(blocks: Blocks, fn) -> torch.Tensor:
     out = torch.zeros(lay.n_blocks, dtype=torch.float64)
     for g, seg_block, seg_numel in zip(blocks.groups, lay.seg_block, lay.seg_numel, strict=True):
         stored = g.shape[1] * g.shape[2]
-        s = fn(g).sum(dim=(1, 2), dtype=torch.float64)
+        s = fn(g).sum(dim=(1, 2)).double()  # float32 partial sums of <= budget elements
         out.index_add_(0, seg_block, s * (seg_numel / stored))
     return out
 
@@ -45,7 +45,7 @@ def _layer(blocks: Blocks, values: torch.Tensor) -> Layer:
 def _block_mean_std(blocks: Blocks) -> tuple[torch.Tensor, torch.Tensor]:
     n = block_numel(blocks)
     s1 = _seg_sums(blocks, lambda g: g)
-    s2 = _seg_sums(blocks, lambda g: g.double() * g.double())
+    s2 = _seg_sums(blocks, torch.square)
     mean = s1 / n
     var = ((s2 - s1 * mean) / (n - 1).clamp_min(1.0)).clamp_min(0.0)
     return mean, var.sqrt()
@@ -73,7 +73,7 @@ def reduce_fro(x: Blocks) -> Layer:
     """Frobenius norm of every block (f10): grows with the block's size."""
     if x is PRUNED:
         return PRUNED
-    return _layer(x, _seg_sums(x, lambda g: g.double() * g.double()).sqrt())
+    return _layer(x, _seg_sums(x, torch.square).sqrt())
 
 
 def reduce_std(x: Blocks) -> Layer:

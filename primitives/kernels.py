@@ -25,7 +25,7 @@ def finite(x: torch.Tensor) -> torch.Tensor:
 
 def safe_log(x: torch.Tensor) -> torch.Tensor:
     """log(x) for x > 0 and 0 elsewhere (the reference sets non-positive entries to 1)."""
-    return torch.where(x > 0, torch.log(x.clamp_min(_TINY)), torch.zeros_like(x))
+    return torch.log(x.clamp_min(_TINY)).masked_fill_(x <= 0, 0.0)
 
 
 def abslog(x: torch.Tensor) -> torch.Tensor:
@@ -45,8 +45,8 @@ def safe_sqrt(x: torch.Tensor) -> torch.Tensor:
 
 
 def safe_reciprocal(x: torch.Tensor) -> torch.Tensor:
-    """1 / (x + eps * sign(x)) with sign(0) = +1: finite for every finite x."""
-    return finite(torch.where(x >= 0, 1.0 / (x + EPS), 1.0 / (x - EPS)))
+    """1 / (x + eps * sign(x)) with sign(+0) = +1: bounded by 1/eps, finite for every x."""
+    return torch.reciprocal(x + torch.copysign(torch.full_like(x, EPS), x))
 
 
 def square(x: torch.Tensor) -> torch.Tensor:

@@ -26,9 +26,15 @@ def _split_coeff(u):
     return c, rest
 
 
+def _with_exp(tex: str, exp) -> str:
+    """LaTeX of ``tex`` raised to ``exp`` (SymPy passes powers of functions this way)."""
+    return tex if exp is None else rf"\left({tex}\right)^{{{exp}}}"
+
+
 def _latex_fn(name: str):
-    def _latex(self, printer):
-        return rf"\operatorname{{{name}}}\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer, exp=None):
+        tex = rf"\operatorname{{{name}}}\left({printer._print(self.args[0])}\right)"
+        return _with_exp(tex, exp)
 
     return _latex
 
@@ -52,8 +58,8 @@ class SafeLog(sp.Function):
                 return -inner
         return None
 
-    def _latex(self, printer):
-        return rf"\log\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer, exp=None):
+        return _with_exp(rf"\log\left({printer._print(self.args[0])}\right)", exp)
 
 
 class Softmax(sp.Function):
@@ -77,8 +83,8 @@ class InvWidth(sp.Function):
 
     is_positive = True
 
-    def _latex(self, printer):
-        return rf"\frac{{1}}{{d_{{{printer._print(self.args[0])}}}}}"
+    def _latex(self, printer, exp=None):
+        return _with_exp(rf"\frac{{1}}{{d_{{{printer._print(self.args[0])}}}}}", exp)
 
 
 def _width_atom(u):
@@ -157,8 +163,8 @@ class Mean(sp.Function):
             return _width_atom(x)
         return None
 
-    def _latex(self, printer):
-        return rf"\overline{{{printer._print(self.args[0])}}}"
+    def _latex(self, printer, exp=None):
+        return _with_exp(rf"\overline{{{printer._print(self.args[0])}}}", exp)
 
 
 class L1(sp.Function):
@@ -179,8 +185,8 @@ class L1(sp.Function):
             return Mean(x)
         return None
 
-    def _latex(self, printer):
-        return rf"\overline{{\left|{printer._print(self.args[0])}\right|}}"
+    def _latex(self, printer, exp=None):
+        return _with_exp(rf"\overline{{\left|{printer._print(self.args[0])}\right|}}", exp)
 
 
 class Fro(sp.Function):
@@ -199,8 +205,8 @@ class Fro(sp.Function):
             return abs(c) * Fro(rest)
         return None
 
-    def _latex(self, printer):
-        return rf"\left\lVert {printer._print(self.args[0])} \right\rVert_F"
+    def _latex(self, printer, exp=None):
+        return _with_exp(rf"\left\lVert {printer._print(self.args[0])} \right\rVert_F", exp)
 
 
 class Std(sp.Function):
@@ -222,8 +228,8 @@ class Std(sp.Function):
             return abs(c) * Std(rest)
         return None
 
-    def _latex(self, printer):
-        return rf"\sigma\left({printer._print(self.args[0])}\right)"
+    def _latex(self, printer, exp=None):
+        return _with_exp(rf"\sigma\left({printer._print(self.args[0])}\right)", exp)
 
 
 class BlockMean(sp.Function):
@@ -242,8 +248,9 @@ class BlockMean(sp.Function):
             return c * BlockMean(rest)
         return None
 
-    def _latex(self, printer):
-        return rf"\frac{{1}}{{L}}\sum_{{l=1}}^{{L}} \left({printer._print(self.args[0])}\right)_l"
+    def _latex(self, printer, exp=None):
+        inner = printer._print(self.args[0])
+        return _with_exp(rf"\frac{{1}}{{L}}\sum_{{l=1}}^{{L}} \left({inner}\right)_l", exp)
 
 
 class BlockSum(sp.Function):
@@ -262,8 +269,8 @@ class BlockSum(sp.Function):
             return c * BlockSum(rest)
         return None
 
-    def _latex(self, printer):
-        return rf"\sum_{{l=1}}^{{L}} \left({printer._print(self.args[0])}\right)_l"
+    def _latex(self, printer, exp=None):
+        return _with_exp(rf"\sum_{{l=1}}^{{L}} \left({printer._print(self.args[0])}\right)_l", exp)
 
 
 #: Names of every custom function, for srepr-based keys and for tests.
