@@ -1,0 +1,191 @@
+"""The ``gpt2`` space: LTS heterogeneous GPT-2 models ranked by WikiText-103 perplexity.
+
+Ground-truth sign convention: ``Record.truth = -valid_ppl``, so higher truth is better (lower
+perplexity). ``Record.raw`` keeps the untouched record, including ``valid_ppl``, ``test_ppl``
+and the benchmark's ``params`` buckets.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import warnings
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..base import RawInputs, Record, Space, SpaceError
+from .config import FlexConfig, resolve_config
+from .inputs import collect_inputs
+from .model import build_model
+from .params import analytic_params
+
+#: How ``Record.truth`` is derived from a benchmark record (higher is better).
+TRUTH_CONVENTION = "truth = -valid_ppl (negative validation perplexity; higher is better)"
+PACKAGED_FILE = "gpt2_wt103.json"
+#: Calibration defaults of the LPZero GPT-2 runs: 16 sequences of tgt_len = 192 tokens.
+DEFAULT_BATCH_SIZE = 16
+DEFAULT_SEQ_LEN = 192
+#: Vocabulary size of every benchmark record (the WikiText-103 byte-level BPE).
+VOCAB_SIZE = 50264
+
+
+def _is_perplexity(value: Any) -> bool:
+    """Whether ``value`` is a usable perplexity: a positive finite real number."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return False
+    return math.isfinite(value) and value > 0
+
+
+def _record_from_json(item: Any, seen: set[str]) -> Record:
+    """One validated Record from a JSON object; SpaceError describes what is wrong."""
+    if not isinstance(item, dict):
+        raise SpaceError(f"is a {type(item).__name__}, not an object")
+    for key in ("id", "model_config", "valid_ppl"):
+        if key not in item:
+            raise SpaceError(f"missing field '{key}'")
+    rid = item["id"]
+    if isinstance(rid, bool) or not isinstance(rid, str | int) or str(rid) == "":
+        raise SpaceError(f"id must be a non-empty string or integer, got {rid!r}")
+    rid = str(rid)
+    if rid in seen:
+        raise SpaceError("duplicate id")
+    for key in ("valid_ppl", "test_ppl"):
+        if key in item and not _is_perplexity(item[key]):
+            raise SpaceError(f"{key} must be a positive finite number, got {item[key]!r}")
+    resolve_config(item["model_config"])
+    return Record(
+        id=rid,
+        config=dict(item["model_config"]),
+        truth=-float(item["valid_ppl"]),
+        raw=dict(item),
+    )
+
+
+def _label(item: Any, position: int) -> str:
+    """How a record is named in messages: its id if it has a usable one, else its position."""
+    if isinstance(item, dict) and isinstance(item.get("id"), str | int):
+        return repr(str(item["id"]))
+    return f"#{position}"
+
+
+def load_records_with_errors(path: str | Path | None = None) -> tuple[list[Record], list[str]]:
+    """Records of a benchmark file plus one message per skipped record.
+
+    ``path=None`` loads the packaged LTS sample. A file that cannot be read, is not JSON, is
+    not a list of records, or leaves no valid record raises SpaceError.
+    """
+    if path is None:
+        source = resources.files(__package__).joinpath("data", PACKAGED_FILE)
+        name = PACKAGED_FILE
+    else:
+        source = Path(path)
+        name = str(path)
+    try:
+        text = source.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as err:
+        raise SpaceError(f"cannot read gpt2 benchmark file {name}: {err}") from None
+    try:
+        data = json.loads(text)
+    except json.JSONDecodeError as err:
+        raise SpaceError(f"gpt2 benchmark file {name} is not valid JSON: {err}") from None
+    if not isinstance(data, list):
+        raise SpaceError(f"gpt2 benchmark file {name} must hold a JSON list of records")
+    records: list[Record] = []
+    errors: list[str] = []
+    seen: set[str] = set()
+    for position, item in enumerate(data):
+        try:
+            record = _record_from_json(item, seen)
+        except SpaceError as err:
+            errors.append(f"gpt2 record {_label(item, position)} skipped: {err}")
+            continue
+        seen.add(record.id)
+        records.append(record)
+    if not records:
+        detail = f" (first problem: {errors[0]})" if errors else ""
+        raise SpaceError(f"gpt2 benchmark file {name} has no usable record{detail}")
+    return records, errors
+
+
+class Gpt2Space(Space):
+    """LTS heterogeneous GPT-2 family (200 architectures, WikiText-103 perplexity)."""
+
+    name = "gpt2"
+    variants = ("default",)
+    default_variant = "default"
+    truth_label = "negative validation perplexity (lower perplexity is better)"
+    feature_names = ("params", "decoder_params", "attn_params", "ffn_params", "layers", "d_model")
+
+    def load_records(self, path: str | None = None) -> list[Record]:
+        """Packaged benchmark or a user file; broken records are skipped with a warning."""
+        records, errors = load_records_with_errors(path)
+        for message in errors:
+            warnings.warn(message, stacklevel=2)
+        return records
+
+    def _config(self, record: Record, variant: str) -> FlexConfig:
+        """Resolved config of a record, after checking the variant name."""
+        if variant not in self.variants:
+            raise SpaceError(f"gpt2 has no variant {variant!r}; choose one of {self.variants}")
+        try:
+            return resolve_config(record.config)
+        except SpaceError as err:
+            raise SpaceError(f"gpt2 record {record.id!r}: {err}") from None
+
+    def build(self, record: Record, variant: str = "default", seed: int = 0) -> torch.nn.Module:
+        """``torch.manual_seed(seed)``, construct, then the family's explicit init pass."""
+        return build_model(self._config(record, variant), seed=seed)
+
+    def param_buckets(self, record: Record, variant: str = "default") -> dict[str, int]:
+        """The five benchmark buckets (AdaEmb, Attn, FFN, nonembedding, total), analytically."""
+        return analytic_params(self._config(record, variant))
+
+    def num_params(self, record: Record, variant: str = "default") -> int:
+        """Total distinct parameters, adaptive-softmax-owned ones included."""
+        return self.param_buckets(record, variant)["total"]
+
+    def features(self, record: Record, variant: str = "default") -> dict[str, float]:
+        """Parameter buckets and shape numbers usable as trivial proxies."""
+        cfg = self._config(record, variant)
+        buckets = analytic_params(cfg)
+        return {
+            "params": buckets["total"],
+            "decoder_params": buckets["nonembedding"],
+            "attn_params": buckets["Attn"],
+            "ffn_params": buckets["FFN"],
+            "layers": cfg.n_layer,
+            "d_model": cfg.d_model,
+        }
+
+    def calibration(
+        self,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        seq_len: int = DEFAULT_SEQ_LEN,
+        tokenizer: str | None = None,
+        text: str | None = None,
+    ) -> dict[str, torch.Tensor]:
+        """Next-token LM batch {input_ids, labels} of shape (batch_size, seq_len)."""
+        for key, value in (("batch_size", batch_size), ("seq_len", seq_len)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise SpaceError(f"{key} must be a positive integer, got {value!r}")
+        from lpzero_gp.calibration import lm_batch
+
+        return lm_batch(
+            batch_size=batch_size,
+            seq_len=seq_len,
+            vocab_size=VOCAB_SIZE,
+            tokenizer=tokenizer,
+            text=text,
+        )
+
+    def collect(
+        self,
+        model: torch.nn.Module,
+        batch: dict[str, torch.Tensor],
+        semantics: str = "intended",
+    ) -> RawInputs:
+        """One forward + backward of the mean adaptive-softmax NLL; see :mod:`.inputs`."""
+        return collect_inputs(model, batch, semantics)
