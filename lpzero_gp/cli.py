@@ -7,9 +7,11 @@ line ``error: ...`` to stderr and exits with code 2; nothing half-written is lef
 from __future__ import annotations
 
 import json
+import os
 import platform
 import sys
 import time
+import warnings
 from dataclasses import asdict
 from pathlib import Path
 
@@ -21,8 +23,10 @@ from lpzero_gp.parse import ProxyError
 from lpzero_gp.spaces.base import SpaceError
 
 BUDGETS = {
-    # population, offspring per generation, offspring evaluations
-    "default": (40, 20, 300),
+    # population, offspring per generation, offspring evaluations. The search itself takes
+    # seconds once statistics are stored, so the default already spends the paper's budget.
+    "quick": (20, 10, 100),
+    "default": (80, 40, 1000),
     "paper": (80, 40, 1000),
 }
 
@@ -109,8 +113,8 @@ def cli():
 @click.option("--shape", type=click.Choice(["lpzero", "deep"]), default="lpzero",
               show_default=True, help="lpzero: the paper's genotype; deep: free typed trees.")
 @click.option("--max-height", type=click.IntRange(3, 30), default=8, show_default=True)
-@click.option("--aggregation", type=click.Choice(["mean", "sum", "both"]), default="mean",
-              show_default=True, help="Aggregation over blocks.")
+@click.option("--aggregation", type=click.Choice(["mean", "sum", "both"]), default="both",
+              show_default=True, help="Aggregation over blocks (sum is depth-sensitive).")
 @click.option("--cxpb", type=click.FloatRange(0, 1), default=0.5, show_default=True)
 @click.option("--mutpb", type=click.FloatRange(0, 1), default=0.5, show_default=True)
 @click.option("--no-rps", is_flag=True, help="Disable rule-based pruning.")
@@ -121,14 +125,31 @@ def cli():
               help="Held-out architectures: validation, test, heldout (all not searched), N.")
 @click.option("--out", type=click.Path(file_okay=False), default=None,
               help="Results folder (default runs/<space>-<variant>-s<seed>).")
-@click.option("--force", is_flag=True, help="Replace an existing results folder.")
-@click.option("--resume", "resume_dir", type=click.Path(file_okay=False), default=None,
-              help="Continue the run whose checkpoint is in this folder.")
+@click.option("--force", is_flag=True,
+              help="Replace an existing results folder (and discard an interrupted run's "
+              "checkpoint).")
+@click.option("--resume", "resume_dir", type=click.Path(), default=None,
+              help="Continue an interrupted run: give its results folder (the --out of the "
+              "run) or its checkpoint folder. Checkpoints are written every generation to the "
+              "hidden folder .<out-name>.checkpoint next to the results folder; the resumed run "
+              "uses the stored settings (options given again must match) and ends exactly as "
+              "an uninterrupted run.")
+@click.option("--keep-checkpoint", is_flag=True,
+              help="Keep the checkpoint folder after the run completes (it is removed once the "
+              "results folder is written, so only interrupted runs leave one).")
 @click.option("--json", "as_json", is_flag=True, help="Print the summary as JSON.")
 def run(**kw):
     """Search a proxy on a benchmark space and score it on held-out architectures."""
-    from lpzero_gp.runcmd import run_command
+    from click.core import ParameterSource
 
+    from lpzero_gp.runcmd import merge_resume, normalise_paths, run_command
+
+    here = click.get_current_context()
+    explicit = {name for name in kw if here.get_parameter_source(name)
+                not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)}
+    normalise_paths(kw)
+    if kw["resume_dir"]:
+        merge_resume(kw, explicit)
     run_command(_context(kw), kw, BUDGETS)
 
 
@@ -192,6 +213,8 @@ def export(proxy, fmt_):
     """Export a proxy as SymPy, LaTeX or JSON."""
     from lpzero_gp.export import proxy_from_source, render
 
+    if ("/" in proxy or os.sep in proxy or proxy.endswith(".json")) and not Path(proxy).exists():
+        raise UserError(f"no such file or folder: {proxy}")
     click.echo(render(proxy_from_source(proxy), fmt_))
 
 
@@ -240,8 +263,34 @@ def _register_optional() -> None:
 _register_optional()
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """Warnings as one line ``warning: ...`` (no source location)."""
+    text = str(message).strip().splitlines()
+    click.echo(f"warning: {text[0] if text else category.__name__}", err=True)
+
+
+def _one_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Entry point: every user error is one line on stderr and exit code 2."""
+    """Entry point: every user error is one line on stderr and exit code 2.
+
+    An unexpected internal error is one line too, with exit code 1; set ``LPZERO_GP_DEBUG=1``
+    to see its traceback.
+    """
+    shown = warnings.showwarning
+    warnings.showwarning = _show_warning
+    try:
+        return _main(argv)
+    finally:
+        warnings.showwarning = shown
+
+
+def _main(argv: list[str] | None) -> int:
+    from concurrent.futures.process import BrokenProcessPool
+
     try:
         cli.main(args=argv, prog_name="lpzero-gp", standalone_mode=False)
     except click.exceptions.Exit as e:
@@ -258,9 +307,28 @@ def main(argv: list[str] | None = None) -> int:
     except FileNotFoundError as e:
         click.echo(f"error: file not found: {e.filename}", err=True)
         return 2
+    except UnicodeDecodeError as e:
+        click.echo(f"error: a file is not UTF-8 text ({_one_line(e)})", err=True)
+        return 2
+    except OSError as e:
+        where = f": {e.filename}" if e.filename else ""
+        click.echo(f"error: {e.strerror or _one_line(e)}{where}", err=True)
+        return 2
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)
         return 130
+    except BrokenProcessPool:
+        if os.environ.get("LPZERO_GP_DEBUG"):
+            raise
+        click.echo("error: a worker process died (out of memory?); rerun with fewer --workers "
+                   "(a run continues from its last checkpoint with --resume)", err=True)
+        return 1
+    except Exception as e:
+        if os.environ.get("LPZERO_GP_DEBUG"):
+            raise
+        click.echo(f"error: internal error ({type(e).__name__}: {_one_line(e)}); set "
+                   "LPZERO_GP_DEBUG=1 to see the traceback", err=True)
+        return 1
     return 0
 
 

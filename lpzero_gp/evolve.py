@@ -10,9 +10,10 @@ through ``toolbox.map``; proxies whose canonical key was scored before reuse tha
 
 from __future__ import annotations
 
+import base64
+import json
 import math
 import os
-import pickle
 import random
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -27,13 +28,22 @@ from lpzero_gp.fitness import INVALID_FITNESS
 from lpzero_gp.generate import cx_one_point, gen_lpzero, gen_typed
 from lpzero_gp.parse import parse_tree
 from lpzero_gp.rps import RPS, Verdict
+from lpzero_gp.spaces.base import SpaceError
 
 if not hasattr(creator, "ProxyFitness"):
     creator.create("ProxyFitness", base.Fitness, weights=(1.0,))
 if not hasattr(creator, "ProxyTree"):
     creator.create("ProxyTree", gp.PrimitiveTree, fitness=creator.ProxyFitness)
 
-CHECKPOINT = "checkpoint.pkl"
+#: File name of a search checkpoint inside its folder (JSON: no code runs on loading it).
+CHECKPOINT = "checkpoint.json"
+#: Layout version of :data:`CHECKPOINT`; bump when its fields change.
+CHECKPOINT_FORMAT = 1
+_LOG_HEADER = ["gen", "nevals", "best", "median", "invalid"]
+
+
+class CheckpointError(SpaceError):
+    """A checkpoint that is missing, unreadable, or from another version; one line."""
 
 
 @dataclass
@@ -51,6 +61,7 @@ class SearchConfig:
     max_height: int = 8
     aggregations: tuple[str, ...] = ("agg_mean",)
     tournsize: int = 3
+    elite: int = 2
     rps: bool = True
     memoize: bool = True
     retry_cap: int = 100
@@ -72,6 +83,7 @@ class SearchConfig:
             (self.shape in ("lpzero", "deep"), "shape must be 'lpzero' or 'deep'"),
             (3 <= self.max_height <= 30, "max-height must be between 3 and 30"),
             (self.tournsize >= 1, "tournament size must be at least 1"),
+            (0 <= self.elite <= self.population, "elite must be between 0 and population"),
             (bool(self.aggregations) and set(self.aggregations) <= {"agg_mean", "agg_sum"},
              "aggregation must be mean, sum or both"),
         ]
@@ -91,6 +103,7 @@ class SearchState:
     cache: dict[str, tuple[float, float]]
     rng: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
+    counts: dict = field(default_factory=dict)
 
 
 def rng_state() -> dict:
@@ -111,6 +124,16 @@ def seed_all(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
+
+
+def select_elitist_tournament(individuals: list, k: int, tournsize: int, elite: int) -> list:
+    """The ``elite`` best survive unconditionally; the rest by DEAP's tournament selection.
+
+    Plain tournament survivor selection can lose the best proxy between generations; keeping a
+    couple of elites makes the best fitness per generation monotone.
+    """
+    best = tools.selBest(individuals, min(elite, k))
+    return best + tools.selTournament(individuals, k - len(best), tournsize=tournsize)
 
 
 class Search:
@@ -190,7 +213,8 @@ class Search:
         tb.register("population", tools.initRepeat, list, tb.individual)
         tb.register("mate", self._mate)
         tb.register("mutate", self._mutate)
-        tb.register("select", tools.selTournament, tournsize=self.config.tournsize)
+        tb.register("select", select_elitist_tournament, tournsize=self.config.tournsize,
+                    elite=self.config.elite)
         tb.register("map", self._counting_map)
         tb.register("evaluate", self._unused_evaluate)
         return tb
@@ -254,9 +278,10 @@ class Search:
         hof = tools.HallOfFame(10)
         hof.update(pop)
         log = tools.Logbook()
-        log.header = ["gen", "nevals", "best", "median", "invalid"]
+        log.header = list(_LOG_HEADER)
         log.record(gen=0, nevals=n, **self._stats().compile(pop))
-        return SearchState(0, pop, hof, log, self.cache, rng_state(), self._meta())
+        return SearchState(0, pop, hof, log, self.cache, rng_state(), self._meta(),
+                           dict(self.stats_counts))
 
     def _meta(self) -> dict:
         return {"version": __version__, "config": asdict(self.config)}
@@ -274,6 +299,7 @@ class Search:
         state.population = pop
         state.logbook.record(gen=state.generation, nevals=n, **self._stats().compile(pop))
         state.rng = rng_state()
+        state.counts = dict(self.stats_counts)
         return state
 
     def _counting_map(self, fn, individuals):
@@ -297,51 +323,138 @@ class Search:
         return state
 
     def resume(self, state: SearchState) -> None:
-        """Prepare this search to continue ``state`` (restores RNGs and the fitness cache)."""
+        """Prepare this search to continue ``state`` (restores RNGs, fitness cache, counters)."""
         self.cache = state.cache
+        self.stats_counts.update(state.counts)
         set_rng_state(state.rng)
 
 
+# -- checkpoints ------------------------------------------------------------------------------
+
+
+def _encode_rng(state: dict) -> dict:
+    """RNG states as JSON-safe values (torch's byte state as base64)."""
+    py_version, py_words, py_gauss = state["python"]
+    kind, keys, pos, has_gauss, cached = state["numpy"]
+    return {"python": [py_version, list(py_words), py_gauss],
+            "numpy": [kind, [int(k) for k in keys], int(pos), int(has_gauss), float(cached)],
+            "torch": base64.b64encode(state["torch"].numpy().tobytes()).decode("ascii")}
+
+
+def _decode_rng(data: dict) -> dict:
+    """Inverse of :func:`_encode_rng`."""
+    py_version, py_words, py_gauss = data["python"]
+    kind, keys, pos, has_gauss, cached = data["numpy"]
+    raw = bytearray(base64.b64decode(data["torch"]))
+    return {"python": (int(py_version), tuple(int(w) for w in py_words), py_gauss),
+            "numpy": (str(kind), np.array(keys, dtype=np.uint32), int(pos), int(has_gauss),
+                      float(cached)),
+            "torch": torch.frombuffer(raw, dtype=torch.uint8).clone()}
+
+
+def _individuals(items) -> list:
+    return [[str(ind), [float(v) for v in ind.fitness.values],
+             float(getattr(ind, "tau", float("nan")))] for ind in items]
+
+
 def save_checkpoint(state: SearchState, directory: Path) -> None:
-    """Atomic checkpoint write: temporary file in the same folder, then rename."""
+    """Write ``state`` atomically (temporary file in the same folder, fsync, rename).
+
+    The checkpoint is JSON: population and hall of fame as proxy strings with their fitness,
+    the logbook, the fitness cache, the counters and the RNG states of Python, NumPy and torch.
+    Floats round-trip exactly, so a resumed search continues bit for bit.
+    """
+    directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    tmp = directory / (CHECKPOINT + f".tmp{os.getpid()}")
     payload = {
+        "format": CHECKPOINT_FORMAT,
+        "version": __version__,
         "generation": state.generation,
-        "population": [(str(ind), ind.fitness.values, getattr(ind, "tau", float("nan")))
-                       for ind in state.population],
-        "hof": [(str(ind), ind.fitness.values, getattr(ind, "tau", float("nan")))
-                for ind in state.hof],
-        "logbook": list(state.logbook),
-        "cache": state.cache,
-        "rng": state.rng,
+        "population": _individuals(state.population),
+        "hof": _individuals(state.hof),
+        "logbook": [dict(r) for r in state.logbook],
+        "cache": {k: [float(f), float(t)] for k, (f, t) in state.cache.items()},
+        "counts": dict(state.counts),
+        "rng": _encode_rng(state.rng),
         "meta": state.meta,
     }
-    with open(tmp, "wb") as f:
-        pickle.dump(payload, f)
+    tmp = directory / f"{CHECKPOINT}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump(payload, f)
+        f.flush()
+        os.fsync(f.fileno())
     tmp.replace(directory / CHECKPOINT)
 
 
+def _first_line(exc: BaseException) -> str:
+    lines = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {lines[0]}" if lines else type(exc).__name__
+
+
+def _read_checkpoint(directory: Path) -> tuple[Path, dict]:
+    """The checkpoint's JSON, after checking that this version can continue it."""
+    path = Path(directory) / CHECKPOINT
+    if not path.is_file():
+        raise CheckpointError(f"no checkpoint in {directory} (expected {CHECKPOINT})")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise CheckpointError(f"{path} is not a readable lpzero-gp checkpoint "
+                              f"({_first_line(exc)})") from None
+    if not isinstance(data, dict) or "format" not in data or "version" not in data:
+        raise CheckpointError(f"{path} is not an lpzero-gp checkpoint")
+    if data["format"] != CHECKPOINT_FORMAT:
+        raise CheckpointError(f"{path} has checkpoint format {data['format']!r}; this "
+                              f"lpzero-gp reads format {CHECKPOINT_FORMAT}")
+    if data["version"] != __version__:
+        raise CheckpointError(f"checkpoint {path} was written by lpzero-gp {data['version']}; "
+                              f"this is {__version__} (resume it with that version or start a "
+                              "new run)")
+    return path, data
+
+
+def checkpoint_info(directory: Path) -> dict:
+    """Generation, version and search config of a checkpoint, without reviving the population."""
+    path, data = _read_checkpoint(directory)
+    try:
+        return {"generation": int(data["generation"]), "version": data["version"],
+                "config": _config_dict(data["meta"]["config"])}
+    except (KeyError, TypeError, ValueError) as exc:
+        raise CheckpointError(f"checkpoint {path} is damaged ({_first_line(exc)})") from None
+
+
+def _config_dict(raw: dict) -> dict:
+    """``asdict(SearchConfig)`` of a config read back from JSON (lists become tuples again)."""
+    cfg = dict(raw)
+    cfg["aggregations"] = tuple(cfg["aggregations"])
+    return asdict(SearchConfig(**cfg))
+
+
 def load_checkpoint(directory: Path, pset: gp.PrimitiveSetTyped) -> SearchState:
-    """Read a checkpoint written by :func:`save_checkpoint`."""
-    with open(directory / CHECKPOINT, "rb") as f:
-        d = pickle.load(f)
+    """Read a checkpoint written by :func:`save_checkpoint` (CheckpointError if unusable)."""
+    path, d = _read_checkpoint(directory)
 
     def revive(items):
         out = []
         for s, fit, tau in items:
             ind = creator.ProxyTree(parse_tree(s, pset))  # typed names parse as they are
-            ind.fitness.values = fit
+            ind.fitness.values = tuple(fit)
             ind.tau = tau
             out.append(ind)
         return out
 
-    hof = tools.HallOfFame(10)
-    hof_items = revive(d["hof"])
-    hof.update(hof_items)
-    log = tools.Logbook()
-    log.header = ["gen", "nevals", "best", "median", "invalid"]
-    for rec in d["logbook"]:
-        log.record(**rec)
-    return SearchState(d["generation"], revive(d["population"]), hof, log, d["cache"],
-                       d["rng"], d["meta"])
+    try:
+        hof = tools.HallOfFame(10)
+        hof.items = revive(d["hof"])  # kept in stored order: re-inserting would reorder ties
+        hof.keys = [ind.fitness for ind in reversed(hof.items)]
+        log = tools.Logbook()
+        log.header = list(_LOG_HEADER)
+        for rec in d["logbook"]:
+            log.record(**rec)
+        meta = dict(d["meta"])
+        meta["config"] = _config_dict(meta["config"])
+        return SearchState(int(d["generation"]), revive(d["population"]), hof, log,
+                           {k: (v[0], v[1]) for k, v in d["cache"].items()},
+                           _decode_rng(d["rng"]), meta, dict(d["counts"]))
+    except (KeyError, TypeError, ValueError, SpaceError, SyntaxError) as exc:
+        raise CheckpointError(f"checkpoint {path} is damaged ({_first_line(exc)})") from None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import shutil
 import tempfile
 from pathlib import Path
@@ -16,34 +17,55 @@ from lpzero_gp.spaces.base import SpaceError
 class ResultsFolder:
     """Write into a temporary sibling folder; rename to ``out`` only when everything is written.
 
-    An existing ``out`` is replaced only with ``force``; a failure leaves nothing behind.
+    An existing ``out`` is replaced only with ``force``; a failure leaves nothing behind, and a
+    process killed while writing leaves only a hidden ``.<name>.partial-<pid>-*`` folder, which
+    the next write to the same ``out`` removes.
     """
 
     def __init__(self, out: str | Path, force: bool = False):
         self.out = Path(out)
         self.force = force
-        if self.out.exists() and not force:
-            raise SpaceError(f"results folder {self.out} exists (use --force to replace it)")
         if self.out.exists() and not self.out.is_dir():
             raise SpaceError(f"{self.out} exists and is not a folder")
+        if self.out.exists() and not force:
+            raise SpaceError(f"results folder {self.out} exists (use --force to replace it)")
         self.tmp: Path | None = None
+
+    def _prefix(self, kind: str) -> str:
+        return f".{self.out.name}.{kind}-"
+
+    def _remove_stale(self, parent: Path) -> None:
+        """Remove temporary folders of this ``out`` left by processes that no longer run."""
+        for kind in ("partial", "old"):
+            for p in parent.glob(self._prefix(kind) + "*"):
+                pid = p.name[len(self._prefix(kind)):].split("-")[0]
+                if pid.isdigit() and not _alive(int(pid)):
+                    shutil.rmtree(p, ignore_errors=True)
 
     def __enter__(self) -> ResultsFolder:
         parent = self.out.resolve().parent
         try:
             parent.mkdir(parents=True, exist_ok=True)
-            self.tmp = Path(tempfile.mkdtemp(prefix=f".{self.out.name}.", dir=parent))
+            self._remove_stale(parent)
+            self.tmp = Path(tempfile.mkdtemp(prefix=self._prefix("partial") + f"{os.getpid()}-",
+                                             dir=parent))
+            self.tmp.chmod(0o777 & ~_umask())
         except OSError as exc:
-            raise SpaceError(f"cannot write results to {self.out}: {exc.strerror}") from None
+            raise SpaceError(f"cannot write results to {self.out}: "
+                             f"{exc.strerror or exc}") from None
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
         if exc_type is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
             return
-        if self.out.exists():
-            shutil.rmtree(self.out)
+        old = None
+        if self.out.exists():  # move aside first so that ``out`` is never half-replaced
+            old = self.out.parent / (self._prefix("old") + f"{os.getpid()}-{self.tmp.name}")
+            self.out.replace(old)
         self.tmp.replace(self.out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
 
     def path(self, name: str) -> Path:
         """Path of a file inside the (temporary) folder."""
@@ -66,6 +88,25 @@ class ResultsFolder:
             w = csv.DictWriter(f, fieldnames=list(rows[0]))
             w.writeheader()
             w.writerows(rows)
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists (True when unsure)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _plain(x):

@@ -154,7 +154,7 @@ def search(loaded: Loaded, ctx: Context, cfg: SearchConfig, search_records: list
     from lpzero_gp.parallel import fitness_mapper
 
     score_fn, mapper = fitness_mapper(scorer, ctx.workers, ctx.dask)
-    s = Search(default_pset(), score_fn, cfg, available=available_inputs(ds), mapper=mapper)
+    s = Search(search_pset(cfg), score_fn, cfg, available=available_inputs(ds), mapper=mapper)
     state = None
     if resume and checkpoint_dir is not None:
         state = load_checkpoint(checkpoint_dir, default_pset())
@@ -175,6 +175,15 @@ def search(loaded: Loaded, ctx: Context, cfg: SearchConfig, search_records: list
     for ind in state.hof:  # Kendall tau is only needed for what is reported
         ind.tau = scorer.rank(str(ind)).tau
     return s, state, recs, time.perf_counter() - t0
+
+
+def search_pset(cfg: SearchConfig):
+    """The primitive set of a search: every op, with only the chosen block aggregations."""
+    from lpzero_gp.primitives.ops import OPS_BY_NAME
+    from lpzero_gp.primitives.pset import make_pset
+
+    ops = tuple(n for n in OPS_BY_NAME if not n.startswith("agg_") or n in cfg.aggregations)
+    return make_pset(ops=ops)
 
 
 def available_inputs(ds: Dataset) -> tuple[str, ...]:

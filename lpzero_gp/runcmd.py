@@ -1,8 +1,18 @@
-"""``lpzero-gp run``: search, held-out report, results folder and printed summary."""
+"""``lpzero-gp run``: search, held-out report, results folder and printed summary.
+
+A run checkpoints every generation into a hidden sibling of its results folder
+(``.<name>.checkpoint``: ``checkpoint.json`` from the search and ``run.json`` with the settings
+and a fingerprint of the data). ``--resume`` continues from there with the stored settings and
+ends exactly as an uninterrupted run would; the checkpoint folder is removed once the results
+folder is complete, unless ``--keep-checkpoint``.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import os
+import shutil
 import time
 from dataclasses import asdict
 from pathlib import Path
@@ -10,8 +20,10 @@ from pathlib import Path
 import click
 import numpy as np
 
-from lpzero_gp.evolve import CHECKPOINT, SearchConfig
+from lpzero_gp import __version__
+from lpzero_gp.evolve import CHECKPOINT, SearchConfig, checkpoint_info
 from lpzero_gp.export import export
+from lpzero_gp.extract import batch_digest
 from lpzero_gp.report import ResultsFolder, fmt, markdown_table, plot_generations, plot_scatter
 from lpzero_gp.run import (
     Context,
@@ -25,6 +37,18 @@ from lpzero_gp.run import (
 from lpzero_gp.spaces.base import SpaceError
 
 AGG = {"mean": ("agg_mean",), "sum": ("agg_sum",), "both": ("agg_mean", "agg_sum")}
+#: Settings file written next to the checkpoint when a run starts.
+RUN_FILE = "run.json"
+RUN_FILE_FORMAT = 1
+#: ``run`` options that decide its results; a resumed run takes them from the checkpoint.
+RESULT_OPTIONS = ("space", "variant", "semantics", "benchmark", "batch_size", "seq_len",
+                  "tokenizer", "text", "seed", "stat_budget", "device", "budget", "population",
+                  "offspring", "evaluations", "n_unary", "shape", "max_height", "aggregation",
+                  "cxpb", "mutpb", "no_rps", "no_memo", "search_archs", "heldout")
+#: Context fields that change how a run is executed but never its results.
+RUNTIME_FIELDS = ("cache_dir", "workers", "dask", "progress")
+#: Of those, the options a resumed run takes from the checkpoint unless given again.
+RUNTIME_OPTIONS = ("cache_dir", "workers", "dask")
 
 
 def search_config(kw: dict, budgets: dict) -> SearchConfig:
@@ -43,28 +67,198 @@ def search_config(kw: dict, budgets: dict) -> SearchConfig:
     return cfg
 
 
+# -- where results and checkpoints live ------------------------------------------------------
+
+
+def default_out(kw: dict) -> Path:
+    """``runs/<space>-<variant>-s<seed>`` when ``--out`` is not given."""
+    return Path(f"runs/{kw['space']}-{kw['variant'] or 'default'}-s{kw['seed']}")
+
+
+def checkpoint_dir_for(out: Path) -> Path:
+    """The hidden checkpoint folder of results folder ``out``."""
+    out = Path(out)
+    return out.parent / f".{out.name}.checkpoint"
+
+
+def find_checkpoint(path: str | Path) -> Path:
+    """Checkpoint folder of ``--resume PATH``: PATH itself, or the results folder's sibling."""
+    path = Path(path)
+    if path.name == CHECKPOINT and path.is_file():
+        path = path.parent
+    sibling = checkpoint_dir_for(path)
+    for folder in (path, sibling):
+        if (folder / CHECKPOINT).is_file():
+            return folder
+    if path.is_dir() and (path / "summary.json").is_file():
+        raise SpaceError(f"{path} holds a finished run and no checkpoint (checkpoints are "
+                         "removed when a run completes unless --keep-checkpoint)")
+    if not path.exists() and not sibling.exists():
+        raise SpaceError(f"nothing to resume: neither {path} nor its checkpoint folder "
+                         f"{sibling} exists")
+    raise SpaceError(f"no checkpoint to resume in {path} (looked for {path / CHECKPOINT} and "
+                     f"{sibling / CHECKPOINT})")
+
+
+def normalise_paths(kw: dict) -> dict:
+    """Absolute paths for path options, so a run can be resumed from any working folder."""
+    for name in ("benchmark", "text", "cache_dir"):
+        if kw.get(name):
+            kw[name] = str(Path(os.path.expanduser(kw[name])).resolve())
+    tok = kw.get("tokenizer")
+    if tok and Path(os.path.expanduser(tok)).exists():
+        kw["tokenizer"] = str(Path(os.path.expanduser(tok)).resolve())
+    return kw
+
+
+def _option(name: str) -> str:
+    return "--" + name.replace("_", "-")
+
+
+def read_run_file(ckpt: Path) -> dict:
+    """The ``run.json`` of a checkpoint folder (SpaceError if missing or from another version)."""
+    path = ckpt / RUN_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise SpaceError(f"{ckpt} has no {RUN_FILE}: not a checkpoint of lpzero-gp run") \
+            from None
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise SpaceError(f"{path} is unreadable ({type(exc).__name__})") from None
+    if not isinstance(data, dict) or data.get("format") != RUN_FILE_FORMAT or not isinstance(
+            data.get("settings"), dict) or set(data["settings"]) != set(RESULT_OPTIONS):
+        raise SpaceError(f"{path} is not a run file of this lpzero-gp version")
+    if data.get("version") != __version__:
+        raise SpaceError(f"checkpoint {ckpt} was written by lpzero-gp {data.get('version')}; "
+                         f"this is {__version__} (resume it with that version or start a new "
+                         "run)")
+    return data
+
+
+def merge_resume(kw: dict, explicit: set[str]) -> dict:
+    """``kw`` with the checkpoint's settings; an explicitly given, different one is refused.
+
+    Runtime options (cache folder, workers, Dask) default to the interrupted run's too but may
+    change. Adds ``checkpoint_dir`` (the folder found from ``--resume``) and fills ``out`` with
+    the original results folder unless ``--out`` is given.
+    """
+    ckpt = find_checkpoint(kw["resume_dir"])
+    info = read_run_file(ckpt)
+    stored = info["settings"]
+    given = normalise_paths(dict(kw))
+    for name in RESULT_OPTIONS:
+        if name in explicit and given[name] != stored[name]:
+            raise SpaceError(f"{_option(name)} {given[name]} differs from the checkpoint's "
+                             f"{stored[name]} (resume with the original settings, or start a "
+                             "new run)")
+        kw[name] = stored[name]
+    for name, value in info.get("runtime", {}).items():
+        if name in RUNTIME_OPTIONS and name not in explicit:
+            kw[name] = value
+    kw["checkpoint_dir"] = str(ckpt)
+    if not kw.get("out"):
+        kw["out"] = info["out"]
+    return kw
+
+
+# -- the command -------------------------------------------------------------------------------
+
+
+def _fingerprint(loaded, search_recs, held_recs) -> dict:
+    """What the data of a run looked like: architecture ids, ground truth, calibration batch."""
+    truth = json.dumps([[r.id, r.truth] for r in search_recs + held_recs])
+    return {"search_ids": [r.id for r in search_recs], "heldout_ids": [r.id for r in held_recs],
+            "truth_sha256": hashlib.sha256(truth.encode()).hexdigest(),
+            "batch": batch_digest(loaded.batch)}
+
+
+def _check_fingerprint(ckpt: Path, stored: dict, now: dict) -> None:
+    why = {"search_ids": "search architectures", "heldout_ids": "held-out architectures",
+           "truth_sha256": "ground truth", "batch": "calibration batch"}
+    for key, what in why.items():
+        if stored.get(key) != now[key]:
+            raise SpaceError(f"the {what} differ from those of the checkpoint in {ckpt} (was "
+                             "the benchmark file, calibration text or tokenizer changed?)")
+
+
+def _settings(kw: dict, loaded) -> dict:
+    settings = {name: kw[name] for name in RESULT_OPTIONS}
+    settings["variant"] = loaded.variant
+    return settings
+
+
+def _atomic_json(path: Path, data: dict) -> None:
+    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
+    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+def _start_checkpoints(ckpt: Path, run_file: dict) -> None:
+    """A fresh checkpoint folder holding ``run.json``."""
+    try:
+        if ckpt.exists():
+            shutil.rmtree(ckpt)
+        ckpt.mkdir(parents=True)
+        _atomic_json(ckpt / RUN_FILE, run_file)
+    except OSError as exc:
+        raise SpaceError(f"cannot write checkpoints to {ckpt}: {exc.strerror or exc}") from None
+
+
 def run_command(ctx: Context, kw: dict, budgets: dict) -> dict:
-    """Everything ``lpzero-gp run`` does; returns the summary."""
+    """Everything ``lpzero-gp run`` does; returns the summary.
+
+    ``kw`` holds the CLI options; for ``--resume`` they must already have passed
+    :func:`merge_resume` (which adds ``checkpoint_dir``).
+    """
     from lpzero_gp.cli import run_metadata
 
     t_start = time.perf_counter()
     cfg = search_config(kw, budgets)
-    resume_dir = Path(kw["resume_dir"]) if kw["resume_dir"] else None
-    if resume_dir is not None and not (resume_dir / CHECKPOINT).is_file():
-        raise SpaceError(f"no checkpoint to resume in {resume_dir}")
-    out = Path(kw["out"] or f"runs/{ctx.space}-{ctx.variant or 'default'}-s{ctx.seed}")
-    if resume_dir is None and out.exists() and not kw["force"]:
-        raise SpaceError(f"results folder {out} exists (use --force to replace it)")
+    resuming = bool(kw.get("resume_dir"))
+    out = Path(kw["out"]) if kw.get("out") else default_out(kw)
+    if out.exists() and not out.is_dir():
+        raise SpaceError(f"results folder {out} exists and is not a folder")
+    if resuming:
+        ckpt = Path(kw["checkpoint_dir"])
+        gen = checkpoint_info(ckpt)
+        if gen["config"] != asdict(cfg):
+            raise SpaceError(f"the checkpoint in {ckpt} was written with different search "
+                             "settings")
+    else:
+        ckpt = checkpoint_dir_for(out)
+        if out.exists() and not kw["force"]:
+            raise SpaceError(f"results folder {out} exists (use --force to replace it)")
+        if (ckpt / CHECKPOINT).is_file() and not kw["force"]:
+            raise SpaceError(f"an interrupted run left a checkpoint in {ckpt}: continue it with "
+                             f"--resume {out}, or start over with --force")
     loaded = load(ctx)
     search_recs = pick_records(loaded, kw["search_archs"], ctx.seed)
     held_recs = [r for r in pick_records(loaded, kw["heldout"], ctx.seed + 1)
                  if r.id not in {s.id for s in search_recs}]
     if len(held_recs) < 3:
         raise SpaceError("fewer than 3 held-out architectures")
-    ckpt = resume_dir or (out.parent / f".{out.name}.checkpoint")
+    fingerprint = _fingerprint(loaded, search_recs, held_recs)
+    if resuming:
+        _check_fingerprint(ckpt, read_run_file(ckpt)["fingerprint"], fingerprint)
+        click.echo(f"resuming from generation {gen['generation']} of {cfg.generations} "
+                   f"(checkpoint {ckpt})", err=True)
+    else:
+        _start_checkpoints(ckpt, {"format": RUN_FILE_FORMAT, "version": __version__,
+                                  "out": str(out.resolve()), "settings": _settings(kw, loaded),
+                                  "runtime": {k: kw[k] for k in RUNTIME_OPTIONS},
+                                  "fingerprint": fingerprint})
+        click.echo(f"checkpoints: {ckpt} (after a crash: lpzero-gp run --resume {out})",
+                   err=True)
     built_before = loaded.extractor.loaded
-    s, state, recs, secs = search(loaded, ctx, cfg, search_recs, ckpt,
-                                  resume=resume_dir is not None)
+    try:
+        s, state, recs, secs = search(loaded, ctx, cfg, search_recs, ckpt, resume=resuming)
+    except BaseException:
+        if not (ckpt / CHECKPOINT).is_file():
+            shutil.rmtree(ckpt, ignore_errors=True)
+        else:
+            click.echo(f"the last checkpoint is kept in {ckpt}: continue with "
+                       f"lpzero-gp run --resume {out}", err=True)
+        raise
     proxy, rho_s, tau_s = best_proxy(state)
     held = evaluate_proxy(loaded, proxy, held_recs, "held-out statistics", with_ci=True)
     base = feature_ranks(loaded, held.records)
@@ -78,19 +272,26 @@ def run_command(ctx: Context, kw: dict, budgets: dict) -> dict:
                     "tau": held.result.tau, "ci": held.ci, "valid": held.result.valid},
         "baselines_heldout": {k: {"rho": v.rho, "tau": v.tau} for k, v in base.items()},
         "evaluations": s.stats_counts, "generations": state.generation,
-        "models_built": ex.built, "statistics_loaded_from_cache": ex.loaded - built_before,
         "skipped_architectures": ex.failures,
     }
-    _write(out, kw["force"] or resume_dir is not None, summary, state, held, cfg, ctx, loaded,
-           run_metadata(), {"search_seconds": secs, "wall_seconds": wall,
-                            "extract_seconds": ex.seconds})
+    context = {k: v for k, v in asdict(ctx).items() if k not in RUNTIME_FIELDS}
+    context["variant"] = loaded.variant
+    timing = {"search_seconds": secs, "wall_seconds": wall, "extract_seconds": ex.seconds,
+              "models_built": ex.built, "statistics_loaded_from_cache": ex.loaded - built_before,
+              "resumed_from_generation": gen["generation"] if resuming else None,
+              "runtime": {k: getattr(ctx, k) for k in RUNTIME_FIELDS}}
+    _write(out, kw["force"] or resuming, summary, state, held, cfg, context, loaded,
+           run_metadata(), timing)
+    if not kw.get("keep_checkpoint"):
+        shutil.rmtree(ckpt, ignore_errors=True)
     _print(summary, loaded, kw["as_json"], out, wall)
     return summary
 
 
-def _write(out, force, summary, state, held, cfg, ctx, loaded, meta, timing) -> None:
+def _write(out, force, summary, state, held, cfg, context, loaded, meta, timing) -> None:
+    """The results folder; everything but timing.json is identical for identical runs."""
     with ResultsFolder(out, force=force) as rf:
-        rf.json("config.json", {"search": asdict(cfg), "context": asdict(ctx),
+        rf.json("config.json", {"search": asdict(cfg), "context": context,
                                 "calibration": loaded.info, "versions": meta})
         rf.csv("log.csv", [dict(r) for r in state.logbook])
         rf.json("best.json", {**export(summary["proxy"]), "search": summary["search"],

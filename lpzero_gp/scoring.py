@@ -43,7 +43,12 @@ class Scorer:
     def __getstate__(self):
         state = dict(self.__dict__)
         state["_evaluator"] = None
+        del state["pset"]  # DEAP primitive sets hold local closures: rebuilt on unpickling
         return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        self.pset = make_pset(INPUTS)
 
     def scores(self, proxy: str) -> np.ndarray | None:
         """Proxy score of every architecture (None if the proxy is entirely pruned)."""

@@ -9,6 +9,7 @@ full tensor. G and W tensors of one parameter get identical rows, so G*W stays e
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,7 +130,7 @@ def _same_layout(a: Layout, b: Layout) -> bool:
 def save_stats(stats: ArchStats, path: Path) -> None:
     """Write statistics atomically (temporary file, then rename)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
+    tmp = path.with_suffix(f".{os.getpid()}.tmp")
     torch.save({"n_blocks": stats.n_blocks, "inputs": stats.inputs}, tmp)
     tmp.replace(path)
 
