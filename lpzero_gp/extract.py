@@ -118,8 +118,7 @@ class Extractor:
             else:
                 todo.append(r)
         tasks = [(self.space.name, r, self.batch, self.cfg) for r in todo]
-        results = self._map(tasks, label)
-        for rid, st, err, secs in results:
+        for rid, st, err, secs in self._map(tasks, label):  # saved as each one arrives
             if st is None:
                 self.failures[rid] = err
                 print(f"warning: architecture {rid} skipped: {err}", file=sys.stderr)
@@ -135,19 +134,18 @@ class Extractor:
         return [out[r.id] for r in records]
 
     def _map(self, tasks, label):
+        """Yield (id, stats or None, error, seconds) per task, in order."""
         if not tasks:
-            return []
+            return
         if self.mapper is not None:
-            return list(tqdm(self.mapper(_worker, tasks), total=len(tasks), desc=label,
-                             disable=not self.progress, file=sys.stderr))
-        out = []
-        bar = tqdm(tasks, desc=label, disable=not self.progress, file=sys.stderr)
-        for _name, record, batch, cfg in bar:
+            yield from tqdm(self.mapper(_worker, tasks), total=len(tasks), desc=label,
+                            disable=not self.progress, file=sys.stderr)
+            return
+        for _name, record, batch, cfg in tqdm(tasks, desc=label, disable=not self.progress,
+                                              file=sys.stderr):
             t0 = time.perf_counter()
             try:
                 st = extract_one(self.space, record, batch, cfg)
-                out.append((record.id, st, "", time.perf_counter() - t0))
+                yield record.id, st, "", time.perf_counter() - t0
             except (SpaceError, RuntimeError, ValueError, MemoryError) as exc:
-                msg = f"{type(exc).__name__}: {exc}".splitlines()[0]
-                out.append((record.id, None, msg, 0.0))
-        return out
+                yield record.id, None, f"{type(exc).__name__}: {exc}".splitlines()[0], 0.0
