@@ -57,6 +57,8 @@ def _common(f):
                      help="Calibration text file (default: embedded Python docs text)."),
         click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=42,
                      show_default=True),
+        click.option("--init-seed", type=click.IntRange(0, 2**31 - 1), default=None,
+                     help="Seed of the models' random initialisation (default: --seed)."),
         click.option("--stat-budget", type=click.IntRange(64, 1 << 24), default=2048,
                      show_default=True, help="Stored elements per tensor (row sample)."),
         click.option("--device", default="cpu", show_default=True),
@@ -85,7 +87,8 @@ def _context(kw):
     return Context(space=kw["space"], variant=kw["variant"], semantics=kw["semantics"],
                    benchmark=kw["benchmark"], batch_size=kw["batch_size"],
                    seq_len=kw["seq_len"], tokenizer=kw["tokenizer"], text=kw["text"],
-                   seed=kw["seed"], stat_budget=kw["stat_budget"], device=kw["device"],
+                   seed=kw["seed"], init_seed=kw["init_seed"],
+                   stat_budget=kw["stat_budget"], device=kw["device"],
                    cache_dir=kw["cache_dir"], workers=kw["workers"], dask=kw["dask"],
                    progress=not kw["quiet"])
 
@@ -345,3 +348,7 @@ def _exit() -> None:
 
 
 __all__ = ["cli", "main", "run_metadata", "asdict"]
+
+
+if __name__ == "__main__":
+    _exit()

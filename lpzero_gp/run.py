@@ -39,6 +39,7 @@ class Context:
     tokenizer: str | None = None
     text: str | None = None
     seed: int = 42
+    init_seed: int | None = None
     stat_budget: int = 2048
     device: str = "cpu"
     cache_dir: str | None = None
@@ -84,7 +85,8 @@ def load(ctx: Context) -> Loaded:
     batch = space.calibration(bs, sl, tokenizer=ctx.tokenizer, text=text)
     kind = "bert" if space.name == "flexibert" else "lm"
     info = batch_info(kind, bs, sl, tokenizer=ctx.tokenizer, text=text, text_source=ctx.text)
-    cfg = ExtractConfig(space.name, variant, ctx.semantics, ctx.seed, ctx.stat_budget,
+    init_seed = ctx.seed if ctx.init_seed is None else ctx.init_seed
+    cfg = ExtractConfig(space.name, variant, ctx.semantics, init_seed, ctx.stat_budget,
                         ctx.device)
     mapper = _mapper(ctx) if (ctx.workers > 1 or ctx.dask) else None
     extractor = Extractor(space, cfg, batch, ctx.cache_dir, mapper, ctx.progress)
