@@ -16,10 +16,10 @@ from deap import gp
 from lpzero_gp.parse import plain_name
 from lpzero_gp.primitives.ops import BINARY
 from lpzero_gp.primitives.pset import ALL_OVERLOADS
-from lpzero_gp.primitives.symbolic import NBLOCKS, SYMBOLS
+from lpzero_gp.primitives.symbolic import CONST_SOFTMAX, NBLOCKS, SYMBOLS
 from lpzero_gp.symtree import to_sympy
 
-_SHAPE_SYMBOLS = set(SYMBOLS.values()) | {NBLOCKS}
+_SHAPE_SYMBOLS = set(SYMBOLS.values()) | {NBLOCKS, CONST_SOFTMAX}
 
 
 @dataclass(frozen=True)
@@ -87,7 +87,11 @@ class RPS:
     def _check(self, tree: gp.PrimitiveTree) -> Verdict:
         used = {plain_name(n) for n in tree if n.arity == 0}
         missing = used - self.available
-        expr = to_sympy(tree)
+        try:
+            expr = to_sympy(tree)
+        except (ValueError, TypeError, ArithmeticError, RecursionError):
+            # SymPy could not canonicalise it: keep the proxy, keyed by its own string.
+            return Verdict(True, "", f"tree:{tree}", 1, None)
         if expr is None:
             return Verdict(False, "empty")
         free = expr.free_symbols

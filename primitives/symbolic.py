@@ -18,6 +18,8 @@ SYMBOLS: dict[str, sp.Symbol] = {
     "W": sp.Symbol("W", real=True),
 }
 NBLOCKS = sp.Symbol("L", positive=True, integer=True)
+#: Softmax of a constant row: 1 / (row width), unknown symbolically but positive.
+CONST_SOFTMAX = sp.Symbol("w", positive=True)
 
 
 def _split_coeff(u):
@@ -70,6 +72,8 @@ class Softmax(sp.Function):
 
     @classmethod
     def eval(cls, x):
+        if x.is_Number:
+            return CONST_SOFTMAX
         c, rest = x.as_coeff_Add()
         if c != 0:
             return Softmax(rest)
