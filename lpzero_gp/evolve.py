@@ -151,6 +151,7 @@ class Search:
         self.score_fn = score_fn
         self.rps = RPS(available)
         self.cache: dict[str, tuple[float, float]] = {}
+        self.invalid: set[str] = set()
         self.pop_keys: set[str] = set()
         self.stats_counts = {"evaluated": 0, "cache_hits": 0, "regenerated": 0}
         self.mapper = mapper
@@ -235,6 +236,9 @@ class Search:
                 ind.fitness.values = (INVALID_FITNESS,)
                 ind.tau = float("nan")
                 continue
+            if str(ind) in self.invalid:
+                self._assign(ind, INVALID_FITNESS, float("nan"), 1)
+                continue
             if self.config.memoize and v.key in self.cache:
                 fit, tau = self.cache[v.key]
                 self._assign(ind, fit, tau, v.sign)
@@ -243,13 +247,30 @@ class Search:
             pending.setdefault(v.key, []).append((ind, v.sign))
         reps = [group[0] for group in pending.values()]
         results = list(self.mapper(self.score_fn, [str(ind) for ind, _ in reps]))
-        for (key, group), (_, rep_sign), (fit, tau) in zip(
+        retry: list = []
+        for (key, group), (rep_ind, rep_sign), (fit, tau) in zip(
                 pending.items(), reps, results, strict=True):
-            base_fit = fit * rep_sign if fit != INVALID_FITNESS else fit
-            base_tau = tau * rep_sign
+            if fit == INVALID_FITNESS:
+                # Invalid (nan, overflow) is a property of this tree, not of its key: a
+                # key-equal proxy can be valid, so it is scored on its own.
+                self._assign(rep_ind, fit, tau, 1)
+                self.invalid.add(str(rep_ind))
+                retry += [(ind, s) for ind, s in group[1:] if str(ind) != str(rep_ind)]
+                for ind, _ in group[1:]:
+                    if str(ind) == str(rep_ind):
+                        self._assign(ind, fit, tau, 1)
+                continue
+            base_fit, base_tau = fit * rep_sign, tau * rep_sign
             self.cache[key] = (base_fit, base_tau)
             for ind, sign in group:
                 self._assign(ind, base_fit, base_tau, sign)
+        if retry:
+            extra = list(self.mapper(self.score_fn, [str(ind) for ind, _ in retry]))
+            for (ind, _), (fit, tau) in zip(retry, extra, strict=True):
+                self._assign(ind, fit, tau, 1)
+                if fit == INVALID_FITNESS:
+                    self.invalid.add(str(ind))
+            self.stats_counts["evaluated"] += len(retry)
         self.stats_counts["evaluated"] += len(reps)
         return len(reps)
 

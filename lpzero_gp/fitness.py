@@ -31,6 +31,26 @@ class RankResult:
         return self.rho if self.valid else INVALID_FITNESS
 
 
+def settle(scores: np.ndarray, digits: int = 6) -> np.ndarray:
+    """Scores with float round-off removed before ranking.
+
+    Values below 1e-7 of the largest magnitude become 0 and every value keeps ``digits``
+    significant digits (statistics are float32). Without this, proxies that are constant in
+    exact arithmetic would rank architectures by noise.
+    """
+    s = np.asarray(scores, dtype=np.float64)
+    if s.size == 0 or not np.all(np.isfinite(s)):
+        return s
+    scale = float(np.max(np.abs(s)))
+    if scale == 0.0:
+        return s
+    s = np.where(np.abs(s) < 1e-7 * scale, 0.0, s)
+    with np.errstate(divide="ignore"):
+        exp = np.floor(np.log10(np.abs(s), where=s != 0, out=np.zeros_like(s)))
+    unit = 10.0 ** (exp - (digits - 1))
+    return np.round(s / unit) * unit
+
+
 def invalid_reason(scores: np.ndarray) -> str:
     """Why a score vector cannot be ranked ('' when it can)."""
     if scores.size < 2:
@@ -46,7 +66,7 @@ def invalid_reason(scores: np.ndarray) -> str:
 
 def rank(scores, truth, with_tau: bool = True) -> RankResult:
     """Spearman (average ranks for ties) and Kendall tau-b of ``scores`` against ``truth``."""
-    s = np.asarray(scores, dtype=np.float64)
+    s = settle(np.asarray(scores, dtype=np.float64))
     t = np.asarray(truth, dtype=np.float64)
     reason = invalid_reason(s)
     if reason:

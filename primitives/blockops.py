@@ -44,10 +44,16 @@ def _layer(blocks: Blocks, values: torch.Tensor) -> Layer:
 
 def _block_mean_std(blocks: Blocks) -> tuple[torch.Tensor, torch.Tensor]:
     n = block_numel(blocks)
-    s1 = _seg_sums(blocks, lambda g: g)
-    s2 = _seg_sums(blocks, torch.square)
-    mean = s1 / n
-    var = ((s2 - s1 * mean) / (n - 1).clamp_min(1.0)).clamp_min(0.0)
+    mean = _seg_sums(blocks, lambda g: g) / n
+    # Sum of squares about the mean (two passes): the one-pass sum(x^2) - n mean^2 cancels
+    # catastrophically in float32 partial sums when |mean| >> std.
+    lay = blocks.layout
+    ss = torch.zeros(lay.n_blocks, dtype=torch.float64)
+    for g, m, seg_block, seg_numel in zip(blocks.groups, _gather(blocks, mean), lay.seg_block,
+                                          lay.seg_numel, strict=True):
+        s = torch.square(g - m).sum(dim=(1, 2)).double()
+        ss.index_add_(0, seg_block, s * (seg_numel / (g.shape[1] * g.shape[2])))
+    var = (ss / (n - 1).clamp_min(1.0)).clamp_min(0.0)
     return mean, var.sqrt()
 
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
-from lpzero_gp.spaces.base import SpaceError
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
 from lpzero_gp import calibration as cal
+from lpzero_gp.spaces.base import SpaceError
 
 SAMPLE = (
     """The quick brown fox jumps over the lazy dog.
