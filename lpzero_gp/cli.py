@@ -218,7 +218,11 @@ def export(proxy, fmt_):
 
     if ("/" in proxy or os.sep in proxy or proxy.endswith(".json")) and not Path(proxy).exists():
         raise UserError(f"no such file or folder: {proxy}")
-    click.echo(render(proxy_from_source(proxy), fmt_))
+    try:
+        text = proxy_from_source(proxy)
+    except UnicodeDecodeError:
+        raise UserError(f"{proxy} is not a proxy JSON file (not UTF-8 text)") from None
+    click.echo(render(text, fmt_))
 
 
 @cli.command()
@@ -298,9 +302,9 @@ def _main(argv: list[str] | None) -> int:
         cli.main(args=argv, prog_name="lpzero-gp", standalone_mode=False)
     except click.exceptions.Exit as e:
         return e.exit_code
-    except click.exceptions.Abort:
-        click.echo("error: aborted", err=True)
-        return 2
+    except click.exceptions.Abort:  # click's form of KeyboardInterrupt
+        click.echo("error: interrupted", err=True)
+        return 130
     except click.ClickException as e:
         click.echo(f"error: {e.format_message()}".splitlines()[0], err=True)
         return 2

@@ -18,7 +18,7 @@ from tqdm import tqdm
 
 from lpzero_gp import __version__
 from lpzero_gp.spaces import get_space
-from lpzero_gp.spaces.base import Record, Space, SpaceError
+from lpzero_gp.spaces.base import Record, Space
 from lpzero_gp.store import DEFAULT_BUDGET, ArchStats, compact, load_stats, save_stats
 
 
@@ -147,5 +147,5 @@ class Extractor:
             try:
                 st = extract_one(self.space, record, batch, cfg)
                 yield record.id, st, "", time.perf_counter() - t0
-            except (SpaceError, RuntimeError, ValueError, MemoryError) as exc:
+            except Exception as exc:  # any failure skips this architecture, never the run
                 yield record.id, None, f"{type(exc).__name__}: {exc}".splitlines()[0], 0.0

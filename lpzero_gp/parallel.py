@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing as mp
+import sys
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 
 from lpzero_gp.spaces.base import SpaceError
 
@@ -67,14 +69,42 @@ def _pool(workers: int, initializer=None, initargs=()) -> ProcessPoolExecutor:
     return ex
 
 
+class _ResilientPool:
+    """A process-pool map that survives a dying worker: the pool is rebuilt once, and if it
+    breaks again the remaining work runs in this process (results are the same either way)."""
+
+    def __init__(self, workers: int, initializer=None, initargs=(), local=None):
+        self.args = (workers, initializer, initargs)
+        self.ex = _pool(*self.args)
+        self.local = local
+        self.rebuilt = False
+
+    def __call__(self, fn, items):
+        items = list(items)
+        try:
+            return list(self.ex.map(fn, items, chunksize=4))
+        except BrokenProcessPool:
+            print("warning: a worker process died; rebuilding the pool", file=sys.stderr)
+            if not self.rebuilt:
+                self.rebuilt = True
+                self.ex = _pool(*self.args)
+                try:
+                    return list(self.ex.map(fn, items, chunksize=4))
+                except BrokenProcessPool:
+                    pass
+            print("warning: the pool broke again; continuing in this process",
+                  file=sys.stderr)
+            local = self.local or fn
+            return [local(x) for x in items]
+
+
 def make_mapper(workers: int = 1, dask: str | None = None):
     """A ``map(fn, items)`` for extraction tasks."""
     if dask:
         client = dask_client(dask)
         return lambda fn, items: client.gather(client.map(fn, list(items), pure=False))
     if workers > 1:
-        ex = _pool(workers)
-        return lambda fn, items: ex.map(fn, list(items))
+        return _ResilientPool(workers)
     return map
 
 
@@ -89,6 +119,5 @@ def fitness_mapper(scorer, workers: int = 1, dask: str | None = None):
 
         return dask_score, dmap
     if workers > 1:
-        ex = _pool(workers, _init_scorer, (scorer,))
-        return pool_score, lambda fn, items: list(ex.map(fn, list(items), chunksize=4))
+        return pool_score, _ResilientPool(workers, _init_scorer, (scorer,), local=scorer)
     return scorer, map

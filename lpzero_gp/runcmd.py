@@ -40,11 +40,10 @@ AGG = {"mean": ("agg_mean",), "sum": ("agg_sum",), "both": ("agg_mean", "agg_sum
 #: Settings file written next to the checkpoint when a run starts.
 RUN_FILE = "run.json"
 RUN_FILE_FORMAT = 1
-#: ``run`` options that decide its results; a resumed run takes them from the checkpoint.
-RESULT_OPTIONS = ("space", "variant", "semantics", "benchmark", "batch_size", "seq_len",
-                  "tokenizer", "text", "seed", "stat_budget", "device", "budget", "population",
-                  "offspring", "evaluations", "n_unary", "shape", "max_height", "aggregation",
-                  "cxpb", "mutpb", "no_rps", "no_memo", "search_archs", "heldout")
+#: ``run`` options that never change its results. Every other option does, and a resumed run
+#: takes those from the checkpoint.
+FREE_OPTIONS = ("cache_dir", "workers", "dask", "quiet", "out", "force", "resume_dir",
+                "keep_checkpoint", "as_json", "checkpoint_dir")
 #: Context fields that change how a run is executed but never its results.
 RUNTIME_FIELDS = ("cache_dir", "workers", "dask", "progress")
 #: Of those, the options a resumed run takes from the checkpoint unless given again.
@@ -84,7 +83,7 @@ def checkpoint_dir_for(out: Path) -> Path:
 def find_checkpoint(path: str | Path) -> Path:
     """Checkpoint folder of ``--resume PATH``: PATH itself, or the results folder's sibling."""
     path = Path(path)
-    if path.name == CHECKPOINT and path.is_file():
+    if path.name in (CHECKPOINT, RUN_FILE):
         path = path.parent
     sibling = checkpoint_dir_for(path)
     for folder in (path, sibling):
@@ -93,6 +92,10 @@ def find_checkpoint(path: str | Path) -> Path:
     if path.is_dir() and (path / "summary.json").is_file():
         raise SpaceError(f"{path} holds a finished run and no checkpoint (checkpoints are "
                          "removed when a run completes unless --keep-checkpoint)")
+    for folder in (path, sibling):
+        if (folder / RUN_FILE).is_file():
+            raise SpaceError(f"the run of {folder} was interrupted before its first checkpoint; "
+                             "start it again")
     if not path.exists() and not sibling.exists():
         raise SpaceError(f"nothing to resume: neither {path} nor its checkpoint folder "
                          f"{sibling} exists")
@@ -111,6 +114,11 @@ def normalise_paths(kw: dict) -> dict:
     return kw
 
 
+def result_options(kw: dict) -> list[str]:
+    """Names of the options in ``kw`` that decide a run's results."""
+    return sorted(k for k in kw if k not in FREE_OPTIONS)
+
+
 def _option(name: str) -> str:
     return "--" + name.replace("_", "-")
 
@@ -126,7 +134,7 @@ def read_run_file(ckpt: Path) -> dict:
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise SpaceError(f"{path} is unreadable ({type(exc).__name__})") from None
     if not isinstance(data, dict) or data.get("format") != RUN_FILE_FORMAT or not isinstance(
-            data.get("settings"), dict) or set(data["settings"]) != set(RESULT_OPTIONS):
+            data.get("settings"), dict) or not isinstance(data.get("fingerprint"), dict):
         raise SpaceError(f"{path} is not a run file of this lpzero-gp version")
     if data.get("version") != __version__:
         raise SpaceError(f"checkpoint {ckpt} was written by lpzero-gp {data.get('version')}; "
@@ -146,11 +154,14 @@ def merge_resume(kw: dict, explicit: set[str]) -> dict:
     info = read_run_file(ckpt)
     stored = info["settings"]
     given = normalise_paths(dict(kw))
-    for name in RESULT_OPTIONS:
+    for name in result_options(kw):
+        if name not in stored:
+            raise SpaceError(f"the checkpoint in {ckpt} does not record {_option(name)} "
+                             "(written by an older lpzero-gp?); start a new run")
         if name in explicit and given[name] != stored[name]:
+            was = "default" if stored[name] is None else stored[name]
             raise SpaceError(f"{_option(name)} {given[name]} differs from the checkpoint's "
-                             f"{stored[name]} (resume with the original settings, or start a "
-                             "new run)")
+                             f"{was} (resume with the original settings, or start a new run)")
         kw[name] = stored[name]
     for name, value in info.get("runtime", {}).items():
         if name in RUNTIME_OPTIONS and name not in explicit:
@@ -182,7 +193,7 @@ def _check_fingerprint(ckpt: Path, stored: dict, now: dict) -> None:
 
 
 def _settings(kw: dict, loaded) -> dict:
-    settings = {name: kw[name] for name in RESULT_OPTIONS}
+    settings = {name: kw[name] for name in result_options(kw)}
     settings["variant"] = loaded.variant
     return settings
 
@@ -218,12 +229,17 @@ def run_command(ctx: Context, kw: dict, budgets: dict) -> dict:
     out = Path(kw["out"]) if kw.get("out") else default_out(kw)
     if out.exists() and not out.is_dir():
         raise SpaceError(f"results folder {out} exists and is not a folder")
+    replace = kw["force"]
     if resuming:
         ckpt = Path(kw["checkpoint_dir"])
         gen = checkpoint_info(ckpt)
         if gen["config"] != asdict(cfg):
             raise SpaceError(f"the checkpoint in {ckpt} was written with different search "
                              "settings")
+        # the interrupted run's own results folder may be replaced; any other needs --force
+        replace = replace or out.resolve() == Path(read_run_file(ckpt)["out"])
+        if out.exists() and not replace:
+            raise SpaceError(f"results folder {out} exists (use --force to replace it)")
     else:
         ckpt = checkpoint_dir_for(out)
         if out.exists() and not kw["force"]:
@@ -280,7 +296,7 @@ def run_command(ctx: Context, kw: dict, budgets: dict) -> dict:
               "models_built": ex.built, "statistics_loaded_from_cache": ex.loaded - built_before,
               "resumed_from_generation": gen["generation"] if resuming else None,
               "runtime": {k: getattr(ctx, k) for k in RUNTIME_FIELDS}}
-    _write(out, kw["force"] or resuming, summary, state, held, cfg, context, loaded,
+    _write(out, replace, summary, state, held, cfg, context, loaded,
            run_metadata(), timing)
     if not kw.get("keep_checkpoint"):
         shutil.rmtree(ckpt, ignore_errors=True)

@@ -64,7 +64,10 @@ class Scorer:
 
     def __call__(self, proxy: str) -> tuple[float, float]:
         """(fitness, tau); tau is nan unless the scorer was made ``with_tau``."""
-        r = self.rank(proxy, with_tau=self.with_tau)
+        try:
+            r = self.rank(proxy, with_tau=self.with_tau)
+        except (RuntimeError, ValueError, ArithmeticError, MemoryError):
+            return INVALID_FITNESS, float("nan")  # a numerical fault makes the proxy invalid
         return (r.fitness, r.tau) if r.valid else (INVALID_FITNESS, float("nan"))
 
 

@@ -1,0 +1,438 @@
+"""Reliability of ``lpzero-gp run``: checkpoints and resume, determinism, faults, atomic results.
+
+The end-to-end tests share one statistics cache (built once, by the reference run) and use a
+tiny budget: 6 search and 4 held-out FlexiBERT architectures, batch 2 x 16, population 8,
+8 offspring per generation, 6 generations.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from lpzero_gp import __version__
+from lpzero_gp.cli import main
+from lpzero_gp.evolve import (
+    CHECKPOINT,
+    CheckpointError,
+    Search,
+    SearchConfig,
+    checkpoint_info,
+    load_checkpoint,
+    save_checkpoint,
+)
+from lpzero_gp.extract import ExtractConfig, Extractor
+from lpzero_gp.fitness import INVALID_FITNESS
+from lpzero_gp.proxy import default_pset
+from lpzero_gp.report import ResultsFolder
+from lpzero_gp.spaces import get_space
+from lpzero_gp.spaces.base import SpaceError
+
+EVALUATIONS = 48  # 6 generations of 8 offspring
+RUN = ["run", "--search-archs", "6", "--heldout", "4", "--batch-size", "2", "--seq-len", "16",
+       "--population", "8", "--offspring", "8", "--evaluations", str(EVALUATIONS), "--quiet"]
+#: Files that legitimately differ between two identical runs.
+VARYING = {"timing.json"}
+
+
+def _cli(*argv) -> int:
+    return main([str(a) for a in argv])
+
+
+def _results(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name not in VARYING}
+
+
+def _ckpt(out: Path) -> Path:
+    return out.parent / f".{out.name}.checkpoint"
+
+
+@pytest.fixture(scope="session")
+def cache(tmp_path_factory) -> Path:
+    """Statistics cache shared by every run of the session."""
+    return tmp_path_factory.mktemp("stats-cache")
+
+
+@pytest.fixture(scope="session")
+def reference(tmp_path_factory, cache) -> Path:
+    """An uninterrupted run (it fills the cache), its checkpoint kept."""
+    out = tmp_path_factory.mktemp("reference") / "run"
+    assert _cli(*RUN, "--out", out, "--cache-dir", cache, "--keep-checkpoint") == 0
+    return out
+
+
+@pytest.fixture
+def copied_checkpoint(reference, tmp_path) -> Path:
+    """A results-folder path whose (copied) checkpoint folder is the reference run's."""
+    out = tmp_path / "again"
+    shutil.copytree(_ckpt(reference), _ckpt(out))
+    return out
+
+
+def _edit_json(path: Path, edit) -> None:
+    data = json.loads(path.read_text())
+    edit(data)
+    path.write_text(json.dumps(data))
+
+
+def _refused(capsys, argv, *fragments) -> None:
+    rc = _cli(*argv)
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: ") and "Traceback" not in err, err
+    for f in fragments:
+        assert f in last, last
+
+
+# -- determinism and kill/resume, end to end -------------------------------------------------
+
+
+def test_reference_run_files(reference, cache):
+    names = {p.name for p in reference.iterdir()}
+    assert {"config.json", "log.csv", "best.json", "summary.json", "timing.json",
+            "hall_of_fame.csv", "heldout_scores.csv"} <= names
+    rows = (reference / "log.csv").read_text().splitlines()
+    assert rows[0].startswith("gen,") and len(rows) == 1 + 1 + EVALUATIONS // 8
+    ckpt = _ckpt(reference)
+    assert checkpoint_info(ckpt)["generation"] == EVALUATIONS // 8
+    assert not list(reference.parent.glob(".run.partial-*"))
+    summary = json.loads((reference / "summary.json").read_text())
+    assert "models_built" not in summary  # counters that vary live in timing.json
+    assert json.loads((reference / "timing.json").read_text())["models_built"] == 10
+
+
+def test_same_seed_gives_byte_identical_results(reference, cache, tmp_path, capsys):
+    out = tmp_path / "twin"
+    assert _cli(*RUN, "--out", out, "--cache-dir", cache) == 0
+    assert _results(out) == _results(reference)
+    assert not _ckpt(out).exists()  # removed once the results folder is complete
+    assert "checkpoints: " in capsys.readouterr().err
+
+
+def test_killed_run_resumes_to_the_same_results(reference, cache, tmp_path, capsys):
+    out = tmp_path / "killed"
+    ckpt_file = _ckpt(out) / CHECKPOINT
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "lpzero_gp.cli", *RUN, "--out", str(out), "--cache-dir",
+         str(cache)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    generation, deadline = -1, time.monotonic() + 120
+    try:
+        while generation < 1:
+            assert proc.poll() is None, f"run ended before it could be killed: {proc.stderr}"
+            assert time.monotonic() < deadline, "no checkpoint after 120 s"
+            if ckpt_file.is_file():
+                generation = json.loads(ckpt_file.read_text())["generation"]
+            time.sleep(0.02)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.communicate()
+    assert proc.returncode == -signal.SIGKILL
+    killed_at = checkpoint_info(_ckpt(out))["generation"]
+    assert 1 <= killed_at < EVALUATIONS // 8
+    assert not out.exists()
+    # a fresh run refuses to overwrite the interrupted one
+    _refused(capsys, [*RUN, "--out", out, "--cache-dir", cache], "interrupted run",
+             f"--resume {out}")
+    # resume from the results-folder path; settings come from the checkpoint
+    assert _cli("run", "--resume", out, "--quiet") == 0
+    assert "resuming from generation" in capsys.readouterr().err
+    assert _results(out) == _results(reference)
+    timing = json.loads((out / "timing.json").read_text())
+    assert timing["resumed_from_generation"] >= killed_at
+    assert not _ckpt(out).exists()
+
+
+def test_interrupted_run_keeps_its_checkpoint_and_resumes(reference, cache, tmp_path,
+                                                         monkeypatch, capsys):
+    out = tmp_path / "interrupted"
+    step = Search.step
+
+    def interrupted_step(self, state):
+        if state.generation == 2:
+            raise KeyboardInterrupt
+        return step(self, state)
+
+    monkeypatch.setattr(Search, "step", interrupted_step)
+    assert _cli(*RUN, "--out", out, "--cache-dir", cache) == 130
+    err = capsys.readouterr().err
+    assert "error: interrupted" in err and f"lpzero-gp run --resume {out}" in err
+    assert checkpoint_info(_ckpt(out))["generation"] == 2 and not out.exists()
+    monkeypatch.setattr(Search, "step", step)
+    assert _cli("run", "--resume", out, "--quiet") == 0
+    assert _results(out) == _results(reference)
+
+
+def test_resume_into_another_existing_folder_needs_force(copied_checkpoint, capsys):
+    other = copied_checkpoint.parent / "other"
+    other.mkdir()
+    _refused(capsys, ["run", "--resume", copied_checkpoint, "--out", other], "exists",
+             "--force")
+
+
+def test_resume_from_checkpoint_folder_of_a_finished_run(copied_checkpoint, reference, capsys):
+    out = copied_checkpoint
+    assert _cli("run", "--resume", _ckpt(out), "--out", out, "--quiet", "--keep-checkpoint") == 0
+    assert _results(out) == _results(reference)
+    assert _ckpt(out).is_dir()
+
+
+# -- checkpoints that must be refused ---------------------------------------------------------
+
+
+@pytest.mark.parametrize(("option", "value", "fragment"), [
+    ("--space", "gpt2", "--space gpt2 differs from the checkpoint's flexibert"),
+    ("--variant", "reference", "--variant reference differs"),
+    ("--seed", "7", "--seed 7 differs"),
+    ("--init-seed", "3", "--init-seed 3 differs"),
+    ("--budget", "paper", "--budget paper differs"),
+    ("--population", "9", "--population 9 differs"),
+    ("--evaluations", "16", "--evaluations 16 differs"),
+    ("--semantics", "reference", "--semantics reference differs"),
+    ("--search-archs", "7", "--search-archs 7 differs"),
+])
+def test_resume_refuses_different_settings(copied_checkpoint, capsys, option, value, fragment):
+    _refused(capsys, ["run", "--resume", copied_checkpoint, option, value, "--quiet"], fragment)
+
+
+def test_resume_accepts_the_same_settings_given_again(copied_checkpoint, capsys):
+    # every setting given again with its value passes; only the one that differs is named
+    argv = [*RUN, "--variant", "as-trained", "--resume", copied_checkpoint,
+            "--out", copied_checkpoint, "--heldout", "nope"]
+    _refused(capsys, argv, "--heldout nope differs")
+
+
+def test_resume_refuses_other_version(copied_checkpoint, capsys):
+    _edit_json(_ckpt(copied_checkpoint) / "run.json", lambda d: d.update(version="0.0.0"))
+    _refused(capsys, ["run", "--resume", copied_checkpoint], "lpzero-gp 0.0.0",
+             f"this is {__version__}")
+
+
+def test_resume_refuses_checkpoint_of_other_version(copied_checkpoint, capsys):
+    _edit_json(_ckpt(copied_checkpoint) / CHECKPOINT, lambda d: d.update(version="9.9"))
+    _refused(capsys, ["run", "--resume", copied_checkpoint], "written by lpzero-gp 9.9")
+
+
+def test_resume_refuses_other_format(copied_checkpoint, capsys):
+    _edit_json(_ckpt(copied_checkpoint) / CHECKPOINT, lambda d: d.update(format=99))
+    _refused(capsys, ["run", "--resume", copied_checkpoint], "checkpoint format 99")
+
+
+def test_resume_refuses_damaged_checkpoint(copied_checkpoint, capsys):
+    path = _ckpt(copied_checkpoint) / CHECKPOINT
+    path.write_bytes(path.read_bytes()[:1000])
+    _refused(capsys, ["run", "--resume", copied_checkpoint], "not a readable lpzero-gp checkpoint")
+
+
+def test_resume_refuses_changed_data(copied_checkpoint, capsys):
+    _edit_json(_ckpt(copied_checkpoint) / "run.json",
+               lambda d: d["fingerprint"].update(batch="0" * 16))
+    _refused(capsys, ["run", "--resume", copied_checkpoint, "--quiet"],
+             "calibration batch differ")
+
+
+def test_resume_refuses_folder_that_is_no_checkpoint(tmp_path, capsys):
+    (tmp_path / CHECKPOINT).write_text("{}")
+    _refused(capsys, ["run", "--resume", tmp_path], "no run.json")
+    (tmp_path / "run.json").write_text("[1, 2]")
+    _refused(capsys, ["run", "--resume", tmp_path], "not a run file")
+
+
+# -- numerical faults and failing architectures -----------------------------------------------
+
+
+def test_architecture_that_fails_to_build_is_skipped(reference, cache, tmp_path, monkeypatch,
+                                                     capsys):
+    space_cls = type(get_space("flexibert"))
+    tried = []
+
+    def broken_build(self, record, variant, seed):
+        tried.append(record.id)
+        raise RuntimeError("CUDA out of memory (simulated)")
+
+    monkeypatch.setattr(space_cls, "build", broken_build)
+    out = tmp_path / "faulty"
+    # one more held-out architecture than the cached reference: exactly one model is built
+    argv = [*RUN, "--out", out, "--cache-dir", cache]
+    argv[argv.index("--heldout") + 1] = "5"
+    argv[argv.index("--evaluations") + 1] = "16"
+    assert _cli(*argv) == 0
+    err = capsys.readouterr().err
+    assert len(tried) == 1
+    assert f"architecture {tried[0]} skipped: RuntimeError: CUDA out of memory" in err
+    summary = json.loads((out / "summary.json").read_text())
+    assert list(summary["skipped_architectures"]) == tried
+    assert summary["heldout"]["n"] == 4
+
+
+def test_nonfinite_proxy_is_scored_invalid(reference, cache, capsys):
+    proxy = "agg_mean(exp(exp(exp(exp(fro(W))))))"
+    argv = ["eval", "--archs", "6", "--batch-size", "2", "--seq-len", "16", "--cache-dir",
+            cache, "--quiet", "--json", "--proxy", proxy, "--proxy", "agg_mean(l1(W))"]
+    assert _cli(*argv) == 0
+    bad, good = json.loads(capsys.readouterr().out)["results"]
+    assert not bad["valid"] and bad["reason"] in ("nan/inf score", "overflow")
+    assert good["valid"] and math.isfinite(good["rho"])
+
+
+# -- model initialisation is independent of order and worker count ---------------------------
+
+
+@pytest.fixture(scope="module")
+def serial_stats():
+    """Two small architectures extracted serially, in order: (space, records, batch, stats)."""
+    space = get_space("flexibert")
+    recs = sorted(space.load_records(None), key=lambda r: space.num_params(r, "as-trained"))[:2]
+    batch = space.calibration(2, 16)
+    stats = Extractor(space, EXTRACT, batch, progress=False).stats(recs)
+    return space, recs, batch, stats
+
+
+EXTRACT = ExtractConfig("flexibert", "as-trained", seed=3)
+
+
+def _same(a, b) -> bool:
+    return a.n_blocks == b.n_blocks and a.inputs.keys() == b.inputs.keys() and all(
+        x[0] == y[0] and x[2] == y[2] and torch.equal(x[1], y[1])
+        for k in a.inputs for x, y in zip(a.inputs[k], b.inputs[k], strict=True))
+
+
+def test_statistics_do_not_depend_on_evaluation_order(serial_stats):
+    space, (r1, r2), batch, forward = serial_stats
+    assert not _same(forward[0], forward[1])
+    torch.manual_seed(12345)  # the global RNG state must not matter either
+    backward = Extractor(space, EXTRACT, batch, progress=False).stats([r2, r1])
+    assert _same(forward[0], backward[1]) and _same(forward[1], backward[0])
+
+
+def test_statistics_do_not_depend_on_worker_count(serial_stats):
+    from lpzero_gp.parallel import make_mapper
+
+    space, recs, batch, serial = serial_stats
+    pooled = Extractor(space, EXTRACT, batch, None, make_mapper(workers=2), progress=False).stats(
+        recs)
+    assert _same(serial[0], pooled[0]) and _same(serial[1], pooled[1])
+
+
+# -- checkpoint files (no models: a fake, deterministic fitness) -------------------------------
+
+
+def _fake_score(proxy: str) -> tuple[float, float]:
+    """Coarse fitness from a hash of the string: many ties, some invalid."""
+    h = int.from_bytes(hashlib.blake2b(proxy.encode(), digest_size=4).digest(), "little")
+    if h % 9 == 0:
+        return INVALID_FITNESS, float("nan")
+    x = round((h % 2001) / 1000 - 1, 1)
+    return x, x / 2
+
+
+def _search(**kw) -> Search:
+    cfg = SearchConfig(population=10, offspring=6, evaluations=36, seed=5, **kw)
+    return Search(default_pset(), _fake_score, cfg)
+
+
+def _snapshot(state) -> str:
+    """Everything a search state holds, as text (so that nan compares equal to nan)."""
+    ind = lambda xs: [(str(i), i.fitness.values, i.tau) for i in xs]  # noqa: E731
+    return repr((state.generation, ind(state.population), ind(state.hof),
+                 [dict(r) for r in state.logbook], sorted(state.cache.items()), state.counts))
+
+
+def test_checkpoint_is_json_and_round_trips(tmp_path):
+    s = _search()
+    state = s.step(s.step(s.start()))
+    save_checkpoint(state, tmp_path)
+    data = json.loads((tmp_path / CHECKPOINT).read_text())  # plain JSON: nothing executes
+    assert data["version"] == __version__ and data["generation"] == 2
+    assert not list(tmp_path.glob("*.tmp*"))
+    fits = [i.fitness.values for i in state.hof]
+    assert len(set(fits)) < len(fits), "the hall of fame should hold ties for this test"
+    loaded = load_checkpoint(tmp_path, default_pset())
+    assert _snapshot(loaded) == _snapshot(state)
+
+
+def test_resumed_search_equals_uninterrupted(tmp_path):
+    whole = _search().run()
+    first = _search()
+    state = first.step(first.start())
+    save_checkpoint(state, tmp_path)
+    for _ in range(3):  # RNG and counters move on; the checkpoint must not care
+        first.step(state)
+    second = _search()
+    loaded = load_checkpoint(tmp_path, default_pset())
+    second.resume(loaded)
+    assert _snapshot(second.run(loaded)) == _snapshot(whole)
+
+
+@pytest.mark.parametrize(("damage", "fragment"), [
+    (lambda p: p.unlink(), "no checkpoint in"),
+    (lambda p: p.write_text("not json"), "not a readable lpzero-gp checkpoint"),
+    (lambda p: p.write_text("[]"), "not an lpzero-gp checkpoint"),
+    (lambda p: _edit_json(p, lambda d: d.update(version="0.0.1")), "lpzero-gp 0.0.1"),
+    (lambda p: _edit_json(p, lambda d: d.pop("rng")), "damaged"),
+    (lambda p: _edit_json(p, lambda d: d["population"][0].__setitem__(0, "agg_mean(")),
+     "damaged"),
+])
+def test_bad_checkpoints_raise_one_line(tmp_path, damage, fragment):
+    s = _search()
+    save_checkpoint(s.start(), tmp_path)
+    damage(tmp_path / CHECKPOINT)
+    with pytest.raises(CheckpointError) as info:
+        load_checkpoint(tmp_path, default_pset())
+    assert fragment in str(info.value) and "\n" not in str(info.value)
+    assert isinstance(info.value, SpaceError)
+
+
+# -- results folders ---------------------------------------------------------------------------
+
+
+def test_results_folder_is_all_or_nothing(tmp_path):
+    out = tmp_path / "res"
+    with pytest.raises(KeyError), ResultsFolder(out) as rf:
+        rf.text("a.txt", "half")
+        raise KeyError("failure while writing")
+    assert list(tmp_path.iterdir()) == []
+    with ResultsFolder(out) as rf:
+        rf.json("a.json", {"x": 1})
+    assert json.loads((out / "a.json").read_text()) == {"x": 1}
+    umask = os.umask(0)
+    os.umask(umask)
+    assert out.stat().st_mode & 0o777 == 0o777 & ~umask  # not mkdtemp's private 0o700
+    with pytest.raises(SpaceError, match="--force"):
+        ResultsFolder(out)
+    with ResultsFolder(out, force=True) as rf:
+        rf.text("b.txt", "new")
+    assert sorted(p.name for p in out.iterdir()) == ["b.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["res"]
+
+
+def test_results_folder_removes_leftovers_of_killed_writers(tmp_path):
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    stale = tmp_path / f".res.partial-{dead}-abc"
+    stale.mkdir()
+    live = tmp_path / f".res.partial-{os.getppid()}-xyz"
+    live.mkdir()
+    other = tmp_path / f".other.partial-{dead}-abc"
+    other.mkdir()
+    with ResultsFolder(tmp_path / "res") as rf:
+        rf.text("a.txt", "ok")
+    assert not stale.exists() and live.exists() and other.exists()
+
+
+def test_results_folder_never_replaces_a_file(tmp_path):
+    (tmp_path / "res").write_text("x")
+    with pytest.raises(SpaceError, match="not a folder"):
+        ResultsFolder(tmp_path / "res", force=True)
