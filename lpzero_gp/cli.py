@@ -164,14 +164,26 @@ def run(**kw):
               help="search | validation | test | heldout | all | N.")
 @click.option("--ci", is_flag=True, help="95% bootstrap intervals.")
 @click.option("--model", default="tiny", show_default=True, help="llama space: tiny or PATH.")
+@click.option("--ground-truth", type=click.Path(dir_okay=False), default=None,
+              help="llama space: measured accuracies keyed by flat configuration (JSON/CSV).")
+@click.option("--adapter", type=click.Path(file_okay=False), default=None,
+              help="llama space: a trained super-adapter directory (peft).")
+@click.option("--dtype", type=click.Choice(["fp32", "bf16", "fp16"]), default="fp32",
+              show_default=True, help="llama space: model dtype.")
 @click.option("--json", "as_json", is_flag=True)
 def eval_cmd(**kw):
     """Score proxies on a space's architectures (Spearman rho, Kendall tau)."""
     if kw["space"] == "llama":
         from lpzero_gp.cli_llama import eval_llama
 
+        if kw["ground_truth"] and not Path(kw["ground_truth"]).is_file():
+            raise UserError(f"ground-truth file {kw['ground_truth']} does not exist")
+        n = int(kw["archs"]) if kw["archs"].isdigit() else 30
         eval_llama(proxies=kw["proxies"], model=kw["model"], seed=kw["seed"],
-                   device=kw["device"], as_json=kw["as_json"], quiet=kw["quiet"])
+                   device=kw["device"], as_json=kw["as_json"], quiet=kw["quiet"], n=n,
+                   ground_truth=kw["ground_truth"], adapter=kw["adapter"], dtype=kw["dtype"],
+                   batch_size=kw["batch_size"], seq_len=kw["seq_len"],
+                   tokenizer=kw["tokenizer"], text=kw["text"])
         return
     from lpzero_gp.run import evaluate_proxy, load, pick_records
 

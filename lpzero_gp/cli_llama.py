@@ -32,7 +32,8 @@ def _model_options(f: Any) -> Any:
         click.option("--adapter", type=click.Path(file_okay=False), default=None,
                      help="A trained peft LoRA super-adapter directory (default: fresh adapters)."),
         click.option("--lora-r", type=click.IntRange(1, 4096), default=None,
-                     help="Maximal adapter rank (default: 8 for tiny, 32 for hidden >= 2048)."),
+                     help="Maximal adapter rank of fresh adapters (default: hidden/8 rounded "
+                          "to a multiple of 8 within 8..32: 8 for tiny, 32 for LLaMA-7B)."),
         click.option("--lora-init", type=click.Choice(["nonzero", "zero"]), default="nonzero",
                      show_default=True,
                      help="Fresh adapters: nonzero keeps nn.Linear init on lora_A and lora_B; "
@@ -59,6 +60,8 @@ def _model_options(f: Any) -> Any:
                      show_default=True, help="Model weight dtype (bf16 for large models)."),
         click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=DEFAULT_SEED,
                      show_default=True),
+        click.option("--threads", type=click.IntRange(1, 1024), default=1, show_default=True,
+                     help="CPU threads for torch (1 avoids thread thrashing on busy CPUs)."),
         click.option("--quiet", is_flag=True, help="No progress bars."),
     ]
     for o in reversed(opts):
@@ -92,12 +95,22 @@ def setup(
     tokenizer: str | None = None,
     text: str | None = None,
     modules: str = "auto",
+    threads: int | None = 1,
 ) -> tuple[Any, dict[str, Any], str, dict[str, Any]]:
-    """Super-network, calibration batch, resolved module set and run metadata."""
+    """Super-network, calibration batch, resolved module set and run metadata.
+
+    ``threads`` sets torch's CPU thread count for the process (None leaves it alone): the
+    small matrices of the tiny model gain nothing from more threads, and a busy CPU makes
+    extra threads spin.
+    """
+    import torch
+
     from lpzero_gp.calibration import batch_info, lm_batch, load_text
     from lpzero_gp.spaces.llama.cost import subnet_cost
     from lpzero_gp.spaces.llama.supernet import LonasSupernet
 
+    if threads is not None:
+        torch.set_num_threads(int(threads))
     supernet = LonasSupernet.build(
         model=model, seed=seed, r_max=lora_r, lora_init=lora_init, tie_ranks=tie_ranks,
         device=device, dtype=dtype, adapter=adapter,
@@ -203,7 +216,7 @@ def run_subnets(**kw: Any) -> dict[str, Any]:
 
 def _setup_kwargs(kw: dict[str, Any]) -> dict[str, Any]:
     keys = ("model", "seed", "device", "dtype", "adapter", "lora_r", "lora_init", "tie_ranks",
-            "batch_size", "seq_len", "tokenizer", "text", "modules")
+            "batch_size", "seq_len", "tokenizer", "text", "modules", "threads")
     return {k: kw[k] for k in keys if k in kw and kw[k] is not None}
 
 
@@ -243,7 +256,7 @@ def eval_llama(
     device: str = "cpu",
     as_json: bool = False,
     quiet: bool = False,
-    n: int = 30,
+    n: int | None = 30,
     ground_truth: str | None = None,
     train_steps: int = 30,
     train_lr: float = 1e-2,
@@ -272,7 +285,9 @@ def eval_llama(
     try:
         if not proxies:
             raise SpaceError("give at least one --proxy")
+        options = {k: v for k, v in options.items() if v is not None}  # None = default
         loss = options.pop("loss", "lm")
+        n = 30 if n is None else n
         unknown = set(options) - set(_SETUP_KEYS)
         if unknown:
             raise SpaceError(f"unknown llama eval option(s): {', '.join(sorted(unknown))}")
@@ -332,7 +347,7 @@ def eval_llama(
 
 
 _SETUP_KEYS = ("dtype", "adapter", "lora_r", "lora_init", "tie_ranks", "batch_size", "seq_len",
-               "tokenizer", "text", "modules")
+               "tokenizer", "text", "modules", "threads")
 
 
 def _print_eval(result: dict[str, Any]) -> None:

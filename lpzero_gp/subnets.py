@@ -218,6 +218,8 @@ def search_subnets(
 
     with seeded_random(settings.seed):
         pop = toolbox.population(n=settings.population)
+        for ind, name in zip(pop, ("heuristic", "minimal", "maximal"), strict=False):
+            ind[:] = space.encode(space.named(name))  # seeds; repaired to the budget below
         evaluate_all(pop)
         hof.update(pop)
         record(0, pop)

@@ -1,0 +1,186 @@
+"""Ground truth for ranking LoNAS sub-networks: a user file, or a labelled short-training proxy.
+
+* :func:`load_ground_truth` reads measured accuracies (e.g. of a trained super-adapter's
+  sub-networks on a benchmark) keyed by the flat NNCF config list.
+* :func:`short_training_truth` is an **offline stand-in, not an accuracy**: each sub-network's
+  adapters start from peft's standard LoRA initialisation (the super-network's lora_A, lora_B = 0)
+  and are trained for a fixed small number of Adam steps on the calibration batch, the frozen
+  base untouched; the truth is minus the language-model loss on that batch after training
+  (higher is better). It measures how quickly a sub-network's adapters fit the text and exists
+  so that a proxy's ranking can be checked without a trained super-adapter.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ..base import SpaceError
+from .inputs import lm_loss
+from .space import LonasSpace, Subnet
+from .supernet import LonasSupernet
+
+#: Label written next to every number computed by :func:`short_training_truth`.
+SHORT_TRAINING_LABEL = (
+    "short-training ground truth (offline stand-in, not an accuracy): minus the LM loss on the "
+    "calibration batch after {steps} Adam steps (lr {lr}) of the sub-network's adapters from "
+    "lora_B = 0, base frozen; higher is better"
+)
+
+
+@dataclass(frozen=True)
+class TrainingSetup:
+    """Hyper-parameters of the short adapter training (fixed per run, recorded in metadata)."""
+
+    steps: int = 30
+    lr: float = 1e-2
+
+    def label(self) -> str:
+        """The human-readable description of the resulting truth."""
+        return SHORT_TRAINING_LABEL.format(steps=self.steps, lr=self.lr)
+
+
+def short_training_loss(
+    supernet: LonasSupernet,
+    config: Subnet,
+    batch: dict[str, torch.Tensor],
+    setup: TrainingSetup = TrainingSetup(),
+) -> float:
+    """LM loss of ``config`` on ``batch`` after ``setup.steps`` adapter-training steps.
+
+    The super-network's adapters are restored afterwards (only the small LoRA matrices are
+    saved; the frozen base weights are never copied). Eval mode: no dropout, deterministic.
+    """
+    if setup.steps < 0:
+        raise SpaceError(f"training steps must be >= 0, got {setup.steps}")
+    if not setup.lr > 0:
+        raise SpaceError(f"training learning rate must be > 0, got {setup.lr}")
+    saved = supernet.lora_state()
+    params = supernet.lora_parameters()
+    model = supernet.model
+    model.eval()
+    device = supernet.device
+    batch = {k: v.to(device) for k, v in batch.items()}
+    try:
+        with torch.no_grad():
+            for _, mod in _lora_b_modules(supernet):
+                mod.weight.zero_()
+        with supernet.active(config):
+            opt = torch.optim.Adam(params, lr=setup.lr)
+            for _ in range(setup.steps):
+                opt.zero_grad(set_to_none=True)
+                lm_loss(
+                    model(input_ids=batch["input_ids"], use_cache=False).logits, batch
+                ).backward()
+                opt.step()
+            with torch.no_grad():
+                loss = lm_loss(model(input_ids=batch["input_ids"], use_cache=False).logits, batch)
+    finally:
+        for p in params:
+            p.grad = None
+        supernet.load_lora_state(saved)
+    return float(loss.item())
+
+
+def _lora_b_modules(supernet: LonasSupernet) -> list[tuple[str, torch.nn.Module]]:
+    return [
+        (name, mod)
+        for layer in range(len(supernet.layers))
+        for name, mod in supernet.layer_linears(layer, "adapters")
+        if ".lora_B." in name
+    ]
+
+
+def short_training_truth(
+    supernet: LonasSupernet,
+    configs: Sequence[Subnet],
+    batch: dict[str, torch.Tensor],
+    setup: TrainingSetup = TrainingSetup(),
+    progress: Any = None,
+) -> list[float]:
+    """Minus the short-training loss of every config (higher is better)."""
+    out = []
+    for c in configs:
+        out.append(-short_training_loss(supernet, c, batch, setup))
+        if progress is not None:
+            progress.update(1)
+    return out
+
+
+# ------------------------------------------------------------------------------ user files
+
+
+def load_ground_truth(path: str | Path, space: LonasSpace) -> dict[Subnet, float]:
+    """Measured accuracies keyed by flat config (higher is better).
+
+    JSON: a list (or ``{"subnets": [...]}``) of ``{"config": [v0, v1, ...], "accuracy": x}``.
+    CSV: columns ``config`` (values separated by spaces, ``;`` or ``,`` inside the cell) and
+    ``accuracy``. Every config must belong to ``space``; duplicates must agree.
+    """
+    p = Path(path)
+    if not p.is_file():
+        raise SpaceError(f"ground-truth file not found: {path}")
+    try:
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SpaceError(f"cannot read ground-truth file {path}: {exc}") from exc
+    if p.suffix.lower() == ".csv":
+        rows = _csv_rows(text, p)
+    else:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SpaceError(f"{p}: not valid JSON ({exc.msg}, line {exc.lineno})") from exc
+        if isinstance(data, dict) and "subnets" in data:
+            data = data["subnets"]
+        if not isinstance(data, list):
+            raise SpaceError(f"{p}: expected a list of {{'config': [...], 'accuracy': x}} entries")
+        rows = data
+    out: dict[Subnet, float] = {}
+    for i, row in enumerate(rows):
+        if not isinstance(row, dict) or "config" not in row or "accuracy" not in row:
+            raise SpaceError(f"{p}: entry {i} needs 'config' and 'accuracy'")
+        try:
+            config = space.validate(row["config"])
+        except SpaceError as exc:
+            raise SpaceError(f"{p}: entry {i}: {exc}") from None
+        acc = row["accuracy"]
+        if isinstance(acc, bool) or not isinstance(acc, int | float) or not math.isfinite(acc):
+            raise SpaceError(f"{p}: entry {i}: accuracy must be a finite number, got {acc!r}")
+        if config in out and out[config] != float(acc):
+            raise SpaceError(f"{p}: entry {i} repeats a config with a different accuracy")
+        out[config] = float(acc)
+    if len(out) < 2:
+        raise SpaceError(f"{p}: need at least 2 distinct sub-networks, got {len(out)}")
+    return out
+
+
+def _csv_rows(text: str, p: Path) -> list[dict[str, Any]]:
+    reader = csv.DictReader(text.splitlines())
+    if not reader.fieldnames or not {"config", "accuracy"} <= set(reader.fieldnames):
+        raise SpaceError(f"{p}: CSV needs the columns 'config' and 'accuracy'")
+    rows = []
+    for i, rec in enumerate(reader):
+        cell = (rec.get("config") or "").replace(";", " ").replace(",", " ").strip("[] ")
+        try:
+            config = [int(t) for t in cell.split()]
+            acc = float(rec.get("accuracy") or "nan")
+        except ValueError:
+            raise SpaceError(
+                f"{p}: row {i + 1}: config must be integers, accuracy a number"
+            ) from None
+        rows.append({"config": config, "accuracy": acc})
+    return rows
+
+
+def save_ground_truth(path: str | Path, space: LonasSpace, truth: dict[Subnet, float]) -> None:
+    """Write ``truth`` in the JSON form :func:`load_ground_truth` reads."""
+    data = [{"config": space.to_nncf_list(c), "accuracy": v} for c, v in truth.items()]
+    Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")

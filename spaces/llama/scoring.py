@@ -1,0 +1,142 @@
+"""Proxy scores of LoNAS sub-networks, with a per-config cache of inputs and scores.
+
+A proxy is either a named cost feature of the sub-network (``params``, ``macs``,
+``adapter_params``, ``frozen_params``: the naive baselines, no model run needed) or any proxy
+the engine understands (an expression over A/H/S/G/W/J or a named proxy such as
+``paper_llama``), scored with :func:`lpzero_gp.proxy.score_raw`. A score that is NaN, infinite
+or raises is invalid and comes back as NaN; invalid scores are counted.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import torch
+
+from ..base import INPUT_NAMES, RawInputs, SpaceError
+from .cost import subnet_cost
+from .inputs import collect_subnet, needed_letters
+from .space import Subnet
+from .supernet import LonasSupernet
+
+#: Proxies answered from the analytic cost model (higher = bigger sub-network).
+FEATURE_PROXIES: tuple[str, ...] = ("params", "macs", "adapter_params", "frozen_params")
+
+ScoreFn = Callable[[str, RawInputs], float]
+
+
+def engine_score_raw() -> ScoreFn:
+    """The engine's ``score_raw`` (imported lazily so the space works without the engine)."""
+    try:
+        from lpzero_gp.proxy import score_raw
+    except ImportError as exc:  # pragma: no cover - depends on the engine being installed
+        raise SpaceError("proxy scoring needs lpzero_gp.proxy.score_raw, which is missing") from exc
+    return score_raw
+
+
+def _is_proxy_error(exc: Exception) -> bool:
+    """Whether ``exc`` is the engine's "bad proxy string" error (a user error, not invalid)."""
+    try:
+        from lpzero_gp.parse import ProxyError
+    except ImportError:  # pragma: no cover - engine missing
+        return False
+    return isinstance(exc, ProxyError)
+
+
+def is_feature(proxy: str) -> bool:
+    """Whether ``proxy`` is one of the cost-model baselines."""
+    return proxy.strip() in FEATURE_PROXIES
+
+
+class SubnetScorer:
+    """Scores sub-networks of one super-network on one fixed calibration batch.
+
+    ``keep_raw`` keeps each sub-network's RawInputs (the statistics cache) so several proxies
+    share one forward/backward per sub-network; scores are always cached by (proxy, config).
+    """
+
+    def __init__(
+        self,
+        supernet: LonasSupernet,
+        batch: dict[str, torch.Tensor],
+        modules: str = "all",
+        loss: str = "lm",
+        keep_raw: bool = False,
+        score_fn: ScoreFn | None = None,
+    ) -> None:
+        self.supernet = supernet
+        self.batch = batch
+        self.modules = modules
+        self.loss = loss
+        self.keep_raw = keep_raw
+        self._score_fn = score_fn
+        self._raw: dict[tuple[Subnet, tuple[str, ...]], RawInputs] = {}
+        self._scores: dict[tuple[str, Subnet], float] = {}
+        self.collections = 0
+        self.invalid = 0
+
+    @property
+    def score_fn(self) -> ScoreFn:
+        """The function scoring a proxy string on RawInputs."""
+        if self._score_fn is None:
+            self._score_fn = engine_score_raw()
+        return self._score_fn
+
+    def raw(self, config: Subnet, letters: Sequence[str] = INPUT_NAMES) -> RawInputs:
+        """The RawInputs of a sub-network (one forward/backward; cached if ``keep_raw``)."""
+        key = (self.supernet.space.validate(config), tuple(letters))
+        if key in self._raw:
+            return self._raw[key]
+        raw = collect_subnet(
+            self.supernet, key[0], self.batch, letters=key[1], modules=self.modules, loss=self.loss
+        )
+        self.collections += 1
+        if self.keep_raw:
+            self._raw[key] = raw
+        return raw
+
+    def check(self, proxy: str) -> None:
+        """Fail early (ProxyError / SpaceError) on a proxy the engine cannot parse."""
+        if is_feature(proxy):
+            return
+        self.score_fn(proxy, self.raw(self.supernet.space.maximal(), needed_letters(proxy)))
+
+    def score(self, config: Subnet, proxy: str) -> float:
+        """The proxy's score of one sub-network; NaN if invalid (counted in ``invalid``)."""
+        config = self.supernet.space.validate(config)
+        proxy = proxy.strip()
+        key = (proxy, config)
+        if key in self._scores:
+            return self._scores[key]
+        if is_feature(proxy):
+            value = float(subnet_cost(self.supernet.space, config).as_dict()[proxy])
+        else:
+            letters = INPUT_NAMES if self.keep_raw else needed_letters(proxy)
+            raw = self.raw(config, letters)
+            try:
+                value = float(self.score_fn(proxy, raw))
+            except Exception as exc:  # any failure of a proxy on one network = invalid score
+                if _is_proxy_error(exc):
+                    raise
+                value = math.nan
+            if not math.isfinite(value):
+                value = math.nan
+                self.invalid += 1
+        self._scores[key] = value
+        return value
+
+    def scored(self, proxy: str) -> int:
+        """How many distinct sub-networks have a cached score for ``proxy``."""
+        proxy = proxy.strip()
+        return sum(1 for p, _ in self._scores if p == proxy)
+
+    def scores(self, configs: Sequence[Subnet], proxy: str, progress: Any = None) -> list[float]:
+        """Scores of many sub-networks (``progress`` is an optional tqdm-like bar to update)."""
+        out = []
+        for c in configs:
+            out.append(self.score(c, proxy))
+            if progress is not None:
+                progress.update(1)
+        return out
