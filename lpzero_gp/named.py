@@ -6,6 +6,9 @@ the reference code ships (negation, dim-0 softmax). Both are kept so results can
 
 from __future__ import annotations
 
+import json
+from importlib import resources
+
 from lpzero_gp.genotype import Genotype, genotype_string
 
 GENOTYPES: dict[str, Genotype] = {
@@ -28,6 +31,18 @@ NAMED.update({name.replace("_", "-"): s for name, s in list(NAMED.items())})
 NAMED["flexibert-paper"] = NAMED["paper_bert"]
 NAMED["gpt2-paper"] = NAMED["paper_gpt2"]
 NAMED["llama-paper"] = NAMED["paper_llama"]
+
+
+def shipped_best() -> dict[str, dict]:
+    """Our searched proxies with the command, seed and variant that reproduce each."""
+    path = resources.files("lpzero_gp") / "data" / "best_proxies.json"
+    try:
+        return json.loads(path.read_text())
+    except FileNotFoundError:
+        return {}
+
+
+NAMED.update({name: entry["proxy"] for name, entry in shipped_best().items()})
 
 
 def describe() -> dict[str, str]:

@@ -17,21 +17,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+#: (shape, n_unary) pairs; n_unary only shapes the initial population of "deep" searches.
+SHAPES = [("lpzero", 2), ("lpzero", 3), ("deep", 2)]
 GRID = {
-    "flexibert": {
-        "variant": ["as-trained", "reference"],
-        "shape": ["lpzero", "deep"],
-        "n_unary": [2, 3],
-        "aggregation": ["both"],
-        "seed": [1, 2, 3],
-    },
-    "gpt2": {
-        "variant": ["default"],
-        "shape": ["lpzero", "deep"],
-        "n_unary": [2, 3],
-        "aggregation": ["both"],
-        "seed": [1, 2, 3],
-    },
+    "flexibert": {"variant": ["as-trained", "reference"], "shape": SHAPES,
+                  "aggregation": ["both"], "seed": [1, 2, 3, 4]},
+    "gpt2": {"variant": ["default"], "shape": SHAPES, "aggregation": ["both"],
+             "seed": [1, 2, 3, 4]},
 }
 
 
@@ -65,6 +57,7 @@ def main() -> None:
     keys = list(grid)
     for values in itertools.product(*(grid[k] for k in keys)):
         setting = dict(zip(keys, values, strict=True))
+        setting["shape"], setting["n_unary"] = setting["shape"]
         name = "-".join(f"{k}={v}" for k, v in setting.items())
         cmd = command(a.space, setting, a.cache_dir, out / name)
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
