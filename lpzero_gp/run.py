@@ -8,6 +8,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import numpy as np
+import torch
 from tqdm import tqdm
 
 from lpzero_gp.calibration import batch_info, load_text
@@ -172,7 +173,12 @@ def search(loaded: Loaded, ctx: Context, cfg: SearchConfig, search_records: list
         bar.update(1)
 
     t0 = time.perf_counter()
-    state = s.run(state, progress=progress, checkpoint_dir=checkpoint_dir)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # fitness ops are small: one thread avoids oversubscription
+    try:
+        state = s.run(state, progress=progress, checkpoint_dir=checkpoint_dir)
+    finally:
+        torch.set_num_threads(threads)
     bar.close()
     for ind in state.hof:  # Kendall tau is only needed for what is reported
         ind.tau = scorer.rank(str(ind)).tau
