@@ -15,7 +15,9 @@ import json
 import math
 import os
 import random
+import sys
 from collections.abc import Callable
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -106,21 +108,44 @@ class SearchState:
     counts: dict = field(default_factory=dict)
 
 
+#: The search's own Python RNG. DEAP's operators call the ``random`` module; during a search
+#: they are pointed at this instance, so threads that draw from the global RNG meanwhile (a
+#: Dask client's event loop, for one) cannot change the search's trajectory.
+SEARCH_RNG = random.Random(0)
+_RNG_USERS = ("deap.algorithms", "deap.gp", "deap.tools.selection", "lpzero_gp.generate",
+              "lpzero_gp.evolve")
+
+
+@contextmanager
+def private_rng():
+    """Within the block, DEAP and our generators draw from :data:`SEARCH_RNG`."""
+    mods = [sys.modules[m] for m in _RNG_USERS if m in sys.modules]
+    saved = [m.random for m in mods]
+    for m in mods:
+        m.random = SEARCH_RNG
+    try:
+        yield
+    finally:
+        for m, r in zip(mods, saved, strict=True):
+            m.random = r
+
+
 def rng_state() -> dict:
-    """RNG states of Python, NumPy and torch."""
-    return {"python": random.getstate(), "numpy": np.random.get_state(),
+    """RNG states of the search (Python), NumPy and torch."""
+    return {"python": SEARCH_RNG.getstate(), "numpy": np.random.get_state(),
             "torch": torch.get_rng_state()}
 
 
 def set_rng_state(state: dict) -> None:
     """Restore :func:`rng_state`."""
-    random.setstate(state["python"])
+    SEARCH_RNG.setstate(state["python"])
     np.random.set_state(state["numpy"])
     torch.set_rng_state(state["torch"])
 
 
 def seed_all(seed: int) -> None:
-    """Seed Python, NumPy and torch from one seed."""
+    """Seed the search RNG, Python's, NumPy's and torch's from one seed."""
+    SEARCH_RNG.seed(seed)
     random.seed(seed)
     np.random.seed(seed % (2**32))
     torch.manual_seed(seed)
@@ -291,6 +316,11 @@ class Search:
 
     def start(self) -> SearchState:
         """Seed everything, draw and score the initial population."""
+        with private_rng():
+            return self._start()
+
+    def _start(self) -> SearchState:
+        """Seed everything, draw and score the initial population."""
         seed_all(self.config.seed)
         pop = []
         for _ in range(self.config.population):
@@ -308,6 +338,11 @@ class Search:
         return {"version": __version__, "config": asdict(self.config)}
 
     def step(self, state: SearchState) -> SearchState:
+        """One generation (see :meth:`_step`) with the search's private RNG."""
+        with private_rng():
+            return self._step(state)
+
+    def _step(self, state: SearchState) -> SearchState:
         """One generation of DEAP's eaMuPlusLambda."""
         self.pop_keys = {self._verdict(ind).key for ind in state.population}
         before = self.stats_counts["evaluated"]

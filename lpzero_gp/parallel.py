@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import atexit
 import multiprocessing as mp
+import random
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -38,18 +39,22 @@ def dask_score(proxy: str, scorer):
 
 
 def dask_client(address: str):
-    """A Dask client: ``local`` starts a LocalCluster of 2 single-threaded workers."""
+    """A Dask client: ``local`` starts a local cluster of 2 single-threaded worker processes."""
     if address in _CLIENTS:
         return _CLIENTS[address]
     try:
-        from dask.distributed import Client, LocalCluster
+        from dask.distributed import Client
+        from distributed.deploy.subprocess import SubprocessCluster
     except ImportError:
         raise SpaceError("--dask needs the optional extra: pip install 'lpzero-gp[dask]'") \
             from None
     if address == "local":
-        cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                               dashboard_address=None)
+        # Scheduler and workers in subprocesses: an in-process scheduler would draw from the
+        # global RNG that the search uses and make results depend on timing.
+        state = random.getstate()
+        cluster = SubprocessCluster(n_workers=2, threads_per_worker=1, dashboard_address=None)
         client = Client(cluster)
+        random.setstate(state)
     else:
         try:
             client = Client(address, timeout="10s")
@@ -102,7 +107,15 @@ def make_mapper(workers: int = 1, dask: str | None = None):
     """A ``map(fn, items)`` for extraction tasks."""
     if dask:
         client = dask_client(dask)
-        return lambda fn, items: client.gather(client.map(fn, list(items), pure=False))
+
+        def dmap(fn, items):
+            state = random.getstate()
+            try:
+                return client.gather(client.map(fn, list(items), pure=False))
+            finally:
+                random.setstate(state)
+
+        return dmap
     if workers > 1:
         return _ResilientPool(workers)
     return map
@@ -115,7 +128,13 @@ def fitness_mapper(scorer, workers: int = 1, dask: str | None = None):
         fut = client.scatter(scorer, broadcast=True)
 
         def dmap(fn, items):
-            return client.gather(client.map(fn, list(items), scorer=fut, pure=False))
+            # The in-process scheduler draws from Python's global RNG, which the search also
+            # uses: keep the search's RNG stream untouched so results match a serial run.
+            state = random.getstate()
+            try:
+                return client.gather(client.map(fn, list(items), scorer=fut, pure=False))
+            finally:
+                random.setstate(state)
 
         return dask_score, dmap
     if workers > 1:
