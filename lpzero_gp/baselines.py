@@ -100,7 +100,7 @@ BASELINES: tuple[Baseline, ...] = (
     Baseline("params_gw", "#Weights of the G/W modules", MODEL,
              "element count of the weights behind the search's W input",
              tree=f"agg_sum(div({_BLOCK_SUM_ABS.format(x='W')}, l1(W)))", table1=False),
-    Baseline("nwot", "NWOT log|K| (paper formula)", FORWARD,
+    Baseline("nwot", "NWOT log-det K (paper formula)", FORWARD,
              "log|det K| with K summed over the Activation-Distance outputs",
              table1=False),
 )
@@ -385,8 +385,15 @@ def _sum_abs_wg(res: GradientPass, modules: list[nn.Module]) -> float:
     return float(sum((res.weights[m] * res.grads[m]).abs().sum() for m in modules))
 
 
-def _nuclear(t: torch.Tensor) -> float:
-    return float(torch.linalg.matrix_norm(t.float(), ord="nuc"))
+def nuclear_norm(t: torch.Tensor) -> float:
+    """Sum of singular values, from the eigenvalues of the smaller Gram matrix (float64).
+
+    Equal to ``torch.linalg.matrix_norm(t, "nuc")`` up to round-off and several times faster
+    than an SVD of a wide matrix.
+    """
+    t = t.double().reshape(t.shape[0], -1)
+    gram = t @ t.T if t.shape[0] <= t.shape[1] else t.T @ t
+    return float(torch.linalg.eigvalsh(gram).clamp_min(0).sqrt().sum())
 
 
 def jacobian_cosine(position_grad: torch.Tensor) -> float:
@@ -409,7 +416,7 @@ def jacobian_cosine(position_grad: torch.Tensor) -> float:
 def _nwot(res: GradientPass) -> float:
     if res.act_kernel is None:
         raise BaselineUnavailable("no activation output was recorded")
-    sign, logdet = torch.linalg.slogdet(res.act_kernel)
+    _sign, logdet = torch.linalg.slogdet(res.act_kernel)
     return float(logdet)
 
 
@@ -418,8 +425,8 @@ def _count(n: int, what: str) -> None:
         raise BaselineUnavailable(f"the model produced no {what}")
 
 
-def _gradient_scores(hooks: BaselineHooks, model: nn.Module, res: GradientPass,
-                     semantics: str) -> dict[str, Callable[[], float]]:
+def _gradient_scores(hooks: BaselineHooks, model: nn.Module, res: GradientPass
+                     ) -> dict[str, Callable[[], float]]:
     sets = {name: hooks.module_set(model, name) for name in MODULE_SETS}
     gw = sets["param_inputs"]
 
@@ -436,8 +443,8 @@ def _gradient_scores(hooks: BaselineHooks, model: nn.Module, res: GradientPass,
         "snip": lambda: _sum_abs_wg(res, sets["layers"]),
         "synaptic_saliency": lambda: _sum_abs_wg(res, sets["saliency"]),
         "head_importance": lambda: _sum_abs_wg(res, sets["head_importance"]),
-        "synaptic_diversity": lambda: sum(abs(_nuclear(res.weights[m]) *
-                                              _nuclear(res.grads[m]))
+        "synaptic_diversity": lambda: sum(abs(nuclear_norm(res.weights[m]) *
+                                              nuclear_norm(res.grads[m]))
                                           for m in sets["diversity"]),
         "gradnorm": lambda: float(sum(res.grads[m].norm() for m in sets["layers"])),
         "fisher": lambda: float(sum(res.fisher.get(m, 0.0) for m in sets["layers"])),
@@ -575,7 +582,7 @@ def score_architecture(space: Space, record: Record, variant: str,
     if grad_keys:
         torch.manual_seed(s)
         res = gradient_pass(hooks, model, dev_batch, semantics, set(grad_keys))
-        fns = {**_gradient_scores(hooks, model, res, semantics), **_forward_scores(res)}
+        fns = {**_gradient_scores(hooks, model, res), **_forward_scores(res)}
         if "jacobian_cosine" in grad_keys:
             fns["jacobian_cosine"] = lambda: _jacobian(res)
         fwd = build + res.seconds.get("forward", 0.0)
@@ -660,9 +667,10 @@ def save_cached(folder: Path, result: ArchScores) -> None:
 
 def _task(args) -> ArchScores:
     """Process-pool task (module level, spawn-safe): score one architecture."""
-    space_name, record, batch, cfg, keys, threads = args
+    space_name, record, arrays, cfg, keys, threads = args
     from lpzero_gp.spaces import get_space
 
+    batch = {k: torch.from_numpy(v) for k, v in arrays.items()}
     if threads:
         torch.set_num_threads(threads)
     try:
@@ -672,6 +680,29 @@ def _task(args) -> ArchScores:
         msg = _one_line(exc)
         return ArchScores(record.id, dict.fromkeys(keys, float("nan")), {},
                           dict.fromkeys(keys, msg))
+
+
+def pool_mapper(workers: int):
+    """A ``map(fn, items)`` over a spawn process pool that yields results as they complete.
+
+    Tasks are submitted one by one (``Executor.submit``); results come in completion order,
+    so a slow architecture does not hold back the progress bar.
+    """
+    import atexit
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    if not 1 <= workers <= 256:
+        raise SpaceError(f"--workers {workers}: choose between 1 and 256")
+    ex = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
+    atexit.register(ex.shutdown, cancel_futures=True)
+
+    def run(fn, items):
+        futures = [ex.submit(fn, item) for item in items]
+        for fut in as_completed(futures):
+            yield fut.result()
+
+    return run
 
 
 def score_many(space: Space, records: list[Record], batch: dict[str, torch.Tensor],
@@ -690,7 +721,10 @@ def score_many(space: Space, records: list[Record], batch: dict[str, torch.Tenso
                 progress(hit)
         else:
             todo.append(r)
-    tasks = [(space.name, r, batch, cfg, keys, threads) for r in todo]
+    # numpy, not tensors: torch pickles every tensor into its own shared-memory file, and a
+    # few hundred queued tasks then exhaust the open-file limit and stall the pool
+    arrays = {k: v.detach().cpu().numpy() for k, v in batch.items()}
+    tasks = [(space.name, r, arrays, cfg, keys, threads) for r in todo]
     results = (mapper or map)(_task, tasks)
     for res in results:
         if folder is not None and len(res.errors) < len(keys):
