@@ -19,14 +19,6 @@ from lpzero_gp.spaces.llama.space import LonasSpace, ModelDims
 from lpzero_gp.spaces.llama.supernet import LonasSupernet
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 @pytest.fixture(scope="module")
 def space() -> LonasSpace:
     return LonasSpace(ModelDims(4, 64, 176, 4, 4, 16, 8192))

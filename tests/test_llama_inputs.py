@@ -10,20 +10,6 @@ import torch
 from lpzero_gp.spaces.base import INPUT_NAMES, SpaceError
 from lpzero_gp.spaces.llama.inputs import collect_subnet, needed_letters
 from lpzero_gp.spaces.llama.scoring import SubnetScorer
-from lpzero_gp.spaces.llama.supernet import LonasSupernet
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture(scope="module")
-def supernet() -> LonasSupernet:
-    return LonasSupernet.build("tiny", seed=0)
 
 
 @pytest.fixture(scope="module")

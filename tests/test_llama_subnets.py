@@ -12,21 +12,8 @@ import torch
 from lpzero_gp.spaces.base import SpaceError
 from lpzero_gp.spaces.llama.cost import subnet_cost
 from lpzero_gp.spaces.llama.scoring import SubnetScorer
-from lpzero_gp.spaces.llama.supernet import LonasSupernet, build_base
+from lpzero_gp.spaces.llama.supernet import build_base
 from lpzero_gp.subnets import SearchSettings, budget_limit, rank_subnets, search_subnets
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture(scope="module")
-def supernet() -> LonasSupernet:
-    return LonasSupernet.build("tiny", seed=0)
 
 
 @pytest.fixture(scope="module")

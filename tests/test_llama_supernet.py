@@ -14,19 +14,6 @@ from lpzero_gp.spaces.llama.elastic import ElasticLinear, make_elastic
 from lpzero_gp.spaces.llama.supernet import LonasSupernet, build_base, tiny_config
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-@pytest.fixture(scope="module")
-def supernet() -> LonasSupernet:
-    return LonasSupernet.build("tiny", seed=0)
-
-
 @pytest.fixture(scope="module")
 def ids() -> torch.Tensor:
     return torch.randint(0, 8192, (2, 16), generator=torch.Generator().manual_seed(0))
