@@ -13,8 +13,8 @@ import torch
 from deap import gp
 
 from lpzero_gp.parse import plain_name
-from lpzero_gp.primitives.pset import ALL_OVERLOADS, _scalar_fn
-from lpzero_gp.primitives.types import PRUNED, Blocks, Layerwise, Score
+from lpzero_gp.primitives.pset import ALL_OVERLOADS, overload_fn
+from lpzero_gp.primitives.types import PRUNED, Blocks
 from lpzero_gp.store import Dataset
 
 
@@ -38,8 +38,7 @@ def subtree_keys(tree: gp.PrimitiveTree) -> tuple[list[str], list[int]]:
 
 
 def _callable(node):
-    ov = ALL_OVERLOADS[node.name]
-    return _scalar_fn(ov.op) if ov.args[0] in (Layerwise, Score) else ov.op.fn
+    return overload_fn(ALL_OVERLOADS[node.name])
 
 
 def _nbytes(v) -> int:

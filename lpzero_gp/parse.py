@@ -162,8 +162,3 @@ def format_tree(tree: gp.PrimitiveTree, begin: int = 0) -> str:
                 break
             stack[-1][1].append(s)
     return out[0]
-
-
-def node_type(node) -> type:
-    """Return type of a tree node."""
-    return node.ret

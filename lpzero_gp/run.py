@@ -130,10 +130,9 @@ class EvalResult:
 def evaluate_proxy(loaded: Loaded, proxy: str, records: list[Record], label: str = "eval",
                    with_ci: bool = False) -> EvalResult:
     """Score one proxy (a string, a named proxy or a feature name) on ``records``."""
-    feats = loaded.space.features(records[0], loaded.variant) if records else {}
-    if proxy in feats:
-        scores = np.array([loaded.space.features(r, loaded.variant)[proxy] for r in records],
-                          dtype=float)
+    feats = [loaded.space.features(r, loaded.variant) for r in records]
+    if feats and proxy in feats[0]:
+        scores = np.array([f[proxy] for f in feats], dtype=float)
         recs = records
     else:
         text = resolve(proxy)

@@ -116,10 +116,6 @@ class Dataset:
                 inputs[letter] = Blocks((), Layout((), (), block_arch, len(stats)))
         return cls(inputs, len(stats), counts)
 
-    def subset(self, stats: list[ArchStats], idx: list[int]) -> Dataset:
-        """Convenience: a dataset over a subset of the given statistics."""
-        return Dataset.from_stats([stats[i] for i in idx])
-
 
 def _same_layout(a: Layout, b: Layout) -> bool:
     return len(a.seg_block) == len(b.seg_block) and all(

@@ -61,15 +61,18 @@ def overloads(op: O.OpSpec) -> list[Overload]:
     raise ValueError(f"unknown op kind {k!r}")
 
 
-def _scalar_fn(op: O.OpSpec):
-    """Python callable of an op applied to a per-block scalar (Layerwise/Score level)."""
+def overload_fn(ov: Overload):
+    """Python callable of one overload: on per-block scalars, the row-wise and block-wise ops
+    are the reference's constants (softmax of a scalar is 1, the others 0)."""
     from . import blockops
 
-    if op.kind == O.ROWWISE:
-        return blockops.scalar_constant(op.name, 1.0 if op.name == "softmax" else 0.0)
-    if op.kind == O.BLOCKWISE:
-        return blockops.scalar_constant(op.name, 0.0)
-    return op.fn
+    if ov.args[0] in (TensorList, ParamList):
+        return ov.op.fn
+    if ov.op.kind == O.ROWWISE:
+        return blockops.scalar_constant(ov.op.name, 1.0 if ov.op.name == "softmax" else 0.0)
+    if ov.op.kind == O.BLOCKWISE:
+        return blockops.scalar_constant(ov.op.name, 0.0)
+    return ov.op.fn
 
 
 ALL_OVERLOADS: dict[str, Overload] = {
@@ -106,10 +109,7 @@ def make_pset(
             continue
         if ov.args[0] is ParamList and not PARAM_INPUTS & set(inputs):
             continue
-        fn = ov.op.fn if ov.args[0] in (TensorList, ParamList) else _scalar_fn(ov.op)
-        if ov.op.kind == O.BINARY or ov.op.kind == O.AGGREGATE:
-            fn = ov.op.fn
-        pset.addPrimitive(fn, list(ov.args), ov.ret, name=typed_name)
+        pset.addPrimitive(overload_fn(ov), list(ov.args), ov.ret, name=typed_name)
     return pset
 
 
@@ -128,8 +128,7 @@ def check_op_safety() -> None:
                 continue
             arg = {TensorList: x, ParamList: x, Layerwise: layer,
                    Score: torch.tensor([fill], dtype=torch.float64)}[ov.args[0]]
-            fn = ov.op.fn if ov.args[0] in (TensorList, ParamList) else _scalar_fn(ov.op)
-            out = fn(*([arg] * len(ov.args)))
+            out = overload_fn(ov)(*([arg] * len(ov.args)))
             vals = out.groups if isinstance(out, Blocks) else (
                 [out.values] if isinstance(out, Layer) else [out])
             for v in vals:
