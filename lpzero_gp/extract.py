@@ -138,8 +138,9 @@ class Extractor:
         if not tasks:
             return
         if self.mapper is not None:
-            yield from tqdm(self.mapper(_worker, tasks), total=len(tasks), desc=label,
-                            disable=not self.progress, file=sys.stderr)
+            stream = getattr(self.mapper, "imap", self.mapper)(_worker, tasks)
+            yield from tqdm(stream, total=len(tasks), desc=label, disable=not self.progress,
+                            file=sys.stderr)
             return
         for _name, record, batch, cfg in tqdm(tasks, desc=label, disable=not self.progress,
                                               file=sys.stderr):

@@ -78,46 +78,71 @@ class _ResilientPool:
     """A process-pool map that survives a dying worker: the pool is rebuilt once, and if it
     breaks again the remaining work runs in this process (results are the same either way)."""
 
-    def __init__(self, workers: int, initializer=None, initargs=(), local=None):
+    def __init__(self, workers: int, initializer=None, initargs=(), local=None,
+                 chunksize: int = 4):
         self.args = (workers, initializer, initargs)
         self.ex = _pool(*self.args)
         self.local = local
+        self.chunksize = chunksize
         self.rebuilt = False
 
     def __call__(self, fn, items):
+        return list(self.imap(fn, items))
+
+    def imap(self, fn, items):
+        """Yield ``fn(item)`` in order, each as soon as it and those before it are done."""
         items = list(items)
-        try:
-            return list(self.ex.map(fn, items, chunksize=4))
-        except BrokenProcessPool:
-            print("warning: a worker process died; rebuilding the pool", file=sys.stderr)
-            if not self.rebuilt:
+        done = 0
+        while True:
+            try:
+                for result in self.ex.map(fn, items[done:], chunksize=self.chunksize):
+                    done += 1
+                    yield result
+                return
+            except BrokenProcessPool:
+                print("warning: a worker process died; rebuilding the pool", file=sys.stderr)
+                if self.rebuilt:
+                    break
                 self.rebuilt = True
                 self.ex = _pool(*self.args)
-                try:
-                    return list(self.ex.map(fn, items, chunksize=4))
-                except BrokenProcessPool:
-                    pass
-            print("warning: the pool broke again; continuing in this process",
-                  file=sys.stderr)
-            local = self.local or fn
-            return [local(x) for x in items]
+        print("warning: the pool broke again; continuing in this process", file=sys.stderr)
+        local = self.local or fn
+        for item in items[done:]:
+            yield local(item)
+
+
+class _DaskMap:
+    """A map over a Dask client that leaves Python's global RNG untouched."""
+
+    def __init__(self, client, **kwargs):
+        self.client = client
+        self.kwargs = kwargs
+
+    def __call__(self, fn, items):
+        return list(self.imap(fn, items))
+
+    def imap(self, fn, items):
+        """Yield results in order, each as soon as it and those before it are done."""
+        state = random.getstate()
+        try:
+            futures = self.client.map(fn, list(items), pure=False, **self.kwargs)
+        finally:
+            random.setstate(state)
+        for future in futures:
+            state = random.getstate()
+            try:
+                result = future.result()
+            finally:
+                random.setstate(state)
+            yield result
 
 
 def make_mapper(workers: int = 1, dask: str | None = None):
-    """A ``map(fn, items)`` for extraction tasks."""
+    """A ``map(fn, items)`` for extraction tasks; its ``imap`` streams results in order."""
     if dask:
-        client = dask_client(dask)
-
-        def dmap(fn, items):
-            state = random.getstate()
-            try:
-                return client.gather(client.map(fn, list(items), pure=False))
-            finally:
-                random.setstate(state)
-
-        return dmap
+        return _DaskMap(dask_client(dask))
     if workers > 1:
-        return _ResilientPool(workers)
+        return _ResilientPool(workers, chunksize=1)  # heavy tasks: balance them one by one
     return map
 
 
@@ -126,17 +151,7 @@ def fitness_mapper(scorer, workers: int = 1, dask: str | None = None):
     if dask:
         client = dask_client(dask)
         fut = client.scatter(scorer, broadcast=True)
-
-        def dmap(fn, items):
-            # The in-process scheduler draws from Python's global RNG, which the search also
-            # uses: keep the search's RNG stream untouched so results match a serial run.
-            state = random.getstate()
-            try:
-                return client.gather(client.map(fn, list(items), scorer=fut, pure=False))
-            finally:
-                random.setstate(state)
-
-        return dask_score, dmap
+        return dask_score, _DaskMap(client, scorer=fut)
     if workers > 1:
         return pool_score, _ResilientPool(workers, _init_scorer, (scorer,), local=scorer)
     return scorer, map

@@ -332,7 +332,27 @@ def test_collect_leaves_model_clean(collected):
         assert not module._forward_hooks and not module._forward_pre_hooks
         assert not module._backward_hooks
     assert all(p.grad is None for p in model.parameters())
+    assert all(p.requires_grad for p in model.parameters())  # flags restored
     assert model.training  # a freshly built model is in train mode and stays so
+
+
+def test_frozen_embeddings_leave_j_and_g_unchanged(collected):
+    """collect skips embedding/output weight gradients; J and G equal a full backward's."""
+    model, inputs, _, _ = collected[SMALLEST]
+    seen = []
+    handle = model.blocks[0].register_forward_pre_hook(
+        lambda _m, args: seen.append(args[0].retain_grad() or args[0]))
+    model.eval()
+    try:
+        model(BATCH["input_ids"], BATCH["labels"]).loss.backward()
+    finally:
+        handle.remove()
+        model.train()
+    assert model.transformer.wpe.weight.grad is not None  # this backward reached everything
+    torch.testing.assert_close(seen[0].grad, inputs["J"][0][0], rtol=1e-5, atol=1e-8)
+    for g, conv in zip(inputs["G"][-1], _convs(model.blocks[-1]), strict=True):
+        torch.testing.assert_close(conv.weight.grad, g, rtol=1e-5, atol=1e-8)
+    model.zero_grad(set_to_none=True)
 
 
 def test_collect_rejects_bad_batches():

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from toy import toy_family
+from toy import pool_task, toy_family
 
 from lpzero_gp.evolve import Search, SearchConfig
-from lpzero_gp.parallel import fitness_mapper
+from lpzero_gp.parallel import fitness_mapper, make_mapper
 from lpzero_gp.proxy import default_pset
 from lpzero_gp.scoring import Scorer, score_stats
 from lpzero_gp.store import Dataset
@@ -42,3 +42,26 @@ def test_extraction_seed_is_independent_of_order():
     assert forward == backward
     assert len(set(forward.values())) == len(ids)
     assert np.all([arch_seed(43, i) != forward[i] for i in ids])
+
+
+def test_pool_streams_results_as_they_arrive(tmp_path):
+    """The first result arrives while the last task still waits for it (no end-of-map batch)."""
+    gate = tmp_path / "gate"
+    stream = make_mapper(workers=2).imap(pool_task, [("wait", i, str(gate)) for i in range(6)])
+    first = next(stream)
+    assert not gate.exists()  # task 5 is still blocked: the first result did not wait for it
+    gate.touch()
+    assert [first, *stream] == [i * i for i in range(6)]
+
+
+def test_pool_survives_a_dying_worker(tmp_path, capsys):
+    marker = tmp_path / "died"
+    tasks = [("die_once", i, str(marker)) for i in range(6)]
+    assert list(make_mapper(workers=2).imap(pool_task, tasks)) == [i * i for i in range(6)]
+    assert marker.exists() and "rebuilding the pool" in capsys.readouterr().err
+
+
+def test_pool_falls_back_to_this_process_when_it_breaks_twice(capsys):
+    tasks = [("die_in_child", i, "") for i in range(6)]
+    assert make_mapper(workers=2)(pool_task, tasks) == [i * i for i in range(6)]
+    assert "continuing in this process" in capsys.readouterr().err
