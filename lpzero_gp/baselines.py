@@ -26,6 +26,7 @@ from torch import nn
 
 from lpzero_gp import __version__
 from lpzero_gp.extract import arch_seed, batch_digest
+from lpzero_gp.parallel import stream
 from lpzero_gp.spaces.base import SEMANTICS, Record, Space, SpaceError
 
 #: Bumped whenever a baseline's definition changes, so stale cache entries are not reused.
@@ -682,29 +683,6 @@ def _task(args) -> ArchScores:
                           dict.fromkeys(keys, msg))
 
 
-def pool_mapper(workers: int):
-    """A ``map(fn, items)`` over a spawn process pool that yields results as they complete.
-
-    Tasks are submitted one by one (``Executor.submit``); results come in completion order,
-    so a slow architecture does not hold back the progress bar.
-    """
-    import atexit
-    import multiprocessing as mp
-    from concurrent.futures import ProcessPoolExecutor, as_completed
-
-    if not 1 <= workers <= 256:
-        raise SpaceError(f"--workers {workers}: choose between 1 and 256")
-    ex = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"))
-    atexit.register(ex.shutdown, cancel_futures=True)
-
-    def run(fn, items):
-        futures = [ex.submit(fn, item) for item in items]
-        for fut in as_completed(futures):
-            yield fut.result()
-
-    return run
-
-
 def score_many(space: Space, records: list[Record], batch: dict[str, torch.Tensor],
                cfg: BaselineConfig, keys: list[str], cache_dir: str | None = None,
                mapper=None, progress: Callable[[ArchScores], None] | None = None,
@@ -725,8 +703,7 @@ def score_many(space: Space, records: list[Record], batch: dict[str, torch.Tenso
     # few hundred queued tasks then exhaust the open-file limit and stall the pool
     arrays = {k: v.detach().cpu().numpy() for k, v in batch.items()}
     tasks = [(space.name, r, arrays, cfg, keys, threads) for r in todo]
-    results = (mapper or map)(_task, tasks)
-    for res in results:
+    for res in stream(mapper or map, _task, tasks):
         if folder is not None and len(res.errors) < len(keys):
             save_cached(folder, res)
         out[res.id] = res

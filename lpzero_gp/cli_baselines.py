@@ -190,9 +190,9 @@ def baselines(**kw):
         torch.set_num_threads(threads)
     mapper = None
     if kw["workers"] > 1:
-        from lpzero_gp.baselines import pool_mapper
+        from lpzero_gp.parallel import make_mapper
 
-        mapper = pool_mapper(kw["workers"])
+        mapper = make_mapper(kw["workers"])
         loaded.extractor.mapper = mapper  # --trees extracts statistics in the same pool
     bar = tqdm(total=len(records), desc="baselines", file=sys.stderr, disable=kw["quiet"])
     t0 = time.perf_counter()

@@ -17,6 +17,7 @@ import torch
 from tqdm import tqdm
 
 from lpzero_gp import __version__
+from lpzero_gp.parallel import stream
 from lpzero_gp.spaces import get_space
 from lpzero_gp.spaces.base import Record, Space
 from lpzero_gp.store import DEFAULT_BUDGET, ArchStats, compact, load_stats, save_stats
@@ -74,16 +75,21 @@ def extract_one(space: Space, record: Record, batch: dict[str, torch.Tensor],
     return compact(raw, budget=cfg.budget, seed=seed)
 
 
+def _attempt(space: Space, record: Record, batch: dict[str, torch.Tensor],
+             cfg: ExtractConfig) -> tuple[str, ArchStats | None, str, float]:
+    """(id, statistics or None, error line, seconds): a failure is this record's alone."""
+    t0 = time.perf_counter()
+    try:
+        return record.id, extract_one(space, record, batch, cfg), "", time.perf_counter() - t0
+    except Exception as exc:  # reported per architecture, never fatal to the run
+        return record.id, None, f"{type(exc).__name__}: {exc}".splitlines()[0], 0.0
+
+
 def _worker(args) -> tuple[str, ArchStats | None, str, float]:
     """Process-pool / Dask task: extract one architecture (spawn-safe, module level)."""
     space_name, record, batch, cfg = args
     torch.set_num_threads(1)
-    t0 = time.perf_counter()
-    try:
-        return record.id, extract_one(get_space(space_name), record, batch, cfg), "", \
-            time.perf_counter() - t0
-    except Exception as exc:  # reported per architecture, never fatal to the run
-        return record.id, None, f"{type(exc).__name__}: {exc}".splitlines()[0], 0.0
+    return _attempt(get_space(space_name), record, batch, cfg)
 
 
 class Extractor:
@@ -138,15 +144,8 @@ class Extractor:
         if not tasks:
             return
         if self.mapper is not None:
-            stream = getattr(self.mapper, "imap", self.mapper)(_worker, tasks)
-            yield from tqdm(stream, total=len(tasks), desc=label, disable=not self.progress,
-                            file=sys.stderr)
-            return
-        for _name, record, batch, cfg in tqdm(tasks, desc=label, disable=not self.progress,
-                                              file=sys.stderr):
-            t0 = time.perf_counter()
-            try:
-                st = extract_one(self.space, record, batch, cfg)
-                yield record.id, st, "", time.perf_counter() - t0
-            except Exception as exc:  # any failure skips this architecture, never the run
-                yield record.id, None, f"{type(exc).__name__}: {exc}".splitlines()[0], 0.0
+            results = stream(self.mapper, _worker, tasks)
+        else:
+            results = (_attempt(self.space, *task[1:]) for task in tasks)
+        yield from tqdm(results, total=len(tasks), desc=label, disable=not self.progress,
+                        file=sys.stderr)

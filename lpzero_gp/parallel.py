@@ -65,9 +65,12 @@ def dask_client(address: str):
     return client
 
 
-def _pool(workers: int, initializer=None, initargs=()) -> ProcessPoolExecutor:
-    if workers < 1 or workers > 256:
+def _check_workers(workers: int) -> None:
+    if not 1 <= workers <= 256:
         raise SpaceError(f"--workers {workers}: choose between 1 and 256")
+
+
+def _pool(workers: int, initializer=None, initargs=()) -> ProcessPoolExecutor:
     ex = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
                              initializer=initializer, initargs=initargs)
     atexit.register(ex.shutdown, cancel_futures=True)
@@ -141,9 +144,15 @@ def make_mapper(workers: int = 1, dask: str | None = None):
     """A ``map(fn, items)`` for extraction tasks; its ``imap`` streams results in order."""
     if dask:
         return _DaskMap(dask_client(dask))
+    _check_workers(workers)
     if workers > 1:
         return _ResilientPool(workers, chunksize=1)  # heavy tasks: balance them one by one
     return map
+
+
+def stream(mapper, fn, items):
+    """Results of ``mapper`` over ``items`` as they arrive (its ``imap`` if it has one)."""
+    return getattr(mapper, "imap", mapper)(fn, items)
 
 
 def fitness_mapper(scorer, workers: int = 1, dask: str | None = None):
@@ -152,6 +161,7 @@ def fitness_mapper(scorer, workers: int = 1, dask: str | None = None):
         client = dask_client(dask)
         fut = client.scatter(scorer, broadcast=True)
         return dask_score, _DaskMap(client, scorer=fut)
+    _check_workers(workers)
     if workers > 1:
         return pool_score, _ResilientPool(workers, _init_scorer, (scorer,), local=scorer)
     return scorer, map

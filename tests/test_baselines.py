@@ -27,15 +27,6 @@ GPT2 = get_space("gpt2")
 ALL_MODEL_KEYS = [b.key for b in BL.BASELINES if b.needs != BL.FEATURE]
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: one intra-op thread avoids hand-off stalls on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _flex_layer(op, par, heads, f=1):
     return {"operation_type": op, "operation_parameter": par, "num_operation_heads": heads,
             "feed_forward_dimension": 256, "num_feed_forward": f}
@@ -304,6 +295,8 @@ def test_cli_bad_input_is_one_line(tmp_path, capsys, extra, message):
 
 
 def test_pool_mapper_yields_every_result():
-    assert sorted(BL.pool_mapper(1)(abs, [-1, -3, 2])) == [1, 2, 3]
+    from lpzero_gp.parallel import make_mapper
+
+    assert sorted(make_mapper(1)(abs, [-1, -3, 2])) == [1, 2, 3]
     with pytest.raises(SpaceError, match="--workers"):
-        BL.pool_mapper(0)
+        make_mapper(0)

@@ -34,15 +34,6 @@ SEMANTICS = ["intended", "reference"]
 B, T = 2, 16
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny tensors: thread start-up costs more than it saves on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.fixture(scope="module")
 def space() -> FlexibertSpace:
     return FlexibertSpace()

@@ -3,22 +3,12 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from lpzero_gp.spaces.flexibert import FlexibertSpace
 from lpzero_gp.spaces.flexibert.params import as_trained_num_params, reference_num_params
 
 COUNT_FIELD = {"reference": "num_parameters", "as-trained": "num_parameters_as_trained"}
 SAMPLE = 24  # the first 24 records: every operation type, both widths, n in {2,4}, f in {1,3}
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Model construction is many small init calls: one thread is faster on a shared CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
 
 
 @pytest.fixture(scope="module")

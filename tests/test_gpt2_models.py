@@ -8,6 +8,7 @@ import math
 import pytest
 import torch
 import torch.nn.functional as F
+from toy import tiny_gpt2_config
 
 from lpzero_gp.spaces.base import INPUT_NAMES, Record, SpaceError
 from lpzero_gp.spaces.gpt2 import Gpt2Space, load_records_with_errors
@@ -42,34 +43,11 @@ BATCH = random_batch(2, 12)
 
 
 def tiny_record(**overrides) -> Record:
-    cfg = {
-        "n_layer": 2,
-        "d_model": 32,
-        "n_head": [2, 4],
-        "d_inner": [64, 48],
-        "n_token": 300,
-        "d_embed": 64,
-        "div_val": 2,
-        "cutoffs": [100, 200],
-        "tgt_len": 16,
-        "tie_weight": True,
-        "tie_projs": [False, True, True],
-    }
-    cfg.update(overrides)
-    return Record(id="tiny", config=cfg, truth=-1.0)
-
-
-@pytest.fixture(scope="module", autouse=True)
-def single_thread():
-    """Tiny tensors: one intra-op thread avoids thread hand-off stalls on a busy CPU."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+    return Record(id="tiny", config=tiny_gpt2_config(**overrides), truth=-1.0)
 
 
 @pytest.fixture(scope="module")
-def collected(single_thread):
+def collected(one_thread):
     """Intended and reference inputs for each test config, each collected twice."""
     results = {}
     for rid in CONFIGS:

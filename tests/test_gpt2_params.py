@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import torch
+from toy import tiny_gpt2_config as tiny
 
 from lpzero_gp.spaces.base import SpaceError
 from lpzero_gp.spaces.gpt2 import Gpt2Space
@@ -16,23 +17,6 @@ RECORDS = SPACE.load_records()
 BY_ID = {record.id: record for record in RECORDS}
 
 
-def tiny(**overrides) -> dict:
-    """A small but complete model_config (3 clusters over a 300-token vocabulary)."""
-    cfg = {
-        "n_layer": 2,
-        "d_model": 32,
-        "n_head": [2, 4],
-        "d_inner": [64, 48],
-        "n_token": 300,
-        "d_embed": 64,
-        "div_val": 2,
-        "cutoffs": [100, 200],
-        "tgt_len": 16,
-        "tie_weight": True,
-        "tie_projs": [False, True, True],
-    }
-    cfg.update(overrides)
-    return cfg
 
 
 def expected(record) -> dict[str, int]:

@@ -83,3 +83,22 @@ def pool_task(args: tuple[str, int, str]) -> int:
     if kind == "die_in_child" and i == 2 and multiprocessing.parent_process() is not None:
         os._exit(1)
     return i * i
+
+
+def tiny_gpt2_config(**overrides) -> dict:
+    """A small but complete GPT-2 model_config (3 clusters over a 300-token vocabulary)."""
+    cfg = {
+        "n_layer": 2,
+        "d_model": 32,
+        "n_head": [2, 4],
+        "d_inner": [64, 48],
+        "n_token": 300,
+        "d_embed": 64,
+        "div_val": 2,
+        "cutoffs": [100, 200],
+        "tgt_len": 16,
+        "tie_weight": True,
+        "tie_projs": [False, True, True],
+    }
+    cfg.update(overrides)
+    return cfg
