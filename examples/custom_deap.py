@@ -19,10 +19,10 @@ from deap import algorithms, base, creator, gp, tools
 from scipy import stats
 from torch import nn
 
-from lpzero_gp.generate import cx_one_point, gen_typed
-from lpzero_gp.parse import format_tree
 from lpzero_gp.primitives import make_pset
-from lpzero_gp.store import Dataset, compact
+from lpzero_gp.proxy.generate import cx_one_point, gen_typed
+from lpzero_gp.proxy.parse import format_tree
+from lpzero_gp.stats.store import Dataset, compact
 
 SEED = 0
 

@@ -26,7 +26,7 @@ from tokenizers import (
     trainers,
 )
 
-from lpzero_gp import calibration as cal
+from lpzero_gp.stats import calibration as cal
 
 
 def byte_symbols() -> list[str]:

@@ -9,8 +9,12 @@ import numpy as np
 import pytest
 from toy import toy_family
 
-import lpzero_gp.ablate as ablate_mod
-from lpzero_gp.ablate import (
+import lpzero_gp.workflows.ablate as ablate_mod
+from lpzero_gp.cli import main
+from lpzero_gp.score.scoring import score_stats
+from lpzero_gp.spaces.base import SpaceError
+from lpzero_gp.stats.store import Dataset
+from lpzero_gp.workflows.ablate import (
     ARMS,
     AblationConfig,
     AblationData,
@@ -20,10 +24,6 @@ from lpzero_gp.ablate import (
     step_values,
     write,
 )
-from lpzero_gp.cli import main
-from lpzero_gp.scoring import score_stats
-from lpzero_gp.spaces.base import SpaceError
-from lpzero_gp.store import Dataset
 
 PLANTED = "agg_mean(add(fro(G), mean(abs(A))))"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"

@@ -11,15 +11,15 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from lpzero_gp import baselines as BL
 from lpzero_gp.cli import main
-from lpzero_gp.extract import arch_seed
-from lpzero_gp.fitness import rank
-from lpzero_gp.scoring import score_raw
+from lpzero_gp.score import baselines as BL
+from lpzero_gp.score.fitness import rank
+from lpzero_gp.score.scoring import score_raw
 from lpzero_gp.spaces import get_space
 from lpzero_gp.spaces.base import Record, SpaceError
 from lpzero_gp.spaces.flexibert.space import parse_records, tied_mlm_loss
 from lpzero_gp.spaces.gpt2.model import causal_mask
+from lpzero_gp.stats.extract import arch_seed
 
 SEED = 5
 FLEX = get_space("flexibert")

@@ -7,8 +7,8 @@ import shlex
 import pytest
 
 from lpzero_gp.cli import main
-from lpzero_gp.named import NAMED, shipped_best
 from lpzero_gp.proxy import parse
+from lpzero_gp.proxy.named import NAMED, shipped_best
 
 
 def test_shipped_best_proxies_are_named_and_parse():

@@ -7,8 +7,8 @@ import pytest
 import torch
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
-from lpzero_gp import calibration as cal
 from lpzero_gp.spaces.base import SpaceError
+from lpzero_gp.stats import calibration as cal
 
 SAMPLE = (
     """The quick brown fox jumps over the lazy dog.

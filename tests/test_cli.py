@@ -280,7 +280,7 @@ def test_export_refuses(capsys, files, source, fragments):
 
 
 def test_internal_error_is_one_line_with_exit_1(capsys, monkeypatch):
-    import lpzero_gp.export as export
+    import lpzero_gp.proxy.export as export
 
     def boom(source):
         raise TypeError("an internal bug")
@@ -299,7 +299,7 @@ def test_internal_error_is_one_line_with_exit_1(capsys, monkeypatch):
 def test_dead_worker_pool_is_one_line(capsys, monkeypatch):
     from concurrent.futures.process import BrokenProcessPool
 
-    import lpzero_gp.export as export
+    import lpzero_gp.proxy.export as export
 
     def died(source):
         raise BrokenProcessPool("A process in the process pool was terminated abruptly")
@@ -319,7 +319,7 @@ def test_dead_worker_pool_is_one_line(capsys, monkeypatch):
     ["run", "--evaluations", "0"],
 ])
 def test_subprocess_exit_code_2_without_traceback(argv):
-    proc = subprocess.run([sys.executable, "-m", "lpzero_gp.cli", *argv], capture_output=True,
+    proc = subprocess.run([sys.executable, "-m", "lpzero_gp", *argv], capture_output=True,
                           text=True, timeout=120)
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("error: ") and len(proc.stderr.strip().splitlines()) == 1

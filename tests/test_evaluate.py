@@ -13,13 +13,13 @@ import torch
 from deap import gp
 from toy import toy_family, toy_raw
 
-from lpzero_gp.evaluate import Evaluator
-from lpzero_gp.fitness import INVALID_FITNESS, rank
-from lpzero_gp.generate import gen_typed
-from lpzero_gp.parse import parse_tree
 from lpzero_gp.primitives import make_pset
-from lpzero_gp.scoring import Scorer, score_raw, score_stats
-from lpzero_gp.store import Dataset, compact
+from lpzero_gp.proxy.generate import gen_typed
+from lpzero_gp.proxy.parse import parse_tree
+from lpzero_gp.score.evaluate import Evaluator
+from lpzero_gp.score.fitness import INVALID_FITNESS, rank
+from lpzero_gp.score.scoring import Scorer, score_raw, score_stats
+from lpzero_gp.stats.store import Dataset, compact
 
 PSET = make_pset()
 CONFIGS = [(1, 8, 0), (2, 16, 1), (3, 24, 2), (2, 40, 3)]  # (depth, width, seed)

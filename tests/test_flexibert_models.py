@@ -393,9 +393,9 @@ def test_bad_arguments(space, batch):
 
 def test_calibration_delegates_to_engine(space, monkeypatch):
     calls = []
-    fake = types.ModuleType("lpzero_gp.calibration")
+    fake = types.ModuleType("lpzero_gp.stats.calibration")
     fake.bert_batch = lambda **kw: calls.append(kw) or {"input_ids": torch.zeros(2, 8)}
-    monkeypatch.setitem(sys.modules, "lpzero_gp.calibration", fake)
+    monkeypatch.setitem(sys.modules, "lpzero_gp.stats.calibration", fake)
     out = space.calibration(2, 8, tokenizer="tok", text="txt")
     assert calls == [{"batch_size": 2, "seq_len": 8, "tokenizer": "tok", "text": "txt"}]
     assert out["input_ids"].shape == (2, 8)

@@ -10,11 +10,11 @@ import torch
 from deap import gp
 from toy import toy_raw
 
-from lpzero_gp.evaluate import Evaluator
-from lpzero_gp.generate import gen_lpzero, gen_typed
-from lpzero_gp.parse import format_tree, parse_tree
 from lpzero_gp.primitives import Layerwise, ParamList, Score, TensorList, make_pset
-from lpzero_gp.store import Dataset, compact
+from lpzero_gp.proxy.generate import gen_lpzero, gen_typed
+from lpzero_gp.proxy.parse import format_tree, parse_tree
+from lpzero_gp.score.evaluate import Evaluator
+from lpzero_gp.stats.store import Dataset, compact
 
 PSET = make_pset()
 

@@ -350,7 +350,7 @@ def test_collect_rejects_bad_batches():
 
 
 def test_calibration_delegates(monkeypatch):
-    import lpzero_gp.calibration as calibration
+    import lpzero_gp.stats.calibration as calibration
 
     seen = {}
 

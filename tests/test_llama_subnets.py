@@ -13,7 +13,7 @@ from lpzero_gp.spaces.base import SpaceError
 from lpzero_gp.spaces.llama.cost import subnet_cost
 from lpzero_gp.spaces.llama.scoring import SubnetScorer
 from lpzero_gp.spaces.llama.supernet import build_base
-from lpzero_gp.subnets import SearchSettings, budget_limit, rank_subnets, search_subnets
+from lpzero_gp.workflows.subnets import SearchSettings, budget_limit, rank_subnets, search_subnets
 
 
 @pytest.fixture(scope="module")
@@ -116,7 +116,7 @@ def test_subnets_cli_on_saved_checkpoint(tmp_path):
 
 
 def test_eval_llama_reports_against_short_training(capsys):
-    from lpzero_gp.cli_llama import eval_llama
+    from lpzero_gp.workflows.llama import eval_llama
 
     result = eval_llama(["paper_llama"], n=4, train_steps=2, quiet=True, batch_size=2,
                         seq_len=16, echo=True)
@@ -129,9 +129,9 @@ def test_eval_llama_reports_against_short_training(capsys):
 
 
 def test_eval_llama_with_ground_truth_file(tmp_path):
-    from lpzero_gp.cli_llama import eval_llama
     from lpzero_gp.spaces.llama.ground_truth import save_ground_truth
     from lpzero_gp.spaces.llama.space import LonasSpace, ModelDims
+    from lpzero_gp.workflows.llama import eval_llama
 
     space = LonasSpace(ModelDims(4, 64, 176, 4, 4, 16, 8192))
     configs = space.sample_distinct(5, seed=0)

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from toy import pool_task, toy_family
 
-from lpzero_gp.evolve import Search, SearchConfig
 from lpzero_gp.parallel import fitness_mapper, make_mapper
 from lpzero_gp.proxy import default_pset
-from lpzero_gp.scoring import Scorer, score_stats
-from lpzero_gp.store import Dataset
+from lpzero_gp.score.scoring import Scorer, score_stats
+from lpzero_gp.search.loop import Search, SearchConfig
+from lpzero_gp.stats.store import Dataset
 
 
 def _search(workers: int = 1, dask: str | None = None):
@@ -34,7 +34,7 @@ def test_dask_local_cluster_matches_serial():
 
 
 def test_extraction_seed_is_independent_of_order():
-    from lpzero_gp.extract import arch_seed
+    from lpzero_gp.stats.extract import arch_seed
 
     ids = [str(i) for i in range(20)]
     forward = {i: arch_seed(42, i) for i in ids}

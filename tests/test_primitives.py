@@ -6,8 +6,6 @@ import pytest
 import torch
 from deap import gp
 
-from lpzero_gp.evaluate import Evaluator
-from lpzero_gp.parse import ProxyError, parse_tree
 from lpzero_gp.primitives import (
     ALL_OVERLOADS,
     PRUNED,
@@ -23,7 +21,9 @@ from lpzero_gp.primitives import (
     check_op_safety,
     make_pset,
 )
-from lpzero_gp.store import Dataset, compact
+from lpzero_gp.proxy.parse import ProxyError, parse_tree
+from lpzero_gp.score.evaluate import Evaluator
+from lpzero_gp.stats.store import Dataset, compact
 
 PSET = make_pset()
 

@@ -23,7 +23,9 @@ import torch
 
 from lpzero_gp import __version__
 from lpzero_gp.cli import main
-from lpzero_gp.evolve import (
+from lpzero_gp.proxy import default_pset
+from lpzero_gp.score.fitness import INVALID_FITNESS
+from lpzero_gp.search.loop import (
     CHECKPOINT,
     CheckpointError,
     Search,
@@ -32,12 +34,10 @@ from lpzero_gp.evolve import (
     load_checkpoint,
     save_checkpoint,
 )
-from lpzero_gp.extract import ExtractConfig, Extractor
-from lpzero_gp.fitness import INVALID_FITNESS
-from lpzero_gp.proxy import default_pset
-from lpzero_gp.report import ResultsFolder
 from lpzero_gp.spaces import get_space
 from lpzero_gp.spaces.base import SpaceError
+from lpzero_gp.stats.extract import ExtractConfig, Extractor
+from lpzero_gp.workflows.report import ResultsFolder
 
 EVALUATIONS = 48  # 6 generations of 8 offspring
 RUN = ["run", "--search-archs", "6", "--heldout", "4", "--batch-size", "2", "--seq-len", "16",
@@ -125,7 +125,7 @@ def test_killed_run_resumes_to_the_same_results(reference, cache, tmp_path, caps
     out = tmp_path / "killed"
     ckpt_file = _ckpt(out) / CHECKPOINT
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lpzero_gp.cli", *RUN, "--out", str(out), "--cache-dir",
+        [sys.executable, "-m", "lpzero_gp", *RUN, "--out", str(out), "--cache-dir",
          str(cache)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     generation, deadline = -1, time.monotonic() + 120
     try:

@@ -13,7 +13,11 @@ import pytest
 from deap import gp
 from toy import toy_family
 
-from lpzero_gp.evolve import (
+from lpzero_gp.primitives import make_pset
+from lpzero_gp.proxy.parse import parse_tree
+from lpzero_gp.score.fitness import INVALID_FITNESS
+from lpzero_gp.score.scoring import Scorer, score_stats
+from lpzero_gp.search.loop import (
     CHECKPOINT,
     CheckpointError,
     Search,
@@ -22,11 +26,7 @@ from lpzero_gp.evolve import (
     load_checkpoint,
     save_checkpoint,
 )
-from lpzero_gp.fitness import INVALID_FITNESS
-from lpzero_gp.parse import parse_tree
-from lpzero_gp.primitives import make_pset
-from lpzero_gp.scoring import Scorer, score_stats
-from lpzero_gp.store import Dataset
+from lpzero_gp.stats.store import Dataset
 
 PLANTED = "agg_mean(add(fro(G), mean(abs(A))))"
 PSET = make_pset()
@@ -214,10 +214,10 @@ _CHILD = """
 import json, sys
 sys.path.insert(0, {tests!r})
 from toy import toy_family
-from lpzero_gp.evolve import Search, SearchConfig
+from lpzero_gp.search.loop import Search, SearchConfig
 from lpzero_gp.primitives import make_pset
-from lpzero_gp.scoring import Scorer, score_stats
-from lpzero_gp.store import Dataset
+from lpzero_gp.score.scoring import Scorer, score_stats
+from lpzero_gp.stats.store import Dataset
 stats = toy_family(12)
 truth = score_stats({planted!r}, stats)
 state = Search(make_pset(), Scorer(Dataset.from_stats(stats), truth),

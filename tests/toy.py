@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from lpzero_gp.store import ArchStats, compact
+from lpzero_gp.stats.store import ArchStats, compact
 
 
 class Block(nn.Module):

@@ -49,7 +49,7 @@ def _plain(space, record, batch) -> float:
 
 def bench_extraction(reps: int) -> list[dict]:
     """Extraction vs plain forward/backward for the smallest and largest architecture."""
-    from lpzero_gp.extract import ExtractConfig, extract_one
+    from lpzero_gp.stats.extract import ExtractConfig, extract_one
 
     space, small, large = _extremes()
     batch = space.calibration(16, 192)

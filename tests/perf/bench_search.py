@@ -43,9 +43,9 @@ def _cli(args: list[str]) -> tuple[float, float, dict]:
 
 def bench_extraction(n: int) -> float:
     """Seconds per architecture for extraction at the default batch."""
-    from lpzero_gp.extract import ExtractConfig, extract_one
     from lpzero_gp.spaces import get_space
-    from lpzero_gp.splits import select
+    from lpzero_gp.stats.extract import ExtractConfig, extract_one
+    from lpzero_gp.workflows.splits import select
 
     space = get_space("flexibert")
     recs = select(space.load_records(), "search", "flexibert", True)[:n]
@@ -60,11 +60,11 @@ def bench_extraction(n: int) -> float:
 
 def bench_evaluations(cache: Path, n_proxies: int) -> dict:
     """Distinct proxy evaluations per second over the stored search statistics."""
-    from lpzero_gp.generate import gen_lpzero
     from lpzero_gp.proxy import default_pset
-    from lpzero_gp.rps import RPS
-    from lpzero_gp.scoring import Scorer
-    from lpzero_gp.store import Dataset, load_stats
+    from lpzero_gp.proxy.generate import gen_lpzero
+    from lpzero_gp.proxy.rps import RPS
+    from lpzero_gp.score.scoring import Scorer
+    from lpzero_gp.stats.store import Dataset, load_stats
 
     stats = [load_stats(p) for p in sorted(cache.glob("*/*.pt"))][:50]
     ds = Dataset.from_stats(stats)
@@ -94,9 +94,9 @@ def bench_evaluations(cache: Path, n_proxies: int) -> dict:
 
 def _in_search(ds, truth) -> dict:
     """Distinct proxies scored per second of scoring time inside a paper-budget search."""
-    from lpzero_gp.evolve import Search, SearchConfig
-    from lpzero_gp.run import search_pset
-    from lpzero_gp.scoring import Scorer
+    from lpzero_gp.score.scoring import Scorer
+    from lpzero_gp.search.loop import Search, SearchConfig
+    from lpzero_gp.workflows.context import search_pset
 
     out = {}
     for shape in ("lpzero", "deep"):

@@ -171,7 +171,7 @@ class Gpt2Space(Space):
         for key, value in (("batch_size", batch_size), ("seq_len", seq_len)):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise SpaceError(f"{key} must be a positive integer, got {value!r}")
-        from lpzero_gp.calibration import lm_batch
+        from lpzero_gp.stats.calibration import lm_batch
 
         return lm_batch(
             batch_size=batch_size,

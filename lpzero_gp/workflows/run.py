@@ -21,11 +21,11 @@ import click
 import numpy as np
 
 from lpzero_gp import __version__
-from lpzero_gp.evolve import CHECKPOINT, SearchConfig, checkpoint_info
-from lpzero_gp.export import export
-from lpzero_gp.extract import batch_digest
-from lpzero_gp.report import ResultsFolder, fmt, markdown_table, plot_generations, plot_scatter
-from lpzero_gp.run import (
+from lpzero_gp.proxy.export import export
+from lpzero_gp.search.loop import CHECKPOINT, SearchConfig, checkpoint_info
+from lpzero_gp.spaces.base import SpaceError
+from lpzero_gp.stats.extract import batch_digest
+from lpzero_gp.workflows.context import (
     Context,
     best_proxy,
     evaluate_proxy,
@@ -34,7 +34,13 @@ from lpzero_gp.run import (
     pick_records,
     search,
 )
-from lpzero_gp.spaces.base import SpaceError
+from lpzero_gp.workflows.report import (
+    ResultsFolder,
+    fmt,
+    markdown_table,
+    plot_generations,
+    plot_scatter,
+)
 
 AGG = {"mean": ("agg_mean",), "sum": ("agg_sum",), "both": ("agg_mean", "agg_sum")}
 #: Settings file written next to the checkpoint when a run starts.

@@ -19,7 +19,7 @@ import click
 import numpy as np
 
 from lpzero_gp import __version__
-from lpzero_gp.parse import ProxyError
+from lpzero_gp.proxy.parse import ProxyError
 from lpzero_gp.spaces.base import SpaceError
 
 BUDGETS = {
@@ -76,7 +76,7 @@ def _common(f):
 
 
 def _context(kw):
-    from lpzero_gp.run import Context
+    from lpzero_gp.workflows.context import Context
 
     if kw.get("text") and not Path(kw["text"]).is_file():
         raise UserError(f"calibration text file {kw['text']} does not exist")
@@ -145,7 +145,7 @@ def run(**kw):
     """Search a proxy on a benchmark space and score it on held-out architectures."""
     from click.core import ParameterSource
 
-    from lpzero_gp.runcmd import merge_resume, normalise_paths, run_command
+    from lpzero_gp.workflows.run import merge_resume, normalise_paths, run_command
 
     here = click.get_current_context()
     explicit = {name for name in kw if here.get_parameter_source(name)
@@ -174,7 +174,7 @@ def run(**kw):
 def eval_cmd(**kw):
     """Score proxies on a space's architectures (Spearman rho, Kendall tau)."""
     if kw["space"] == "llama":
-        from lpzero_gp.cli_llama import eval_llama
+        from lpzero_gp.workflows.llama import eval_llama
 
         if kw["ground_truth"] and not Path(kw["ground_truth"]).is_file():
             raise UserError(f"ground-truth file {kw['ground_truth']} does not exist")
@@ -185,7 +185,7 @@ def eval_cmd(**kw):
                    batch_size=kw["batch_size"], seq_len=kw["seq_len"],
                    tokenizer=kw["tokenizer"], text=kw["text"])
         return
-    from lpzero_gp.run import evaluate_proxy, load, pick_records
+    from lpzero_gp.workflows.context import evaluate_proxy, load, pick_records
 
     ctx = _context(kw)
     loaded = load(ctx)
@@ -206,7 +206,7 @@ def eval_cmd(**kw):
         return
     click.echo(f"space {head['space']}  variant {head['variant']}  semantics "
                f"{head['semantics']}  archs {head['archs']}  truth: {head['truth']}")
-    from lpzero_gp.report import fmt
+    from lpzero_gp.workflows.report import fmt
 
     for row in rows:
         extra = ""
@@ -226,7 +226,7 @@ def eval_cmd(**kw):
               show_default=True)
 def export(proxy, fmt_):
     """Export a proxy as SymPy, LaTeX or JSON."""
-    from lpzero_gp.export import proxy_from_source, render
+    from lpzero_gp.proxy.export import proxy_from_source, render
 
     if ("/" in proxy or os.sep in proxy or proxy.endswith(".json")) and not Path(proxy).exists():
         raise UserError(f"no such file or folder: {proxy}")
@@ -241,7 +241,7 @@ def export(proxy, fmt_):
 @click.option("--json", "as_json", is_flag=True)
 def spaces(as_json):
     """List the search spaces, their variants, records and named proxies."""
-    from lpzero_gp.named import NAMED
+    from lpzero_gp.proxy.named import NAMED
     from lpzero_gp.spaces import REGISTRY, get_space
 
     out = {}
@@ -266,9 +266,9 @@ def spaces(as_json):
 
 def _register_optional() -> None:
     """Attach commands that live in their own modules."""
-    for module, names in (("lpzero_gp.cli_llama", ("subnets",)),
-                          ("lpzero_gp.cli_baselines", ("baselines",)),
-                          ("lpzero_gp.ablate", ("ablate",))):
+    for module, names in (("lpzero_gp.workflows.llama", ("subnets",)),
+                          ("lpzero_gp.workflows.baselines", ("baselines",)),
+                          ("lpzero_gp.workflows.ablate", ("ablate",))):
         try:
             mod = __import__(module, fromlist=list(names))
         except ImportError:

@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 
-from lpzero_gp.evaluate import Evaluator
-from lpzero_gp.fitness import INVALID_FITNESS, RankResult, rank
-from lpzero_gp.named import NAMED
-from lpzero_gp.parse import ProxyError, parse_tree
 from lpzero_gp.primitives.pset import INPUTS, make_pset
+from lpzero_gp.proxy.named import resolve
+from lpzero_gp.proxy.parse import ProxyError, parse_tree
+from lpzero_gp.score.evaluate import Evaluator
+from lpzero_gp.score.fitness import INVALID_FITNESS, RankResult, rank
 from lpzero_gp.spaces.base import RawInputs
-from lpzero_gp.store import ArchStats, Dataset, compact
-
-
-def resolve(proxy: str) -> str:
-    """A proxy string, with named proxies replaced by their definition."""
-    if not isinstance(proxy, str):
-        raise ProxyError("a proxy must be a string")
-    return NAMED.get(proxy.strip(), proxy)
+from lpzero_gp.stats.store import ArchStats, Dataset, compact
 
 
 class Scorer:

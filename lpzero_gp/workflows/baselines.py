@@ -20,7 +20,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from lpzero_gp.baselines import (
+from lpzero_gp.score.baselines import (
     BASELINES,
     BY_KEY,
     PAPER,
@@ -30,9 +30,9 @@ from lpzero_gp.baselines import (
     check_keys,
     score_many,
 )
-from lpzero_gp.fitness import rank
-from lpzero_gp.report import ResultsFolder, fmt, markdown_table
+from lpzero_gp.score.fitness import rank
 from lpzero_gp.spaces.base import SpaceError
+from lpzero_gp.workflows.report import ResultsFolder, fmt, markdown_table
 
 #: Default calibration batch of this command (smaller than the search's 16 sequences so that
 #: every baseline on every architecture fits a shared 2-core CPU; see docs).
@@ -113,8 +113,8 @@ def _blank(x: float) -> str:
 
 def _tree_rows(loaded, records, keys: list[str]) -> list[dict]:
     """Rank of every baseline's tree twin on the search's stored statistics."""
-    from lpzero_gp.run import dataset_for
-    from lpzero_gp.scoring import Scorer
+    from lpzero_gp.score.scoring import Scorer
+    from lpzero_gp.workflows.context import dataset_for
 
     ds, truth, recs = dataset_for(loaded, records, "statistics (trees)")
     scorer = Scorer(ds, truth)
@@ -165,7 +165,7 @@ def _tree_rows(loaded, records, keys: list[str]) -> list[dict]:
 def baselines(**kw):
     """Hand-crafted proxies (paper Table 1) on a space: Kendall, Spearman, s/arch, paper."""
     from lpzero_gp.cli import run_metadata
-    from lpzero_gp.run import Context, load, pick_records
+    from lpzero_gp.workflows.context import Context, load, pick_records
 
     for opt in ("benchmark", "text"):
         if kw[opt] and not Path(kw[opt]).is_file():

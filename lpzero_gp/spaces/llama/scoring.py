@@ -30,7 +30,7 @@ ScoreFn = Callable[[str, RawInputs], float]
 def engine_score_raw() -> ScoreFn:
     """The engine's ``score_raw`` (imported lazily so the space works without the engine)."""
     try:
-        from lpzero_gp.proxy import score_raw
+        from lpzero_gp.score.scoring import score_raw
     except ImportError as exc:  # pragma: no cover - depends on the engine being installed
         raise SpaceError("proxy scoring needs lpzero_gp.proxy.score_raw, which is missing") from exc
     return score_raw
@@ -39,7 +39,7 @@ def engine_score_raw() -> ScoreFn:
 def _is_proxy_error(exc: Exception) -> bool:
     """Whether ``exc`` is the engine's "bad proxy string" error (a user error, not invalid)."""
     try:
-        from lpzero_gp.parse import ProxyError
+        from lpzero_gp.proxy.parse import ProxyError
     except ImportError:  # pragma: no cover - engine missing
         return False
     return isinstance(exc, ProxyError)

@@ -1,7 +1,7 @@
 """Hand-crafted zero-cost proxies of the paper's Table 1, computed on a space's own models.
 
 Every baseline follows proxies.md §4.2 ("implemented" columns). One architecture is scored by
-building its model with the search's seed (:func:`lpzero_gp.extract.arch_seed`), running one
+building its model with the search's seed (:func:`lpzero_gp.stats.extract.arch_seed`), running one
 forward and one backward of the space's loss (with the Hessian-gradient product for GraSP) while
 forward hooks read activations, then one all-positive double-precision pass for Synflow. A
 space takes part through a small hooks object (``spaces/<name>/baseline_hooks.py``) that names
@@ -25,9 +25,9 @@ import torch
 from torch import nn
 
 from lpzero_gp import __version__
-from lpzero_gp.extract import arch_seed, batch_digest
 from lpzero_gp.parallel import stream
 from lpzero_gp.spaces.base import SEMANTICS, Record, Space, SpaceError
+from lpzero_gp.stats.extract import arch_seed, batch_digest
 
 #: Bumped whenever a baseline's definition changes, so stale cache entries are not reused.
 BASELINES_VERSION = 1

@@ -13,11 +13,11 @@ from dataclasses import dataclass
 import sympy as sp
 from deap import gp
 
-from lpzero_gp.parse import plain_name
 from lpzero_gp.primitives.ops import BINARY
 from lpzero_gp.primitives.pset import ALL_OVERLOADS
 from lpzero_gp.primitives.symbolic import CONST_SOFTMAX, NBLOCKS, SYMBOLS
-from lpzero_gp.symtree import to_sympy
+from lpzero_gp.proxy.parse import plain_name
+from lpzero_gp.proxy.symtree import to_sympy
 
 _SHAPE_SYMBOLS = set(SYMBOLS.values()) | {NBLOCKS, CONST_SOFTMAX}
 

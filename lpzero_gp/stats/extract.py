@@ -20,7 +20,7 @@ from lpzero_gp import __version__
 from lpzero_gp.parallel import stream
 from lpzero_gp.spaces import get_space
 from lpzero_gp.spaces.base import Record, Space
-from lpzero_gp.store import DEFAULT_BUDGET, ArchStats, compact, load_stats, save_stats
+from lpzero_gp.stats.store import DEFAULT_BUDGET, ArchStats, compact, load_stats, save_stats
 
 
 @dataclass(frozen=True)

@@ -32,15 +32,15 @@ import numpy as np
 from tqdm import tqdm
 
 from lpzero_gp.cli import _common, _context
-from lpzero_gp.evolve import Search, SearchConfig, seed_all
-from lpzero_gp.fitness import INVALID_FITNESS
-from lpzero_gp.generate import gen_lpzero
-from lpzero_gp.parse import format_tree
-from lpzero_gp.report import ResultsFolder, fmt, markdown_table
-from lpzero_gp.run import available_inputs, search_pset
-from lpzero_gp.scoring import Scorer
+from lpzero_gp.proxy.generate import gen_lpzero
+from lpzero_gp.proxy.parse import format_tree
+from lpzero_gp.score.fitness import INVALID_FITNESS
+from lpzero_gp.score.scoring import Scorer
+from lpzero_gp.search.loop import Search, SearchConfig, seed_all
 from lpzero_gp.spaces.base import SpaceError
-from lpzero_gp.store import Dataset
+from lpzero_gp.stats.store import Dataset
+from lpzero_gp.workflows.context import available_inputs, search_pset
+from lpzero_gp.workflows.report import ResultsFolder, fmt, markdown_table
 
 EXPERIMENTS = ("rps", "population", "n_unary")
 #: The three arms of the ``rps`` experiment, in plotting order, with their labels.
@@ -533,7 +533,7 @@ def _names(text: str) -> tuple[str, ...]:
 
 def config_from_options(kw: dict) -> AblationConfig:
     """AblationConfig from the command's options (explicit options override ``--budget``)."""
-    from lpzero_gp.runcmd import AGG
+    from lpzero_gp.workflows.run import AGG
 
     evaluations = kw["evaluations"] or (PAPER_EVALUATIONS if kw["budget"] == "paper"
                                         else DEFAULT_EVALUATIONS)
@@ -551,7 +551,7 @@ def config_from_options(kw: dict) -> AblationConfig:
 def load_data(ctx, search_archs: str = "search", heldout: str = "validation"
               ) -> tuple[AblationData, object]:
     """Statistics of the search and validation architectures (built or read from the cache)."""
-    from lpzero_gp.run import dataset_for, load, pick_records
+    from lpzero_gp.workflows.context import dataset_for, load, pick_records
 
     loaded = load(ctx)
     search_recs = pick_records(loaded, search_archs, ctx.seed)

@@ -12,10 +12,10 @@ from collections import OrderedDict
 import torch
 from deap import gp
 
-from lpzero_gp.parse import plain_name
 from lpzero_gp.primitives.pset import ALL_OVERLOADS, overload_fn
 from lpzero_gp.primitives.types import PRUNED, Blocks
-from lpzero_gp.store import Dataset
+from lpzero_gp.proxy.parse import plain_name
+from lpzero_gp.stats.store import Dataset
 
 
 def subtree_keys(tree: gp.PrimitiveTree) -> tuple[list[str], list[int]]:

@@ -105,9 +105,9 @@ def setup(
     """
     import torch
 
-    from lpzero_gp.calibration import batch_info, lm_batch, load_text
     from lpzero_gp.spaces.llama.cost import subnet_cost
     from lpzero_gp.spaces.llama.supernet import LonasSupernet
+    from lpzero_gp.stats.calibration import batch_info, lm_batch, load_text
 
     if threads is not None:
         torch.set_num_threads(int(threads))
@@ -180,9 +180,9 @@ def subnets(**kw: Any) -> None:
 
 def run_subnets(**kw: Any) -> dict[str, Any]:
     """The ``subnets`` command as a function (keyword arguments as the CLI options)."""
-    from lpzero_gp.report import ResultsFolder
     from lpzero_gp.spaces.llama.scoring import SubnetScorer
-    from lpzero_gp.subnets import SearchSettings, search_subnets
+    from lpzero_gp.workflows.report import ResultsFolder
+    from lpzero_gp.workflows.subnets import SearchSettings, search_subnets
 
     out = Path(kw["out"]) if kw.get("out") else _default_out(kw["model"], kw["seed"])
     if out.exists() and not kw.get("force"):
@@ -274,7 +274,7 @@ def eval_llama(
     """
     from tqdm.auto import tqdm
 
-    from lpzero_gp.fitness import rank
+    from lpzero_gp.score.fitness import rank
     from lpzero_gp.spaces.llama.ground_truth import (
         TrainingSetup,
         load_ground_truth,
@@ -351,7 +351,7 @@ _SETUP_KEYS = ("dtype", "adapter", "lora_r", "lora_init", "tie_ranks", "batch_si
 
 
 def _print_eval(result: dict[str, Any]) -> None:
-    from lpzero_gp.report import fmt
+    from lpzero_gp.workflows.report import fmt
 
     m = result["meta"]
     click.echo(f"space llama  model {m['model']}  n={result['n']}  modules {m['modules']}  "

@@ -26,10 +26,10 @@ import torch
 from deap import algorithms, base, creator, gp, tools
 
 from lpzero_gp import __version__
-from lpzero_gp.fitness import INVALID_FITNESS
-from lpzero_gp.generate import cx_one_point, gen_lpzero, gen_typed
-from lpzero_gp.parse import parse_tree
-from lpzero_gp.rps import RPS, Verdict
+from lpzero_gp.proxy.generate import cx_one_point, gen_lpzero, gen_typed
+from lpzero_gp.proxy.parse import parse_tree
+from lpzero_gp.proxy.rps import RPS, Verdict
+from lpzero_gp.score.fitness import INVALID_FITNESS
 from lpzero_gp.spaces.base import SpaceError
 
 if not hasattr(creator, "ProxyFitness"):
@@ -112,8 +112,8 @@ class SearchState:
 #: they are pointed at this instance, so threads that draw from the global RNG meanwhile (a
 #: Dask client's event loop, for one) cannot change the search's trajectory.
 SEARCH_RNG = random.Random(0)
-_RNG_USERS = ("deap.algorithms", "deap.gp", "deap.tools.selection", "lpzero_gp.generate",
-              "lpzero_gp.evolve")
+_RNG_USERS = ("deap.algorithms", "deap.gp", "deap.tools.selection", "lpzero_gp.proxy.generate",
+              "lpzero_gp.search.loop")
 
 
 @contextmanager

@@ -9,7 +9,8 @@ from __future__ import annotations
 import json
 from importlib import resources
 
-from lpzero_gp.genotype import Genotype, genotype_string
+from lpzero_gp.proxy.genotype import Genotype, genotype_string
+from lpzero_gp.proxy.parse import ProxyError
 
 GENOTYPES: dict[str, Genotype] = {
     # FlexiBERT, App. B: (1/H)^2 + log softmax(||A||_F); the second term is identically 0.
@@ -43,6 +44,13 @@ def shipped_best() -> dict[str, dict]:
 
 
 NAMED.update({name: entry["proxy"] for name, entry in shipped_best().items()})
+
+
+def resolve(proxy: str) -> str:
+    """A proxy string, with named proxies replaced by their definition."""
+    if not isinstance(proxy, str):
+        raise ProxyError("a proxy must be a string")
+    return NAMED.get(proxy.strip(), proxy)
 
 
 def describe() -> dict[str, str]:

@@ -44,7 +44,7 @@ def needed_letters(proxy: str) -> tuple[str, ...]:
     Used to skip work: a W-only proxy such as ``paper_llama`` needs no forward pass at all.
     """
     try:
-        from lpzero_gp.scoring import resolve
+        from lpzero_gp.proxy.named import resolve
 
         proxy = resolve(proxy)
     except (ImportError, ValueError):
@@ -57,7 +57,7 @@ def needed_letters(proxy: str) -> tuple[str, ...]:
 
 def lm_loss(logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """Mean cross-entropy. ``labels`` are next-token targets aligned with ``input_ids`` (as
-    :func:`lpzero_gp.calibration.lm_batch` gives them); without labels the ids are shifted."""
+    :func:`lpzero_gp.stats.calibration.lm_batch` gives them); without labels the ids are shifted."""
     if "labels" in batch:
         logits_, labels = logits, batch["labels"]
     else:

@@ -30,7 +30,7 @@ LM_VOCAB_SIZE = 50264
 #: Where the default text comes from.
 DEFAULT_TEXT_SOURCE = "pydoc_data.topics"
 
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 #: Shipped tokenizer files (``tokenizers`` JSON), per batch kind.
 TOKENIZER_FILES = {"bert": "bert_wordpiece.json", "lm": "lm_bytebpe.json"}
 #: Pinned token streams of the default text (``.npz``, one uint16 array per kind) and their

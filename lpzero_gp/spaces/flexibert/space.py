@@ -397,7 +397,7 @@ class FlexibertSpace(Space):
         """BERT-style batch (input ids, token types, mask; (B, T) long) from the engine."""
         if not _is_int(seq_len) or not 0 < seq_len <= MAX_POSITIONS:
             raise SpaceError(f"seq_len must be an integer in 1..{MAX_POSITIONS}, got {seq_len!r}")
-        from lpzero_gp.calibration import bert_batch
+        from lpzero_gp.stats.calibration import bert_batch
 
         return bert_batch(batch_size=batch_size, seq_len=seq_len, tokenizer=tokenizer, text=text)
 

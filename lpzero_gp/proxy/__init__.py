@@ -1,0 +1,42 @@
+"""Proxy representation: string <-> typed DEAP tree <-> SymPy, genotypes, named proxies.
+
+``from lpzero_gp.proxy import parse, to_string, to_sympy``; scoring a proxy on statistics lives
+one layer up, in :mod:`lpzero_gp.score`.
+"""
+
+from __future__ import annotations
+
+from deap import gp
+
+from lpzero_gp.primitives.pset import INPUTS, make_pset
+from lpzero_gp.proxy.genotype import Genotype, genotype_string, genotype_tree
+from lpzero_gp.proxy.named import NAMED, resolve
+from lpzero_gp.proxy.parse import ProxyError, format_tree, parse_tree
+from lpzero_gp.proxy.symtree import from_literal, to_literal, to_sympy
+
+_PSET = None
+
+
+def default_pset() -> gp.PrimitiveSetTyped:
+    """The full primitive set over all six inputs (built once)."""
+    global _PSET
+    if _PSET is None:
+        _PSET = make_pset(INPUTS)
+    return _PSET
+
+
+def parse(text: str, pset: gp.PrimitiveSetTyped | None = None) -> gp.PrimitiveTree:
+    """Tree of a proxy string or a named proxy."""
+    return parse_tree(resolve(text), pset or default_pset())
+
+
+def to_string(tree: gp.PrimitiveTree) -> str:
+    """Readable proxy string of a tree."""
+    return format_tree(tree)
+
+
+__all__ = [
+    "NAMED", "Genotype", "ProxyError", "default_pset", "format_tree", "from_literal",
+    "genotype_string", "genotype_tree", "parse", "parse_tree", "resolve", "to_literal",
+    "to_string", "to_sympy",
+]
