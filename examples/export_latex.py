@@ -13,9 +13,10 @@ import sys
 
 import sympy as sp
 
+from lpzero_gp.errors import ProxyError
 from lpzero_gp.primitives import make_pset
 from lpzero_gp.proxy.named import NAMED
-from lpzero_gp.proxy.parse import ProxyError, parse_tree
+from lpzero_gp.proxy.parse import parse_tree
 from lpzero_gp.proxy.symtree import to_sympy
 
 PAPER = ("paper_bert", "paper_gpt2", "paper_llama")

@@ -11,8 +11,8 @@ from toy import toy_family
 
 import lpzero_gp.workflows.ablate as ablate_mod
 from lpzero_gp.cli import main
+from lpzero_gp.errors import LpzeroError, SpaceError
 from lpzero_gp.score.scoring import score_stats
-from lpzero_gp.spaces.base import SpaceError
 from lpzero_gp.stats.store import Dataset
 from lpzero_gp.workflows.ablate import (
     ARMS,
@@ -139,7 +139,7 @@ def test_outputs_are_written(result, tmp_path):
         result["experiments"].keys()
     md = (out / "ablation.md").read_text()
     assert "| evolution with RPS |" in md and "| population |" in md
-    with pytest.raises(SpaceError, match="exists"):
+    with pytest.raises(LpzeroError, match="exists"):
         write(result, out, force=False, title="toy")
 
 

@@ -12,11 +12,12 @@ from torch import nn
 from torch.nn import functional as F
 
 from lpzero_gp.cli import main
+from lpzero_gp.errors import SpaceError
 from lpzero_gp.score import baselines as BL
 from lpzero_gp.score.fitness import rank
 from lpzero_gp.score.scoring import score_raw
 from lpzero_gp.spaces import get_space
-from lpzero_gp.spaces.base import Record, SpaceError
+from lpzero_gp.spaces.base import Record
 from lpzero_gp.spaces.flexibert.space import parse_records, tied_mlm_loss
 from lpzero_gp.spaces.gpt2.model import causal_mask
 from lpzero_gp.stats.extract import arch_seed

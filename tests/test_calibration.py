@@ -7,7 +7,7 @@ import pytest
 import torch
 from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
 
-from lpzero_gp.spaces.base import SpaceError
+from lpzero_gp.errors import LpzeroError, SpaceError
 from lpzero_gp.stats import calibration as cal
 
 SAMPLE = (
@@ -236,8 +236,9 @@ def test_pinned_ids_equal_fresh_tokenisation():
 # ------------------------------------------------------------------------------------- errors
 
 
-def test_calibration_error_is_a_space_error():
-    assert issubclass(cal.CalibrationError, SpaceError)
+def test_calibration_error_is_a_user_error_not_a_space_error():
+    assert issubclass(cal.CalibrationError, LpzeroError)
+    assert not issubclass(cal.CalibrationError, SpaceError)
 
 
 @pytest.mark.parametrize(

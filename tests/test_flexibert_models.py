@@ -12,7 +12,8 @@ import pytest
 import scipy.fft
 import torch
 
-from lpzero_gp.spaces.base import INPUT_NAMES, Record, SpaceError
+from lpzero_gp.errors import SpaceError
+from lpzero_gp.spaces.base import INPUT_NAMES, Record
 from lpzero_gp.spaces.flexibert import FlexibertSpace
 from lpzero_gp.spaces.flexibert.reference import (
     DynamicSpanConvMixer,

@@ -11,10 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from toy import toy_raw
 
+from lpzero_gp.errors import ProxyError
 from lpzero_gp.primitives import ALL_OVERLOADS, OPS_BY_NAME, make_pset
 from lpzero_gp.proxy.generate import gen_lpzero, gen_typed
 from lpzero_gp.proxy.genotype import Genotype, genotype_tree
-from lpzero_gp.proxy.parse import ALIASES, ProxyError, format_tree, parse_tree
+from lpzero_gp.proxy.parse import ALIASES, format_tree, parse_tree
 from lpzero_gp.score.evaluate import Evaluator
 from lpzero_gp.stats.store import Dataset, compact
 

@@ -10,7 +10,8 @@ import torch
 import torch.nn.functional as F
 from toy import tiny_gpt2_config
 
-from lpzero_gp.spaces.base import INPUT_NAMES, Record, SpaceError
+from lpzero_gp.errors import SpaceError
+from lpzero_gp.spaces.base import INPUT_NAMES, Record
 from lpzero_gp.spaces.gpt2 import Gpt2Space, load_records_with_errors
 from lpzero_gp.spaces.gpt2.config import resolve_config
 from lpzero_gp.spaces.gpt2.model import build_model

@@ -6,7 +6,7 @@ import pytest
 import torch
 from toy import tiny_gpt2_config as tiny
 
-from lpzero_gp.spaces.base import SpaceError
+from lpzero_gp.errors import SpaceError
 from lpzero_gp.spaces.gpt2 import Gpt2Space
 from lpzero_gp.spaces.gpt2.config import clean_cutoffs, resolve_config
 from lpzero_gp.spaces.gpt2.model import build_model, build_shapes

@@ -7,7 +7,7 @@ import json
 import pytest
 import torch
 
-from lpzero_gp.spaces.base import SpaceError
+from lpzero_gp.errors import SpaceError
 from lpzero_gp.spaces.llama.ground_truth import (
     TrainingSetup,
     load_ground_truth,

@@ -7,7 +7,8 @@ import math
 import pytest
 import torch
 
-from lpzero_gp.spaces.base import INPUT_NAMES, SpaceError
+from lpzero_gp.errors import SpaceError
+from lpzero_gp.spaces.base import INPUT_NAMES
 from lpzero_gp.spaces.llama.inputs import collect_subnet, needed_letters
 from lpzero_gp.spaces.llama.scoring import SubnetScorer
 

@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from lpzero_gp.spaces.base import SpaceError
+from lpzero_gp.errors import SpaceError
 from lpzero_gp.spaces.llama.cost import constant_params, subnet_cost
 from lpzero_gp.spaces.llama.space import LLAMA_13B, LonasSpace, ModelDims, default_rank
 

@@ -9,7 +9,7 @@ import math
 import pytest
 import torch
 
-from lpzero_gp.spaces.base import SpaceError
+from lpzero_gp.errors import SpaceError
 from lpzero_gp.spaces.llama.cost import subnet_cost
 from lpzero_gp.spaces.llama.scoring import SubnetScorer
 from lpzero_gp.spaces.llama.supernet import build_base

@@ -8,7 +8,7 @@ import pytest
 import torch
 from torch import nn
 
-from lpzero_gp.spaces.base import SpaceError
+from lpzero_gp.errors import SpaceError
 from lpzero_gp.spaces.llama.cost import subnet_cost
 from lpzero_gp.spaces.llama.elastic import ElasticLinear, make_elastic
 from lpzero_gp.spaces.llama.supernet import LonasSupernet, build_base, tiny_config

@@ -8,10 +8,11 @@ import pytest
 import sympy as sp
 from deap import gp
 
+from lpzero_gp.errors import ProxyError
 from lpzero_gp.primitives import make_pset
 from lpzero_gp.proxy.generate import gen_typed
 from lpzero_gp.proxy.named import NAMED
-from lpzero_gp.proxy.parse import MAX_CHARS, MAX_DEPTH, ProxyError, format_tree, parse_tree
+from lpzero_gp.proxy.parse import MAX_CHARS, MAX_DEPTH, format_tree, parse_tree
 from lpzero_gp.proxy.symtree import from_literal, literal_to_string, to_literal, to_sympy
 
 PSET = make_pset()

@@ -6,6 +6,7 @@ import pytest
 import torch
 from deap import gp
 
+from lpzero_gp.errors import ProxyError
 from lpzero_gp.primitives import (
     ALL_OVERLOADS,
     PRUNED,
@@ -21,7 +22,7 @@ from lpzero_gp.primitives import (
     check_op_safety,
     make_pset,
 )
-from lpzero_gp.proxy.parse import ProxyError, parse_tree
+from lpzero_gp.proxy.parse import parse_tree
 from lpzero_gp.score.evaluate import Evaluator
 from lpzero_gp.stats.store import Dataset, compact
 

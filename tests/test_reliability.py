@@ -22,7 +22,9 @@ import pytest
 import torch
 
 from lpzero_gp import __version__
+from lpzero_gp.atomic import AtomicFolder as ResultsFolder
 from lpzero_gp.cli import main
+from lpzero_gp.errors import CheckpointError, ResultsError
 from lpzero_gp.proxy import default_pset
 from lpzero_gp.score.fitness import INVALID_FITNESS
 from lpzero_gp.search.loop import (
@@ -35,9 +37,7 @@ from lpzero_gp.search.loop import (
     save_checkpoint,
 )
 from lpzero_gp.spaces import get_space
-from lpzero_gp.spaces.base import SpaceError
 from lpzero_gp.stats.extract import ExtractConfig, Extractor
-from lpzero_gp.workflows.report import ResultsFolder
 
 EVALUATIONS = 48  # 6 generations of 8 offspring
 RUN = ["run", "--search-archs", "6", "--heldout", "4", "--batch-size", "2", "--seq-len", "16",
@@ -392,7 +392,7 @@ def test_bad_checkpoints_raise_one_line(tmp_path, damage, fragment):
     with pytest.raises(CheckpointError) as info:
         load_checkpoint(tmp_path, default_pset())
     assert fragment in str(info.value) and "\n" not in str(info.value)
-    assert isinstance(info.value, SpaceError)
+    assert isinstance(info.value, CheckpointError)
 
 
 # -- results folders ---------------------------------------------------------------------------
@@ -410,7 +410,7 @@ def test_results_folder_is_all_or_nothing(tmp_path):
     umask = os.umask(0)
     os.umask(umask)
     assert out.stat().st_mode & 0o777 == 0o777 & ~umask  # not mkdtemp's private 0o700
-    with pytest.raises(SpaceError, match="--force"):
+    with pytest.raises(ResultsError, match="--force"):
         ResultsFolder(out)
     with ResultsFolder(out, force=True) as rf:
         rf.text("b.txt", "new")
@@ -434,5 +434,5 @@ def test_results_folder_removes_leftovers_of_killed_writers(tmp_path):
 
 def test_results_folder_never_replaces_a_file(tmp_path):
     (tmp_path / "res").write_text("x")
-    with pytest.raises(SpaceError, match="not a folder"):
+    with pytest.raises(ResultsError, match="not a folder"):
         ResultsFolder(tmp_path / "res", force=True)

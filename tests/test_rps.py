@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 from toy import toy_family
 
+from lpzero_gp.errors import ProxyError
 from lpzero_gp.primitives import make_pset
 from lpzero_gp.primitives.ops import UNARY
 from lpzero_gp.primitives.symbolic import SYMBOLS, Mean
 from lpzero_gp.proxy.generate import gen_lpzero
 from lpzero_gp.proxy.genotype import Genotype, genotype_tree
-from lpzero_gp.proxy.parse import ProxyError, format_tree, parse_tree
+from lpzero_gp.proxy.parse import format_tree, parse_tree
 from lpzero_gp.proxy.rps import RPS
 from lpzero_gp.proxy.symtree import to_sympy
 from lpzero_gp.score.fitness import INVALID_FITNESS

@@ -19,8 +19,7 @@ import click
 import numpy as np
 
 from lpzero_gp import __version__
-from lpzero_gp.proxy.parse import ProxyError
-from lpzero_gp.spaces.base import SpaceError
+from lpzero_gp.errors import LpzeroError, OptionError, one_line
 
 BUDGETS = {
     # population, offspring per generation, offspring evaluations. The search itself takes
@@ -29,10 +28,6 @@ BUDGETS = {
     "default": (80, 40, 1000),
     "paper": (80, 40, 1000),
 }
-
-
-class UserError(Exception):
-    """Anything the user can fix; printed as one line."""
 
 
 def _common(f):
@@ -79,11 +74,11 @@ def _context(kw):
     from lpzero_gp.workflows.context import Context
 
     if kw.get("text") and not Path(kw["text"]).is_file():
-        raise UserError(f"calibration text file {kw['text']} does not exist")
+        raise OptionError(f"calibration text file {kw['text']} does not exist")
     if kw.get("benchmark") and not Path(kw["benchmark"]).is_file():
-        raise UserError(f"benchmark file {kw['benchmark']} does not exist")
+        raise OptionError(f"benchmark file {kw['benchmark']} does not exist")
     if kw.get("device", "cpu") not in ("cpu",) and not kw["device"].startswith("cuda"):
-        raise UserError(f"unknown device {kw['device']!r} (cpu or cuda[:N])")
+        raise OptionError(f"unknown device {kw['device']!r} (cpu or cuda[:N])")
     return Context(space=kw["space"], variant=kw["variant"], semantics=kw["semantics"],
                    benchmark=kw["benchmark"], batch_size=kw["batch_size"],
                    seq_len=kw["seq_len"], tokenizer=kw["tokenizer"], text=kw["text"],
@@ -177,7 +172,7 @@ def eval_cmd(**kw):
         from lpzero_gp.workflows.llama import eval_llama
 
         if kw["ground_truth"] and not Path(kw["ground_truth"]).is_file():
-            raise UserError(f"ground-truth file {kw['ground_truth']} does not exist")
+            raise OptionError(f"ground-truth file {kw['ground_truth']} does not exist")
         n = int(kw["archs"]) if kw["archs"].isdigit() else 30
         eval_llama(proxies=kw["proxies"], model=kw["model"], seed=kw["seed"],
                    device=kw["device"], as_json=kw["as_json"], quiet=kw["quiet"], n=n,
@@ -229,11 +224,11 @@ def export(proxy, fmt_):
     from lpzero_gp.proxy.export import proxy_from_source, render
 
     if ("/" in proxy or os.sep in proxy or proxy.endswith(".json")) and not Path(proxy).exists():
-        raise UserError(f"no such file or folder: {proxy}")
+        raise OptionError(f"no such file or folder: {proxy}")
     try:
         text = proxy_from_source(proxy)
     except UnicodeDecodeError:
-        raise UserError(f"{proxy} is not a proxy JSON file (not UTF-8 text)") from None
+        raise OptionError(f"{proxy} is not a proxy JSON file (not UTF-8 text)") from None
     click.echo(render(text, fmt_))
 
 
@@ -288,11 +283,6 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     click.echo(f"warning: {text[0] if text else category.__name__}", err=True)
 
 
-def _one_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
-
-
 def main(argv: list[str] | None = None) -> int:
     """Entry point: every user error is one line on stderr and exit code 2.
 
@@ -320,18 +310,18 @@ def _main(argv: list[str] | None) -> int:
     except click.ClickException as e:
         click.echo(f"error: {e.format_message()}".splitlines()[0], err=True)
         return 2
-    except (UserError, SpaceError, ProxyError) as e:
+    except LpzeroError as e:
         click.echo(f"error: {e}".splitlines()[0], err=True)
         return 2
     except FileNotFoundError as e:
         click.echo(f"error: file not found: {e.filename}", err=True)
         return 2
     except UnicodeDecodeError as e:
-        click.echo(f"error: a file is not UTF-8 text ({_one_line(e)})", err=True)
+        click.echo(f"error: a file is not UTF-8 text ({one_line(e)})", err=True)
         return 2
     except OSError as e:
         where = f": {e.filename}" if e.filename else ""
-        click.echo(f"error: {e.strerror or _one_line(e)}{where}", err=True)
+        click.echo(f"error: {e.strerror or one_line(e)}{where}", err=True)
         return 2
     except KeyboardInterrupt:
         click.echo("error: interrupted", err=True)
@@ -345,7 +335,7 @@ def _main(argv: list[str] | None) -> int:
     except Exception as e:
         if os.environ.get("LPZERO_GP_DEBUG"):
             raise
-        click.echo(f"error: internal error ({type(e).__name__}: {_one_line(e)}); set "
+        click.echo(f"error: internal error ({type(e).__name__}: {one_line(e)}); set "
                    "LPZERO_GP_DEBUG=1 to see the traceback", err=True)
         return 1
     return 0

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 from deap import gp
 
+from lpzero_gp.errors import ProxyError
 from lpzero_gp.primitives.pset import INPUTS, make_pset
 from lpzero_gp.proxy.genotype import Genotype, genotype_string, genotype_tree
 from lpzero_gp.proxy.named import NAMED, resolve
-from lpzero_gp.proxy.parse import ProxyError, format_tree, parse_tree
+from lpzero_gp.proxy.parse import format_tree, parse_tree
 from lpzero_gp.proxy.symtree import from_literal, to_literal, to_sympy
 
 _PSET = None

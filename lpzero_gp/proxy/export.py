@@ -7,8 +7,9 @@ from pathlib import Path
 
 import sympy as sp
 
+from lpzero_gp.errors import ProxyError
 from lpzero_gp.proxy import parse
-from lpzero_gp.proxy.parse import ProxyError, format_tree
+from lpzero_gp.proxy.parse import format_tree
 from lpzero_gp.proxy.symtree import to_literal, to_sympy
 
 FORMATS = ("string", "sympy", "srepr", "latex", "json")

@@ -12,9 +12,10 @@ from functools import lru_cache
 
 from deap import gp
 
+from lpzero_gp.errors import ProxyError
 from lpzero_gp.primitives.ops import TABLE7_BINARY, UNARY
 from lpzero_gp.proxy.genotype import genotype_string, random_genotype
-from lpzero_gp.proxy.parse import ProxyError, parse_tree
+from lpzero_gp.proxy.parse import parse_tree
 
 
 @lru_cache(maxsize=32)

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 
 from deap import gp
 
+from lpzero_gp.errors import ProxyError
 from lpzero_gp.primitives.ops import OPS_BY_NAME, REDUCE, TABLE7_BINARY, UNARY
-from lpzero_gp.proxy.parse import ALIASES, ProxyError, parse_tree
+from lpzero_gp.proxy.parse import ALIASES, parse_tree
 
 _SCALAR_REDUCE = {"fro": "abs", "l1": "abs", "mean": None, "norm_sum": None}
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 import json
 from importlib import resources
 
+from lpzero_gp.errors import ProxyError
 from lpzero_gp.proxy.genotype import Genotype, genotype_string
-from lpzero_gp.proxy.parse import ProxyError
 
 GENOTYPES: dict[str, Genotype] = {
     # FlexiBERT, App. B: (1/H)^2 + log softmax(||A||_F); the second term is identically 0.

@@ -11,6 +11,7 @@ import re
 
 from deap import gp
 
+from lpzero_gp.errors import ProxyError
 from lpzero_gp.primitives.pset import ALL_OVERLOADS, TYPE_NAMES, Overload, input_type
 from lpzero_gp.primitives.types import Layerwise, Score, TensorList
 
@@ -27,10 +28,6 @@ ALIASES = {
     "invert": "reciprocal", "disconnect": "prune", "logsoftmax": "log_softmax",
     "min_max_normalize": "minmax", "sum_blocks": "agg_sum", "mean_blocks": "agg_mean",
 }
-
-
-class ProxyError(ValueError):
-    """A proxy string or genotype that is not a valid proxy; the message is one line."""
 
 
 def _tokens(text: str) -> list[str]:

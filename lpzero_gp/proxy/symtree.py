@@ -10,11 +10,12 @@ from __future__ import annotations
 import sympy as sp
 from deap import gp
 
+from lpzero_gp.errors import ProxyError
 from lpzero_gp.primitives.ops import AGGREGATE, BINARY, PRUNE
 from lpzero_gp.primitives.pset import ALL_OVERLOADS
 from lpzero_gp.primitives.symbolic import SYMBOLS
 from lpzero_gp.primitives.types import Layerwise, Score
-from lpzero_gp.proxy.parse import ProxyError, parse_tree, plain_name
+from lpzero_gp.proxy.parse import parse_tree, plain_name
 
 #: Returned for a pruned branch.
 PRUNED_EXPR = None

@@ -25,8 +25,9 @@ import torch
 from torch import nn
 
 from lpzero_gp import __version__
+from lpzero_gp.errors import SpaceError
 from lpzero_gp.parallel import stream
-from lpzero_gp.spaces.base import SEMANTICS, Record, Space, SpaceError
+from lpzero_gp.spaces.base import SEMANTICS, Record, Space
 from lpzero_gp.stats.extract import arch_seed, batch_digest
 
 #: Bumped whenever a baseline's definition changes, so stale cache entries are not reused.

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from lpzero_gp.errors import ProxyError
 from lpzero_gp.primitives.pset import INPUTS, make_pset
 from lpzero_gp.proxy.named import resolve
-from lpzero_gp.proxy.parse import ProxyError, parse_tree
+from lpzero_gp.proxy.parse import parse_tree
 from lpzero_gp.score.evaluate import Evaluator
 from lpzero_gp.score.fitness import INVALID_FITNESS, RankResult, rank
 from lpzero_gp.spaces.base import RawInputs

@@ -26,11 +26,11 @@ import torch
 from deap import algorithms, base, creator, gp, tools
 
 from lpzero_gp import __version__
+from lpzero_gp.errors import CheckpointError, SpaceError
 from lpzero_gp.proxy.generate import cx_one_point, gen_lpzero, gen_typed
 from lpzero_gp.proxy.parse import parse_tree
 from lpzero_gp.proxy.rps import RPS, Verdict
 from lpzero_gp.score.fitness import INVALID_FITNESS
-from lpzero_gp.spaces.base import SpaceError
 
 if not hasattr(creator, "ProxyFitness"):
     creator.create("ProxyFitness", base.Fitness, weights=(1.0,))
@@ -42,10 +42,6 @@ CHECKPOINT = "checkpoint.json"
 #: Layout version of :data:`CHECKPOINT`; bump when its fields change.
 CHECKPOINT_FORMAT = 1
 _LOG_HEADER = ["gen", "nevals", "best", "median", "invalid"]
-
-
-class CheckpointError(SpaceError):
-    """A checkpoint that is missing, unreadable, or from another version; one line."""
 
 
 @dataclass

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from importlib import import_module
 
-from .base import Record, Space, SpaceError
+from lpzero_gp.errors import SpaceError
+
+from .base import Record, Space
 
 #: name -> (module, class) of every registered space.
 REGISTRY: dict[str, tuple[str, str]] = {

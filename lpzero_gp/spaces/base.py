@@ -27,10 +27,6 @@ RawInputs = dict[str, list[list[torch.Tensor]]]
 SEMANTICS: tuple[str, ...] = ("intended", "reference")
 
 
-class SpaceError(ValueError):
-    """A user-facing problem with a space's input (bad benchmark file, bad record, bad option)."""
-
-
 @dataclass(frozen=True)
 class Record:
     """One benchmark architecture: its id, its config, and its ground truth (higher is better)."""

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lpzero_gp.spaces.base import SpaceError
+from lpzero_gp.errors import CalibrationError
 
 #: Token-id range of the BERT-style models (the ELECTRA/BERT uncased vocabulary size).
 BERT_VOCAB_SIZE = 30522
@@ -44,10 +44,6 @@ KINDS = ("bert", "lm")
 
 # Lines are encoded in chunks so that a BERT batch stops reading a long text once it has enough.
 _CHUNK_LINES = 4096
-
-
-class CalibrationError(SpaceError):
-    """A user-facing problem with calibration text, tokenizer or batch size."""
 
 
 # ----------------------------------------------------------------------------------------- text

@@ -31,16 +31,17 @@ import click
 import numpy as np
 from tqdm import tqdm
 
+from lpzero_gp.atomic import AtomicFolder
 from lpzero_gp.cli import _common, _context
+from lpzero_gp.errors import SpaceError
 from lpzero_gp.proxy.generate import gen_lpzero
 from lpzero_gp.proxy.parse import format_tree
 from lpzero_gp.score.fitness import INVALID_FITNESS
 from lpzero_gp.score.scoring import Scorer
 from lpzero_gp.search.loop import Search, SearchConfig, seed_all
-from lpzero_gp.spaces.base import SpaceError
 from lpzero_gp.stats.store import Dataset
 from lpzero_gp.workflows.context import available_inputs, search_pset
-from lpzero_gp.workflows.report import ResultsFolder, fmt, markdown_table
+from lpzero_gp.workflows.report import fmt, markdown_table
 
 EXPERIMENTS = ("rps", "population", "n_unary")
 #: The three arms of the ``rps`` experiment, in plotting order, with their labels.
@@ -491,7 +492,7 @@ def plot_sweep(result: dict, name: str, path: Path, title: str, xlabel: str,
 
 def write(result: dict, out: Path, force: bool, title: str, timing: dict | None = None) -> None:
     """The results folder: ablation.json, ablation.md and one PNG per experiment run."""
-    with ResultsFolder(out, force=force) as rf:
+    with AtomicFolder(out, force=force) as rf:
         rf.json("ablation.json", result)
         rf.text("ablation.md", markdown(result, title))
         if timing is not None:

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from lpzero_gp.atomic import AtomicFolder
+from lpzero_gp.errors import SpaceError
 from lpzero_gp.score.baselines import (
     BASELINES,
     BY_KEY,
@@ -31,8 +33,7 @@ from lpzero_gp.score.baselines import (
     score_many,
 )
 from lpzero_gp.score.fitness import rank
-from lpzero_gp.spaces.base import SpaceError
-from lpzero_gp.workflows.report import ResultsFolder, fmt, markdown_table
+from lpzero_gp.workflows.report import fmt, markdown_table
 
 #: Default calibration batch of this command (smaller than the search's 16 sequences so that
 #: every baseline on every architecture fits a shared 2-core CPU; see docs).
@@ -181,7 +182,7 @@ def baselines(**kw):
                   progress=not kw["quiet"])
     loaded = load(ctx)
     out = Path(kw["out"] or f"runs/baselines-{loaded.space.name}-{loaded.variant}")
-    folder = ResultsFolder(out, kw["force"])  # fails early if it exists
+    folder = AtomicFolder(out, kw["force"])  # fails early if it exists
     records = pick_records(loaded, kw["archs"], ctx.seed)
     cfg = BaselineConfig(loaded.space.name, loaded.variant, ctx.semantics, ctx.seed,
                          ctx.device)

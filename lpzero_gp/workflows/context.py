@@ -11,14 +11,15 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
+from lpzero_gp.errors import ProxyError, SpaceError
 from lpzero_gp.proxy import default_pset, parse
 from lpzero_gp.proxy.named import resolve
-from lpzero_gp.proxy.parse import ProxyError, format_tree
+from lpzero_gp.proxy.parse import format_tree
 from lpzero_gp.score.fitness import RankResult, bootstrap_ci, rank
 from lpzero_gp.score.scoring import Scorer
 from lpzero_gp.search.loop import Search, SearchConfig, load_checkpoint
 from lpzero_gp.spaces import get_space
-from lpzero_gp.spaces.base import SEMANTICS, Record, Space, SpaceError
+from lpzero_gp.spaces.base import SEMANTICS, Record, Space
 from lpzero_gp.stats.calibration import batch_info, load_text
 from lpzero_gp.stats.extract import ExtractConfig, Extractor
 from lpzero_gp.stats.store import Dataset

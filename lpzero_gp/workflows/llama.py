@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from lpzero_gp.spaces.base import SpaceError
+from lpzero_gp.errors import SpaceError
 
 DEFAULT_SEED = 42
 #: Above this many decoder-layer linear parameters, ``--modules auto`` reads adapters only.
@@ -180,8 +180,8 @@ def subnets(**kw: Any) -> None:
 
 def run_subnets(**kw: Any) -> dict[str, Any]:
     """The ``subnets`` command as a function (keyword arguments as the CLI options)."""
+    from lpzero_gp.atomic import AtomicFolder
     from lpzero_gp.spaces.llama.scoring import SubnetScorer
-    from lpzero_gp.workflows.report import ResultsFolder
     from lpzero_gp.workflows.subnets import SearchSettings, search_subnets
 
     out = Path(kw["out"]) if kw.get("out") else _default_out(kw["model"], kw["seed"])
@@ -204,7 +204,7 @@ def run_subnets(**kw: Any) -> dict[str, Any]:
     result = search_subnets(scorer, kw["proxy"], settings, progress=not kw.get("quiet"))
     data = {**result.as_dict(), "meta": {**meta, "loss": kw.get("loss", "lm")},
             "seconds_total": time.perf_counter() - t0}
-    with ResultsFolder(out, force=bool(kw.get("force"))) as rf:
+    with AtomicFolder(out, force=bool(kw.get("force"))) as rf:
         rf.json("subnets.json", data)
         rf.csv("subnets.csv", _csv_rows(result.best))
     if kw.get("as_json"):

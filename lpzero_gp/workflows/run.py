@@ -21,9 +21,10 @@ import click
 import numpy as np
 
 from lpzero_gp import __version__
+from lpzero_gp.atomic import AtomicFolder
+from lpzero_gp.errors import SpaceError
 from lpzero_gp.proxy.export import export
 from lpzero_gp.search.loop import CHECKPOINT, SearchConfig, checkpoint_info
-from lpzero_gp.spaces.base import SpaceError
 from lpzero_gp.stats.extract import batch_digest
 from lpzero_gp.workflows.context import (
     Context,
@@ -35,7 +36,6 @@ from lpzero_gp.workflows.context import (
     search,
 )
 from lpzero_gp.workflows.report import (
-    ResultsFolder,
     fmt,
     markdown_table,
     plot_generations,
@@ -312,7 +312,7 @@ def run_command(ctx: Context, kw: dict, budgets: dict) -> dict:
 
 def _write(out, force, summary, state, held, cfg, context, loaded, meta, timing) -> None:
     """The results folder; everything but timing.json is identical for identical runs."""
-    with ResultsFolder(out, force=force) as rf:
+    with AtomicFolder(out, force=force) as rf:
         rf.json("config.json", {"search": asdict(cfg), "context": context,
                                 "calibration": loaded.info, "versions": meta})
         rf.csv("log.csv", [dict(r) for r in state.logbook])

@@ -11,7 +11,8 @@ from importlib import resources
 
 import numpy as np
 
-from lpzero_gp.spaces.base import Record, SpaceError
+from lpzero_gp.errors import SpaceError
+from lpzero_gp.spaces.base import Record
 
 SPLIT_SIZES = {"flexibert": (50, 50, 400), "gpt2": (50, 25, 125)}
 SPLIT_NAMES = ("search", "validation", "test")

@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from deap import algorithms, base, creator, tools
 
-from lpzero_gp.spaces.base import SpaceError
+from lpzero_gp.errors import SpaceError
 from lpzero_gp.spaces.llama.cost import subnet_cost
 from lpzero_gp.spaces.llama.scoring import SubnetScorer
 from lpzero_gp.spaces.llama.space import LonasSpace, Subnet

@@ -13,7 +13,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..base import SpaceError
+from lpzero_gp.errors import SpaceError
+
 from .reference import FlexibertEncoder
 from .space import prepare_batch, tied_mlm_loss
 

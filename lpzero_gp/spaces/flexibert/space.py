@@ -22,7 +22,9 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
 
-from ..base import SEMANTICS, RawInputs, Record, Space, SpaceError
+from lpzero_gp.errors import SpaceError
+
+from ..base import SEMANTICS, RawInputs, Record, Space
 from .as_trained import FlexibertAsTrained
 from .params import (
     MAX_POSITIONS,

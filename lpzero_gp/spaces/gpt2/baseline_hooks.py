@@ -15,7 +15,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..base import SpaceError
+from lpzero_gp.errors import SpaceError
+
 from .inputs import check_batch, conv1d_modules
 from .model import FlexGPT2LM
 

@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..base import SpaceError
+from lpzero_gp.errors import SpaceError
 
 #: Cutoffs used when a record gives ``cutoffs: null`` (cleaned against the vocabulary).
 DEFAULT_CUTOFFS: tuple[int, ...] = (19997, 39997, 199997)

@@ -31,7 +31,9 @@ from __future__ import annotations
 import torch
 from torch.utils.hooks import RemovableHandle
 
-from ..base import INPUT_NAMES, RawInputs, SpaceError
+from lpzero_gp.errors import SpaceError
+
+from ..base import INPUT_NAMES, RawInputs
 from .model import FlexGPT2LM
 
 

@@ -16,7 +16,9 @@ from typing import Any
 
 import torch
 
-from ..base import RawInputs, Record, Space, SpaceError
+from lpzero_gp.errors import SpaceError
+
+from ..base import RawInputs, Record, Space
 from .config import FlexConfig, resolve_config
 from .inputs import collect_inputs
 from .model import build_model

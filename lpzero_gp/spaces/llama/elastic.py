@@ -12,7 +12,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..base import SpaceError
+from lpzero_gp.errors import SpaceError
 
 
 class ElasticLinear(nn.Linear):

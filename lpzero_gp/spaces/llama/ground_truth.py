@@ -22,7 +22,8 @@ from typing import Any
 
 import torch
 
-from ..base import SpaceError
+from lpzero_gp.errors import SpaceError
+
 from .inputs import lm_loss
 from .space import LonasSpace, Subnet
 from .supernet import LonasSupernet

@@ -26,7 +26,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..base import INPUT_NAMES, RawInputs, SpaceError
+from lpzero_gp.errors import SpaceError
+
+from ..base import INPUT_NAMES, RawInputs
 from .elastic import active_weight
 from .space import Subnet
 from .supernet import MODULE_SETS, LonasSupernet

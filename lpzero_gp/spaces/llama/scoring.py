@@ -15,7 +15,9 @@ from typing import Any
 
 import torch
 
-from ..base import INPUT_NAMES, RawInputs, SpaceError
+from lpzero_gp.errors import SpaceError
+
+from ..base import INPUT_NAMES, RawInputs
 from .cost import subnet_cost
 from .inputs import collect_subnet, needed_letters
 from .space import Subnet
@@ -39,7 +41,7 @@ def engine_score_raw() -> ScoreFn:
 def _is_proxy_error(exc: Exception) -> bool:
     """Whether ``exc`` is the engine's "bad proxy string" error (a user error, not invalid)."""
     try:
-        from lpzero_gp.proxy.parse import ProxyError
+        from lpzero_gp.errors import ProxyError
     except ImportError:  # pragma: no cover - engine missing
         return False
     return isinstance(exc, ProxyError)

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from ..base import SpaceError
+from lpzero_gp.errors import SpaceError
 
 #: A sub-network: one value per group, in A-block, B-block, C-block order (the NNCF flat list).
 Subnet = tuple[int, ...]

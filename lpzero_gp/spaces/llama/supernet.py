@@ -17,7 +17,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..base import SpaceError
+from lpzero_gp.errors import SpaceError
+
 from .elastic import ElasticLinear, active_bias, active_weight, make_elastic
 from .space import TARGET_MODULES, LonasSpace, Subnet, default_rank
 

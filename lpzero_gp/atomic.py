@@ -1,0 +1,173 @@
+"""The one atomic writer: files and folders appear complete or not at all.
+
+A file is written to a uniquely named temporary sibling, flushed and fsynced, then renamed over
+its target (and the folder entry fsynced), so a crash or a full disk never leaves a half-written
+file or a stray temporary one. :class:`AtomicFolder` does the same for a whole results folder.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import IO, Any
+
+from lpzero_gp.errors import ResultsError
+
+
+def _fsync_dir(folder: Path) -> None:
+    with contextlib.suppress(OSError):  # not every filesystem lets a folder be opened
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+def atomic_write(path: str | Path, write: Callable[[IO[bytes]], Any]) -> None:
+    """Call ``write(binary_file)`` on a temporary sibling of ``path``, then rename it over.
+
+    OSError (a full disk, a read-only folder) propagates after the temporary file is removed.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.chmod(tmp, 0o666 & ~_umask())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
+    _fsync_dir(path.parent)
+
+
+def atomic_bytes(path: str | Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically."""
+    atomic_write(path, lambda f: f.write(data))
+
+
+def atomic_text(path: str | Path, text: str) -> None:
+    """Write UTF-8 ``text`` to ``path`` atomically."""
+    atomic_bytes(path, text.encode("utf-8"))
+
+
+def atomic_json(path: str | Path, data: Any, **dumps: Any) -> None:
+    """Write ``data`` as JSON to ``path`` atomically (``dumps`` are json.dumps options)."""
+    atomic_text(path, json.dumps(data, **dumps))
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def _alive(pid: int) -> bool:
+    """Whether a process with this id exists (True when unsure)."""
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
+
+
+def _plain(x):
+    """JSON form of what json cannot write: NumPy scalars, tuples, else the text form."""
+    import numpy as np
+
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, tuple):
+        return list(x)
+    return str(x)
+
+
+class AtomicFolder:
+    """Write into a temporary sibling folder; rename to ``out`` only when everything is written.
+
+    An existing ``out`` is replaced only with ``force``; a failure leaves nothing behind, and a
+    process killed while writing leaves only a hidden ``.<name>.partial-<pid>-*`` folder, which
+    the next write to the same ``out`` removes.
+    """
+
+    def __init__(self, out: str | Path, force: bool = False):
+        self.out = Path(out)
+        self.force = force
+        if self.out.exists() and not self.out.is_dir():
+            raise ResultsError(f"{self.out} exists and is not a folder")
+        if self.out.exists() and not force:
+            raise ResultsError(f"results folder {self.out} exists (use --force to replace it)")
+        self.tmp: Path | None = None
+
+    def _prefix(self, kind: str) -> str:
+        return f".{self.out.name}.{kind}-"
+
+    def _remove_stale(self, parent: Path) -> None:
+        """Remove temporary folders of this ``out`` left by processes that no longer run."""
+        for kind in ("partial", "old"):
+            for p in parent.glob(self._prefix(kind) + "*"):
+                pid = p.name[len(self._prefix(kind)):].split("-")[0]
+                if pid.isdigit() and not _alive(int(pid)):
+                    shutil.rmtree(p, ignore_errors=True)
+
+    def __enter__(self) -> AtomicFolder:
+        parent = self.out.resolve().parent
+        try:
+            parent.mkdir(parents=True, exist_ok=True)
+            self._remove_stale(parent)
+            self.tmp = Path(tempfile.mkdtemp(prefix=self._prefix("partial") + f"{os.getpid()}-",
+                                             dir=parent))
+            self.tmp.chmod(0o777 & ~_umask())
+        except OSError as exc:
+            raise ResultsError(f"cannot write results to {self.out}: "
+                               f"{exc.strerror or exc}") from None
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if exc_type is not None:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            return
+        old = None
+        if self.out.exists():  # move aside first so that ``out`` is never half-replaced
+            old = self.out.parent / (self._prefix("old") + f"{os.getpid()}-{self.tmp.name}")
+            self.out.replace(old)
+        self.tmp.replace(self.out)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        _fsync_dir(self.out.parent)
+
+    def path(self, name: str) -> Path:
+        """Path of a file inside the (temporary) folder."""
+        return self.tmp / name
+
+    def json(self, name: str, data) -> None:
+        """Write a JSON file (sorted keys, so reruns are byte-identical)."""
+        self.path(name).write_text(json.dumps(data, indent=2, sort_keys=True, default=_plain)
+                                   + "\n")
+
+    def text(self, name: str, text: str) -> None:
+        """Write a text file."""
+        self.path(name).write_text(text)
+
+    def csv(self, name: str, rows: list[dict]) -> None:
+        """Write rows as CSV (columns from the first row)."""
+        with open(self.path(name), "w", newline="") as f:
+            if not rows:
+                return
+            w = csv.DictWriter(f, fieldnames=list(rows[0]))
+            w.writeheader()
+            w.writerows(rows)

@@ -1,0 +1,51 @@
+"""The one error hierarchy: every error a user can fix is an :class:`LpzeroError`.
+
+The command line prints such an error as one line ``error: ...`` and exits with code 2; each
+subclass says where the problem came from. Library code raises these and never exits.
+"""
+
+from __future__ import annotations
+
+
+class LpzeroError(ValueError):
+    """A problem the user can fix (bad option, file or proxy); shown as one line, exit 2."""
+
+
+class OptionError(LpzeroError):
+    """An absurd option value or a combination of options that cannot work together."""
+
+
+class SpaceError(LpzeroError):
+    """A space's input: unknown space or variant, a bad benchmark file or record."""
+
+
+class CalibrationError(LpzeroError):
+    """The calibration text, tokenizer or batch cannot be used."""
+
+
+class ProxyError(LpzeroError):
+    """A proxy string that does not parse or type-check against the primitive set."""
+
+
+class CheckpointError(LpzeroError):
+    """A checkpoint that is missing, unreadable, damaged or from another version."""
+
+
+class ResultsError(LpzeroError):
+    """A results folder that exists (without ``--force``) or cannot be written."""
+
+
+class ParallelError(LpzeroError):
+    """Workers or a Dask scheduler that cannot be used."""
+
+
+def one_line(exc: BaseException) -> str:
+    """The first line of an exception's message (its type name when it has none)."""
+    lines = str(exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
+
+
+__all__ = [
+    "CalibrationError", "CheckpointError", "LpzeroError", "OptionError", "ParallelError",
+    "ProxyError", "ResultsError", "SpaceError", "one_line",
+]
