@@ -29,7 +29,6 @@ from lpzero_gp.proxy import default_pset
 from lpzero_gp.score.fitness import INVALID_FITNESS
 from lpzero_gp.search.loop import (
     CHECKPOINT,
-    CheckpointError,
     Search,
     SearchConfig,
     checkpoint_info,
