@@ -9,11 +9,11 @@ from __future__ import annotations
 import atexit
 import multiprocessing as mp
 import random
-import sys
+import warnings
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 
-from lpzero_gp.errors import SpaceError
+from lpzero_gp.errors import OptionError, ParallelError
 
 _SCORER = None
 _CLIENTS: dict[str, object] = {}
@@ -46,7 +46,7 @@ def dask_client(address: str):
         from dask.distributed import Client
         from distributed.deploy.subprocess import SubprocessCluster
     except ImportError:
-        raise SpaceError("--dask needs the optional extra: pip install 'lpzero-gp[dask]'") \
+        raise ParallelError("--dask needs the optional extra: pip install 'lpzero-gp[dask]'") \
             from None
     if address == "local":
         # Scheduler and workers in subprocesses: an in-process scheduler would draw from the
@@ -59,7 +59,7 @@ def dask_client(address: str):
         try:
             client = Client(address, timeout="10s")
         except OSError as exc:
-            raise SpaceError(f"cannot reach Dask scheduler {address}: {exc}") from None
+            raise ParallelError(f"cannot reach Dask scheduler {address}: {exc}") from None
     atexit.register(client.close)
     _CLIENTS[address] = client
     return client
@@ -67,7 +67,7 @@ def dask_client(address: str):
 
 def _check_workers(workers: int) -> None:
     if not 1 <= workers <= 256:
-        raise SpaceError(f"--workers {workers}: choose between 1 and 256")
+        raise OptionError(f"--workers {workers}: choose between 1 and 256")
 
 
 def _pool(workers: int, initializer=None, initargs=()) -> ProcessPoolExecutor:
@@ -103,12 +103,12 @@ class _ResilientPool:
                     yield result
                 return
             except BrokenProcessPool:
-                print("warning: a worker process died; rebuilding the pool", file=sys.stderr)
+                warnings.warn("a worker process died; rebuilding the pool", stacklevel=2)
                 if self.rebuilt:
                     break
                 self.rebuilt = True
                 self.ex = _pool(*self.args)
-        print("warning: the pool broke again; continuing in this process", file=sys.stderr)
+        warnings.warn("the pool broke again; continuing in this process", stacklevel=2)
         local = self.local or fn
         for item in items[done:]:
             yield local(item)

@@ -12,15 +12,15 @@ from torch import nn
 from torch.nn import functional as F
 
 from lpzero_gp.cli import main
-from lpzero_gp.errors import SpaceError
+from lpzero_gp.errors import OptionError, SpaceError
 from lpzero_gp.score import baselines as BL
 from lpzero_gp.score.fitness import rank
 from lpzero_gp.score.scoring import score_raw
 from lpzero_gp.spaces import get_space
-from lpzero_gp.spaces.base import Record
+from lpzero_gp.spaces.base import Record, arch_seed
 from lpzero_gp.spaces.flexibert.space import parse_records, tied_mlm_loss
 from lpzero_gp.spaces.gpt2.model import causal_mask
-from lpzero_gp.stats.extract import arch_seed
+from lpzero_gp.stats.calibration import space_batch
 
 SEED = 5
 FLEX = get_space("flexibert")
@@ -51,7 +51,7 @@ def gpt2_record(rid="g0", n_layer=2, d_model=32) -> Record:
 
 @pytest.fixture(scope="module")
 def flex_batch():
-    return FLEX.calibration(2, 16)
+    return space_batch(FLEX.calibration, 2, 16)
 
 
 @pytest.fixture(scope="module")
@@ -235,9 +235,13 @@ def test_unavailable_baselines_say_why(flex_batch):
     rec = flex_record()
     res = BL.score_architecture(FLEX, rec, "reference", flex_batch, keys=["decoder_params"])
     assert "encoder-only" in res.errors["decoder_params"]
-    llama_like = get_space("gpt2")
-    llama_like.name = "nohooks"
-    res = BL.score_architecture(llama_like, gpt2_record(), "default", {}, keys=["snip"])
+    class NoHooks(type(get_space("gpt2"))):
+        name = "nohooks"
+
+        def baseline_hooks(self):
+            return None
+
+    res = BL.score_architecture(NoHooks(), gpt2_record(), "default", {}, keys=["snip"])
     assert "supplies no baseline hooks" in res.errors["snip"]
     with pytest.raises(SpaceError, match="unknown baseline"):
         BL.check_keys(["snip", "zen"])
@@ -299,5 +303,5 @@ def test_pool_mapper_yields_every_result():
     from lpzero_gp.parallel import make_mapper
 
     assert sorted(make_mapper(1)(abs, [-1, -3, 2])) == [1, 2, 3]
-    with pytest.raises(SpaceError, match="--workers"):
+    with pytest.raises(OptionError, match="--workers"):
         make_mapper(0)

@@ -13,6 +13,7 @@ import sys
 from importlib import resources
 from pathlib import Path
 
+import click
 import pytest
 
 from lpzero_gp import __version__
@@ -99,6 +100,37 @@ def test_help_and_version(capsys):
     for cmd in ("run", "eval", "export", "spaces"):
         assert main([cmd, "--help"]) == 0
     assert "--resume" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(("command", "options", "derived"), [
+    ("run", "RunOptions", {"checkpoint_dir"}),
+    ("eval", "EvalOptions", set()),
+    ("ablate", "AblateOptions", set()),
+    ("baselines", "BaselineOptions", {"command"}),
+    ("subnets", "SubnetOptions", set()),
+])
+def test_options_objects_mirror_the_command_options(command, options, derived):
+    """Every option reaches the typed options object, with the same default."""
+    from dataclasses import fields
+
+    import lpzero_gp.workflows.options as typed
+    from lpzero_gp.cli import cli
+    from lpzero_gp.cli.ablate import experiment_names, int_list
+
+    defaults = {f.name: f.default for f in fields(getattr(typed, options))}
+    cmd = cli.commands[command]
+    params = {p.name: p for p in cmd.params if p.name != "as_json"}
+    assert set(params) == set(defaults) - derived
+    ctx = click.Context(cmd)
+    for name, param in params.items():
+        default = param.get_default(ctx)
+        if name == "experiments":
+            default = experiment_names(default)
+        elif name in ("populations", "n_unary_values"):
+            default = int_list(default, name)
+        elif param.multiple:  # none given: an empty tuple
+            default = tuple(default) if isinstance(default, list | tuple) else ()
+        assert default == defaults[name], name
 
 
 def test_export_named_proxy(capsys):
@@ -188,6 +220,22 @@ def test_run_refuses_bad_options(capsys, tmp_path, argv, fragments):
     refused(capsys, [*RUN, "--out", tmp_path / "out", *argv], *fragments)
     assert not (tmp_path / "out").exists()
     assert not (tmp_path / ".out.checkpoint").exists()
+
+
+def test_workflows_raise_typed_errors(tmp_path):
+    """Called from Python, a workflow raises the error the command line shows; it prints nothing."""
+    from lpzero_gp.errors import LpzeroError, OptionError
+    from lpzero_gp.workflows.evaluate import evaluate
+    from lpzero_gp.workflows.options import EvalOptions, RunOptions
+    from lpzero_gp.workflows.run import run_search
+
+    with pytest.raises(LpzeroError, match="nothing to resume"):
+        run_search(RunOptions(resume_dir=str(tmp_path / "missing")))
+    with pytest.raises(OptionError, match="unknown device 'tpu'"):
+        evaluate(EvalOptions(proxies=("params",), device="tpu"))
+    with pytest.raises(OptionError, match="unknown budget"):
+        run_search(RunOptions(budget="huge", out=str(tmp_path / "out")))
+    assert not (tmp_path / "out").exists()
 
 
 def test_unknown_command(capsys):

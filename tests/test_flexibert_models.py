@@ -4,15 +4,13 @@ from __future__ import annotations
 
 import json
 import math
-import sys
-import types
 
 import numpy as np
 import pytest
 import scipy.fft
 import torch
 
-from lpzero_gp.errors import SpaceError
+from lpzero_gp.errors import CalibrationError, SpaceError
 from lpzero_gp.spaces.base import INPUT_NAMES, Record
 from lpzero_gp.spaces.flexibert import FlexibertSpace
 from lpzero_gp.spaces.flexibert.reference import (
@@ -28,6 +26,7 @@ from lpzero_gp.spaces.flexibert.space import (
     prepare_batch,
     tied_mlm_loss,
 )
+from lpzero_gp.stats.calibration import space_batch
 
 OPS = [("SA", "SDP"), ("SA", "WMA"), ("LT", "DFT"), ("LT", "DCT"), ("DSC", 5), ("DSC", 9)]
 VARIANTS = ["reference", "as-trained"]
@@ -388,15 +387,17 @@ def test_bad_arguments(space, batch):
         space.collect(model, {"input_ids": torch.ones(1, 4)})
     with pytest.raises(SpaceError, match="built by the flexibert space"):
         space.collect(torch.nn.Linear(2, 2), batch)
-    with pytest.raises(SpaceError, match="seq_len"):
-        space.calibration(4, 513)
+    with pytest.raises(CalibrationError, match="seq_len"):
+        space_batch(space.calibration, 4, 513)
 
 
-def test_calibration_delegates_to_engine(space, monkeypatch):
+def test_calibration_spec_asks_the_engine_for_a_bert_batch(space, monkeypatch):
+    from lpzero_gp.stats import calibration
+
     calls = []
-    fake = types.ModuleType("lpzero_gp.stats.calibration")
-    fake.bert_batch = lambda **kw: calls.append(kw) or {"input_ids": torch.zeros(2, 8)}
-    monkeypatch.setitem(sys.modules, "lpzero_gp.stats.calibration", fake)
-    out = space.calibration(2, 8, tokenizer="tok", text="txt")
+    monkeypatch.setattr(calibration, "bert_batch",
+                        lambda **kw: calls.append(kw) or {"input_ids": torch.zeros(2, 8)})
+    out = space_batch(space.calibration, 2, 8, tokenizer="tok", text="txt")
     assert calls == [{"batch_size": 2, "seq_len": 8, "tokenizer": "tok", "text": "txt"}]
     assert out["input_ids"].shape == (2, 8)
+    assert (space.calibration.batch_size, space.calibration.seq_len) == (16, 128)

@@ -10,11 +10,12 @@ import torch
 import torch.nn.functional as F
 from toy import tiny_gpt2_config
 
-from lpzero_gp.errors import SpaceError
+from lpzero_gp.errors import CalibrationError, SpaceError
 from lpzero_gp.spaces.base import INPUT_NAMES, Record
 from lpzero_gp.spaces.gpt2 import Gpt2Space, load_records_with_errors
 from lpzero_gp.spaces.gpt2.config import resolve_config
 from lpzero_gp.spaces.gpt2.model import build_model
+from lpzero_gp.stats.calibration import space_batch
 
 SPACE = Gpt2Space()
 RECORDS = SPACE.load_records()
@@ -360,7 +361,7 @@ def test_calibration_delegates(monkeypatch):
         return random_batch(kwargs["batch_size"], kwargs["seq_len"])
 
     monkeypatch.setattr(calibration, "lm_batch", fake)
-    batch = SPACE.calibration()
+    batch = space_batch(SPACE.calibration)
     assert seen == {
         "batch_size": 16,
         "seq_len": 192,
@@ -369,12 +370,13 @@ def test_calibration_delegates(monkeypatch):
         "text": None,
     }
     assert batch["input_ids"].shape == (16, 192)
-    with pytest.raises(SpaceError, match="seq_len"):
-        SPACE.calibration(2, 0)
+    monkeypatch.undo()
+    with pytest.raises(CalibrationError, match="seq_len"):
+        space_batch(SPACE.calibration, 2, 0)
 
 
 def test_default_calibration_batch_runs():
-    batch = SPACE.calibration(2, 8)
+    batch = space_batch(SPACE.calibration, 2, 8)
     assert batch["input_ids"].shape == batch["labels"].shape == (2, 8)
     assert torch.equal(batch["input_ids"][:, 1:], batch["labels"][:, :-1])
     model = build_model(resolve_config(BY_ID[SMALLEST].config), seed=0)

@@ -8,9 +8,9 @@ import pytest
 import torch
 
 from lpzero_gp.errors import SpaceError
+from lpzero_gp.score.subnets import SubnetScorer, needed_letters
 from lpzero_gp.spaces.base import INPUT_NAMES
-from lpzero_gp.spaces.llama.inputs import collect_subnet, needed_letters
-from lpzero_gp.spaces.llama.scoring import SubnetScorer
+from lpzero_gp.spaces.llama.inputs import collect_subnet
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,14 @@ from __future__ import annotations
 import csv
 import json
 import math
+import random
 
 import pytest
 import torch
 
 from lpzero_gp.errors import SpaceError
+from lpzero_gp.score.subnets import SubnetScorer
 from lpzero_gp.spaces.llama.cost import subnet_cost
-from lpzero_gp.spaces.llama.scoring import SubnetScorer
 from lpzero_gp.spaces.llama.supernet import build_base
 from lpzero_gp.workflows.subnets import SearchSettings, budget_limit, rank_subnets, search_subnets
 
@@ -43,9 +44,13 @@ def test_rank_subnets_with_engine_proxy(supernet, batch):
 def test_search_respects_budget_and_is_seeded(supernet, batch):
     settings = SearchSettings(population=6, offspring=6, generations=2, top_k=3, seed=1,
                               budget_params=0.8)
+    random.seed(5)
+    before = random.getstate()
     a = search_subnets(SubnetScorer(supernet, batch), "params", settings, progress=False)
+    assert random.getstate() == before  # the search draws from its own RNG only
+    random.seed(6)
     b = search_subnets(SubnetScorer(supernet, batch), "params", settings, progress=False)
-    assert a.best == b.best
+    assert a.best == b.best and a.history == b.history
     limit = a.budget["limit_params"]
     assert limit == int(0.8 * subnet_cost(supernet.space, supernet.space.maximal()).params)
     assert all(e["params"] <= limit and e["within_budget"] for e in a.best)
@@ -115,31 +120,33 @@ def test_subnets_cli_on_saved_checkpoint(tmp_path):
     assert data["meta"]["model"] == str(ckpt) and data["best"]
 
 
-def test_eval_llama_reports_against_short_training(capsys):
-    from lpzero_gp.workflows.llama import eval_llama
+def test_eval_llama_goes_through_the_generic_path_with_a_stand_in_truth():
+    from lpzero_gp.workflows.evaluate import evaluate
+    from lpzero_gp.workflows.options import EvalOptions
 
-    result = eval_llama(["paper_llama"], n=4, train_steps=2, quiet=True, batch_size=2,
-                        seq_len=16, echo=True)
-    names = [r["proxy"] for r in result["results"]]
-    assert names == ["params", "paper_llama"]
-    assert result["results"][0]["baseline"] is True
-    assert "short-training" in result["truth"] and result["n"] == 4
-    out = capsys.readouterr().out
-    assert "paper_llama: n=4  Spearman" in out and "(baseline)" in out
+    opts = EvalOptions(space="llama", proxies=("params", "paper_llama"), quiet=True,
+                       space_option=("stand_in=4",), batch_size=2, seq_len=16)
+    report = evaluate(opts)
+    assert [r["proxy"] for r in report.data["results"]] == ["params", "paper_llama"]
+    assert all(r["n"] == 4 for r in report.data["results"])
+    assert "short-training" in report.data["truth"]
+    assert report.lines[1].startswith("params: n=4  Spearman")
 
 
 def test_eval_llama_with_ground_truth_file(tmp_path):
     from lpzero_gp.spaces.llama.ground_truth import save_ground_truth
     from lpzero_gp.spaces.llama.space import LonasSpace, ModelDims
-    from lpzero_gp.workflows.llama import eval_llama
+    from lpzero_gp.workflows.evaluate import evaluate
+    from lpzero_gp.workflows.options import EvalOptions
 
     space = LonasSpace(ModelDims(4, 64, 176, 4, 4, 16, 8192))
     configs = space.sample_distinct(5, seed=0)
     truth = {c: float(subnet_cost(space, c).params) for c in configs}
     path = tmp_path / "gt.json"
     save_ground_truth(path, space, truth)
-    result = eval_llama(["params"], ground_truth=str(path), quiet=True, batch_size=2,
-                        seq_len=16, echo=False)
-    row = result["results"][0]
-    assert row["rho"] == pytest.approx(1.0) and row["tau"] == pytest.approx(1.0)
-    assert "measured accuracy" in result["truth"]
+    opts = EvalOptions(space="llama", proxies=("params", "agg_sum(fro(W))"), quiet=True,
+                       ground_truth=str(path), batch_size=2, seq_len=16)
+    rows = evaluate(opts).data["results"]
+    assert rows[0]["n"] == 5
+    assert rows[0]["rho"] == pytest.approx(1.0) and rows[0]["tau"] == pytest.approx(1.0)
+    assert rows[1]["valid"]

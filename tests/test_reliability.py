@@ -27,7 +27,7 @@ from lpzero_gp.cli import main
 from lpzero_gp.errors import CheckpointError, ResultsError
 from lpzero_gp.proxy import default_pset
 from lpzero_gp.score.fitness import INVALID_FITNESS
-from lpzero_gp.search.loop import (
+from lpzero_gp.search import (
     CHECKPOINT,
     Search,
     SearchConfig,
@@ -36,6 +36,7 @@ from lpzero_gp.search.loop import (
     save_checkpoint,
 )
 from lpzero_gp.spaces import get_space
+from lpzero_gp.stats.calibration import space_batch
 from lpzero_gp.stats.extract import ExtractConfig, Extractor
 
 EVALUATIONS = 48  # 6 generations of 8 offspring
@@ -294,7 +295,7 @@ def serial_stats():
     """Two small architectures extracted serially, in order: (space, records, batch, stats)."""
     space = get_space("flexibert")
     recs = sorted(space.load_records(None), key=lambda r: space.num_params(r, "as-trained"))[:2]
-    batch = space.calibration(2, 16)
+    batch = space_batch(space.calibration, 2, 16)
     stats = Extractor(space, EXTRACT, batch, progress=False).stats(recs)
     return space, recs, batch, stats
 

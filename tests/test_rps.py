@@ -1,4 +1,4 @@
-"""Tests of rule-based pruning: the worked cases of proxies.md §3.3, equivalences, sign pairs,
+"""Tests of rule-based pruning: the worked cases of docs/specs.md §5.4, equivalences, sign pairs,
 and the claim that proxies sharing a canonical key rank architectures identically."""
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ def inner(v):
 
 
 # ----------------------------------------------------------------------------------------
-# the twelve worked cases of proxies.md §3.3
+# the twelve worked cases of docs/specs.md §5.4
 
 
 def test_case01_code_bert_is_new_and_equals_single_square_branch():
@@ -300,7 +300,7 @@ def test_key_equal_random_genotypes_score_identical_rho(scorer: Scorer):
     # round-off and breaks those ties
     ("agg_mean(log(mean(J)))", "agg_mean(add(log(mean(J)), mean(znorm(A))))"),
     # the reciprocal's epsilon matters for tiny gradients: 1/(x+e)^2 vs 1/(x^2+e); a known
-    # limit of keying reciprocals without their epsilon (proxies.md §3.3 ignores it)
+    # limit of keying reciprocals without their epsilon (docs/specs.md §5.3 ignores it)
     pytest.param("agg_mean(mean(square(reciprocal(J))))",
                  "agg_mean(mean(reciprocal(square(J))))",
                  marks=pytest.mark.xfail(strict=True, reason="epsilon of the reciprocal")),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import random
 import subprocess
 import sys
 from pathlib import Path
@@ -13,13 +14,13 @@ import pytest
 from deap import gp
 from toy import toy_family
 
+from lpzero_gp.errors import CheckpointError
 from lpzero_gp.primitives import make_pset
 from lpzero_gp.proxy.parse import parse_tree
 from lpzero_gp.score.fitness import INVALID_FITNESS
 from lpzero_gp.score.scoring import Scorer, score_stats
-from lpzero_gp.search.loop import (
+from lpzero_gp.search import (
     CHECKPOINT,
-    CheckpointError,
     Search,
     SearchConfig,
     SearchState,
@@ -88,6 +89,30 @@ def test_same_seed_same_result(planted, reference_run):
     assert _summary(again) == _summary(reference_run)
     other = _search(planted, seed=4).run()
     assert _summary(other) != _summary(reference_run)
+
+
+def test_global_random_is_neither_used_nor_changed(planted, reference_run):
+    """Draws from the global RNG meanwhile (a Dask client's thread, say) change nothing."""
+    ds, truth = planted
+    scorer = Scorer(ds, truth)
+
+    def noisy(text):
+        random.random()
+        return scorer(text)
+
+    random.seed(0)
+    before = random.getstate()
+    assert _summary(_search(planted).run()) == _summary(reference_run)
+    assert random.getstate() == before
+    assert _summary(Search(PSET, noisy, _config()).run()) == _summary(reference_run)
+
+
+def test_interleaved_searches_each_have_their_own_rng(planted, reference_run):
+    a, b = _search(planted), _search(planted)
+    state_a, state_b = a.start(), b.start()
+    while state_a.generation < a.config.generations:
+        state_a, state_b = a.step(state_a), b.step(state_b)
+    assert _summary(state_a) == _summary(state_b) == _summary(reference_run)
 
 
 def test_initial_population_has_distinct_valid_keys(planted):
@@ -214,7 +239,7 @@ _CHILD = """
 import json, sys
 sys.path.insert(0, {tests!r})
 from toy import toy_family
-from lpzero_gp.search.loop import Search, SearchConfig
+from lpzero_gp.search import Search, SearchConfig
 from lpzero_gp.primitives import make_pset
 from lpzero_gp.score.scoring import Scorer, score_stats
 from lpzero_gp.stats.store import Dataset

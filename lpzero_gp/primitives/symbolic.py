@@ -1,7 +1,7 @@
 """SymPy twins of the non-elementary proxy operations, with canonicalising ``eval`` rules.
 
 SymPy's automatic evaluation plus these rules put equivalent proxies into one canonical form
-(proxies.md §3.3), which is what rule-based pruning keys on. Each class also prints LaTeX.
+(docs/specs.md §5.3), which is what rule-based pruning keys on. Each class also prints LaTeX.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Named proxies: the paper's searched proxies (Appendix B) and the reference code's readings.
 
-proxies.md §5 explains the two readings: the paper's text (reciprocal, z-score) and the genotypes
+docs/specs.md §7 explains the two readings: the paper's text (reciprocal, z-score) and the genotypes
 the reference code ships (negation, dim-0 softmax). Both are kept so results can be compared.
 """
 

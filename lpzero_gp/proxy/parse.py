@@ -14,6 +14,7 @@ from deap import gp
 from lpzero_gp.errors import ProxyError
 from lpzero_gp.primitives.pset import ALL_OVERLOADS, TYPE_NAMES, Overload, input_type
 from lpzero_gp.primitives.types import Layerwise, Score, TensorList
+from lpzero_gp.proxy.fold import fold
 
 MAX_CHARS = 4000
 MAX_NODES = 400
@@ -146,16 +147,7 @@ def plain_name(node) -> str:
 
 def format_tree(tree: gp.PrimitiveTree, begin: int = 0) -> str:
     """Readable string of the subtree starting at ``begin`` (the whole tree by default)."""
-    out: list[str] = []
-    stack: list[list] = []
-    end = tree.searchSubtree(begin).stop
-    for node in tree[begin:end]:
-        stack.append([node, []])
-        while stack and len(stack[-1][1]) == stack[-1][0].arity:
-            prim, args = stack.pop()
-            s = plain_name(prim) if not args else f"{plain_name(prim)}({', '.join(args)})"
-            if not stack:
-                out.append(s)
-                break
-            stack[-1][1].append(s)
-    return out[0]
+    def visit(_i: int, node, args: list[str]) -> str:
+        return plain_name(node) if not args else f"{plain_name(node)}({', '.join(args)})"
+
+    return fold(tree, visit, begin)

@@ -1,6 +1,6 @@
 """Rule-based pruning (RPS): reject or de-duplicate a proxy symbolically, before any tensor work.
 
-Verdicts (proxies.md §3.3): REJECT with a reason (empty, input-unavailable, nan/inf, constant,
+Verdicts (docs/specs.md §5.3): REJECT with a reason (empty, input-unavailable, nan/inf, constant,
 self-cancel, zero product), or a canonical key with a sign. Two proxies with one key rank
 architectures identically (sign +1) or in reverse (sign -1), because the canonical form strips
 top-level additive constants and positive factors, which never change a rank correlation.

@@ -15,32 +15,17 @@ from lpzero_gp.primitives.ops import AGGREGATE, BINARY, PRUNE
 from lpzero_gp.primitives.pset import ALL_OVERLOADS
 from lpzero_gp.primitives.symbolic import SYMBOLS
 from lpzero_gp.primitives.types import Layerwise, Score
+from lpzero_gp.proxy.fold import fold
 from lpzero_gp.proxy.parse import parse_tree, plain_name
 
 #: Returned for a pruned branch.
 PRUNED_EXPR = None
 
 
-def _walk(tree: gp.PrimitiveTree, visit):
-    """Post-order fold over the tree: ``visit(node, child_values)``."""
-    stack: list[tuple[object, list]] = []
-    result = None
-    for node in tree:
-        stack.append((node, []))
-        while stack and len(stack[-1][1]) == stack[-1][0].arity:
-            n, kids = stack.pop()
-            value = visit(n, kids)
-            if not stack:
-                result = value
-                break
-            stack[-1][1].append(value)
-    return result
-
-
 def to_sympy(tree: gp.PrimitiveTree):
     """Canonical SymPy expression of a tree, or None when everything is pruned."""
 
-    def visit(node, kids):
+    def visit(_i, node, kids):
         if node.arity == 0:
             return SYMBOLS[plain_name(node)]
         ov = ALL_OVERLOADS[node.name]
@@ -60,18 +45,18 @@ def to_sympy(tree: gp.PrimitiveTree):
             return sp.nan
         return fn(kids[0])
 
-    return _walk(tree, visit)
+    return fold(tree, visit)
 
 
 def to_literal(tree: gp.PrimitiveTree):
     """Node-for-node SymPy mirror of a tree (undefined functions named after the ops)."""
 
-    def visit(node, kids):
+    def visit(_i, node, kids):
         if node.arity == 0:
             return sp.Symbol(plain_name(node))
         return sp.Function(plain_name(node))(*kids)
 
-    return _walk(tree, visit)
+    return fold(tree, visit)
 
 
 def literal_to_string(expr) -> str:

@@ -1,7 +1,7 @@
 """Hand-crafted zero-cost proxies of the paper's Table 1, computed on a space's own models.
 
-Every baseline follows proxies.md §4.2 ("implemented" columns). One architecture is scored by
-building its model with the search's seed (:func:`lpzero_gp.stats.extract.arch_seed`), running one
+Every baseline follows docs/specs.md §6.2 ("implemented" columns). One architecture is scored by
+building its model with the search's seed (:meth:`Space.model_seed`), running one
 forward and one backward of the space's loss (with the Hessian-gradient product for GraSP) while
 forward hooks read activations, then one all-positive double-precision pass for Synflow. A
 space takes part through a small hooks object (``spaces/<name>/baseline_hooks.py``) that names
@@ -17,18 +17,18 @@ import math
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
-from importlib import import_module
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import torch
 from torch import nn
 
 from lpzero_gp import __version__
-from lpzero_gp.errors import SpaceError
+from lpzero_gp.atomic import atomic_json
+from lpzero_gp.errors import LpzeroError, SpaceError, one_line
 from lpzero_gp.parallel import stream
-from lpzero_gp.spaces.base import SEMANTICS, Record, Space
-from lpzero_gp.stats.extract import arch_seed, batch_digest
+from lpzero_gp.spaces.base import BaselineHooks, Record, Space
+from lpzero_gp.stats.extract import batch_digest
 
 #: Bumped whenever a baseline's definition changes, so stale cache entries are not reused.
 BASELINES_VERSION = 1
@@ -109,100 +109,12 @@ BASELINES: tuple[Baseline, ...] = (
 
 BY_KEY: dict[str, Baseline] = {b.key: b for b in BASELINES}
 
-#: Published numbers, (Spearman rho, Kendall tau). GPT-2: the paper's Table 3 values as quoted
-#: in brackets in proxies.md §4.3 (absolute values: the paper prints |rho| for GraSP and
-#: Jacobian Cosine). FlexiBERT: the only two paper (Table 2) values proxies.md §4.3 gives.
-#: A proxy missing here has no published value in the spec.
-PAPER: dict[str, dict[str, tuple[float, float]]] = {
-    "gpt2": {
-        "snip": (0.970, 0.858), "synaptic_saliency": (0.970, 0.855),
-        "head_importance": (0.971, 0.861), "synaptic_diversity": (0.957, 0.841),
-        "gradnorm": (0.958, 0.834), "logsynflow": (0.962, 0.836), "fisher": (0.872, 0.691),
-        "attention_confidence": (0.850, 0.676), "activation_distance": (0.818, 0.644),
-        "synflow": (0.730, 0.632), "params": (0.737, 0.582),
-        "decoder_params": (0.967, 0.847), "grasp": (0.922, 0.765),
-        "jacobian_cosine": (0.362, 0.227),
-    },
-    "flexibert": {"params": (0.590, 0.454), "attention_confidence": (0.666, 0.475)},
-}
-
-#: The reference code's own numbers recomputed by proxies.md §4.3 (signed): GPT-2 from the
-#: repository's stored per-architecture score files (200 architectures), FlexiBERT from its
-#: stored CSV (500 architectures, reference models, all-ones backward).
-RECOMPUTED: dict[str, dict[str, tuple[float, float]]] = {
-    "gpt2": {
-        "snip": (0.970, 0.859), "synaptic_saliency": (0.970, 0.855),
-        "head_importance": (0.971, 0.861), "synaptic_diversity": (0.957, 0.841),
-        "gradnorm": (0.957, 0.833), "logsynflow": (0.962, 0.836), "fisher": (0.873, 0.692),
-        "attention_confidence": (0.850, 0.676), "activation_distance": (0.818, 0.644),
-        "synflow": (0.732, 0.632), "params": (0.737, 0.582),
-        "decoder_params": (0.967, 0.847), "grasp": (-0.920, -0.758),
-        "jacobian_cosine": (-0.362, -0.227),
-    },
-    "flexibert": {
-        "params": (0.652, 0.454), "attention_confidence": (0.716, 0.478),
-        "synaptic_diversity": (0.241, 0.156), "synaptic_saliency": (0.281, 0.188),
-        "activation_distance": (0.331, 0.222), "head_importance": (0.250, 0.164),
-        "softmax_confidence": (0.326, 0.216), "jacobian_cosine": (0.006, 0.003),
-    },
-}
-
-#: Where each space's hooks live (imported lazily).
-HOOKS: dict[str, str] = {
-    "flexibert": "lpzero_gp.spaces.flexibert.baseline_hooks",
-    "gpt2": "lpzero_gp.spaces.gpt2.baseline_hooks",
-}
-
 #: Module sets a hooks object names (see :class:`BaselineHooks.module_set`).
 MODULE_SETS = ("layers", "saliency", "diversity", "head_importance", "param_inputs")
 
 
 class BaselineUnavailable(SpaceError):
     """A baseline whose inputs the space cannot supply; the message says why."""
-
-
-class BaselineHooks(Protocol):
-    """What a space exposes so the baselines can read its models (one object per space)."""
-
-    def check(self, model: nn.Module) -> None:
-        """Raise SpaceError unless ``model`` was built by this space."""
-
-    def module_set(self, model: nn.Module, name: str) -> list[nn.Module]:
-        """Weight-bearing modules of a named set (:data:`MODULE_SETS`), in model order."""
-
-    def fan(self, module: nn.Module) -> tuple[int, int]:
-        """(in_features, out_features) of a linear-like module."""
-
-    def activation_modules(self, model: nn.Module) -> list[nn.Module]:
-        """Modules whose every output call feeds Activation Distance / NWOT."""
-
-    def head_modules(self, model: nn.Module) -> list[nn.Module]:
-        """Modules whose outputs feed Attention Confidence."""
-
-    def softmax_taps(self, model: nn.Module) -> list[tuple[nn.Module, int | None]]:
-        """(module, output index or None) whose output is a softmax, for Softmax Confidence."""
-
-    def blocks(self, model: nn.Module) -> list[nn.Module]:
-        """The transformer blocks, in order (the search's per-block grouping)."""
-
-    def position_table(self, model: nn.Module) -> nn.Parameter | None:
-        """The learned position-embedding table (Jacobian Cosine), or None."""
-
-    def loss(self, model: nn.Module, batch: dict[str, torch.Tensor],
-             semantics: str) -> torch.Tensor:
-        """Forward pass and the scalar the gradients are taken of, for ``semantics``."""
-
-    def synflow_loss(self, model: nn.Module, batch: dict[str, torch.Tensor],
-                     semantics: str) -> torch.Tensor:
-        """Synflow's objective on a model whose parameters are already |.| and float64."""
-
-
-def hooks_for(space_name: str) -> BaselineHooks | None:
-    """The hooks object of a space, or None when the space supplies none."""
-    module = HOOKS.get(space_name)
-    if module is None:
-        return None
-    return import_module(module).HOOKS
 
 
 def check_keys(keys: Iterable[str]) -> list[str]:
@@ -517,9 +429,11 @@ class ArchScores:
         return cls(str(data["id"]), scores, dict(data["seconds"]), dict(data["errors"]))
 
 
-def _one_line(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {exc}".splitlines()[0] if not isinstance(
-        exc, SpaceError) else str(exc).splitlines()[0]
+def _reason(exc: BaseException) -> str:
+    """One line saying why a baseline failed (the exception type unless it is a user error)."""
+    if isinstance(exc, LpzeroError):
+        return one_line(exc)
+    return f"{type(exc).__name__}: {exc}".splitlines()[0]
 
 
 def feature_score(space: Space, record: Record, variant: str, key: str) -> float:
@@ -538,13 +452,14 @@ def score_architecture(space: Space, record: Record, variant: str,
                        batch: dict[str, torch.Tensor], semantics: str = "intended",
                        seed: int = 42, keys: Iterable[str] | None = None,
                        device: str = "cpu") -> ArchScores:
-    """Every requested baseline on one architecture (model seeded by ``arch_seed``).
+    """Every requested baseline on one architecture (model seeded by ``space.model_seed``).
 
     A baseline that fails or that the space cannot supply gets nan and a one-line reason in
     ``errors``; the others are unaffected.
     """
-    if semantics not in SEMANTICS:
-        raise SpaceError(f"unknown semantics {semantics!r}; choose {', '.join(SEMANTICS)}")
+    if semantics not in space.semantics:
+        raise SpaceError(f"unknown semantics {semantics!r}; choose "
+                         f"{', '.join(space.semantics)}")
     keys = check_keys(keys if keys is not None else BY_KEY)
     scores: dict[str, float] = {}
     seconds: dict[str, float] = {}
@@ -559,7 +474,7 @@ def score_architecture(space: Space, record: Record, variant: str,
             scores[key] = value
         except Exception as exc:  # one baseline failing must not lose the others
             scores[key] = float("nan")
-            errors[key] = _one_line(exc)
+            errors[key] = _reason(exc)
         seconds[key] = base + time.perf_counter() - t0
 
     for key in keys:
@@ -568,13 +483,13 @@ def score_architecture(space: Space, record: Record, variant: str,
     model_keys = [k for k in keys if BY_KEY[k].needs != FEATURE]
     if not model_keys:
         return ArchScores(record.id, scores, seconds, errors)
-    hooks = hooks_for(space.name)
+    hooks = space.baseline_hooks()
     if hooks is None:
         for key in model_keys:
             scores[key] = float("nan")
             errors[key] = f"space {space.name!r} supplies no baseline hooks"
         return ArchScores(record.id, scores, seconds, errors)
-    s = arch_seed(seed, record.id)
+    s = space.model_seed(seed, record.id)
     t0 = time.perf_counter()
     model = space.build(record, variant, s).to(torch.device(device))
     build = time.perf_counter() - t0
@@ -602,7 +517,7 @@ def score_architecture(space: Space, record: Record, variant: str,
             w, g, secs = synflow_pass(hooks, model, dev_batch, semantics)
         except Exception as exc:
             for key in syn_keys:
-                scores[key], errors[key], seconds[key] = float("nan"), _one_line(exc), 0.0
+                scores[key], errors[key], seconds[key] = float("nan"), _reason(exc), 0.0
         else:
             fns = {"synflow": lambda: float(sum((w[m] * g[m]).abs().sum() for m in w)),
                    "logsynflow": lambda: sum(_log_synflow(w[m], g[m]) for m in w)}
@@ -660,26 +575,20 @@ def load_cached(folder: Path | None, arch_id: str, keys: list[str]) -> ArchScore
 
 def save_cached(folder: Path, result: ArchScores) -> None:
     """Write one architecture's scores atomically."""
-    folder.mkdir(parents=True, exist_ok=True)
-    path = _cache_file(folder, result.id)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(result.to_json(), sort_keys=True))
-    tmp.replace(path)
+    atomic_json(_cache_file(folder, result.id), result.to_json(), sort_keys=True)
 
 
 def _task(args) -> ArchScores:
     """Process-pool task (module level, spawn-safe): score one architecture."""
-    space_name, record, arrays, cfg, keys, threads = args
-    from lpzero_gp.spaces import get_space
-
+    space, record, arrays, cfg, keys, threads = args
     batch = {k: torch.from_numpy(v) for k, v in arrays.items()}
     if threads:
         torch.set_num_threads(threads)
     try:
-        return score_architecture(get_space(space_name), record, cfg.variant, batch,
+        return score_architecture(space, record, cfg.variant, batch,
                                   cfg.semantics, cfg.seed, keys, cfg.device)
     except Exception as exc:  # a model that cannot be built fails only its own row
-        msg = _one_line(exc)
+        msg = _reason(exc)
         return ArchScores(record.id, dict.fromkeys(keys, float("nan")), {},
                           dict.fromkeys(keys, msg))
 
@@ -703,7 +612,7 @@ def score_many(space: Space, records: list[Record], batch: dict[str, torch.Tenso
     # numpy, not tensors: torch pickles every tensor into its own shared-memory file, and a
     # few hundred queued tasks then exhaust the open-file limit and stall the pool
     arrays = {k: v.detach().cpu().numpy() for k, v in batch.items()}
-    tasks = [(space.name, r, arrays, cfg, keys, threads) for r in todo]
+    tasks = [(space, r, arrays, cfg, keys, threads) for r in todo]
     for res in stream(mapper or map, _task, tasks):
         if folder is not None and len(res.errors) < len(keys):
             save_cached(folder, res)

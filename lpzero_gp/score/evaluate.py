@@ -14,6 +14,7 @@ from deap import gp
 
 from lpzero_gp.primitives.pset import ALL_OVERLOADS, overload_fn
 from lpzero_gp.primitives.types import PRUNED, Blocks
+from lpzero_gp.proxy.fold import fold
 from lpzero_gp.proxy.parse import plain_name
 from lpzero_gp.stats.store import Dataset
 
@@ -23,17 +24,14 @@ def subtree_keys(tree: gp.PrimitiveTree) -> tuple[list[str], list[int]]:
     n = len(tree)
     keys: list[str] = [""] * n
     ends: list[int] = [0] * n
-    stack: list[tuple[int, list[int]]] = []
-    for i in range(n):
-        stack.append((i, []))
-        while stack and len(stack[-1][1]) == tree[stack[-1][0]].arity:
-            j, kids = stack.pop()
-            name = plain_name(tree[j]) if tree[j].arity == 0 else tree[j].name
-            keys[j] = name if not kids else f"{name}({','.join(keys[k] for k in kids)})"
-            ends[j] = ends[kids[-1]] if kids else j + 1
-            if not stack:
-                break
-            stack[-1][1].append(j)
+
+    def visit(j: int, node, kids: list[int]) -> int:
+        name = plain_name(node) if node.arity == 0 else node.name
+        keys[j] = name if not kids else f"{name}({','.join(keys[k] for k in kids)})"
+        ends[j] = ends[kids[-1]] if kids else j + 1
+        return j
+
+    fold(tree, visit)
     return keys, ends
 
 

@@ -7,6 +7,7 @@ scores are equal, or when the correlation is undefined. Invalid proxies get
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 
 import numpy as np
@@ -87,21 +88,32 @@ def spearman(s: np.ndarray, t: np.ndarray) -> float:
     return float((rs * rt).sum() / den) if den > 0 else float("nan")
 
 
+# SciPy 1.15 renamed bootstrap's ``random_state`` to ``rng``; older releases know only the old
+# name. A Generator passed as either is used as is, so both give the same resamples.
+_BOOTSTRAP_RNG = "rng" if "rng" in inspect.signature(stats.bootstrap).parameters else "random_state"
+
+
 def bootstrap_ci(scores, truth, n: int = 1000, seed: int = 0, level: float = 0.95
                  ) -> dict[str, tuple[float, float]]:
     """Bias-corrected (BCa) bootstrap intervals of rho and tau over architectures.
 
     Resampling architectures with replacement creates tied pairs, which biases rank
     correlations downwards; BCa corrects for that bias (a plain percentile interval can miss
-    the point estimate).
+    the point estimate). The same ``seed`` gives the same intervals. Scores that :func:`rank`
+    rejects (fewer than 2, nan/inf, overflow, constant) give ``(nan, nan)`` without resampling,
+    and so does a statistic whose BCa interval is undefined (a degenerate bootstrap
+    distribution, e.g. a perfect relation, where SciPy warns).
     """
     s = settle(np.asarray(scores, dtype=np.float64))
     t = np.asarray(truth, dtype=np.float64)
+    nan = (float("nan"), float("nan"))
+    if invalid_reason(s):
+        return {"rho": nan, "tau": nan}
     out = {}
     for name, fn in (("rho", lambda a, b: stats.spearmanr(a, b).statistic),
                      ("tau", lambda a, b: stats.kendalltau(a, b).statistic)):
         res = stats.bootstrap((s, t), fn, paired=True, vectorized=False, n_resamples=n,
                               confidence_level=level, method="BCa",
-                              rng=np.random.default_rng(seed))
+                              **{_BOOTSTRAP_RNG: np.random.default_rng(seed)})
         out[name] = (float(res.confidence_interval.low), float(res.confidence_interval.high))
     return out

@@ -1,35 +1,76 @@
-"""Search spaces: benchmark records, model builders and proxy-input hook points.
+"""Search spaces: the one registry of spaces, by name.
 
-A space registers itself here by name; :func:`get_space` imports it lazily so that importing
-the engine does not import every model family.
+The built-in spaces are imported lazily, so importing the engine does not import every model
+family. Third-party packages add spaces without touching this package, either by calling
+:func:`register` or through the entry-point group ``lpzero_gp.spaces``
+(``myspace = "mypkg.space:MySpace"`` under ``[project.entry-points."lpzero_gp.spaces"]``).
 """
 
 from __future__ import annotations
 
 from importlib import import_module
+from importlib.metadata import entry_points
 
 from lpzero_gp.errors import SpaceError
 
-from .base import Record, Space
+from .base import CalibrationSpec, Record, Space
 
-#: name -> (module, class) of every registered space.
-REGISTRY: dict[str, tuple[str, str]] = {
-    "flexibert": ("lpzero_gp.spaces.flexibert", "FlexibertSpace"),
-    "gpt2": ("lpzero_gp.spaces.gpt2", "Gpt2Space"),
+#: The entry-point group third-party spaces register under.
+ENTRY_POINT_GROUP = "lpzero_gp.spaces"
+
+#: name -> "module:Class" (or a Space subclass) of every space registered in this process.
+REGISTRY: dict[str, str | type[Space]] = {
+    "flexibert": "lpzero_gp.spaces.flexibert:FlexibertSpace",
+    "gpt2": "lpzero_gp.spaces.gpt2:Gpt2Space",
+    "llama": "lpzero_gp.spaces.llama.subnet_space:LlamaSpace",
 }
 
 
-def register(name: str, module: str, cls: str) -> None:
-    """Register a user space: ``register("mine", "mypkg.space", "MySpace")``."""
-    REGISTRY[name] = (module, cls)
+def register(name: str, target: str | type[Space], cls: str | None = None) -> None:
+    """Register a space: ``register("mine", MySpace)``, ``register("mine", "pkg.mod:MySpace")``
+    or ``register("mine", "pkg.mod", "MySpace")``."""
+    if not name or not isinstance(name, str):
+        raise SpaceError("a space needs a non-empty name")
+    REGISTRY[name] = f"{target}:{cls}" if cls is not None else target
 
 
-def get_space(name: str) -> Space:
-    """An instance of the space called ``name``; SpaceError if unknown."""
-    if name not in REGISTRY:
-        raise SpaceError(f"unknown space {name!r}; choose from {', '.join(sorted(REGISTRY))}")
-    module, cls = REGISTRY[name]
-    return getattr(import_module(module), cls)()
+def _plugins() -> dict[str, object]:
+    """Entry points of the ``lpzero_gp.spaces`` group, by name."""
+    return {ep.name: ep for ep in entry_points(group=ENTRY_POINT_GROUP)}
 
 
-__all__ = ["REGISTRY", "Record", "Space", "SpaceError", "get_space", "register"]
+def names() -> list[str]:
+    """Every space name: registered in this process or installed as a plugin."""
+    return sorted(set(REGISTRY) | set(_plugins()))
+
+
+def _load(name: str) -> type[Space]:
+    target = REGISTRY.get(name)
+    if target is None:
+        plugin = _plugins().get(name)
+        if plugin is None:
+            raise SpaceError(f"unknown space {name!r}; choose from {', '.join(names())}")
+        target = plugin.value
+    if isinstance(target, type):
+        return target
+    module, _, attr = target.partition(":")
+    try:
+        cls = getattr(import_module(module), attr)
+    except (ImportError, AttributeError) as exc:
+        raise SpaceError(f"space {name!r} cannot be loaded from {target}: {exc}") from None
+    if not (isinstance(cls, type) and issubclass(cls, Space)):
+        raise SpaceError(f"space {name!r} ({target}) is not a Space subclass")
+    return cls
+
+
+def get_space(name: str, **options: object) -> Space:
+    """An instance of the space called ``name`` (``options`` go to its constructor)."""
+    cls = _load(name)
+    try:
+        return cls(**options)
+    except TypeError as exc:
+        raise SpaceError(f"space {name!r} does not take these options: {exc}") from None
+
+
+__all__ = ["ENTRY_POINT_GROUP", "REGISTRY", "CalibrationSpec", "Record", "Space", "SpaceError",
+           "get_space", "names", "register"]

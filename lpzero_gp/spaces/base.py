@@ -1,20 +1,28 @@
 """The contract every search space implements: records, model builder, calibration, inputs.
 
 A space turns benchmark records into seeded, randomly initialised torch models and reads the
-proxy inputs off one forward/backward pass. The engine never looks inside a model; it only sees
-the :data:`RawInputs` a space returns.
+proxy inputs off one forward/backward pass. Everything the engine needs to know about a space
+lives on its :class:`Space` object; the engine never looks inside a model and never branches on
+a space's name. Spaces import nothing from the engine: the engine hands them what they need
+(the calibration batch, a seed).
 """
 
 from __future__ import annotations
 
+import hashlib
 from abc import ABC, abstractmethod
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import torch
+from torch import nn
 
-#: Input letters of the paper: Activation, Head, Softmax, Gradient, Weight, Jacobian.
-INPUT_NAMES: tuple[str, ...] = ("A", "H", "S", "G", "W", "J")
+from lpzero_gp.primitives.pset import INPUTS
+
+#: Input letters of the paper: Activation, Head, Softmax, Jacobian, Gradient, Weight (the
+#: primitive set's order; one definition for the whole package).
+INPUT_NAMES: tuple[str, ...] = INPUTS
 
 #: ``{letter: [block_0_tensors, block_1_tensors, ...]}``. Every list has one entry per block
 #: (transformer layer) and every block entry is a list of detached, cloned float tensors whose
@@ -23,8 +31,15 @@ INPUT_NAMES: tuple[str, ...] = ("A", "H", "S", "G", "W", "J")
 RawInputs = dict[str, list[list[torch.Tensor]]]
 
 #: Input-collection semantics: ``intended`` (clean: eval mode, real loss, hooks removed) or
-#: ``reference`` (what the published numbers were computed with; see the specs).
+#: ``reference`` (what the published numbers were computed with; see docs/design.md §5.3 and
+#: docs/specs.md §2).
 SEMANTICS: tuple[str, ...] = ("intended", "reference")
+
+
+def arch_seed(seed: int, arch_id: str) -> int:
+    """Seed of one architecture's model: a hash of (run seed, architecture id)."""
+    h = hashlib.blake2b(f"{seed}:{arch_id}".encode(), digest_size=4).digest()
+    return int.from_bytes(h, "little")
 
 
 @dataclass(frozen=True)
@@ -37,16 +52,117 @@ class Record:
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
+@dataclass(frozen=True)
+class CalibrationSpec:
+    """What calibration batch a space's models take; the engine builds it from this.
+
+    ``kind`` is ``bert`` (input ids, token types and attention mask for a masked-LM loss) or
+    ``lm`` (input ids and next-token labels); ``batch_size`` x ``seq_len`` is the default on a
+    CPU; ``vocab_size`` bounds the token ids of ``lm`` batches; ``max_seq_len`` is the longest
+    sequence the models accept (None: no limit); ``tokenizer`` is the tokenizer the space
+    suggests (a local folder; None: the shipped one).
+    """
+
+    kind: str
+    batch_size: int
+    seq_len: int
+    vocab_size: int | None = None
+    max_seq_len: int | None = None
+    tokenizer: str | None = None
+
+
+class BaselineHooks(Protocol):
+    """What a space exposes so the hand-crafted baselines can read its models."""
+
+    def check(self, model: nn.Module) -> None:
+        """Raise SpaceError unless ``model`` was built by this space."""
+
+    def module_set(self, model: nn.Module, name: str) -> list[nn.Module]:
+        """Weight-bearing modules of a named set (layers, saliency, diversity,
+        head_importance, param_inputs), in model order."""
+
+    def fan(self, module: nn.Module) -> tuple[int, int]:
+        """(in_features, out_features) of a linear-like module."""
+
+    def activation_modules(self, model: nn.Module) -> list[nn.Module]:
+        """Modules whose every output call feeds Activation Distance / NWOT."""
+
+    def head_modules(self, model: nn.Module) -> list[nn.Module]:
+        """Modules whose outputs feed Attention Confidence."""
+
+    def softmax_taps(self, model: nn.Module) -> list[tuple[nn.Module, int | None]]:
+        """(module, output index or None) whose output is a softmax, for Softmax Confidence."""
+
+    def blocks(self, model: nn.Module) -> list[nn.Module]:
+        """The transformer blocks, in order (the search's per-block grouping)."""
+
+    def position_table(self, model: nn.Module) -> nn.Parameter | None:
+        """The learned position-embedding table (Jacobian Cosine), or None."""
+
+    def loss(self, model: nn.Module, batch: dict[str, torch.Tensor],
+             semantics: str) -> torch.Tensor:
+        """Forward pass and the scalar the gradients are taken of, for ``semantics``."""
+
+    def synflow_loss(self, model: nn.Module, batch: dict[str, torch.Tensor],
+                     semantics: str) -> torch.Tensor:
+        """Synflow's objective on a model whose parameters are already |.| and float64."""
+
+
 class Space(ABC):
-    """A benchmark family. Subclasses are registered in :mod:`lpzero_gp.spaces`."""
+    """A benchmark family: records, seeded models, calibration and proxy inputs.
+
+    Subclasses register by name in :mod:`lpzero_gp.spaces` (or through the ``lpzero_gp.spaces``
+    entry-point group). Class attributes describe the space; methods build and read models.
+    """
 
     name: str = ""
     variants: tuple[str, ...] = ("default",)
     default_variant: str = "default"
+    #: Input semantics the space supports (see :data:`SEMANTICS`).
+    semantics: tuple[str, ...] = SEMANTICS
     #: What the ground truth is, in words, with its sign convention.
     truth_label: str = ""
+    #: Whether the benchmark's own metric is better when higher (records always store a truth
+    #: that is higher-is-better: a lower-is-better metric is negated when records are read).
+    higher_is_better: bool = True
+    #: The benchmark file format, in a sentence or two (shown by ``lpzero-gp spaces``).
+    benchmark_format: str = ""
     #: Named scalar features usable as proxies (e.g. ``params``, ``layers``).
     feature_names: tuple[str, ...] = ()
+    #: The calibration batch the models take, with the default size on a CPU.
+    calibration: CalibrationSpec = CalibrationSpec("lm", 16, 128)
+    #: Sizes of the packaged benchmark's stored search / validation / test splits (None: no
+    #: stored splits; a benchmark is then split 10 / 10 / 80 %).
+    split_sizes: tuple[int, int, int] | None = None
+    #: Default calibration batch of the hand-crafted baselines (batch size, sequence length).
+    baseline_batch: tuple[int, int] = (4, 128)
+    #: Published hand-crafted-baseline numbers, key -> (Spearman rho, Kendall tau).
+    paper_baselines: Mapping[str, tuple[float, float]] = {}
+    #: The reference code's stored baseline scores recomputed, key -> (rho, tau).
+    recomputed_baselines: Mapping[str, tuple[float, float]] = {}
+
+    def model_seed(self, seed: int, record_id: str) -> int:
+        """Seed of one architecture's model (default: a hash of run seed and id, so the model
+        never depends on evaluation order or worker count)."""
+        return arch_seed(seed, record_id)
+
+    def loss_label(self, semantics: str) -> str:
+        """What produces the gradients under ``semantics``, in words."""
+        return ""
+
+    def baseline_hooks(self) -> BaselineHooks | None:
+        """How the hand-crafted baselines read this space's models (None: no baselines)."""
+        return None
+
+    def packaged_size(self) -> int | None:
+        """Number of records of the packaged benchmark (None when there is none)."""
+        return len(self.load_records(None))
+
+    def stand_in_records(self, seed: int, batch: dict[str, torch.Tensor],
+                         progress: Any = None) -> list[Record] | None:
+        """Records with a measured stand-in truth when no benchmark is available (None: the
+        space has none). The engine hands over the run's seed and the calibration batch."""
+        return None
 
     @abstractmethod
     def load_records(self, path: str | None = None) -> list[Record]:
@@ -67,16 +183,6 @@ class Space(ABC):
     @abstractmethod
     def features(self, record: Record, variant: str) -> dict[str, float]:
         """Named architecture features (``params``, ``layers``, ...) used as trivial proxies."""
-
-    @abstractmethod
-    def calibration(
-        self,
-        batch_size: int,
-        seq_len: int,
-        tokenizer: str | None = None,
-        text: str | None = None,
-    ) -> dict[str, torch.Tensor]:
-        """The calibration batch fed to every model of this space (built once per run)."""
 
     @abstractmethod
     def collect(

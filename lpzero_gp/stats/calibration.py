@@ -384,6 +384,30 @@ def lm_batch(
     return {"input_ids": _long(window[:, :t]), "labels": _long(window[:, 1:])}
 
 
+def space_batch(
+    spec: Any,
+    batch_size: int | None = None,
+    seq_len: int | None = None,
+    tokenizer: str | None = None,
+    text: str | None = None,
+) -> dict[str, torch.Tensor]:
+    """The calibration batch a space asks for (a ``spaces.base.CalibrationSpec``).
+
+    ``batch_size`` and ``seq_len`` default to the space's CPU default; a sequence longer than
+    the space's models accept is refused here, before any model is built.
+    """
+    b = spec.batch_size if batch_size is None else batch_size
+    t = spec.seq_len if seq_len is None else seq_len
+    if spec.max_seq_len is not None and (isinstance(t, bool) or not isinstance(t, int)
+                                         or not 0 < t <= spec.max_seq_len):
+        raise CalibrationError(f"seq_len must be an integer in 1..{spec.max_seq_len}, "
+                               f"got {t!r}")
+    if _check_kind(spec.kind) == "bert":
+        return bert_batch(batch_size=b, seq_len=t, tokenizer=tokenizer, text=text)
+    return lm_batch(batch_size=b, seq_len=t, vocab_size=spec.vocab_size or LM_VOCAB_SIZE,
+                    tokenizer=tokenizer, text=text)
+
+
 def batch_info(
     kind: str,
     batch_size: int,

@@ -10,6 +10,7 @@ import hashlib
 import json
 import sys
 import time
+import warnings
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -18,7 +19,6 @@ from tqdm import tqdm
 
 from lpzero_gp import __version__
 from lpzero_gp.parallel import stream
-from lpzero_gp.spaces import get_space
 from lpzero_gp.spaces.base import Record, Space
 from lpzero_gp.stats.store import DEFAULT_BUDGET, ArchStats, compact, load_stats, save_stats
 
@@ -33,12 +33,8 @@ class ExtractConfig:
     seed: int = 42
     budget: int = DEFAULT_BUDGET
     device: str = "cpu"
-
-
-def arch_seed(seed: int, arch_id: str) -> int:
-    """Seed of one architecture's model: a hash of (run seed, architecture id)."""
-    h = hashlib.blake2b(f"{seed}:{arch_id}".encode(), digest_size=4).digest()
-    return int.from_bytes(h, "little")
+    #: The space's constructor options as canonical text ("" for none).
+    space_options: str = ""
 
 
 def batch_digest(batch: dict[str, torch.Tensor]) -> str:
@@ -64,7 +60,7 @@ def _safe_name(arch_id: str) -> str:
 def extract_one(space: Space, record: Record, batch: dict[str, torch.Tensor],
                 cfg: ExtractConfig) -> ArchStats:
     """Build, run and compact one architecture."""
-    seed = arch_seed(cfg.seed, record.id)
+    seed = space.model_seed(cfg.seed, record.id)
     model = space.build(record, cfg.variant, seed)
     device = torch.device(cfg.device)
     model.to(device)
@@ -87,9 +83,9 @@ def _attempt(space: Space, record: Record, batch: dict[str, torch.Tensor],
 
 def _worker(args) -> tuple[str, ArchStats | None, str, float]:
     """Process-pool / Dask task: extract one architecture (spawn-safe, module level)."""
-    space_name, record, batch, cfg = args
+    space, record, batch, cfg = args
     torch.set_num_threads(1)
-    return _attempt(get_space(space_name), record, batch, cfg)
+    return _attempt(space, record, batch, cfg)
 
 
 class Extractor:
@@ -123,11 +119,11 @@ class Extractor:
                 self.loaded += 1
             else:
                 todo.append(r)
-        tasks = [(self.space.name, r, self.batch, self.cfg) for r in todo]
+        tasks = [(self.space, r, self.batch, self.cfg) for r in todo]
         for rid, st, err, secs in self._map(tasks, label):  # saved as each one arrives
             if st is None:
                 self.failures[rid] = err
-                print(f"warning: architecture {rid} skipped: {err}", file=sys.stderr)
+                warnings.warn(f"architecture {rid} skipped: {err}", stacklevel=2)
             else:
                 self.built += 1
                 self.seconds[rid] = secs

@@ -19,38 +19,40 @@ the budget has left.
 
 from __future__ import annotations
 
-import json
 import math
+import random
 import sys
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
-import click
 import numpy as np
 from tqdm import tqdm
 
 from lpzero_gp.atomic import AtomicFolder
-from lpzero_gp.cli import _common, _context
 from lpzero_gp.errors import SpaceError
 from lpzero_gp.proxy.generate import gen_lpzero
 from lpzero_gp.proxy.parse import format_tree
 from lpzero_gp.score.fitness import INVALID_FITNESS
 from lpzero_gp.score.scoring import Scorer
-from lpzero_gp.search.loop import Search, SearchConfig, seed_all
+from lpzero_gp.search import Search, SearchConfig
 from lpzero_gp.stats.store import Dataset
+from lpzero_gp.versions import versions
 from lpzero_gp.workflows.context import available_inputs, search_pset
+from lpzero_gp.workflows.options import (
+    AGG,
+    DEFAULT_EVALUATIONS,
+    EXPERIMENTS,
+    PAPER_EVALUATIONS,
+    AblateOptions,
+    Report,
+)
 from lpzero_gp.workflows.report import fmt, markdown_table
 
-EXPERIMENTS = ("rps", "population", "n_unary")
 #: The three arms of the ``rps`` experiment, in plotting order, with their labels.
 ARMS = {"evolution_rps": "evolution with RPS", "evolution_no_rps": "evolution without RPS",
         "random": "random search"}
-#: Proxies evaluated per run by default: the whole default ablation runs in minutes.
-DEFAULT_EVALUATIONS = 300
-#: The paper's budget: 80 initial proxies plus 1,000 offspring (as ``run --budget paper``).
-PAPER_EVALUATIONS = 80 + 1000
 COUNTING = ("proxies evaluated = proxies whose scores were computed on the search "
             "architectures, invalid ones included; a repeat of a proxy already scored (the same "
             "string or, with RPS, the same canonical form as a valid one) is a free lookup and "
@@ -222,14 +224,14 @@ def random_run(data: AblationData, seed: int, budget: int, n_unary: int,
                aggregations: tuple[str, ...]) -> RunResult:
     """Random search: draw genotype-shaped trees (no RPS) and score each until the budget."""
     t0 = time.perf_counter()
-    seed_all(seed)
+    rng = random.Random(seed)  # its own RNG: nothing else can change the draws
     pset = search_pset(SearchConfig(aggregations=aggregations))
     seen: set[str] = set()
     evaluated = invalid = lookups = draws = 0
     best, best_tree = INVALID_FITNESS, None
     points: list[tuple[int, float]] = []
     while evaluated < budget and draws < DRAW_LIMIT * budget:
-        tree = gen_lpzero(pset, n_unary, aggregations)
+        tree = gen_lpzero(pset, n_unary, aggregations, rng=rng)
         draws += 1
         text = str(tree)
         if text in seen:
@@ -511,40 +513,17 @@ def write(result: dict, out: Path, force: bool, title: str, timing: dict | None 
 # -- the command ------------------------------------------------------------------------------
 
 
-def _int_list(text: str, option: str) -> tuple[int, ...]:
-    try:
-        values = tuple(int(v) for v in text.split(",") if v.strip())
-    except ValueError:
-        raise click.BadParameter(f"{text!r} is not a comma-separated list of integers",
-                                 param_hint=option) from None
-    if not values:
-        raise click.BadParameter("give at least one value", param_hint=option)
-    return values
-
-
-def _names(text: str) -> tuple[str, ...]:
-    names = tuple(dict.fromkeys(v.strip().replace("-", "_") for v in text.split(",")
-                                if v.strip()))
-    bad = [n for n in names if n not in EXPERIMENTS]
-    if bad or not names:
-        raise click.BadParameter(f"unknown experiment {', '.join(bad) or '(none)'}; choose "
-                                 f"from {', '.join(EXPERIMENTS)}", param_hint="--experiments")
-    return names
-
-
-def config_from_options(kw: dict) -> AblationConfig:
-    """AblationConfig from the command's options (explicit options override ``--budget``)."""
-    from lpzero_gp.workflows.run import AGG
-
-    evaluations = kw["evaluations"] or (PAPER_EVALUATIONS if kw["budget"] == "paper"
-                                        else DEFAULT_EVALUATIONS)
+def config_from_options(opts: AblateOptions) -> AblationConfig:
+    """AblationConfig of the options (an explicit ``evaluations`` overrides ``budget``)."""
+    if opts.aggregation not in AGG:
+        raise SpaceError(f"unknown aggregation {opts.aggregation!r}; choose {', '.join(AGG)}")
+    evaluations = opts.evaluations or (PAPER_EVALUATIONS if opts.budget == "paper"
+                                       else DEFAULT_EVALUATIONS)
     cfg = AblationConfig(
-        evaluations=evaluations, seeds=tuple(kw["seed"] + i for i in range(kw["seeds"])),
-        population=kw["population"], offspring=kw["offspring"], n_unary=kw["n_unary"],
-        aggregations=AGG[kw["aggregation"]],
-        populations=_int_list(kw["populations"], "--populations"),
-        n_unaries=_int_list(kw["n_unary_values"], "--n-unary-values"),
-        experiments=_names(kw["experiments"]))
+        evaluations=evaluations, seeds=tuple(opts.seed + i for i in range(opts.seeds)),
+        population=opts.population, offspring=opts.offspring, n_unary=opts.n_unary,
+        aggregations=AGG[opts.aggregation], populations=tuple(opts.populations),
+        n_unaries=tuple(opts.n_unary_values), experiments=tuple(opts.experiments))
     cfg.validate()
     return cfg
 
@@ -565,85 +544,44 @@ def load_data(ctx, search_archs: str = "search", heldout: str = "validation"
     return AblationData(ds, truth, vds, vtruth), loaded
 
 
-def _echo_tables(result: dict, title: str) -> None:
+def ablation_lines(result: dict, title: str, out: Path, wall: float, extractor) -> list[str]:
+    """The printed tables of ``ablation.md`` (without its title) and where the results went."""
     text = markdown(result, title)
-    click.echo(text.split("\n## ", 1)[0].split("\n", 1)[1].strip())
-    for section in text.split("\n## ")[1:]:
-        click.echo("\n## " + section.rstrip())
+    lines = [text.split("\n## ", 1)[0].split("\n", 1)[1].strip()]
+    lines += ["\n## " + section.rstrip() for section in text.split("\n## ")[1:]]
+    lines.append(f"\nresults: {out}  ({wall:.0f} s; statistics: "
+                 f"{extractor.loaded} from the cache, {extractor.built} models built)")
+    return lines
 
 
-@click.command("ablate")
-@_common
-@click.option("--experiments", default=",".join(EXPERIMENTS), show_default=True,
-              help="Comma-separated subset of rps, population, n_unary.")
-@click.option("--seeds", type=click.IntRange(1, 100), default=3, show_default=True,
-              help="Search seeds per setting: --seed, --seed+1, ... (statistics stay fixed).")
-@click.option("--budget", type=click.Choice(["default", "paper"]), default="default",
-              show_default=True, help=f"default: {DEFAULT_EVALUATIONS} proxies evaluated per "
-              f"run; paper: {PAPER_EVALUATIONS} (80 initial + 1,000 offspring).")
-@click.option("--evaluations", type=click.IntRange(3, 10**6), default=None,
-              help="Proxies evaluated per run, initial population included (overrides "
-              "--budget).")
-@click.option("--population", type=click.IntRange(2, 10000), default=80, show_default=True,
-              help="Population of the rps and n_unary experiments.")
-@click.option("--offspring", type=click.IntRange(1, 10000), default=40, show_default=True,
-              help="Offspring per generation.")
-@click.option("--n-unary", type=click.IntRange(1, 10), default=2, show_default=True,
-              help="Unary ops per branch of the rps and population experiments.")
-@click.option("--populations", default="80,100,200", show_default=True,
-              help="Population sizes compared by the population experiment.")
-@click.option("--n-unary-values", default="2,3,4,5", show_default=True,
-              help="Unary ops per branch compared by the n_unary experiment.")
-@click.option("--aggregation", type=click.Choice(["mean", "sum", "both"]), default="both",
-              show_default=True, help="Aggregation over blocks.")
-@click.option("--search-archs", default="search", show_default=True,
-              help="Search architectures: a stored split name or a number N.")
-@click.option("--heldout", default="validation", show_default=True,
-              help="Architectures the best proxies are scored on: validation, test, N.")
-@click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Results folder (default runs/ablate-<space>-<variant>).")
-@click.option("--force", is_flag=True, help="Replace an existing results folder.")
-@click.option("--json", "as_json", is_flag=True, help="Print ablation.json instead of tables.")
-def ablate(**kw):
-    """Ablations of the search: RPS vs no RPS vs random search, population, unary ops."""
-    from lpzero_gp.cli import run_metadata
+def run_ablate(opts: AblateOptions) -> Report:
+    """The search ablations of ``opts``: every run, summarised, written to a results folder.
+
+    Returns ablation.json's content as ``data``, the printed tables as ``lines`` and the
+    results folder as ``out``.
+    """
     from lpzero_gp.spaces import get_space
 
     t0 = time.perf_counter()
-    cfg = config_from_options(kw)
-    variant = kw["variant"] or get_space(kw["space"]).default_variant
-    out = Path(kw["out"] or f"runs/ablate-{kw['space']}-{variant}")
-    if out.exists() and not kw["force"]:
+    cfg = config_from_options(opts)
+    variant = opts.variant or get_space(opts.space).default_variant
+    out = Path(opts.out or f"runs/ablate-{opts.space}-{variant}")
+    if out.exists() and not opts.force:
         raise SpaceError(f"results folder {out} exists (use --force to replace it)")
-    ctx = _context(kw)
-    data, loaded = load_data(ctx, kw["search_archs"], kw["heldout"])
+    ctx = opts.context()
+    data, loaded = load_data(ctx, opts.search_archs, opts.heldout)
     timing: dict = {}
-    result = run_ablation(data, cfg, progress=not kw["quiet"], timing=timing)
+    result = run_ablation(data, cfg, progress=not opts.quiet, timing=timing)
     result.update({"space": loaded.space.name, "variant": loaded.variant,
                    "semantics": ctx.semantics, "truth": loaded.space.truth_label,
                    "calibration": loaded.info, "init_seed": ctx.init_seed
                    if ctx.init_seed is not None else ctx.seed,
-                   "search_archs": kw["search_archs"], "heldout": kw["heldout"],
-                   "versions": run_metadata()})
+                   "search_archs": opts.search_archs, "heldout": opts.heldout,
+                   "versions": versions()})
     ex = loaded.extractor
     timing.update({"wall_seconds": time.perf_counter() - t0, "extract_seconds": ex.seconds,
                    "models_built": ex.built, "statistics_loaded_from_cache": ex.loaded})
     title = f"{loaded.space.name} ({loaded.variant}, {ctx.semantics} inputs)"
-    write(result, out, kw["force"], title, timing)
-    if kw["as_json"]:
-        click.echo(json.dumps(result, indent=2, sort_keys=True, default=str))
-        return
-    _echo_tables(result, title)
-    click.echo(f"\nresults: {out}  ({timing['wall_seconds']:.0f} s; statistics: "
-               f"{ex.loaded} from the cache, {ex.built} models built)")
-
-
-def _attach() -> None:
-    """Register the command when this module is imported before ``lpzero_gp.cli``."""
-    from lpzero_gp.cli import cli
-
-    if "ablate" not in cli.commands:
-        cli.add_command(ablate, "ablate")
-
-
-_attach()
+    write(result, out, opts.force, title, timing)
+    return Report(result, ablation_lines(result, title, out, timing["wall_seconds"], ex),
+                  out=out)

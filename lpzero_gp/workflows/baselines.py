@@ -8,60 +8,47 @@ into an atomic results folder.
 
 from __future__ import annotations
 
-import json
 import re
 import sys
 import time
 from collections import Counter
 from pathlib import Path
 
-import click
 import numpy as np
 import torch
 from tqdm import tqdm
 
 from lpzero_gp.atomic import AtomicFolder
-from lpzero_gp.errors import SpaceError
+from lpzero_gp.errors import OptionError
 from lpzero_gp.score.baselines import (
-    BASELINES,
     BY_KEY,
-    PAPER,
-    RECOMPUTED,
     ArchScores,
     BaselineConfig,
     check_keys,
     score_many,
 )
 from lpzero_gp.score.fitness import rank
+from lpzero_gp.spaces.base import Space
+from lpzero_gp.versions import versions
+from lpzero_gp.workflows.options import BaselineOptions, Report
 from lpzero_gp.workflows.report import fmt, markdown_table
 
-#: Default calibration batch of this command (smaller than the search's 16 sequences so that
-#: every baseline on every architecture fits a shared 2-core CPU; see docs).
-BASELINE_BATCH = {"flexibert": (2, 128), "gpt2": (2, 192)}
 
-#: What produced the gradients, per space and semantics (printed in the table header).
-LOSSES = {
-    ("flexibert", "intended"): "masked-LM loss (tied head, 15% of tokens), eval mode",
-    ("flexibert", "reference"): "all-ones backward on the last hidden state, train mode",
-    ("gpt2", "intended"): "mean LM loss (adaptive softmax), eval mode",
-    ("gpt2", "reference"): "mean LM loss (adaptive softmax), train mode (dropout)",
-}
-
-
-def parse_batch(text: str | None, space: str) -> tuple[int, int]:
-    """``BxT`` (e.g. ``4x128``) or the space's default; SpaceError on anything else."""
+def parse_batch(text: str | None, space: Space) -> tuple[int, int]:
+    """``BxT`` (e.g. ``4x128``) or the space's default baseline batch (smaller than the
+    search's, so every baseline on every architecture fits a small CPU)."""
     if text is None:
-        return BASELINE_BATCH.get(space, (4, 128))
+        return space.baseline_batch
     m = re.fullmatch(r"\s*(\d+)\s*[xX*]\s*(\d+)\s*", text)
     if not m:
-        raise SpaceError(f"--batch {text!r}: expected BATCHxSEQ_LEN, e.g. 4x128")
+        raise OptionError(f"--batch {text!r}: expected BATCHxSEQ_LEN, e.g. 4x128")
     bs, sl = int(m.group(1)), int(m.group(2))
     if not 1 <= bs <= 4096 or not 2 <= sl <= 8192:
-        raise SpaceError(f"--batch {text!r}: batch 1..4096 and sequence length 2..8192")
+        raise OptionError(f"--batch {text!r}: batch 1..4096 and sequence length 2..8192")
     return bs, sl
 
 
-def rank_rows(results: list[ArchScores], truth: np.ndarray, keys: list[str], space: str
+def rank_rows(results: list[ArchScores], truth: np.ndarray, keys: list[str], space: Space
               ) -> list[dict]:
     """One row per baseline: n, rho, tau, the paper's and the recomputed values, s/arch."""
     rows = []
@@ -78,8 +65,8 @@ def rank_rows(results: list[ArchScores], truth: np.ndarray, keys: list[str], spa
         elif res is not None and not res.valid:
             note = f"invalid: {res.reason}"
         secs = [r.seconds[key] for r in results if key in r.seconds and key not in r.errors]
-        paper = PAPER.get(space, {}).get(key)
-        ref = RECOMPUTED.get(space, {}).get(key)
+        paper = space.paper_baselines.get(key)
+        ref = space.recomputed_baselines.get(key)
         rows.append({
             "key": key, "proxy": b.label, "table1": b.table1, "n": int(ok.sum()),
             "rho": res.rho if res is not None and res.valid else float("nan"),
@@ -129,88 +116,71 @@ def _tree_rows(loaded, records, keys: list[str]) -> list[dict]:
     return out
 
 
-@click.command("baselines")
-@click.option("--space", type=click.Choice(["flexibert", "gpt2"]), default="flexibert",
-              show_default=True)
-@click.option("--variant", default=None,
-              help="Model variant (flexibert: as-trained [default] | reference).")
-@click.option("--semantics", type=click.Choice(["intended", "reference"]), default="intended",
-              show_default=True, help="intended: real LM loss, eval mode; reference: as the "
-              "published code (flexibert: all-ones backward, train mode).")
-@click.option("--archs", default="all", show_default=True,
-              help="all | search | validation | test | heldout | N (seeded sample).")
-@click.option("--batch", default=None,
-              help="Calibration batch BATCHxSEQ_LEN (default flexibert 2x128, gpt2 2x192).")
-@click.option("--proxies", default=None,
-              help="Comma-separated baseline keys (default: all). Keys: "
-              + ", ".join(b.key for b in BASELINES))
-@click.option("--trees", is_flag=True,
-              help="Also score each baseline's tree twin on the search's statistics.")
-@click.option("--benchmark", type=click.Path(dir_okay=False), default=None,
-              help="A benchmark JSON file in the space's format (default: packaged).")
-@click.option("--tokenizer", default=None, help="transformers tokenizer name or local directory.")
-@click.option("--text", type=click.Path(dir_okay=False), default=None,
-              help="Calibration text file (default: the packaged calibration text).")
-@click.option("--seed", type=click.IntRange(0, 2**31 - 1), default=42, show_default=True)
-@click.option("--device", default="cpu", show_default=True)
-@click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
-              help="Reuse/persist per-architecture scores here.")
-@click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True)
-@click.option("--threads", type=click.IntRange(1, 256), default=None,
-              help="torch threads per process (default: 1 with --workers > 1).")
-@click.option("--out", type=click.Path(file_okay=False), default=None,
-              help="Results folder (default runs/baselines-<space>-<variant>).")
-@click.option("--force", is_flag=True, help="Replace an existing results folder.")
-@click.option("--json", "as_json", is_flag=True, help="Print the rows as JSON.")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def baselines(**kw):
-    """Hand-crafted proxies (paper Table 1) on a space: Kendall, Spearman, s/arch, paper."""
-    from lpzero_gp.cli import run_metadata
-    from lpzero_gp.workflows.context import Context, load, pick_records
-
+def _check_options(opts: BaselineOptions) -> None:
+    """OptionError for a missing input file or an unknown device, before any work."""
     for opt in ("benchmark", "text"):
-        if kw[opt] and not Path(kw[opt]).is_file():
-            raise SpaceError(f"--{opt} file {kw[opt]} does not exist")
-    if not re.fullmatch(r"cpu|cuda(:\d+)?", kw["device"]):
-        raise SpaceError(f"unknown device {kw['device']!r} (cpu or cuda[:N])")
-    keys = check_keys(kw["proxies"].split(",") if kw["proxies"] else BY_KEY)
-    bs, sl = parse_batch(kw["batch"], kw["space"])
-    ctx = Context(space=kw["space"], variant=kw["variant"], semantics=kw["semantics"],
-                  benchmark=kw["benchmark"], batch_size=bs, seq_len=sl,
-                  tokenizer=kw["tokenizer"], text=kw["text"], seed=kw["seed"],
-                  device=kw["device"], cache_dir=kw["cache_dir"], workers=1,
-                  progress=not kw["quiet"])
-    loaded = load(ctx)
-    out = Path(kw["out"] or f"runs/baselines-{loaded.space.name}-{loaded.variant}")
-    folder = AtomicFolder(out, kw["force"])  # fails early if it exists
-    records = pick_records(loaded, kw["archs"], ctx.seed)
-    cfg = BaselineConfig(loaded.space.name, loaded.variant, ctx.semantics, ctx.seed,
-                         ctx.device)
-    threads = kw["threads"] or (1 if kw["workers"] > 1 else None)
-    if threads and kw["workers"] == 1:
+        value = getattr(opts, opt)
+        if value and not Path(value).is_file():
+            raise OptionError(f"--{opt} file {value} does not exist")
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", opts.device):
+        raise OptionError(f"unknown device {opts.device!r} (cpu or cuda[:N])")
+
+
+def _score(loaded, records: list, cfg: BaselineConfig, keys: list[str],
+           opts: BaselineOptions) -> tuple[list[ArchScores], int | None, float]:
+    """Every baseline on every architecture; returns the scores, torch threads and seconds."""
+    threads = opts.threads or (1 if opts.workers > 1 else None)
+    if threads and opts.workers == 1:
         torch.set_num_threads(threads)
     mapper = None
-    if kw["workers"] > 1:
+    if opts.workers > 1:
         from lpzero_gp.parallel import make_mapper
 
-        mapper = make_mapper(kw["workers"])
+        mapper = make_mapper(opts.workers)
         loaded.extractor.mapper = mapper  # --trees extracts statistics in the same pool
-    bar = tqdm(total=len(records), desc="baselines", file=sys.stderr, disable=kw["quiet"])
+    bar = tqdm(total=len(records), desc="baselines", file=sys.stderr, disable=opts.quiet)
     t0 = time.perf_counter()
-    results = score_many(loaded.space, records, loaded.batch, cfg, keys, kw["cache_dir"],
+    results = score_many(loaded.space, records, loaded.batch, cfg, keys, opts.cache_dir,
                          mapper, progress=lambda _r: bar.update(1), threads=threads)
     bar.close()
-    wall = time.perf_counter() - t0
+    return results, threads, time.perf_counter() - t0
+
+
+def run_baselines(opts: BaselineOptions) -> Report:
+    """Hand-crafted proxies (paper Table 1) on a space: Kendall, Spearman, s/arch, paper.
+
+    Writes baselines.csv/.md, meta.json and the per-architecture scores into the results
+    folder. Returns the header with ``rows`` and ``trees`` as ``data``, and the printed table.
+    """
+    from lpzero_gp.spaces import get_space
+    from lpzero_gp.workflows.context import Context, load, pick_records
+
+    _check_options(opts)
+    keys = check_keys(list(opts.proxies) if opts.proxies else BY_KEY)
+    bs, sl = parse_batch(opts.batch, get_space(opts.space, **opts.space_options))
+    ctx = Context(space=opts.space, space_options=opts.space_options, variant=opts.variant,
+                  semantics=opts.semantics,
+                  benchmark=opts.benchmark, batch_size=bs, seq_len=sl,
+                  tokenizer=opts.tokenizer, text=opts.text, seed=opts.seed,
+                  device=opts.device, cache_dir=opts.cache_dir, workers=1,
+                  progress=not opts.quiet)
+    loaded = load(ctx)
+    out = Path(opts.out or f"runs/baselines-{loaded.space.name}-{loaded.variant}")
+    folder = AtomicFolder(out, opts.force)  # fails early if it exists
+    records = pick_records(loaded, opts.archs, ctx.seed)
+    cfg = BaselineConfig(loaded.space.name, loaded.variant, ctx.semantics, ctx.seed,
+                         ctx.device)
+    results, threads, wall = _score(loaded, records, cfg, keys, opts)
     truth = np.array([r.truth for r in records], dtype=np.float64)
-    rows = rank_rows(results, truth, keys, loaded.space.name)
-    trees = _tree_rows(loaded, records, keys) if kw["trees"] else []
+    rows = rank_rows(results, truth, keys, loaded.space)
+    trees = _tree_rows(loaded, records, keys) if opts.trees else []
     head = {
         "space": loaded.space.name, "variant": loaded.variant, "semantics": ctx.semantics,
-        "loss": LOSSES.get((loaded.space.name, ctx.semantics), ""),
-        "batch": f"{bs}x{sl}", "seed": ctx.seed, "archs": kw["archs"], "n": len(records),
-        "truth": loaded.space.truth_label, "workers": kw["workers"], "threads": threads,
-        "wall_seconds": round(wall, 1), "command": "lpzero-gp " + " ".join(sys.argv[1:]),
-        "batch_info": loaded.info, **run_metadata(),
+        "loss": loaded.space.loss_label(ctx.semantics),
+        "batch": f"{bs}x{sl}", "seed": ctx.seed, "archs": opts.archs, "n": len(records),
+        "truth": loaded.space.truth_label, "workers": opts.workers, "threads": threads,
+        "wall_seconds": round(wall, 1), "command": opts.command,
+        "batch_info": loaded.info, **versions(),
     }
     md = _markdown(head, rows, trees)
     with folder:
@@ -220,11 +190,7 @@ def baselines(**kw):
         folder.csv("scores.csv", [{"id": r.id, "truth": t, **r.scores}
                                   for r, t in zip(results, truth, strict=True)])
         folder.json("scores.json", [r.to_json() for r in results])
-    if kw["as_json"]:
-        click.echo(json.dumps({**head, "rows": rows, "trees": trees}, indent=2, default=str))
-    else:
-        click.echo(md)
-        click.echo(f"written to {out}")
+    return Report({**head, "rows": rows, "trees": trees}, [md, f"written to {out}"], out=out)
 
 
 def _markdown(head: dict, rows: list[dict], trees: list[dict]) -> str:
@@ -238,7 +204,7 @@ def _markdown(head: dict, rows: list[dict], trees: list[dict]) -> str:
         f"{head['threads'] or torch.get_num_threads()}",
         f"- command: `{head['command']}`", "",
         "*Italic rows* are not in the paper's Table 1. 'paper' columns: the paper's Tables 2/3 "
-        "as quoted in specs/proxies.md §4.3 (GPT-2: |rho| for GraSP and Jacobian Cosine); "
+        "as quoted in docs/specs.md §6.3 (GPT-2: |rho| for GraSP and Jacobian Cosine); "
         "'ref. code': the published code's stored scores recomputed there (signed).", "",
         table_markdown(rows),
     ]

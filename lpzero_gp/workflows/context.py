@@ -1,7 +1,8 @@
-"""``lpzero-gp run`` and ``lpzero-gp eval`` as functions: the data flow of DESIGN.md §3."""
+"""``lpzero-gp run`` and ``lpzero-gp eval`` as functions: the data flow of docs/design.md §3."""
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from dataclasses import asdict, dataclass, field
@@ -11,22 +12,19 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from lpzero_gp.errors import ProxyError, SpaceError
+from lpzero_gp.errors import OptionError, ProxyError, SpaceError
 from lpzero_gp.proxy import default_pset, parse
 from lpzero_gp.proxy.named import resolve
 from lpzero_gp.proxy.parse import format_tree
 from lpzero_gp.score.fitness import RankResult, bootstrap_ci, rank
 from lpzero_gp.score.scoring import Scorer
-from lpzero_gp.search.loop import Search, SearchConfig, load_checkpoint
+from lpzero_gp.search import Search, SearchConfig, load_checkpoint
 from lpzero_gp.spaces import get_space
-from lpzero_gp.spaces.base import SEMANTICS, Record, Space
-from lpzero_gp.stats.calibration import batch_info, load_text
+from lpzero_gp.spaces.base import Record, Space
+from lpzero_gp.stats.calibration import batch_info, load_text, space_batch
 from lpzero_gp.stats.extract import ExtractConfig, Extractor
 from lpzero_gp.stats.store import Dataset
 from lpzero_gp.workflows.splits import select
-
-#: Default calibration batch per space (batch size, sequence length) on a CPU.
-CPU_BATCH = {"flexibert": (16, 128), "gpt2": (16, 192), "llama": (8, 64)}
 
 
 @dataclass
@@ -49,6 +47,8 @@ class Context:
     workers: int = 1
     dask: str | None = None
     progress: bool = True
+    #: Options handed to the space's constructor (e.g. llama: model, adapter, dtype).
+    space_options: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -72,28 +72,49 @@ def _mapper(ctx: Context):
 
 def load(ctx: Context) -> Loaded:
     """Open the space, read the benchmark, build the calibration batch (once)."""
-    space = get_space(ctx.space)
+    space = get_space(ctx.space, **ctx.space_options)
     variant = ctx.variant or space.default_variant
     if variant not in space.variants:
         raise SpaceError(f"space {space.name!r} has no variant {variant!r} "
                          f"(choose from {', '.join(space.variants)})")
-    if ctx.semantics not in SEMANTICS:
-        raise SpaceError(f"unknown semantics {ctx.semantics!r}; choose {', '.join(SEMANTICS)}")
-    records = space.load_records(ctx.benchmark)
-    bs, sl = CPU_BATCH.get(space.name, (16, 128))
-    bs, sl = ctx.batch_size or bs, ctx.seq_len or sl
+    if ctx.semantics not in space.semantics:
+        raise SpaceError(f"space {space.name!r} has no semantics {ctx.semantics!r}; choose "
+                         f"{', '.join(space.semantics)}")
+    stand_in = ctx.benchmark is None and space.packaged_size() is None
+    records = None if stand_in else space.load_records(ctx.benchmark)
+    spec = space.calibration
+    bs, sl = ctx.batch_size or spec.batch_size, ctx.seq_len or spec.seq_len
     if bs < 1 or sl < 2 or bs * sl > 1 << 22:
-        raise SpaceError(f"absurd calibration batch {bs} x {sl}")
+        raise OptionError(f"absurd calibration batch {bs} x {sl}")
     text = load_text(ctx.text) if ctx.text else None
-    batch = space.calibration(bs, sl, tokenizer=ctx.tokenizer, text=text)
-    kind = "bert" if space.name == "flexibert" else "lm"
-    info = batch_info(kind, bs, sl, tokenizer=ctx.tokenizer, text=text, text_source=ctx.text)
+    tokenizer = ctx.tokenizer or spec.tokenizer
+    batch = space_batch(spec, bs, sl, tokenizer=tokenizer, text=text)
+    info = batch_info(spec.kind, bs, sl, tokenizer=tokenizer, text=text,
+                      text_source=ctx.text)
     init_seed = ctx.seed if ctx.init_seed is None else ctx.init_seed
+    if stand_in:
+        records = _stand_in(space, init_seed, batch, ctx.progress)
     cfg = ExtractConfig(space.name, variant, ctx.semantics, init_seed, ctx.stat_budget,
-                        ctx.device)
+                        ctx.device, space_key(ctx.space_options))
     mapper = _mapper(ctx) if (ctx.workers > 1 or ctx.dask) else None
     extractor = Extractor(space, cfg, batch, ctx.cache_dir, mapper, ctx.progress)
     return Loaded(space, variant, records, batch, extractor, info, ctx.benchmark is None)
+
+
+def space_key(options: dict) -> str:
+    """The space options as canonical text (part of the statistics-cache key)."""
+    return json.dumps(options, sort_keys=True, default=str) if options else ""
+
+
+def _stand_in(space: Space, seed: int, batch: dict, progress: bool) -> list[Record]:
+    """The space's stand-in records when it ships no benchmark and none was given."""
+    bar = tqdm(desc="stand-in ground truth", disable=not progress, file=sys.stderr,
+               leave=False)
+    records = space.stand_in_records(seed, batch, progress=bar)
+    bar.close()
+    if not records:
+        raise SpaceError(f"space {space.name!r} ships no benchmark: give --benchmark FILE")
+    return records
 
 
 def dataset_for(loaded: Loaded, records: list[Record], label: str
@@ -214,4 +235,4 @@ def pick_records(loaded: Loaded, which: str, seed: int) -> list[Record]:
             raise SpaceError(f"--archs {n}: choose between 3 and {len(loaded.records)}")
         idx = np.random.default_rng(seed).permutation(len(loaded.records))[:n]
         return [loaded.records[i] for i in sorted(idx)]
-    return select(loaded.records, which, loaded.space.name, loaded.packaged, seed)
+    return select(loaded.records, which, loaded.space, loaded.packaged, seed)

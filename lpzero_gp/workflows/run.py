@@ -11,21 +11,21 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import time
-from dataclasses import asdict
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
-
-import click
-import numpy as np
 
 from lpzero_gp import __version__
 from lpzero_gp.atomic import AtomicFolder
-from lpzero_gp.errors import SpaceError
+from lpzero_gp.errors import OptionError, SpaceError
 from lpzero_gp.proxy.export import export
-from lpzero_gp.search.loop import CHECKPOINT, SearchConfig, checkpoint_info
+from lpzero_gp.search import CHECKPOINT, SearchConfig, checkpoint_info
 from lpzero_gp.stats.extract import batch_digest
+from lpzero_gp.versions import versions
 from lpzero_gp.workflows.context import (
     Context,
     best_proxy,
@@ -35,6 +35,14 @@ from lpzero_gp.workflows.context import (
     pick_records,
     search,
 )
+from lpzero_gp.workflows.options import (
+    AGG,
+    BUDGETS,
+    Notify,
+    Report,
+    RunOptions,
+    changed_options,
+)
 from lpzero_gp.workflows.report import (
     fmt,
     markdown_table,
@@ -42,29 +50,32 @@ from lpzero_gp.workflows.report import (
     plot_scatter,
 )
 
-AGG = {"mean": ("agg_mean",), "sum": ("agg_sum",), "both": ("agg_mean", "agg_sum")}
 #: Settings file written next to the checkpoint when a run starts.
 RUN_FILE = "run.json"
 RUN_FILE_FORMAT = 1
 #: ``run`` options that never change its results. Every other option does, and a resumed run
 #: takes those from the checkpoint.
 FREE_OPTIONS = ("cache_dir", "workers", "dask", "quiet", "out", "force", "resume_dir",
-                "keep_checkpoint", "as_json", "checkpoint_dir")
+                "keep_checkpoint", "checkpoint_dir")
 #: Context fields that change how a run is executed but never its results.
 RUNTIME_FIELDS = ("cache_dir", "workers", "dask", "progress")
 #: Of those, the options a resumed run takes from the checkpoint unless given again.
 RUNTIME_OPTIONS = ("cache_dir", "workers", "dask")
 
 
-def search_config(kw: dict, budgets: dict) -> SearchConfig:
-    """SearchConfig from CLI options (explicit options override the budget preset)."""
-    pop, off, evals = budgets[kw["budget"]]
+def search_config(opts: RunOptions) -> SearchConfig:
+    """SearchConfig of a run (explicit population, offspring, evaluations override the preset)."""
+    if opts.budget not in BUDGETS:
+        raise OptionError(f"unknown budget {opts.budget!r}; choose {', '.join(BUDGETS)}")
+    if opts.aggregation not in AGG:
+        raise OptionError(f"unknown aggregation {opts.aggregation!r}; choose {', '.join(AGG)}")
+    pop, off, evals = BUDGETS[opts.budget]
     cfg = SearchConfig(
-        population=kw["population"] or pop, offspring=kw["offspring"] or off,
-        evaluations=kw["evaluations"] or evals, cxpb=kw["cxpb"], mutpb=kw["mutpb"],
-        seed=kw["seed"], n_unary=kw["n_unary"], shape=kw["shape"],
-        max_height=kw["max_height"], aggregations=AGG[kw["aggregation"]],
-        rps=not kw["no_rps"], memoize=not kw["no_memo"])
+        population=opts.population or pop, offspring=opts.offspring or off,
+        evaluations=opts.evaluations or evals, cxpb=opts.cxpb, mutpb=opts.mutpb,
+        seed=opts.seed, n_unary=opts.n_unary, shape=opts.shape,
+        max_height=opts.max_height, aggregations=AGG[opts.aggregation],
+        rps=not opts.no_rps, memoize=not opts.no_memo)
     try:
         cfg.validate()
     except ValueError as exc:
@@ -75,9 +86,9 @@ def search_config(kw: dict, budgets: dict) -> SearchConfig:
 # -- where results and checkpoints live ------------------------------------------------------
 
 
-def default_out(kw: dict) -> Path:
-    """``runs/<space>-<variant>-s<seed>`` when ``--out`` is not given."""
-    return Path(f"runs/{kw['space']}-{kw['variant'] or 'default'}-s{kw['seed']}")
+def default_out(opts: RunOptions) -> Path:
+    """``runs/<space>-<variant>-s<seed>`` when no results folder is given."""
+    return Path(f"runs/{opts.space}-{opts.variant or 'default'}-s{opts.seed}")
 
 
 def checkpoint_dir_for(out: Path) -> Path:
@@ -109,20 +120,19 @@ def find_checkpoint(path: str | Path) -> Path:
                      f"{sibling / CHECKPOINT})")
 
 
-def normalise_paths(kw: dict) -> dict:
+def normalise_paths(opts: RunOptions) -> RunOptions:
     """Absolute paths for path options, so a run can be resumed from any working folder."""
-    for name in ("benchmark", "text", "cache_dir"):
-        if kw.get(name):
-            kw[name] = str(Path(os.path.expanduser(kw[name])).resolve())
-    tok = kw.get("tokenizer")
+    changes = {name: str(Path(os.path.expanduser(value)).resolve())
+               for name in ("benchmark", "text", "cache_dir") if (value := getattr(opts, name))}
+    tok = opts.tokenizer
     if tok and Path(os.path.expanduser(tok)).exists():
-        kw["tokenizer"] = str(Path(os.path.expanduser(tok)).resolve())
-    return kw
+        changes["tokenizer"] = str(Path(os.path.expanduser(tok)).resolve())
+    return replace(opts, **changes)
 
 
-def result_options(kw: dict) -> list[str]:
-    """Names of the options in ``kw`` that decide a run's results."""
-    return sorted(k for k in kw if k not in FREE_OPTIONS)
+def result_options() -> list[str]:
+    """Names of the run options that decide a run's results (stored with its checkpoint)."""
+    return sorted(f.name for f in fields(RunOptions) if f.name not in FREE_OPTIONS)
 
 
 def _option(name: str) -> str:
@@ -149,36 +159,76 @@ def read_run_file(ckpt: Path) -> dict:
     return data
 
 
-def merge_resume(kw: dict, explicit: set[str]) -> dict:
-    """``kw`` with the checkpoint's settings; an explicitly given, different one is refused.
+def merge_resume(opts: RunOptions, explicit: Iterable[str]) -> RunOptions:
+    """``opts`` with the checkpoint's settings; an explicitly given, different one is refused.
 
-    Runtime options (cache folder, workers, Dask) default to the interrupted run's too but may
-    change. Adds ``checkpoint_dir`` (the folder found from ``--resume``) and fills ``out`` with
-    the original results folder unless ``--out`` is given.
+    ``explicit`` names the options the user gave (on the command line: not left at their
+    defaults). Runtime options (cache folder, workers, Dask) default to the interrupted run's
+    too but may change. Fills ``checkpoint_dir`` (the folder found from ``resume_dir``) and
+    ``out`` with the original results folder unless it is given.
     """
-    ckpt = find_checkpoint(kw["resume_dir"])
+    ckpt = find_checkpoint(opts.resume_dir)
     info = read_run_file(ckpt)
     stored = info["settings"]
-    given = normalise_paths(dict(kw))
-    for name in result_options(kw):
+    given = normalise_paths(opts)
+    explicit = set(explicit)
+    merged = {}
+    for name in result_options():
         if name not in stored:
             raise SpaceError(f"the checkpoint in {ckpt} does not record {_option(name)} "
                              "(written by an older lpzero-gp?); start a new run")
-        if name in explicit and given[name] != stored[name]:
+        value = getattr(given, name)
+        if name in explicit and value != stored[name]:
             was = "default" if stored[name] is None else stored[name]
-            raise SpaceError(f"{_option(name)} {given[name]} differs from the checkpoint's "
+            raise SpaceError(f"{_option(name)} {value} differs from the checkpoint's "
                              f"{was} (resume with the original settings, or start a new run)")
-        kw[name] = stored[name]
+        merged[name] = stored[name]
     for name, value in info.get("runtime", {}).items():
         if name in RUNTIME_OPTIONS and name not in explicit:
-            kw[name] = value
-    kw["checkpoint_dir"] = str(ckpt)
-    if not kw.get("out"):
-        kw["out"] = info["out"]
-    return kw
+            merged[name] = value
+    merged["checkpoint_dir"] = str(ckpt)
+    if not opts.out:
+        merged["out"] = info["out"]
+    return replace(opts, **merged)
 
 
-# -- the command -------------------------------------------------------------------------------
+# -- the workflow ------------------------------------------------------------------------------
+
+
+@dataclass
+class _Target:
+    """Where a run writes: results folder, checkpoint folder, and what it may replace."""
+
+    out: Path
+    ckpt: Path
+    replace: bool
+    #: The checkpoint's generation when resuming, else None.
+    resumed_from: int | None = None
+
+
+def _target(opts: RunOptions, cfg: SearchConfig) -> _Target:
+    """The run's folders; SpaceError if it would overwrite results or a checkpoint."""
+    out = Path(opts.out) if opts.out else default_out(opts)
+    if out.exists() and not out.is_dir():
+        raise SpaceError(f"results folder {out} exists and is not a folder")
+    if opts.resume_dir:
+        ckpt = Path(opts.checkpoint_dir)
+        gen = checkpoint_info(ckpt)
+        if gen["config"] != asdict(cfg):
+            raise SpaceError(f"the checkpoint in {ckpt} was written with different search "
+                             "settings")
+        # the interrupted run's own results folder may be replaced; any other needs --force
+        replace_ = opts.force or out.resolve() == Path(read_run_file(ckpt)["out"])
+        if out.exists() and not replace_:
+            raise SpaceError(f"results folder {out} exists (use --force to replace it)")
+        return _Target(out, ckpt, replace_, gen["generation"])
+    ckpt = checkpoint_dir_for(out)
+    if out.exists() and not opts.force:
+        raise SpaceError(f"results folder {out} exists (use --force to replace it)")
+    if (ckpt / CHECKPOINT).is_file() and not opts.force:
+        raise SpaceError(f"an interrupted run left a checkpoint in {ckpt}: continue it with "
+                         f"--resume {out}, or start over with --force")
+    return _Target(out, ckpt, opts.force)
 
 
 def _fingerprint(loaded, search_recs, held_recs) -> dict:
@@ -198,8 +248,8 @@ def _check_fingerprint(ckpt: Path, stored: dict, now: dict) -> None:
                              "the benchmark file, calibration text or tokenizer changed?)")
 
 
-def _settings(kw: dict, loaded) -> dict:
-    settings = {name: kw[name] for name in result_options(kw)}
+def _settings(opts: RunOptions, loaded) -> dict:
+    settings = {name: getattr(opts, name) for name in result_options()}
     settings["variant"] = loaded.variant
     return settings
 
@@ -221,66 +271,74 @@ def _start_checkpoints(ckpt: Path, run_file: dict) -> None:
         raise SpaceError(f"cannot write checkpoints to {ckpt}: {exc.strerror or exc}") from None
 
 
-def run_command(ctx: Context, kw: dict, budgets: dict) -> dict:
-    """Everything ``lpzero-gp run`` does; returns the summary.
-
-    ``kw`` holds the CLI options; for ``--resume`` they must already have passed
-    :func:`merge_resume` (which adds ``checkpoint_dir``).
-    """
-    from lpzero_gp.cli import run_metadata
-
-    t_start = time.perf_counter()
-    cfg = search_config(kw, budgets)
-    resuming = bool(kw.get("resume_dir"))
-    out = Path(kw["out"]) if kw.get("out") else default_out(kw)
-    if out.exists() and not out.is_dir():
-        raise SpaceError(f"results folder {out} exists and is not a folder")
-    replace = kw["force"]
-    if resuming:
-        ckpt = Path(kw["checkpoint_dir"])
-        gen = checkpoint_info(ckpt)
-        if gen["config"] != asdict(cfg):
-            raise SpaceError(f"the checkpoint in {ckpt} was written with different search "
-                             "settings")
-        # the interrupted run's own results folder may be replaced; any other needs --force
-        replace = replace or out.resolve() == Path(read_run_file(ckpt)["out"])
-        if out.exists() and not replace:
-            raise SpaceError(f"results folder {out} exists (use --force to replace it)")
-    else:
-        ckpt = checkpoint_dir_for(out)
-        if out.exists() and not kw["force"]:
-            raise SpaceError(f"results folder {out} exists (use --force to replace it)")
-        if (ckpt / CHECKPOINT).is_file() and not kw["force"]:
-            raise SpaceError(f"an interrupted run left a checkpoint in {ckpt}: continue it with "
-                             f"--resume {out}, or start over with --force")
-    loaded = load(ctx)
-    search_recs = pick_records(loaded, kw["search_archs"], ctx.seed)
-    held_recs = [r for r in pick_records(loaded, kw["heldout"], ctx.seed + 1)
+def _records(loaded, opts: RunOptions, seed: int) -> tuple[list, list]:
+    """Search and held-out architectures (held-out ones never searched, at least 3)."""
+    search_recs = pick_records(loaded, opts.search_archs, seed)
+    held_recs = [r for r in pick_records(loaded, opts.heldout, seed + 1)
                  if r.id not in {s.id for s in search_recs}]
     if len(held_recs) < 3:
         raise SpaceError("fewer than 3 held-out architectures")
-    fingerprint = _fingerprint(loaded, search_recs, held_recs)
-    if resuming:
+    return search_recs, held_recs
+
+
+def _open_checkpoints(target: _Target, opts: RunOptions, cfg: SearchConfig, loaded,
+                      fingerprint: dict, note: Notify) -> None:
+    """Check a resumed run's data against its checkpoint, or start a fresh checkpoint folder."""
+    ckpt, out = target.ckpt, target.out
+    if target.resumed_from is not None:
         _check_fingerprint(ckpt, read_run_file(ckpt)["fingerprint"], fingerprint)
-        click.echo(f"resuming from generation {gen['generation']} of {cfg.generations} "
-                   f"(checkpoint {ckpt})", err=True)
-    else:
-        _start_checkpoints(ckpt, {"format": RUN_FILE_FORMAT, "version": __version__,
-                                  "out": str(out.resolve()), "settings": _settings(kw, loaded),
-                                  "runtime": {k: kw[k] for k in RUNTIME_OPTIONS},
-                                  "fingerprint": fingerprint})
-        click.echo(f"checkpoints: {ckpt} (after a crash: lpzero-gp run --resume {out})",
-                   err=True)
-    built_before = loaded.extractor.loaded
+        note(f"resuming from generation {target.resumed_from} of {cfg.generations} "
+             f"(checkpoint {ckpt})")
+        return
+    _start_checkpoints(ckpt, {"format": RUN_FILE_FORMAT, "version": __version__,
+                              "out": str(out.resolve()), "settings": _settings(opts, loaded),
+                              "runtime": {k: getattr(opts, k) for k in RUNTIME_OPTIONS},
+                              "fingerprint": fingerprint})
+    note(f"checkpoints: {ckpt} (after a crash: lpzero-gp run --resume {out})")
+
+
+def _search(loaded, ctx: Context, cfg: SearchConfig, search_recs: list, target: _Target,
+            note: Notify):
+    """The search, checkpointed; a failed run keeps its last checkpoint (or none at all)."""
     try:
-        s, state, recs, secs = search(loaded, ctx, cfg, search_recs, ckpt, resume=resuming)
+        return search(loaded, ctx, cfg, search_recs, target.ckpt,
+                      resume=target.resumed_from is not None)
     except BaseException:
-        if not (ckpt / CHECKPOINT).is_file():
-            shutil.rmtree(ckpt, ignore_errors=True)
+        if not (target.ckpt / CHECKPOINT).is_file():
+            shutil.rmtree(target.ckpt, ignore_errors=True)
         else:
-            click.echo(f"the last checkpoint is kept in {ckpt}: continue with "
-                       f"lpzero-gp run --resume {out}", err=True)
+            note(f"the last checkpoint is kept in {target.ckpt}: continue with "
+                 f"lpzero-gp run --resume {target.out}")
         raise
+
+
+def _quiet(_line: str) -> None:
+    """A notify callback that shows nothing."""
+
+
+def run_search(opts: RunOptions, explicit: Iterable[str] | None = None,
+               notify: Notify | None = None) -> Report:
+    """Everything ``lpzero-gp run`` does: search, held-out report and results folder.
+
+    With ``resume_dir`` the checkpoint's settings replace the options first (:func:`merge_resume`;
+    ``explicit`` names the options given on purpose, default: those differing from the
+    defaults). ``notify`` receives news of the checkpoints. Returns the summary as ``data``,
+    the printed summary as ``lines`` and the results folder as ``out``.
+    """
+    t_start = time.perf_counter()
+    note = notify or _quiet
+    opts = normalise_paths(opts)
+    if opts.resume_dir and not opts.checkpoint_dir:
+        opts = merge_resume(opts, changed_options(opts) if explicit is None else explicit)
+    ctx = opts.context()
+    cfg = search_config(opts)
+    target = _target(opts, cfg)
+    loaded = load(ctx)
+    search_recs, held_recs = _records(loaded, opts, ctx.seed)
+    _open_checkpoints(target, opts, cfg, loaded, _fingerprint(loaded, search_recs, held_recs),
+                      note)
+    built_before = loaded.extractor.loaded
+    s, state, recs, secs = _search(loaded, ctx, cfg, search_recs, target, note)
     proxy, rho_s, tau_s = best_proxy(state)
     held = evaluate_proxy(loaded, proxy, held_recs, "held-out statistics", with_ci=True)
     base = feature_ranks(loaded, held.records)
@@ -290,24 +348,25 @@ def run_command(ctx: Context, kw: dict, budgets: dict) -> dict:
         "space": loaded.space.name, "variant": loaded.variant, "semantics": ctx.semantics,
         "truth": loaded.space.truth_label, "proxy": proxy,
         "search": {"n": len(recs), "rho": rho_s, "tau": tau_s},
-        "heldout": {"split": kw["heldout"], "n": len(held.records), "rho": held.result.rho,
+        "heldout": {"split": opts.heldout, "n": len(held.records), "rho": held.result.rho,
                     "tau": held.result.tau, "ci": held.ci, "valid": held.result.valid},
         "baselines_heldout": {k: {"rho": v.rho, "tau": v.tau} for k, v in base.items()},
         "evaluations": s.stats_counts, "generations": state.generation,
         "skipped_architectures": ex.failures,
     }
     context = {k: v for k, v in asdict(ctx).items() if k not in RUNTIME_FIELDS}
+    if not context["space_options"]:  # recorded only for spaces that take options
+        del context["space_options"]
     context["variant"] = loaded.variant
     timing = {"search_seconds": secs, "wall_seconds": wall, "extract_seconds": ex.seconds,
               "models_built": ex.built, "statistics_loaded_from_cache": ex.loaded - built_before,
-              "resumed_from_generation": gen["generation"] if resuming else None,
+              "resumed_from_generation": target.resumed_from,
               "runtime": {k: getattr(ctx, k) for k in RUNTIME_FIELDS}}
-    _write(out, replace, summary, state, held, cfg, context, loaded,
-           run_metadata(), timing)
-    if not kw.get("keep_checkpoint"):
-        shutil.rmtree(ckpt, ignore_errors=True)
-    _print(summary, loaded, kw["as_json"], out, wall)
-    return summary
+    _write(target.out, target.replace, summary, state, held, cfg, context, loaded, versions(),
+           timing)
+    if not opts.keep_checkpoint:
+        shutil.rmtree(target.ckpt, ignore_errors=True)
+    return Report(summary, summary_lines(summary, ex, target.out, wall), out=target.out)
 
 
 def _write(out, force, summary, state, held, cfg, context, loaded, meta, timing) -> None:
@@ -343,28 +402,27 @@ def _markdown(summary: dict) -> str:
             + markdown_table(["proxy", "Spearman", "Kendall"], rows))
 
 
-def _print(summary: dict, loaded, as_json: bool, out: Path, wall: float) -> None:
-    if as_json:
-        click.echo(json.dumps(summary, indent=2, sort_keys=True, default=str))
-        return
-    ex = loaded.extractor
-    click.echo(f"space {summary['space']}  variant {summary['variant']}  semantics "
-               f"{summary['semantics']}  truth: {summary['truth']}")
+def summary_lines(summary: dict, extractor, out: Path, wall: float) -> list[str]:
+    """The printed summary of a run: statistics source, best proxy, search and held-out rho."""
+    ex = extractor
+    lines = [f"space {summary['space']}  variant {summary['variant']}  semantics "
+             f"{summary['semantics']}  truth: {summary['truth']}"]
     if ex.loaded and not ex.built:
-        click.echo(f"statistics of all {ex.loaded} architectures loaded from the cache "
-                   "(no model built)")
+        lines.append(f"statistics of all {ex.loaded} architectures loaded from the cache "
+                     "(no model built)")
     elif ex.loaded:
-        click.echo(f"statistics: {ex.loaded} from the cache, {ex.built} models built")
-    click.echo(f"best proxy: {summary['proxy']}")
-    click.echo(f"search ({summary['search']['n']} archs): Spearman "
-               f"{fmt(summary['search']['rho'])}  Kendall {fmt(summary['search']['tau'])}")
+        lines.append(f"statistics: {ex.loaded} from the cache, {ex.built} models built")
+    lines.append(f"best proxy: {summary['proxy']}")
+    lines.append(f"search ({summary['search']['n']} archs): Spearman "
+                 f"{fmt(summary['search']['rho'])}  Kendall {fmt(summary['search']['tau'])}")
     h = summary["heldout"]
     ci = h.get("ci") or {}
     ci_txt = f"  (rho 95% CI {fmt(ci['rho'][0])}..{fmt(ci['rho'][1])})" if ci else ""
-    click.echo(f"held-out {h['split']} ({h['n']} archs): Spearman {fmt(h['rho'])}  Kendall "
-               f"{fmt(h['tau'])}{ci_txt}")
+    lines.append(f"held-out {h['split']} ({h['n']} archs): Spearman {fmt(h['rho'])}  Kendall "
+                 f"{fmt(h['tau'])}{ci_txt}")
     for k, v in summary["baselines_heldout"].items():
-        click.echo(f"  baseline {k:<15} Spearman {fmt(v['rho'])}  Kendall {fmt(v['tau'])}")
-    click.echo(f"results: {out}  ({wall:.0f} s)")
-    if np.isnan(h["rho"]):
-        click.echo("note: the best proxy is invalid on the held-out architectures")
+        lines.append(f"  baseline {k:<15} Spearman {fmt(v['rho'])}  Kendall {fmt(v['tau'])}")
+    lines.append(f"results: {out}  ({wall:.0f} s)")
+    if math.isnan(h["rho"]):
+        lines.append("note: the best proxy is invalid on the held-out architectures")
+    return lines

@@ -11,10 +11,9 @@ from importlib import resources
 
 import numpy as np
 
-from lpzero_gp.errors import SpaceError
-from lpzero_gp.spaces.base import Record
+from lpzero_gp.errors import OptionError, SpaceError
+from lpzero_gp.spaces.base import Record, Space
 
-SPLIT_SIZES = {"flexibert": (50, 50, 400), "gpt2": (50, 25, 125)}
 SPLIT_NAMES = ("search", "validation", "test")
 SPLIT_SEED = 42
 
@@ -41,7 +40,7 @@ def stored_splits(space: str) -> dict[str, list[str]]:
     return data[space]
 
 
-def select(records: list[Record], which: str, space: str, packaged: bool, seed: int = 42
+def select(records: list[Record], which: str, space: Space, packaged: bool, seed: int = 42
            ) -> list[Record]:
     """Records of a split (``search|validation|test|all``) or ``heldout`` (not search).
 
@@ -51,8 +50,8 @@ def select(records: list[Record], which: str, space: str, packaged: bool, seed: 
     if which == "all":
         return list(records)
     by_id = {r.id: r for r in records}
-    if packaged and space in SPLIT_SIZES:
-        splits = stored_splits(space)
+    if packaged and space.split_sizes is not None:
+        splits = stored_splits(space.name)
     else:
         n = len(records)
         a, b = max(2, n // 10), max(2, n // 10)
@@ -61,6 +60,6 @@ def select(records: list[Record], which: str, space: str, packaged: bool, seed: 
         keep = set(splits["validation"]) | set(splits["test"])
         return [r for r in records if r.id in keep]
     if which not in splits:
-        raise SpaceError(f"unknown split {which!r}; choose search, validation, test, heldout "
+        raise OptionError(f"unknown split {which!r}; choose search, validation, test, heldout "
                          "or all")
     return [by_id[i] for i in splits[which] if i in by_id]

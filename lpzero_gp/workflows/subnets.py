@@ -1,9 +1,10 @@
 """Rank and search LoNAS sub-networks with a zero-cost proxy.
 
 :func:`rank_subnets` scores a user-supplied list of sub-network configurations;
-:func:`search_subnets` runs a DEAP (mu + lambda) evolutionary search over the space's index
-vectors that maximises a proxy under a parameter budget (over-budget children are repaired by
-shrinking random groups one step until they fit). Scores are cached per configuration, so a
+:func:`search_subnets` runs the (mu + lambda) loop of :mod:`lpzero_gp.search.loop` over the
+space's index vectors to maximise a proxy under a parameter budget (over-budget children are
+repaired by shrinking random groups one step until they fit), with plain tournament survivor
+selection and its own seeded ``random.Random``. Scores are cached per configuration, so a
 configuration is scored once however often the search meets it.
 """
 
@@ -12,17 +13,18 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import torch
-from deap import algorithms, base, creator, tools
+from deap import base, creator, tools
 
 from lpzero_gp.errors import SpaceError
+from lpzero_gp.score.subnets import SubnetScorer
+from lpzero_gp.search.loop import evaluate_invalid, evolve
+from lpzero_gp.search.operators import cx_uniform, mut_uniform_int, sel_tournament
 from lpzero_gp.spaces.llama.cost import subnet_cost
-from lpzero_gp.spaces.llama.scoring import SubnetScorer
 from lpzero_gp.spaces.llama.space import LonasSpace, Subnet
 from lpzero_gp.spaces.llama.supernet import LonasSupernet
 
@@ -119,18 +121,7 @@ def budget_limit(space: LonasSpace, budget: float | None) -> int | None:
     return limit
 
 
-@contextmanager
-def seeded_random(seed: int) -> Iterator[None]:
-    """Seed Python's global ``random`` (which DEAP's operators use) and restore it afterwards."""
-    state = random.getstate()
-    random.seed(seed)
-    try:
-        yield
-    finally:
-        random.setstate(state)
-
-
-def _repair(space: LonasSpace, ind: list[int], limit: int | None) -> None:
+def _repair(space: LonasSpace, ind: list[int], limit: int | None, rng: random.Random) -> None:
     """Shrink random groups one step at a time until the individual fits the budget."""
     if limit is None:
         return
@@ -138,7 +129,7 @@ def _repair(space: LonasSpace, ind: list[int], limit: int | None) -> None:
         room = [i for i, d in enumerate(space.dims_table) if ind[i] < len(d.values) - 1]
         if not room:  # pragma: no cover - budget_limit() guarantees the minimal network fits
             raise SpaceError("no sub-network fits the parameter budget")
-        ind[random.choice(room)] += 1
+        ind[rng.choice(room)] += 1
 
 
 def _entry(
@@ -152,6 +143,48 @@ def _entry(
         "within_budget": limit is None or cost.params <= limit,
         "config": list(config),
     }
+
+
+def _toolbox(scorer: SubnetScorer, proxy: str, settings: SearchSettings, limit: int | None,
+             rng: random.Random) -> base.Toolbox:
+    """Uniform crossover, uniform integer mutation, tournament survivors; ``evaluate`` repairs
+    an individual to the budget before scoring it (NaN scores become -inf)."""
+    space = scorer.supernet.space
+    uppers = [len(d.values) - 1 for d in space.dims_table]
+
+    def evaluate(ind: list[int]) -> tuple[float]:
+        _repair(space, ind, limit, rng)
+        value = scorer.score(space.decode(ind), proxy)
+        return (-math.inf if math.isnan(value) else value,)
+
+    tb = base.Toolbox()
+    tb.register("index", lambda: [rng.randint(0, u) for u in uppers])
+    tb.register("individual", tools.initIterate, creator.SubnetIndividual, tb.index)
+    tb.register("population", tools.initRepeat, list, tb.individual)
+    tb.register("evaluate", evaluate)
+    tb.register("mate", cx_uniform, indpb=0.5, rng=rng)
+    tb.register("mutate", mut_uniform_int, low=[0] * len(uppers), up=uppers,
+                indpb=settings.gene_prob, rng=rng)
+    tb.register("select", sel_tournament, tournsize=settings.tournament, rng=rng)
+    return tb
+
+
+def _history(scorer: SubnetScorer, proxy: str, bar: Any) -> tuple[tools.Logbook, Callable]:
+    """A logbook of best and mean finite score per generation, and the callback that fills it."""
+    stats = tools.Statistics(lambda ind: ind.fitness.values[0])
+    finite = lambda xs: [x for x in xs if math.isfinite(x)]  # noqa: E731
+    stats.register("best", lambda xs: max(finite(xs)) if finite(xs) else None)
+    stats.register("mean", lambda xs: sum(finite(xs)) / len(finite(xs)) if finite(xs) else None)
+    log = tools.Logbook()
+
+    def record(gen: int, pop: list[Any]) -> None:
+        rec = stats.compile(pop)
+        log.record(generation=gen, **rec, evaluated=scorer.scored(proxy))
+        if rec["best"] is not None:
+            bar.set_postfix(best=f"{rec['best']:.4g}")
+        bar.update(1)
+
+    return log, record
 
 
 def search_subnets(
@@ -169,70 +202,32 @@ def search_subnets(
     full = subnet_cost(space, space.maximal()).params
     t0 = time.perf_counter()
     scorer.check(proxy)
-    uppers = [len(d.values) - 1 for d in space.dims_table]
-
-    def evaluate(ind: list[int]) -> tuple[float]:
-        value = scorer.score(space.decode(ind), proxy)
-        return (-math.inf if math.isnan(value) else value,)
-
-    toolbox = base.Toolbox()
-    toolbox.register("index", lambda: [random.randint(0, u) for u in uppers])
-    toolbox.register("individual", tools.initIterate, creator.SubnetIndividual, toolbox.index)
-    toolbox.register("population", tools.initRepeat, list, toolbox.individual)
-    toolbox.register("evaluate", evaluate)
-    toolbox.register("mate", tools.cxUniform, indpb=0.5)
-    toolbox.register(
-        "mutate", tools.mutUniformInt, low=[0] * len(uppers), up=uppers, indpb=settings.gene_prob
-    )
-    toolbox.register("select", tools.selTournament, tournsize=settings.tournament)
-
+    rng = random.Random(settings.seed)
+    toolbox = _toolbox(scorer, proxy, settings, limit, rng)
     hof = tools.HallOfFame(settings.top_k)
-    history: list[dict[str, Any]] = []
-    bar = tqdm(
-        total=settings.generations + 1,
-        desc=f"subnets {proxy[:30]}",
-        unit="gen",
-        disable=not progress,
-        leave=False,
-    )
+    bar = tqdm(total=settings.generations + 1, desc=f"subnets {proxy[:30]}", unit="gen",
+               disable=not progress, leave=False)
+    history, record = _history(scorer, proxy, bar)
 
-    def evaluate_all(inds: list[Any]) -> None:
-        for ind in inds:
-            _repair(space, ind, limit)
-            if not ind.fitness.valid:
-                ind.fitness.values = toolbox.evaluate(ind)
-
-    def record(gen: int, pop: list[Any]) -> None:
-        finite = [ind.fitness.values[0] for ind in pop if math.isfinite(ind.fitness.values[0])]
-        history.append(
-            {
-                "generation": gen,
-                "best": max(finite) if finite else None,
-                "mean": sum(finite) / len(finite) if finite else None,
-                "evaluated": scorer.scored(proxy),
-            }
-        )
-        if finite:
-            bar.set_postfix(best=f"{max(finite):.4g}")
-        bar.update(1)
-
-    with seeded_random(settings.seed):
-        pop = toolbox.population(n=settings.population)
-        for ind, name in zip(pop, ("heuristic", "minimal", "maximal"), strict=False):
-            ind[:] = space.encode(space.named(name))  # seeds; repaired to the budget below
-        evaluate_all(pop)
-        hof.update(pop)
-        record(0, pop)
-        for gen in range(1, settings.generations + 1):
-            children = algorithms.varOr(
-                pop, toolbox, settings.offspring, settings.cx_prob, settings.mut_prob
-            )
-            evaluate_all(children)
-            hof.update(children)
-            pop = toolbox.select(pop + children, settings.population)
-            record(gen, pop)
+    pop = toolbox.population(n=settings.population)
+    for ind, name in zip(pop, ("heuristic", "minimal", "maximal"), strict=False):
+        ind[:] = space.encode(space.named(name))  # seeds; repaired to the budget when evaluated
+    evaluate_invalid(toolbox, pop)
+    hof.update(pop)
+    record(0, pop)
+    evolve(pop, toolbox, rng, mu=settings.population, lambda_=settings.offspring,
+           cxpb=settings.cx_prob, mutpb=settings.mut_prob, ngen=settings.generations,
+           halloffame=hof, on_generation=record)
     bar.close()
+    return _result(scorer, proxy, settings, limit, full, hof, list(history),
+                   time.perf_counter() - t0)
 
+
+def _result(scorer: SubnetScorer, proxy: str, settings: SearchSettings, limit: int | None,
+            full: int, hof: tools.HallOfFame, history: list[dict[str, Any]],
+            seconds: float) -> SearchResult:
+    """The search's result: the hall of fame's finite entries and the named sub-networks."""
+    space = scorer.supernet.space
     best = [
         _entry(space, space.decode(ind), ind.fitness.values[0], full, limit)
         for ind in hof
@@ -254,6 +249,6 @@ def search_subnets(
         settings=asdict(settings),
         evaluated=scorer.scored(proxy),
         invalid=scorer.invalid,
-        seconds=time.perf_counter() - t0,
+        seconds=seconds,
         history=history,
     )

@@ -49,10 +49,11 @@ def _plain(space, record, batch) -> float:
 
 def bench_extraction(reps: int) -> list[dict]:
     """Extraction vs plain forward/backward for the smallest and largest architecture."""
+    from lpzero_gp.stats.calibration import space_batch
     from lpzero_gp.stats.extract import ExtractConfig, extract_one
 
     space, small, large = _extremes()
-    batch = space.calibration(16, 192)
+    batch = space_batch(space.calibration, 16, 192)
     cfg = ExtractConfig("gpt2", "default")
     rows = []
     for label, rec in (("smallest", small), ("largest", large)):

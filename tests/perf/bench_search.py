@@ -44,12 +44,13 @@ def _cli(args: list[str]) -> tuple[float, float, dict]:
 def bench_extraction(n: int) -> float:
     """Seconds per architecture for extraction at the default batch."""
     from lpzero_gp.spaces import get_space
+    from lpzero_gp.stats.calibration import space_batch
     from lpzero_gp.stats.extract import ExtractConfig, extract_one
     from lpzero_gp.workflows.splits import select
 
     space = get_space("flexibert")
-    recs = select(space.load_records(), "search", "flexibert", True)[:n]
-    batch = space.calibration(16, 128)
+    recs = select(space.load_records(), "search", space, True)[:n]
+    batch = space_batch(space.calibration, 16, 128)
     cfg = ExtractConfig("flexibert", "as-trained")
     extract_one(space, recs[0], batch, cfg)  # warm-up
     t0 = time.perf_counter()
@@ -70,10 +71,10 @@ def bench_evaluations(cache: Path, n_proxies: int) -> dict:
     ds = Dataset.from_stats(stats)
     truth = np.random.default_rng(0).random(len(stats))
     pset, rps, keys, trees = default_pset(), RPS(), set(), []
-    random.seed(0)
+    rng = random.Random(0)
     t0 = time.perf_counter()
     while len(trees) < n_proxies:
-        t = gen_lpzero(pset)
+        t = gen_lpzero(pset, rng=rng)
         v = rps.check(t)
         if v.ok and v.key not in keys:
             keys.add(v.key)
@@ -95,7 +96,7 @@ def bench_evaluations(cache: Path, n_proxies: int) -> dict:
 def _in_search(ds, truth) -> dict:
     """Distinct proxies scored per second of scoring time inside a paper-budget search."""
     from lpzero_gp.score.scoring import Scorer
-    from lpzero_gp.search.loop import Search, SearchConfig
+    from lpzero_gp.search import Search, SearchConfig
     from lpzero_gp.workflows.context import search_pset
 
     out = {}

@@ -1,6 +1,6 @@
 """The FlexiBERT as-trained encoder: the discriminator graph that produced the GLUE scores.
 
-Written from specs/flexibert_as_trained.md. Every layer is plain scaled-dot-product attention
+Written from docs/specs.md §9. Every layer is plain scaled-dot-product attention
 (the operation fields were inert in the trained graph) at the record's real widths: hidden size
 H from the record, first FFN linear to 4H, stacked FFN linears to the layer's
 ``feed_forward_dimension``. The E->H projection exists only when H != 128, the attention mask is

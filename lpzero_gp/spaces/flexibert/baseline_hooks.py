@@ -1,6 +1,6 @@
 """What the hand-crafted baselines read from a FlexiBERT model (both variants).
 
-Module sets follow proxies.md §4.2 for BERT: "linear layers" are every ``nn.Linear`` of the
+Module sets follow docs/specs.md §6.2 for BERT: "linear layers" are every ``nn.Linear`` of the
 encoder (embedding projection, mixers, post dense, FFN); Synaptic Saliency uses the FFN linears;
 Synaptic Diversity the mixer linears plus the attention-output dense; Head Importance the mixer
 linears with ``weight.shape[0] >= 128``; the search's G/W inputs are the mixer linears. The
@@ -105,7 +105,7 @@ class FlexibertBaselineHooks:
         """Sum of the output on the real token batch.
 
         Reference: the sum of the last hidden state, which a LayerNorm at init makes constant
-        (so the gradients are round-off, proxies.md fact 7). Intended: the sum of every tied
+        (so the gradients are round-off, docs/specs.md §2.7). Intended: the sum of every tied
         LM-head logit, computed as hidden . (P^T sum_v word_v) without the V-wide logits.
         """
         hidden, _ = self._hidden(model, batch, semantics)

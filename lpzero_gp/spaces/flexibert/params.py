@@ -71,7 +71,7 @@ def reference_ffn_params(num_feed_forward: int) -> int:
 
 
 def reference_num_params(config: Mapping[str, Any]) -> int:
-    """Trainable parameters of the reference encoder (flexibert.md section 8)."""
+    """Trainable parameters of the reference encoder (docs/specs.md §8.8)."""
     total = embeddings_params(REFERENCE_HIDDEN, with_projection=True)
     for layer in config["encoder_layers"]:
         total += reference_mixer_params(layer)
@@ -105,7 +105,7 @@ def as_trained_layer_params(hidden: int, layer: Layer) -> int:
 
 
 def as_trained_num_params(config: Mapping[str, Any]) -> int:
-    """Trainable parameters of the as-trained encoder (flexibert_as_trained.md section 10)."""
+    """Trainable parameters of the as-trained encoder (docs/specs.md §9.10)."""
     hidden = int(config["hidden_size"])
     total = embeddings_params(hidden, with_projection=hidden != EMBEDDING_SIZE)
     layers: Sequence[Layer] = config["encoder_layers"]

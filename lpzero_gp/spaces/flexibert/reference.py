@@ -1,6 +1,6 @@
 """The FlexiBERT reference encoder: the PyTorch models the published proxies were computed on.
 
-Written from specs/flexibert.md. Every model has hidden width 256 and FFN width 1024 whatever the
+Written from docs/specs.md §8. Every model has hidden width 256 and FFN width 1024 whatever the
 record says; the per-layer operation type (SA-SDP, SA-WMA, LT-DFT, LT-DCT, DSC-5, DSC-9), the
 head count and the number of stacked FFN linears are honoured. Plain torch modules are used (no
 transformers classes) so that every hook point of the proxy inputs is an explicit attribute.
@@ -288,7 +288,7 @@ class FlexibertEncoder(nn.Module):
 
 
 class FlexibertReference(FlexibertEncoder):
-    """Reference encoder for one benchmark record (flexibert.md), returned in training mode."""
+    """Reference encoder for one benchmark record (docs/specs.md §8), returned in training mode."""
 
     def __init__(self, config: Mapping[str, Any]) -> None:
         super().__init__()

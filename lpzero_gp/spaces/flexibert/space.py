@@ -3,8 +3,8 @@
 Records come from the packaged benchmark (500 architectures, GLUE average, higher is better) or a
 user file in the same format. Two model variants: ``reference`` (the PyTorch models the published
 proxies and ``num_parameters`` were computed on) and ``as-trained`` (the graph that was trained
-to produce the GLUE scores, counted by ``num_parameters_as_trained``). See specs/flexibert.md and
-specs/flexibert_as_trained.md.
+to produce the GLUE scores, counted by ``num_parameters_as_trained``). See docs/specs.md §8
+and §9.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from torch.utils.checkpoint import checkpoint
 
 from lpzero_gp.errors import SpaceError
 
-from ..base import SEMANTICS, RawInputs, Record, Space
+from ..base import SEMANTICS, BaselineHooks, CalibrationSpec, RawInputs, Record, Space
+from . import published
 from .as_trained import FlexibertAsTrained
 from .params import (
     MAX_POSITIONS,
@@ -334,6 +335,13 @@ def _run_and_record(model: FlexibertEncoder, batch: dict[str, torch.Tensor],
     return out
 
 
+#: What produces the gradients, per semantics.
+LOSSES = {
+    "intended": "masked-LM loss (tied head, 15% of tokens), eval mode",
+    "reference": "all-ones backward on the last hidden state, train mode",
+}
+
+
 class FlexibertSpace(Space):
     """FlexiBERT (NAS-Bench-BERT, Serianni & Kalita 2023): 500 encoders scored by GLUE average."""
 
@@ -341,7 +349,25 @@ class FlexibertSpace(Space):
     variants = ("reference", "as-trained")
     default_variant = "as-trained"
     truth_label = "GLUE dev average (scores.glue), higher is better"
+    benchmark_format = ("JSON list of records {id, config: {hidden_size, encoder_layers: "
+                        "[{operation, ...}]}, scores: {glue}} (the packaged NAS-Bench-BERT "
+                        "file's format)")
     feature_names = ("params", "layers", "hidden")
+    calibration = CalibrationSpec("bert", 16, 128, max_seq_len=MAX_POSITIONS)
+    split_sizes = (50, 50, 400)
+    baseline_batch = (2, 128)
+    paper_baselines = published.PAPER
+    recomputed_baselines = published.RECOMPUTED
+
+    def loss_label(self, semantics: str) -> str:
+        """Masked-LM loss through the tied embeddings, or the reference all-ones backward."""
+        return LOSSES.get(semantics, "")
+
+    def baseline_hooks(self) -> BaselineHooks:
+        """Module sets, taps and losses of this family's encoders."""
+        from .baseline_hooks import HOOKS
+
+        return HOOKS
 
     def load_records(self, path: str | None = None) -> list[Record]:
         """Packaged benchmark (``path=None``) or a user JSON list of the same format."""
@@ -388,20 +414,6 @@ class FlexibertSpace(Space):
         return {"params": float(self.num_params(record, variant)),
                 "layers": float(len(config["encoder_layers"])),
                 "hidden": float(hidden)}
-
-    def calibration(
-        self,
-        batch_size: int,
-        seq_len: int,
-        tokenizer: str | None = None,
-        text: str | None = None,
-    ) -> dict[str, torch.Tensor]:
-        """BERT-style batch (input ids, token types, mask; (B, T) long) from the engine."""
-        if not _is_int(seq_len) or not 0 < seq_len <= MAX_POSITIONS:
-            raise SpaceError(f"seq_len must be an integer in 1..{MAX_POSITIONS}, got {seq_len!r}")
-        from lpzero_gp.stats.calibration import bert_batch
-
-        return bert_batch(batch_size=batch_size, seq_len=seq_len, tokenizer=tokenizer, text=text)
 
     def collect(
         self,

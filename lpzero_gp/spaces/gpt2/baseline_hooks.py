@@ -1,6 +1,6 @@
 """What the hand-crafted baselines read from a heterogeneous GPT-2 model.
 
-proxies.md §4.2 for GPT-2: the "linear layers" are the 4 Conv1D maps of every block (the only
+docs/specs.md §6.2 for GPT-2: the "linear layers" are the 4 Conv1D maps of every block (the only
 linear modules of the family) and every Conv1D-based set (saliency, diversity, head importance,
 the search's G/W inputs) is that same list; Head Importance keeps those with
 ``weight.shape[0] >= 128`` (the input width of an (in, out) Conv1D). Activation Distance and

@@ -3,7 +3,7 @@
 Pre-LN GPT-2 blocks from transformers, each with its own head count and FFN width, between an
 adaptive input embedding and an adaptive softmax head. The
 blocks run with the "eager" attention backend and an explicit causal mask, and the weights are
-set by :func:`init_weights` rather than by transformers' post-init hook (spec section 5).
+set by :func:`init_weights` rather than by transformers' post-init hook (docs/specs.md §10.5).
 """
 
 from __future__ import annotations

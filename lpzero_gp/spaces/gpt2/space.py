@@ -18,7 +18,8 @@ import torch
 
 from lpzero_gp.errors import SpaceError
 
-from ..base import RawInputs, Record, Space
+from ..base import BaselineHooks, CalibrationSpec, RawInputs, Record, Space
+from . import published
 from .config import FlexConfig, resolve_config
 from .inputs import collect_inputs
 from .model import build_model
@@ -112,6 +113,13 @@ def load_records_with_errors(path: str | Path | None = None) -> tuple[list[Recor
     return records, errors
 
 
+#: What produces the gradients, per semantics.
+LOSSES = {
+    "intended": "mean LM loss (adaptive softmax), eval mode",
+    "reference": "mean LM loss (adaptive softmax), train mode (dropout)",
+}
+
+
 class Gpt2Space(Space):
     """LTS heterogeneous GPT-2 family (200 architectures, WikiText-103 perplexity)."""
 
@@ -119,6 +127,26 @@ class Gpt2Space(Space):
     variants = ("default",)
     default_variant = "default"
     truth_label = "negative validation perplexity (lower perplexity is better)"
+    higher_is_better = False
+    benchmark_format = ("JSON list of LTS records {id, config: {n_layer, d_model, n_head, "
+                        "d_inner, d_embed, div_val, cutoffs, tgt_len, ...}, valid_ppl}; "
+                        "truth = -valid_ppl")
+    calibration = CalibrationSpec("lm", DEFAULT_BATCH_SIZE, DEFAULT_SEQ_LEN,
+                                  vocab_size=VOCAB_SIZE)
+    split_sizes = (50, 25, 125)
+    baseline_batch = (2, 192)
+    paper_baselines = published.PAPER
+    recomputed_baselines = published.RECOMPUTED
+
+    def loss_label(self, semantics: str) -> str:
+        """The mean adaptive-softmax LM loss, in eval mode or (reference) training mode."""
+        return LOSSES.get(semantics, "")
+
+    def baseline_hooks(self) -> BaselineHooks:
+        """Module sets, taps and losses of this family's decoders."""
+        from .baseline_hooks import HOOKS
+
+        return HOOKS
     feature_names = ("params", "decoder_params", "attn_params", "ffn_params", "layers", "d_model")
 
     def load_records(self, path: str | None = None) -> list[Record]:
@@ -161,27 +189,6 @@ class Gpt2Space(Space):
             "layers": cfg.n_layer,
             "d_model": cfg.d_model,
         }
-
-    def calibration(
-        self,
-        batch_size: int = DEFAULT_BATCH_SIZE,
-        seq_len: int = DEFAULT_SEQ_LEN,
-        tokenizer: str | None = None,
-        text: str | None = None,
-    ) -> dict[str, torch.Tensor]:
-        """Next-token LM batch {input_ids, labels} of shape (batch_size, seq_len)."""
-        for key, value in (("batch_size", batch_size), ("seq_len", seq_len)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise SpaceError(f"{key} must be a positive integer, got {value!r}")
-        from lpzero_gp.stats.calibration import lm_batch
-
-        return lm_batch(
-            batch_size=batch_size,
-            seq_len=seq_len,
-            vocab_size=VOCAB_SIZE,
-            tokenizer=tokenizer,
-            text=text,
-        )
 
     def collect(
         self,

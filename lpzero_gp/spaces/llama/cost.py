@@ -1,8 +1,8 @@
 """Analytic parameter and MAC counts of a LoNAS sub-network (no model needed).
 
-Counts follow the spec's cost model: frozen linear weights of the decoder layers plus their
-LoRA adapters at the active ranks and widths; ``down_proj``'s adapter keeps rank r_max.
-Embeddings, norms and the LM head are constant across sub-networks and reported apart.
+Counts follow the cost model of docs/specs.md §11.4: frozen linear weights of the decoder
+layers plus their LoRA adapters at the active ranks and widths; ``down_proj``'s adapter keeps
+rank r_max. Embeddings, norms and the LM head are constant across sub-networks and reported apart.
 """
 
 from __future__ import annotations

@@ -18,7 +18,6 @@ weights of the decoder layers require grad only for the duration of the call.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from typing import Any
 
@@ -36,26 +35,6 @@ from .supernet import MODULE_SETS, LonasSupernet
 #: Loss modes: ``lm`` (mean next-token cross-entropy) or ``ones`` (back-propagate a ones tensor
 #: through the logits, as LPZero's LLaMA input collector does).
 LOSS_MODES: tuple[str, ...] = ("lm", "ones")
-
-_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-
-
-def needed_letters(proxy: str) -> tuple[str, ...]:
-    """Input letters a proxy mentions (named proxies expanded); all letters if unsure.
-
-    Used to skip work: a W-only proxy such as ``paper_llama`` needs no forward pass at all.
-    """
-    try:
-        from lpzero_gp.proxy.named import resolve
-
-        proxy = resolve(proxy)
-    except (ImportError, ValueError):
-        return INPUT_NAMES
-    if "(" not in proxy:
-        return INPUT_NAMES
-    found = {tok for tok in _TOKEN.findall(proxy) if tok in INPUT_NAMES}
-    return tuple(x for x in INPUT_NAMES if x in found) or INPUT_NAMES
-
 
 def lm_loss(logits: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor:
     """Mean cross-entropy. ``labels`` are next-token targets aligned with ``input_ids`` (as

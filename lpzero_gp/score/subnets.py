@@ -3,25 +3,27 @@
 A proxy is either a named cost feature of the sub-network (``params``, ``macs``,
 ``adapter_params``, ``frozen_params``: the naive baselines, no model run needed) or any proxy
 the engine understands (an expression over A/H/S/G/W/J or a named proxy such as
-``paper_llama``), scored with :func:`lpzero_gp.proxy.score_raw`. A score that is NaN, infinite
-or raises is invalid and comes back as NaN; invalid scores are counted.
+``paper_llama``), scored with :func:`lpzero_gp.score.scoring.score_raw`. A score that is NaN,
+infinite or raises is invalid and comes back as NaN; invalid scores are counted.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
 import torch
 
-from lpzero_gp.errors import SpaceError
-
-from ..base import INPUT_NAMES, RawInputs
-from .cost import subnet_cost
-from .inputs import collect_subnet, needed_letters
-from .space import Subnet
-from .supernet import LonasSupernet
+from lpzero_gp.errors import ProxyError
+from lpzero_gp.proxy.named import resolve
+from lpzero_gp.score.scoring import score_raw
+from lpzero_gp.spaces.base import INPUT_NAMES, RawInputs
+from lpzero_gp.spaces.llama.cost import subnet_cost
+from lpzero_gp.spaces.llama.inputs import collect_subnet
+from lpzero_gp.spaces.llama.space import Subnet
+from lpzero_gp.spaces.llama.supernet import LonasSupernet
 
 #: Proxies answered from the analytic cost model (higher = bigger sub-network).
 FEATURE_PROXIES: tuple[str, ...] = ("params", "macs", "adapter_params", "frozen_params")
@@ -29,22 +31,22 @@ FEATURE_PROXIES: tuple[str, ...] = ("params", "macs", "adapter_params", "frozen_
 ScoreFn = Callable[[str, RawInputs], float]
 
 
-def engine_score_raw() -> ScoreFn:
-    """The engine's ``score_raw`` (imported lazily so the space works without the engine)."""
-    try:
-        from lpzero_gp.score.scoring import score_raw
-    except ImportError as exc:  # pragma: no cover - depends on the engine being installed
-        raise SpaceError("proxy scoring needs lpzero_gp.proxy.score_raw, which is missing") from exc
-    return score_raw
+_TOKEN = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def _is_proxy_error(exc: Exception) -> bool:
-    """Whether ``exc`` is the engine's "bad proxy string" error (a user error, not invalid)."""
+def needed_letters(proxy: str) -> tuple[str, ...]:
+    """Input letters a proxy mentions (named proxies expanded); all letters if unsure.
+
+    Used to skip work: a W-only proxy such as ``paper_llama`` needs no forward pass at all.
+    """
     try:
-        from lpzero_gp.errors import ProxyError
-    except ImportError:  # pragma: no cover - engine missing
-        return False
-    return isinstance(exc, ProxyError)
+        proxy = resolve(proxy)
+    except ValueError:
+        return INPUT_NAMES
+    if "(" not in proxy:
+        return INPUT_NAMES
+    found = {tok for tok in _TOKEN.findall(proxy) if tok in INPUT_NAMES}
+    return tuple(x for x in INPUT_NAMES if x in found) or INPUT_NAMES
 
 
 def is_feature(proxy: str) -> bool:
@@ -83,7 +85,7 @@ class SubnetScorer:
     def score_fn(self) -> ScoreFn:
         """The function scoring a proxy string on RawInputs."""
         if self._score_fn is None:
-            self._score_fn = engine_score_raw()
+            self._score_fn = score_raw
         return self._score_fn
 
     def raw(self, config: Subnet, letters: Sequence[str] = INPUT_NAMES) -> RawInputs:
@@ -120,7 +122,7 @@ class SubnetScorer:
             try:
                 value = float(self.score_fn(proxy, raw))
             except Exception as exc:  # any failure of a proxy on one network = invalid score
-                if _is_proxy_error(exc):
+                if isinstance(exc, ProxyError):
                     raise
                 value = math.nan
             if not math.isfinite(value):

@@ -1,0 +1,288 @@
+"""Click options shared by the commands: each option is spelled once here.
+
+Commands that share an option differ at most in its help text, default or range, which the
+factories take as arguments. Nothing here imports more than click and the light
+:mod:`lpzero_gp.workflows.options`, so ``lpzero-gp --help`` starts fast.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, TypeVar
+
+import click
+from click.core import ParameterSource
+
+F = TypeVar("F", bound=Callable[..., Any])
+Decorator = Callable[[F], F]
+
+#: Largest seed click accepts (numpy and torch seeds are 32-bit).
+MAX_SEED = 2**31 - 1
+
+
+class LazyHelpOption(click.Option):
+    """An option whose help text is computed only when help is shown.
+
+    Keeps an import that the text needs (such as the list of baseline keys) out of start-up.
+    """
+
+    def __init__(self, *args: Any, help_text: Callable[[], str], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._help_text = help_text
+
+    def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
+        """Fill in the help text, then format as usual."""
+        if self.help is None:
+            self.help = self._help_text()
+        return super().get_help_record(ctx)
+
+
+def stack(options: Sequence[Decorator]) -> Decorator:
+    """One decorator applying ``options`` in the order listed (as shown by ``--help``)."""
+
+    def apply(f: F) -> F:
+        for option in reversed(options):
+            f = option(f)
+        return f
+
+    return apply
+
+
+def given_options(ctx: click.Context) -> set[str]:
+    """Names of the parameters given on the command line or in the environment."""
+    return {name for name in ctx.params if ctx.get_parameter_source(name)
+            not in (ParameterSource.DEFAULT, ParameterSource.DEFAULT_MAP, None)}
+
+
+# -- one factory per shared option ----------------------------------------------------------
+
+
+def space(choices: Sequence[str] | None = None,
+          help: str | None = "Search space: flexibert, gpt2, llama or an installed plugin "
+                             "space (lpzero-gp spaces lists them).") -> Decorator:
+    """``--space``: a space name (free text, or one of ``choices``)."""
+    kind = click.Choice(list(choices)) if choices else None
+    return click.option("--space", type=kind, default="flexibert", show_default=True,
+                        help=help)
+
+
+def space_option() -> Decorator:
+    """``--space-option KEY=VALUE``: an option of the space's constructor (repeatable)."""
+    return click.option("--space-option", "space_option", multiple=True, metavar="KEY=VALUE",
+                        help="An option of the space (repeatable; values read as JSON when "
+                             "they parse), e.g. model=/data/llama for llama.")
+
+
+def variant() -> Decorator:
+    """``--variant``: the space's model variant."""
+    return click.option("--variant", default=None,
+                        help="Model variant (flexibert: as-trained [default] | reference).")
+
+
+def semantics(help: str = "Proxy-input semantics: clean (intended) or as the published code."
+              ) -> Decorator:
+    """``--semantics``: intended or reference proxy inputs."""
+    return click.option("--semantics", type=click.Choice(["intended", "reference"]),
+                        default="intended", show_default=True, help=help)
+
+
+def benchmark() -> Decorator:
+    """``--benchmark``: a benchmark JSON file."""
+    return click.option("--benchmark", type=click.Path(dir_okay=False), default=None,
+                        help="A benchmark JSON file in the space's format (default: packaged).")
+
+
+def batch_size(default: int | None = None,
+               help: str = "Calibration batch size (CPU default: 16).") -> Decorator:
+    """``--batch-size``: sequences in the calibration batch."""
+    return click.option("--batch-size", type=click.IntRange(1, 4096), default=default,
+                        show_default=default is not None, help=help)
+
+
+def seq_len(default: int | None = None, high: int = 8192,
+            help: str = "Calibration sequence length (flexibert 128, gpt2 192).") -> Decorator:
+    """``--seq-len``: tokens per calibration sequence."""
+    return click.option("--seq-len", type=click.IntRange(2, high), default=default,
+                        show_default=default is not None, help=help)
+
+
+def tokenizer(help: str = "transformers tokenizer name or local directory.") -> Decorator:
+    """``--tokenizer``: a tokenizer name or directory."""
+    return click.option("--tokenizer", default=None, help=help)
+
+
+def text(help: str = "Calibration text file (default: embedded Python docs text)."
+         ) -> Decorator:
+    """``--text``: the calibration text file."""
+    return click.option("--text", type=click.Path(dir_okay=False), default=None, help=help)
+
+
+def seed() -> Decorator:
+    """``--seed``: the run's seed."""
+    return click.option("--seed", type=click.IntRange(0, MAX_SEED), default=42,
+                        show_default=True)
+
+
+def device(help: str | None = None) -> Decorator:
+    """``--device``: cpu or cuda[:N]."""
+    return click.option("--device", default="cpu", show_default=True, help=help)
+
+
+def cache_dir(help: str = "Persist statistics here so a second run starts warm.") -> Decorator:
+    """``--cache-dir``: the on-disk cache folder."""
+    return click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
+                        help=help)
+
+
+def workers(help: str | None = "Local worker processes for extraction and fitness."
+            ) -> Decorator:
+    """``--workers``: local worker processes."""
+    return click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
+                        help=help)
+
+
+def threads(default: int | None, high: int, help: str) -> Decorator:
+    """``--threads``: torch CPU threads."""
+    return click.option("--threads", type=click.IntRange(1, high), default=default,
+                        show_default=default is not None, help=help)
+
+
+def quiet(help: str = "No progress bars.") -> Decorator:
+    """``--quiet``: no progress bars."""
+    return click.option("--quiet", is_flag=True, help=help)
+
+
+def out(default: str) -> Decorator:
+    """``--out``: the results folder (``default`` describes the folder used without it)."""
+    return click.option("--out", type=click.Path(file_okay=False), default=None,
+                        help=f"Results folder (default {default}).")
+
+
+def force(help: str = "Replace an existing results folder.") -> Decorator:
+    """``--force``: replace an existing results folder."""
+    return click.option("--force", is_flag=True, help=help)
+
+
+def as_json(help: str | None = None) -> Decorator:
+    """``--json``: print the result as JSON."""
+    return click.option("--json", "as_json", is_flag=True, help=help)
+
+
+def budget(choices: Sequence[str], help: str) -> Decorator:
+    """``--budget``: a search budget preset."""
+    return click.option("--budget", type=click.Choice(list(choices)), default="default",
+                        show_default=True, help=help)
+
+
+def population(default: int | None = None, high: int = 10000, help: str | None = None
+               ) -> Decorator:
+    """``--population``: the evolution's population size."""
+    return click.option("--population", type=click.IntRange(2, high), default=default,
+                        show_default=default is not None, help=help)
+
+
+def offspring(help: str, default: int | None = None, high: int = 10000) -> Decorator:
+    """``--offspring``: children per generation."""
+    return click.option("--offspring", type=click.IntRange(1, high), default=default,
+                        show_default=default is not None, help=help)
+
+
+def evaluations(low: int, help: str) -> Decorator:
+    """``--evaluations``: the evaluation budget."""
+    return click.option("--evaluations", type=click.IntRange(low, 10**6), default=None,
+                        help=help)
+
+
+def n_unary(help: str | None = None) -> Decorator:
+    """``--n-unary``: unary ops per genotype branch."""
+    return click.option("--n-unary", type=click.IntRange(1, 10), default=2, show_default=True,
+                        help=help)
+
+
+def aggregation(help: str) -> Decorator:
+    """``--aggregation``: aggregation over blocks."""
+    return click.option("--aggregation", type=click.Choice(["mean", "sum", "both"]),
+                        default="both", show_default=True, help=help)
+
+
+def search_archs(help: str) -> Decorator:
+    """``--search-archs``: the architectures searched on."""
+    return click.option("--search-archs", default="search", show_default=True, help=help)
+
+
+def heldout(help: str) -> Decorator:
+    """``--heldout``: the architectures the best proxy is scored on."""
+    return click.option("--heldout", default="validation", show_default=True, help=help)
+
+
+def archs(help: str) -> Decorator:
+    """``--archs``: the architectures scored."""
+    return click.option("--archs", default="all", show_default=True, help=help)
+
+
+def model(help: str) -> Decorator:
+    """``--model``: the llama model (tiny or a checkpoint directory)."""
+    return click.option("--model", default="tiny", show_default=True, help=help)
+
+
+def adapter(help: str) -> Decorator:
+    """``--adapter``: a peft super-adapter directory."""
+    return click.option("--adapter", type=click.Path(file_okay=False), default=None,
+                        help=help)
+
+
+def dtype(help: str) -> Decorator:
+    """``--dtype``: the llama model's weight dtype."""
+    return click.option("--dtype", type=click.Choice(["fp32", "bf16", "fp16"]),
+                        default="fp32", show_default=True, help=help)
+
+
+# -- option groups --------------------------------------------------------------------------
+
+#: Options shared by every command that builds models of a benchmark space.
+common_options = stack([
+    space(), space_option(), variant(), semantics(), benchmark(), batch_size(), seq_len(),
+    tokenizer(), text(), seed(),
+    click.option("--init-seed", type=click.IntRange(0, MAX_SEED), default=None,
+                 help="Seed of the models' random initialisation (default: --seed)."),
+    click.option("--stat-budget", type=click.IntRange(64, 1 << 24), default=2048,
+                 show_default=True, help="Stored elements per tensor (row sample)."),
+    device(),
+    cache_dir(),
+    workers(),
+    click.option("--dask", default=None,
+                 help="Dask scheduler address, or 'local' (needs lpzero-gp[dask])."),
+    quiet(),
+])
+
+#: Options of the LLaMA commands: model, super-adapter, calibration, inputs.
+llama_model_options = stack([
+    model("'tiny' (random 4-layer Llama built locally) or a local Hugging Face Llama "
+          "checkpoint directory."),
+    adapter("A trained peft LoRA super-adapter directory (default: fresh adapters)."),
+    click.option("--lora-r", type=click.IntRange(1, 4096), default=None,
+                 help="Maximal adapter rank of fresh adapters (default: hidden/8 rounded "
+                      "to a multiple of 8 within 8..32: 8 for tiny, 32 for LLaMA-7B)."),
+    click.option("--lora-init", type=click.Choice(["nonzero", "zero"]), default="nonzero",
+                 show_default=True,
+                 help="Fresh adapters: nonzero keeps nn.Linear init on lora_A and lora_B; "
+                      "zero is peft's default (lora_B = 0: ranks change nothing)."),
+    click.option("--tie-ranks", is_flag=True,
+                 help="One rank choice per layer for q/k/v and gate/up adapters."),
+    click.option("--modules", type=click.Choice(["auto", "all", "base", "adapters"]),
+                 default="auto", show_default=True,
+                 help="Linears feeding W/G: base+adapters, base, or adapters only (no "
+                      "gradients for the frozen base). auto: adapters above 2e8 params."),
+    click.option("--loss", type=click.Choice(["lm", "ones"]), default="lm",
+                 show_default=True, help="Backward of the LM loss, or of ones on logits."),
+    batch_size(4, help="Calibration batch size."),
+    seq_len(64, high=32768, help="Calibration sequence length."),
+    tokenizer("Tokenizer directory (default: the checkpoint's own if it has one, else the "
+              "shipped one)."),
+    text(),
+    device("cpu, cuda or cuda:N."),
+    dtype("Model weight dtype (bf16 for large models)."),
+    seed(),
+    threads(1, 1024, "CPU threads for torch (1 avoids thread thrashing on busy CPUs)."),
+    quiet(),
+])

@@ -1,0 +1,1 @@
+"""Scoring: proxies evaluated on stored statistics, rank-correlation fitness, baselines."""

@@ -1,0 +1,60 @@
+"""Settings of a proxy search, and the DEAP classes of its individuals."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from deap import base, creator, gp
+
+# DEAP creator classes live at module level so individuals pickle.
+if not hasattr(creator, "ProxyFitness"):
+    creator.create("ProxyFitness", base.Fitness, weights=(1.0,))
+if not hasattr(creator, "ProxyTree"):
+    creator.create("ProxyTree", gp.PrimitiveTree, fitness=creator.ProxyFitness)
+
+
+@dataclass
+class SearchConfig:
+    """Search settings; the defaults are the paper's except the evaluation budget."""
+
+    population: int = 80
+    offspring: int = 40
+    evaluations: int = 1000
+    cxpb: float = 0.5
+    mutpb: float = 0.5
+    seed: int = 42
+    n_unary: int = 2
+    shape: str = "lpzero"  # "lpzero" (paper genotype) or "deep" (free typed trees)
+    max_height: int = 8
+    aggregations: tuple[str, ...] = ("agg_mean",)
+    tournsize: int = 3
+    elite: int = 2
+    rps: bool = True
+    memoize: bool = True
+    retry_cap: int = 100
+
+    @property
+    def generations(self) -> int:
+        """Generations needed to spend the evaluation budget."""
+        return max(1, math.ceil(self.evaluations / self.offspring))
+
+    def validate(self) -> None:
+        """Raise ValueError with one line for an absurd setting."""
+        checks = [
+            (self.population >= 2, "population must be at least 2"),
+            (self.offspring >= 1, "offspring must be at least 1"),
+            (self.evaluations >= 1, "evaluations must be at least 1"),
+            (0 <= self.cxpb <= 1 and 0 <= self.mutpb <= 1 and self.cxpb + self.mutpb <= 1,
+             "crossover and mutation probabilities must be in [0, 1] and sum to at most 1"),
+            (1 <= self.n_unary <= 10, "n-unary must be between 1 and 10"),
+            (self.shape in ("lpzero", "deep"), "shape must be 'lpzero' or 'deep'"),
+            (3 <= self.max_height <= 30, "max-height must be between 3 and 30"),
+            (self.tournsize >= 1, "tournament size must be at least 1"),
+            (0 <= self.elite <= self.population, "elite must be between 0 and population"),
+            (bool(self.aggregations) and set(self.aggregations) <= {"agg_mean", "agg_sum"},
+             "aggregation must be mean, sum or both"),
+        ]
+        for ok, msg in checks:
+            if not ok:
+                raise ValueError(msg)

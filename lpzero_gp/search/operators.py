@@ -1,0 +1,155 @@
+"""DEAP's variation and selection operators, drawing from an explicit ``random.Random``.
+
+DEAP's ``varOr``, ``selTournament``, ``gp.mutUniform``, ``gp.mutNodeReplacement``,
+``tools.cxUniform`` and ``tools.mutUniformInt`` draw from the global ``random`` module, which any
+thread may advance; these copies make exactly the same calls in the same order on the ``rng``
+they are given, so a seed gives DEAP's result (``tests/test_operators.py`` checks each one).
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Sequence
+from functools import wraps
+from itertools import repeat
+from operator import attrgetter
+from typing import Any
+
+from deap import base, gp, tools
+
+
+def var_or(population: list, toolbox: base.Toolbox, lambda_: int, cxpb: float, mutpb: float,
+           *, rng: random.Random) -> list:
+    """``algorithms.varOr``: ``lambda_`` children, each by crossover, mutation or reproduction.
+
+    Only the first child of a crossover is kept; a reproduced child is the parent itself (not a
+    copy), as in DEAP.
+    """
+    assert cxpb + mutpb <= 1.0, "crossover and mutation probabilities must sum to at most 1"
+    offspring = []
+    for _ in range(lambda_):
+        op_choice = rng.random()
+        if op_choice < cxpb:
+            ind1, ind2 = [toolbox.clone(i) for i in rng.sample(population, 2)]
+            ind1, ind2 = toolbox.mate(ind1, ind2)
+            del ind1.fitness.values
+            offspring.append(ind1)
+        elif op_choice < cxpb + mutpb:
+            ind = toolbox.clone(rng.choice(population))
+            (ind,) = toolbox.mutate(ind)
+            del ind.fitness.values
+            offspring.append(ind)
+        else:
+            offspring.append(rng.choice(population))
+    return offspring
+
+
+def sel_random(individuals: list, k: int, *, rng: random.Random) -> list:
+    """``tools.selRandom``: ``k`` individuals drawn with replacement."""
+    return [rng.choice(individuals) for _ in range(k)]
+
+
+def sel_tournament(individuals: list, k: int, tournsize: int, fit_attr: str = "fitness", *,
+                   rng: random.Random) -> list:
+    """``tools.selTournament``: the best of ``tournsize`` random aspirants, ``k`` times."""
+    chosen = []
+    for _ in range(k):
+        aspirants = sel_random(individuals, tournsize, rng=rng)
+        chosen.append(max(aspirants, key=attrgetter(fit_attr)))
+    return chosen
+
+
+def select_elitist_tournament(individuals: list, k: int, tournsize: int, elite: int, *,
+                              rng: random.Random) -> list:
+    """The ``elite`` best survive unconditionally; the rest by tournament selection.
+
+    Plain tournament survivor selection can lose the best proxy between generations; keeping a
+    couple of elites makes the best fitness per generation monotone.
+    """
+    best = tools.selBest(individuals, min(elite, k))
+    return best + sel_tournament(individuals, k - len(best), tournsize, rng=rng)
+
+
+def mut_uniform(individual: gp.PrimitiveTree, expr: Callable, pset: gp.PrimitiveSetTyped, *,
+                rng: random.Random) -> tuple:
+    """``gp.mutUniform``: replace a random subtree by ``expr(pset=pset, type_=type_)``.
+
+    ``expr`` draws on its own, so it should be bound to the same ``rng``.
+    """
+    index = rng.randrange(len(individual))
+    slice_ = individual.searchSubtree(index)
+    type_ = individual[index].ret
+    individual[slice_] = expr(pset=pset, type_=type_)
+    return (individual,)
+
+
+def mut_node_replacement(individual: gp.PrimitiveTree, pset: gp.PrimitiveSetTyped, *,
+                         rng: random.Random) -> tuple:
+    """``gp.mutNodeReplacement``: swap one node (not the root) for one of the same signature."""
+    if len(individual) < 2:
+        return (individual,)
+    index = rng.randrange(1, len(individual))
+    node = individual[index]
+    if node.arity == 0:
+        term = rng.choice(pset.terminals[node.ret])
+        if type(term) is gp.MetaEphemeral:
+            term = term()
+        individual[index] = term
+    else:
+        prims = [p for p in pset.primitives[node.ret] if p.args == node.args]
+        individual[index] = rng.choice(prims)
+    return (individual,)
+
+
+def mut_node_or_subtree(individual: gp.PrimitiveTree, expr: Callable,
+                        pset: gp.PrimitiveSetTyped, *, rng: random.Random) -> tuple:
+    """One draw decides: :func:`mut_node_replacement` (below 0.5) or :func:`mut_uniform`."""
+    if rng.random() < 0.5:
+        return mut_node_replacement(individual, pset, rng=rng)
+    return mut_uniform(individual, expr, pset, rng=rng)
+
+
+def cx_uniform(ind1: list, ind2: list, indpb: float, *, rng: random.Random) -> tuple:
+    """``tools.cxUniform``: swap each position with probability ``indpb`` (in place)."""
+    for i in range(min(len(ind1), len(ind2))):
+        if rng.random() < indpb:
+            ind1[i], ind2[i] = ind2[i], ind1[i]
+    return ind1, ind2
+
+
+def mut_uniform_int(individual: list, low: int | Sequence[int], up: int | Sequence[int],
+                    indpb: float, *, rng: random.Random) -> tuple:
+    """``tools.mutUniformInt``: with probability ``indpb`` a position gets an integer drawn
+    uniformly from ``[low, up]`` (bounds per position or shared)."""
+    size = len(individual)
+    bounds = []
+    for name, b in (("low", low), ("up", up)):
+        if isinstance(b, Sequence) and len(b) < size:
+            raise IndexError(f"{name} must be at least the size of individual: {len(b)} < {size}")
+        bounds.append(b if isinstance(b, Sequence) else repeat(b, size))
+    for i, xl, xu in zip(range(size), *bounds, strict=False):  # bounds may be longer
+        if rng.random() < indpb:
+            individual[i] = rng.randint(xl, xu)
+    return (individual,)
+
+
+def regenerate_rejected(accept: Callable[[Any], bool], fresh: Callable[[], Any],
+                        retry_cap: int, counts: dict[str, int],
+                        clone: Callable[[Any], Any]) -> Callable[[Callable], Callable]:
+    """A ``toolbox.decorate`` decorator: retry a variation until its first child is accepted.
+
+    Each try works on fresh copies of the operator's parents; every rejected child adds one to
+    ``counts["regenerated"]``. After ``retry_cap`` rejections the first child is ``fresh()``
+    and the other parents are returned unchanged.
+    """
+    def decorator(operator: Callable) -> Callable:
+        @wraps(operator)
+        def varied(*parents: Any, **kwargs: Any) -> tuple:
+            for _ in range(retry_cap):
+                children = operator(*[clone(p) for p in parents], **kwargs)
+                if accept(children[0]):
+                    return children
+                counts["regenerated"] += 1
+            return (fresh(), *parents[1:])
+        return varied
+    return decorator

@@ -1,0 +1,204 @@
+"""The ``llama`` space: sub-networks of a LoNAS elastic-LoRA super-network as architectures.
+
+Every record is one sub-network (a flat NNCF configuration of the super-network's elastic
+groups) with its measured quality. All sub-networks share the weights of one super-network, so
+a model is the super-network (built once per seed, then cached) with a sub-network activated;
+:meth:`LlamaSpace.model_seed` therefore gives every record the run's seed. Without a benchmark
+file the space offers the labelled short-training stand-in (see :meth:`stand_in_records`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from lpzero_gp.errors import SpaceError
+
+from ..base import CalibrationSpec, RawInputs, Record, Space
+from .cost import subnet_cost
+from .ground_truth import TrainingSetup, load_ground_truth, short_training_truth
+from .inputs import collect_subnet
+from .space import LonasSpace, Subnet, default_rank
+from .supernet import MODULE_SETS, LonasSupernet, tiny_config
+
+#: Above this many decoder-layer linear parameters, ``modules="auto"`` reads adapters only.
+AUTO_ADAPTERS_ABOVE = 200_000_000
+#: Sub-networks of the short-training stand-in benchmark (maximal, heuristic, minimal first).
+STAND_IN_SIZE = 30
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json")
+
+
+def subnet_id(config: Subnet) -> str:
+    """A record id derived from the configuration alone (stable across files)."""
+    text = ",".join(str(v) for v in config)
+    return "subnet-" + hashlib.sha1(text.encode()).hexdigest()[:12]
+
+
+def resolve_modules(space: LonasSpace, modules: str) -> str:
+    """``auto``: every linear up to :data:`AUTO_ADAPTERS_ABOVE` parameters, adapters above."""
+    if modules != "auto":
+        return modules
+    big = subnet_cost(space, space.maximal()).params > AUTO_ADAPTERS_ABOVE
+    return "adapters" if big else "all"
+
+
+class SubnetModel(nn.Module):
+    """The super-network with one sub-network to activate (what :meth:`LlamaSpace.build` gives)."""
+
+    def __init__(self, supernet: LonasSupernet, config: Subnet):
+        super().__init__()
+        self.base = supernet.model
+        self.supernet = supernet
+        self.config = config
+
+
+class LlamaSpace(Space):
+    """LoNAS sub-networks of a Llama-architecture model (``tiny`` or a local checkpoint)."""
+
+    name = "llama"
+    semantics = ("intended",)
+    truth_label = "measured quality of each sub-network from the benchmark file (higher is better)"
+    benchmark_format = ('JSON list [{"config": [flat NNCF list], "accuracy": x}, ...] (or '
+                        '{"subnets": [...]}), or CSV with columns config and accuracy')
+    feature_names = ("params", "macs", "adapter_params", "frozen_params")
+
+    def __init__(self, model: str = "tiny", adapter: str | None = None, dtype: str = "fp32",
+                 device: str = "cpu", lora_r: int | None = None, lora_init: str = "nonzero",
+                 tie_ranks: bool = False, modules: str = "auto", loss: str = "lm",
+                 stand_in: int = STAND_IN_SIZE):
+        if modules != "auto" and modules not in MODULE_SETS:
+            raise SpaceError(f"unknown module set {modules!r} (use auto, "
+                             f"{', '.join(MODULE_SETS)})")
+        self.options = {"model": model, "adapter": adapter, "dtype": dtype, "device": device,
+                        "lora_r": lora_r, "lora_init": lora_init, "tie_ranks": tie_ranks}
+        self.modules, self.loss, self.stand_in = modules, loss, stand_in
+        self._lonas: LonasSpace | None = None
+        self._supernets: dict[int, LonasSupernet] = {}
+        self.truth_label = type(self).truth_label
+
+    def __getstate__(self) -> dict[str, Any]:
+        """Worker processes rebuild the super-network rather than receive it pickled."""
+        return {**self.__dict__, "_supernets": {}}
+
+    # -- what the engine asks -----------------------------------------------------------------
+
+    @property
+    def calibration(self) -> CalibrationSpec:  # type: ignore[override]
+        """Next-token batches of 4 x 64 tokens within the model's vocabulary (tokenised by the
+        checkpoint's own tokenizer when it ships one)."""
+        vocab = int(self._model_config().vocab_size)
+        return CalibrationSpec("lm", 4, 64, vocab_size=vocab, tokenizer=self.default_tokenizer())
+
+    def model_seed(self, seed: int, record_id: str) -> int:
+        """The run's seed: every sub-network is a slice of the same super-network."""
+        return seed
+
+    def packaged_size(self) -> int | None:
+        """No benchmark ships with this space (a file, or the stand-in, supplies records)."""
+        return None
+
+    def load_records(self, path: str | None = None) -> list[Record]:
+        """Sub-networks and their measured quality from a benchmark file."""
+        if path is None:
+            raise SpaceError("the llama space ships no benchmark: give --benchmark FILE ("
+                             + self.benchmark_format + ")")
+        table = load_ground_truth(path, self.lonas())
+        return [Record(subnet_id(c), {"subnet": list(c)}, float(v)) for c, v in table.items()]
+
+    def stand_in_records(self, seed: int, batch: dict[str, torch.Tensor],
+                         progress: Any = None) -> list[Record]:
+        """The short-training stand-in: ``stand_in`` sampled sub-networks, each scored by minus
+        its LM loss after a short adapter training on ``batch`` (labelled, not an accuracy)."""
+        setup = TrainingSetup()
+        self.truth_label = setup.label()
+        supernet = self.supernet(seed)
+        configs = supernet.space.sample_distinct(self.stand_in, seed)
+        truth = short_training_truth(supernet, configs, batch, setup, progress=progress)
+        return [Record(subnet_id(c), {"subnet": list(c)}, t)
+                for c, t in zip(configs, truth, strict=True)]
+
+    def build(self, record: Record, variant: str, seed: int) -> nn.Module:
+        """The (cached) super-network of ``seed`` with the record's sub-network."""
+        return SubnetModel(self.supernet(seed), self._config(record))
+
+    def num_params(self, record: Record, variant: str) -> int:
+        """Decoder-layer linear parameters of the sub-network (frozen weights plus adapters)."""
+        return subnet_cost(self.lonas(), self._config(record)).params
+
+    def features(self, record: Record, variant: str) -> dict[str, float]:
+        """Analytic costs of the sub-network."""
+        cost = subnet_cost(self.lonas(), self._config(record))
+        return {"params": float(cost.params), "macs": float(cost.macs),
+                "adapter_params": float(cost.adapter_params),
+                "frozen_params": float(cost.frozen_params)}
+
+    def collect(self, model: nn.Module, batch: dict[str, torch.Tensor],
+                semantics: str = "intended") -> RawInputs:
+        """One forward and backward of the activated sub-network (see :mod:`.inputs`)."""
+        if not isinstance(model, SubnetModel):
+            raise SpaceError("collect expects a model built by the llama space")
+        if semantics not in self.semantics:
+            raise SpaceError(f"the llama space has only {', '.join(self.semantics)} semantics")
+        modules = resolve_modules(model.supernet.space, self.modules)
+        return collect_subnet(model.supernet, model.config, batch, modules=modules,
+                              loss=self.loss)
+
+    # -- the super-network --------------------------------------------------------------------
+
+    def supernet(self, seed: int) -> LonasSupernet:
+        """The super-network built with ``seed`` (once per seed)."""
+        if seed not in self._supernets:
+            o = self.options
+            self._supernets[seed] = LonasSupernet.build(
+                model=o["model"], seed=seed, r_max=o["lora_r"], lora_init=o["lora_init"],
+                tie_ranks=o["tie_ranks"], device=o["device"], dtype=o["dtype"],
+                adapter=o["adapter"])
+        return self._supernets[seed]
+
+    def lonas(self) -> LonasSpace:
+        """The elastic search space of the model, from its config (no weights loaded)."""
+        if self._lonas is None:
+            config = self._model_config()
+            r = self.options["lora_r"] or self._adapter_rank()
+            r = r or default_rank(int(config.hidden_size))
+            self._lonas = LonasSpace.from_model_config(config, r_max=r,
+                                                       tie_ranks=self.options["tie_ranks"])
+        return self._lonas
+
+    def default_tokenizer(self) -> str | None:
+        """The checkpoint's own tokenizer folder when it ships one."""
+        path = Path(self.options["model"])
+        if self.options["model"] != "tiny" and any((path / n).is_file()
+                                                   for n in _TOKENIZER_FILES):
+            return str(path)
+        return None
+
+    def _model_config(self) -> Any:
+        model = self.options["model"]
+        if model == "tiny":
+            return tiny_config()
+        from transformers import AutoConfig
+
+        try:
+            return AutoConfig.from_pretrained(str(model), local_files_only=True)
+        except (OSError, ValueError) as exc:
+            raise SpaceError(f"cannot read the model config of {model}: "
+                             f"{str(exc).splitlines()[0]}") from None
+
+    def _adapter_rank(self) -> int | None:
+        adapter = self.options["adapter"]
+        if adapter is None:
+            return None
+        try:
+            return int(json.loads((Path(adapter) / "adapter_config.json").read_text())["r"])
+        except (OSError, ValueError, KeyError, TypeError):
+            raise SpaceError(f"{adapter} is not a peft adapter directory") from None
+
+    def _config(self, record: Record) -> Subnet:
+        return self.lonas().validate(record.config.get("subnet", ()))
+

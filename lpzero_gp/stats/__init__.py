@@ -1,0 +1,1 @@
+"""Statistics of architectures: the calibration batch, extraction with a cache, compact storage."""

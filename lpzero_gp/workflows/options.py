@@ -1,0 +1,300 @@
+"""Typed options of the workflows, and the report every workflow returns.
+
+Each command of the command line fills one of these dataclasses and hands it to a workflow
+function; a Python caller does the same. The defaults are those of the command line. This
+module stays light (standard library and :mod:`lpzero_gp.errors` only) because the command
+line imports it at start-up for its presets and choices.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from lpzero_gp.errors import OptionError
+
+if TYPE_CHECKING:
+    from lpzero_gp.workflows.context import Context
+
+#: A callback that shows one line of progress news (where checkpoints go, what resumes).
+Notify = Callable[[str], None]
+
+#: Search budget presets: population, offspring per generation, offspring evaluations. The
+#: search itself takes seconds once statistics are stored, so the default already spends the
+#: paper's budget.
+BUDGETS: dict[str, tuple[int, int, int]] = {
+    "quick": (20, 10, 100),
+    "default": (80, 40, 1000),
+    "paper": (80, 40, 1000),
+}
+#: Block aggregations searched, per ``aggregation`` option.
+AGG: dict[str, tuple[str, ...]] = {"mean": ("agg_mean",), "sum": ("agg_sum",),
+                                   "both": ("agg_mean", "agg_sum")}
+#: The ablation experiments, in report order.
+EXPERIMENTS = ("rps", "population", "n_unary")
+#: Proxies evaluated per ablation run by default: the whole default ablation runs in minutes.
+DEFAULT_EVALUATIONS = 300
+#: The paper's budget: 80 initial proxies plus 1,000 offspring (as ``run --budget paper``).
+PAPER_EVALUATIONS = 80 + 1000
+
+
+def parse_space_options(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
+    """``("model=/data/llama", "stand_in=10")`` -> ``{"model": "/data/llama", "stand_in": 10}``.
+
+    A value that parses as JSON (a number, true/false, null, a list) is taken as such; any other
+    value is text. OptionError for an item without ``=`` or with an empty key.
+    """
+    import json
+
+    out: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        key = key.strip().replace("-", "_")
+        if not sep or not key.isidentifier():
+            raise OptionError(f"--space-option {item!r}: expected KEY=VALUE")
+        try:
+            out[key] = json.loads(value)
+        except ValueError:
+            out[key] = value
+    return out
+
+
+@dataclass
+class Report:
+    """What a workflow returns: its JSON-ready result and the text a terminal shows of it."""
+
+    #: The result (what ``--json`` prints).
+    data: dict[str, Any]
+    #: The human-readable output, each item printed followed by a newline.
+    lines: list[str] = field(default_factory=list)
+    #: Lines for stderr that go with ``lines`` (timings), not with the JSON.
+    notes: list[str] = field(default_factory=list)
+    #: The results folder written, if any.
+    out: Path | None = None
+
+
+@dataclass
+class CommonOptions:
+    """Where architectures and their statistics come from (``run``, ``eval``, ``ablate``)."""
+
+    space: str = "flexibert"
+    variant: str | None = None
+    semantics: str = "intended"
+    benchmark: str | None = None
+    batch_size: int | None = None
+    seq_len: int | None = None
+    tokenizer: str | None = None
+    text: str | None = None
+    seed: int = 42
+    init_seed: int | None = None
+    stat_budget: int = 2048
+    device: str = "cpu"
+    cache_dir: str | None = None
+    workers: int = 1
+    dask: str | None = None
+    quiet: bool = False
+    #: ``KEY=VALUE`` options handed to the space's constructor (values read as JSON when they
+    #: parse, else as text), e.g. ``model=/data/llama`` or ``stand_in=10`` for llama.
+    space_option: tuple[str, ...] = ()
+
+    @property
+    def space_options(self) -> dict[str, Any]:
+        """:attr:`space_option` as a dict."""
+        return parse_space_options(self.space_option)
+
+    def context(self) -> Context:
+        """The workflow context of these options; OptionError for a missing file or device."""
+        from lpzero_gp.workflows.context import Context
+
+        if self.text and not Path(self.text).is_file():
+            raise OptionError(f"calibration text file {self.text} does not exist")
+        if self.benchmark and not Path(self.benchmark).is_file():
+            raise OptionError(f"benchmark file {self.benchmark} does not exist")
+        if self.device != "cpu" and not self.device.startswith("cuda"):
+            raise OptionError(f"unknown device {self.device!r} (cpu or cuda[:N])")
+        return Context(space=self.space, variant=self.variant, semantics=self.semantics,
+                       benchmark=self.benchmark, batch_size=self.batch_size,
+                       seq_len=self.seq_len, tokenizer=self.tokenizer, text=self.text,
+                       seed=self.seed, init_seed=self.init_seed, stat_budget=self.stat_budget,
+                       device=self.device, cache_dir=self.cache_dir, workers=self.workers,
+                       dask=self.dask, progress=not self.quiet,
+                       space_options=self.space_options)
+
+
+@dataclass
+class RunOptions(CommonOptions):
+    """``lpzero-gp run``: search settings, held-out split, results folder and resuming.
+
+    ``population``, ``offspring`` and ``evaluations`` override the ``budget`` preset.
+    ``resume_dir`` continues an interrupted run (its results or checkpoint folder);
+    ``checkpoint_dir`` is the checkpoint folder found from it (filled by ``merge_resume``).
+    """
+
+    budget: str = "default"
+    population: int | None = None
+    offspring: int | None = None
+    evaluations: int | None = None
+    n_unary: int = 2
+    shape: str = "lpzero"
+    max_height: int = 8
+    aggregation: str = "both"
+    cxpb: float = 0.5
+    mutpb: float = 0.5
+    no_rps: bool = False
+    no_memo: bool = False
+    search_archs: str = "search"
+    heldout: str = "validation"
+    out: str | None = None
+    force: bool = False
+    resume_dir: str | None = None
+    keep_checkpoint: bool = False
+    checkpoint_dir: str | None = None
+
+
+@dataclass
+class EvalOptions(CommonOptions):
+    """``lpzero-gp eval``: proxies (strings, named proxies or features) and architectures.
+
+    ``model``, ``adapter`` and ``dtype`` are short for the space options of the same names
+    (the llama space takes them); ``ground_truth`` is another name for ``benchmark``.
+    """
+
+    proxies: tuple[str, ...] = ()
+    archs: str = "all"
+    ci: bool = False
+    model: str = "tiny"
+    ground_truth: str | None = None
+    adapter: str | None = None
+    dtype: str = "fp32"
+
+    @property
+    def space_options(self) -> dict[str, Any]:
+        """The ``--space-option`` items plus ``model``/``adapter``/``dtype`` when given."""
+        out = parse_space_options(self.space_option)
+        given = {"model": self.model != "tiny", "adapter": self.adapter is not None,
+                 "dtype": self.dtype != "fp32"}
+        for key, is_given in given.items():
+            if is_given:
+                out[key] = getattr(self, key)
+        return out
+
+    def context(self) -> Context:
+        """As :meth:`CommonOptions.context`, with ``ground_truth`` read as the benchmark."""
+        if self.ground_truth and self.benchmark and self.ground_truth != self.benchmark:
+            raise OptionError("give the benchmark once: --benchmark or --ground-truth")
+        if self.ground_truth:
+            return replace(self, benchmark=self.ground_truth, ground_truth=None).context()
+        return super().context()
+
+
+@dataclass
+class AblateOptions(CommonOptions):
+    """``lpzero-gp ablate``: experiments, seeds, budget and the values each one varies.
+
+    ``evaluations`` overrides the ``budget`` preset (default or paper); ``seeds`` is the number
+    of search seeds (``seed``, ``seed + 1``, ...).
+    """
+
+    experiments: tuple[str, ...] = EXPERIMENTS
+    seeds: int = 3
+    budget: str = "default"
+    evaluations: int | None = None
+    population: int = 80
+    offspring: int = 40
+    n_unary: int = 2
+    populations: tuple[int, ...] = (80, 100, 200)
+    n_unary_values: tuple[int, ...] = (2, 3, 4, 5)
+    aggregation: str = "both"
+    search_archs: str = "search"
+    heldout: str = "validation"
+    out: str | None = None
+    force: bool = False
+
+
+@dataclass
+class BaselineOptions:
+    """``lpzero-gp baselines``: the hand-crafted proxies on a space's own models.
+
+    ``batch`` is ``BATCHxSEQ_LEN`` (default: the space's baseline batch); ``proxies`` the
+    baseline keys (default: all); ``command`` the command line recorded with the results.
+    """
+
+    space: str = "flexibert"
+    variant: str | None = None
+    semantics: str = "intended"
+    archs: str = "all"
+    batch: str | None = None
+    proxies: tuple[str, ...] | None = None
+    trees: bool = False
+    benchmark: str | None = None
+    tokenizer: str | None = None
+    text: str | None = None
+    seed: int = 42
+    device: str = "cpu"
+    cache_dir: str | None = None
+    workers: int = 1
+    threads: int | None = None
+    out: str | None = None
+    force: bool = False
+    quiet: bool = False
+    command: str = ""
+    space_option: tuple[str, ...] = ()
+
+    @property
+    def space_options(self) -> dict[str, Any]:
+        """:attr:`space_option` as a dict."""
+        return parse_space_options(self.space_option)
+
+
+@dataclass
+class LlamaModelOptions:
+    """The LLaMA super-network, its adapters and the calibration batch (llama commands)."""
+
+    model: str = "tiny"
+    adapter: str | None = None
+    lora_r: int | None = None
+    lora_init: str = "nonzero"
+    tie_ranks: bool = False
+    modules: str = "auto"
+    loss: str = "lm"
+    batch_size: int = 4
+    seq_len: int = 64
+    tokenizer: str | None = None
+    text: str | None = None
+    device: str = "cpu"
+    dtype: str = "fp32"
+    seed: int = 42
+    threads: int | None = 1
+    quiet: bool = False
+
+
+@dataclass
+class SubnetOptions(LlamaModelOptions):
+    """``lpzero-gp subnets``: the proxy, parameter budget and evolution of the sub-networks.
+
+    ``budget_params`` is a fraction of the maximal sub-network (<= 1) or a parameter count;
+    ``offspring`` defaults to the population size.
+    """
+
+    proxy: str = "paper_llama"
+    budget_params: float | None = None
+    generations: int = 8
+    population: int = 16
+    offspring: int | None = None
+    top_k: int = 10
+    out: str | None = None
+    force: bool = False
+
+
+def changed_options(options: Any) -> set[str]:
+    """Names of the fields of an options dataclass that differ from their defaults."""
+    return {f.name for f in fields(options) if getattr(options, f.name) != f.default}
+
+
+__all__ = [
+    "AGG", "BUDGETS", "DEFAULT_EVALUATIONS", "EXPERIMENTS", "PAPER_EVALUATIONS",
+    "AblateOptions", "BaselineOptions", "CommonOptions", "EvalOptions", "LlamaModelOptions",
+    "Notify", "Report", "RunOptions", "SubnetOptions", "changed_options",
+]

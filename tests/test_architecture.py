@@ -1,0 +1,157 @@
+"""The package's layering, read from the source (ast), so it cannot rot.
+
+Layers point one way: base utilities <- primitives <- spaces <- proxy <- stats <- score <- search
+<- workflows <- cli. A module may import its own layer and the layers below it, never one above;
+module-level imports form no cycle; only ``lpzero_gp/cli`` imports click; outside the spaces no
+code compares against a space's name; and spaces import nothing from the engine.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent / "lpzero_gp"
+#: Layer of each top-level part of the package (lower may not import higher).
+LAYERS = {
+    "errors": 0, "atomic": 0, "versions": 0, "parallel": 0,
+    "primitives": 1, "spaces": 2, "proxy": 3, "stats": 4, "score": 5, "search": 6,
+    "workflows": 7, "cli": 8, "__main__": 8,
+}
+#: The package's ``__init__`` is the Python API: it may import any layer, lazily.
+API = "lpzero_gp"
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in ROOT.rglob("*.py"):
+        parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        out[".".join(parts)] = path
+    return out
+
+
+MODULES = _modules()
+
+
+def _layer(module: str) -> int | None:
+    parts = module.split(".")
+    if module == API or parts[0] != "lpzero_gp":
+        return None
+    return LAYERS[parts[1]]
+
+
+def _package(module: str) -> str:
+    path = MODULES[module]
+    return module if path.name == "__init__.py" else module.rsplit(".", 1)[0]
+
+
+def _imports(module: str, top_level_only: bool = False) -> set[str]:
+    """lpzero_gp modules imported by ``module`` (relative imports resolved)."""
+    tree = ast.parse(MODULES[module].read_text())
+    nodes = tree.body if top_level_only else list(ast.walk(tree))
+    out = set()
+    for node in nodes:
+        if isinstance(node, ast.Import):
+            out |= {a.name for a in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                pkg = _package(module).split(".")
+                pkg = pkg[: len(pkg) - node.level + 1]
+                base = ".".join(pkg + ([base] if base else []))
+            for a in node.names:
+                full = f"{base}.{a.name}"
+                out.add(full if full in MODULES else base)
+    return {m for m in out if m.split(".")[0] == "lpzero_gp"}
+
+
+def _resolve(name: str) -> str:
+    while name not in MODULES and "." in name:
+        name = name.rsplit(".", 1)[0]
+    return name
+
+
+def test_every_module_has_a_layer():
+    for module in MODULES:
+        if module != API:
+            assert module.split(".")[1] in LAYERS, f"{module} belongs to no layer"
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if m != API))
+def test_no_module_imports_a_layer_above_it(module):
+    mine = _layer(module)
+    for imported in _imports(module):
+        target = _resolve(imported)
+        if target == API:
+            continue
+        assert _layer(target) <= mine, f"{module} (layer {mine}) imports {target}"
+
+
+def test_module_level_imports_have_no_cycle():
+    graph = {m: {_resolve(i) for i in _imports(m, top_level_only=True)} - {m} for m in MODULES}
+    state: dict[str, int] = {}
+
+    def visit(m: str, path: list[str]) -> None:
+        state[m] = 1
+        for n in graph.get(m, ()):
+            assert state.get(n) != 1, "import cycle: " + " -> ".join(path + [m, n])
+            if n not in state:
+                visit(n, path + [m])
+        state[m] = 2
+
+    for m in graph:
+        if m not in state:
+            visit(m, [])
+
+
+def _names_of_imports(path: Path) -> set[str]:
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            out |= {a.name.split(".")[0] for a in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            out.add(node.module.split(".")[0])
+    return out
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES if ".cli" not in m + "."))
+def test_only_the_cli_imports_click(module):
+    if module.startswith("lpzero_gp.cli"):
+        return
+    assert "click" not in _names_of_imports(MODULES[module]), f"{module} imports click"
+
+
+def _space_names() -> set[str]:
+    return {p.name for p in (ROOT / "spaces").iterdir()
+            if p.is_dir() and (p / "__init__.py").is_file()}
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES
+                                          if not m.startswith("lpzero_gp.spaces")))
+def test_no_code_outside_the_spaces_compares_a_space_name(module):
+    names = _space_names()
+    for node in ast.walk(ast.parse(MODULES[module].read_text())):
+        if isinstance(node, ast.Compare):
+            consts = [c for c in [node.left, *node.comparators] if isinstance(c, ast.Constant)]
+            for c in node.comparators:
+                if isinstance(c, ast.Tuple | ast.List | ast.Set):
+                    consts += [e for e in c.elts if isinstance(e, ast.Constant)]
+            hit = [c.value for c in consts if c.value in names]
+            assert not hit, f"{module}:{node.lineno} compares against space name {hit[0]!r}"
+        if isinstance(node, ast.Dict):
+            hit = [k.value for k in node.keys if isinstance(k, ast.Constant) and k.value in names]
+            assert not hit, f"{module}:{node.lineno} keys a dict by space name {hit[0]!r}"
+
+
+def test_spaces_import_nothing_from_the_engine():
+    allowed = {k for k, v in LAYERS.items() if v <= LAYERS["spaces"]}
+    for module in MODULES:
+        if not module.startswith("lpzero_gp.spaces"):
+            continue
+        for imported in _imports(module):
+            part = _resolve(imported).split(".")
+            assert len(part) > 1 and part[1] in allowed, f"{module} imports {imported}"
