@@ -7,6 +7,7 @@ entry-point group. The commands run in a fresh interpreter with that folder on t
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import subprocess
@@ -49,11 +50,10 @@ def test_plugin_space_runs_eval_run_and_baselines(tmp_path):
     proc = _cli("baselines", "--space", "toy", "--archs", "5", "--proxies", "params,snip",
                 "--out", str(out), "--quiet", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
-    rows = {r["key"]: r for r in json.loads((out / "meta.json").read_text())["rows"]} \
-        if "rows" in json.loads((out / "meta.json").read_text()) else None
-    text = (out / "baselines.md").read_text()
-    assert "#Params" in text and "supplies no baseline hooks" in text
-    assert rows is None or rows["params"]["n"] == 5
+    with open(out / "baselines.csv", newline="") as f:
+        rows = {r["key"]: r for r in csv.DictReader(f)}
+    assert rows["params"]["n"] == "5" and rows["params"]["rho"] != "nan"
+    assert "supplies no baseline hooks" in rows["snip"]["note"]
 
 
 def test_register_adds_a_space_in_process(monkeypatch):
