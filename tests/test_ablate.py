@@ -11,7 +11,7 @@ from toy import toy_family
 
 import lpzero_gp.workflows.ablate as ablate_mod
 from lpzero_gp.cli import main
-from lpzero_gp.errors import LpzeroError, SpaceError
+from lpzero_gp.errors import LpzeroError, OptionError
 from lpzero_gp.score.scoring import score_stats
 from lpzero_gp.stats.store import Dataset
 from lpzero_gp.workflows.ablate import (
@@ -158,7 +158,7 @@ def test_subset_writes_only_its_plot(data, tmp_path):
     ({"populations": (1,)}, "at least 2"),
 ])
 def test_bad_config(kw, match):
-    with pytest.raises(SpaceError, match=match):
+    with pytest.raises(OptionError, match=match):
         _config(**kw).validate()
 
 

@@ -9,13 +9,13 @@ full tensor. G and W tensors of one parameter get identical rows, so G*W stays e
 from __future__ import annotations
 
 import hashlib
-import os
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
+from lpzero_gp.atomic import atomic_write
 from lpzero_gp.primitives.types import Blocks, Layout
 from lpzero_gp.spaces.base import INPUT_NAMES, RawInputs
 
@@ -124,11 +124,9 @@ def _same_layout(a: Layout, b: Layout) -> bool:
 
 
 def save_stats(stats: ArchStats, path: Path) -> None:
-    """Write statistics atomically (temporary file, then rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(f".{os.getpid()}.tmp")
-    torch.save({"n_blocks": stats.n_blocks, "inputs": stats.inputs}, tmp)
-    tmp.replace(path)
+    """Write statistics atomically (see :mod:`lpzero_gp.atomic`)."""
+    atomic_write(path, lambda f: torch.save({"n_blocks": stats.n_blocks,
+                                             "inputs": stats.inputs}, f))
 
 
 def load_stats(path: Path) -> ArchStats | None:

@@ -31,7 +31,7 @@ import numpy as np
 from tqdm import tqdm
 
 from lpzero_gp.atomic import AtomicFolder
-from lpzero_gp.errors import SpaceError
+from lpzero_gp.errors import OptionError, ResultsError
 from lpzero_gp.proxy.generate import gen_lpzero
 from lpzero_gp.proxy.parse import format_tree
 from lpzero_gp.score.fitness import INVALID_FITNESS
@@ -92,19 +92,19 @@ class AblationConfig:
         return max(pops)
 
     def validate(self) -> None:
-        """Raise SpaceError with one line for an unusable setting."""
+        """Raise OptionError with one line for an unusable setting."""
         unknown = [e for e in self.experiments if e not in EXPERIMENTS]
         if not self.experiments or unknown:
-            raise SpaceError(f"unknown experiment {', '.join(unknown) or '(none)'}; choose "
+            raise OptionError(f"unknown experiment {', '.join(unknown) or '(none)'}; choose "
                              f"from {', '.join(EXPERIMENTS)}")
         if not self.seeds or len(set(self.seeds)) != len(self.seeds):
-            raise SpaceError("give at least one search seed, each once")
+            raise OptionError("give at least one search seed, each once")
         if any(p < 2 for p in self.populations) or not self.populations:
-            raise SpaceError("every population must be at least 2")
+            raise OptionError("every population must be at least 2")
         if any(not 1 <= k <= 10 for k in self.n_unaries) or not self.n_unaries:
-            raise SpaceError("unary ops per branch must be between 1 and 10")
+            raise OptionError("unary ops per branch must be between 1 and 10")
         if self.evaluations <= self.largest_population():
-            raise SpaceError(f"--evaluations {self.evaluations} must exceed the largest "
+            raise OptionError(f"--evaluations {self.evaluations} must exceed the largest "
                              f"population ({self.largest_population()}): the initial "
                              "population alone is evaluated in full")
         for pop in {self.population, *self.populations}:
@@ -112,7 +112,7 @@ class AblationConfig:
                 try:
                     self.search_config(self.seeds[0], pop, k).validate()
                 except ValueError as exc:
-                    raise SpaceError(str(exc)) from None
+                    raise OptionError(str(exc)) from None
 
 
 class AblationData:
@@ -516,7 +516,7 @@ def write(result: dict, out: Path, force: bool, title: str, timing: dict | None 
 def config_from_options(opts: AblateOptions) -> AblationConfig:
     """AblationConfig of the options (an explicit ``evaluations`` overrides ``budget``)."""
     if opts.aggregation not in AGG:
-        raise SpaceError(f"unknown aggregation {opts.aggregation!r}; choose {', '.join(AGG)}")
+        raise OptionError(f"unknown aggregation {opts.aggregation!r}; choose {', '.join(AGG)}")
     evaluations = opts.evaluations or (PAPER_EVALUATIONS if opts.budget == "paper"
                                        else DEFAULT_EVALUATIONS)
     cfg = AblationConfig(
@@ -538,7 +538,7 @@ def load_data(ctx, search_archs: str = "search", heldout: str = "validation"
     ids = {r.id for r in search_recs}
     held = [r for r in pick_records(loaded, heldout, ctx.seed + 1) if r.id not in ids]
     if len(held) < 3:
-        raise SpaceError("fewer than 3 validation architectures outside the search split")
+        raise OptionError("fewer than 3 validation architectures outside the search split")
     ds, truth, _ = dataset_for(loaded, search_recs, "search statistics")
     vds, vtruth, _ = dataset_for(loaded, held, "validation statistics")
     return AblationData(ds, truth, vds, vtruth), loaded
@@ -567,7 +567,7 @@ def run_ablate(opts: AblateOptions) -> Report:
     variant = opts.variant or get_space(opts.space).default_variant
     out = Path(opts.out or f"runs/ablate-{opts.space}-{variant}")
     if out.exists() and not opts.force:
-        raise SpaceError(f"results folder {out} exists (use --force to replace it)")
+        raise ResultsError(f"results folder {out} exists (use --force to replace it)")
     ctx = opts.context()
     data, loaded = load_data(ctx, opts.search_archs, opts.heldout)
     timing: dict = {}

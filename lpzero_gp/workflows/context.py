@@ -12,7 +12,7 @@ import numpy as np
 import torch
 from tqdm import tqdm
 
-from lpzero_gp.errors import OptionError, ProxyError, SpaceError
+from lpzero_gp.errors import CheckpointError, OptionError, ProxyError, SpaceError
 from lpzero_gp.proxy import default_pset, parse
 from lpzero_gp.proxy.named import resolve
 from lpzero_gp.proxy.parse import format_tree
@@ -184,7 +184,7 @@ def search(loaded: Loaded, ctx: Context, cfg: SearchConfig, search_records: list
     if resume and checkpoint_dir is not None:
         state = load_checkpoint(checkpoint_dir, default_pset())
         if state.meta.get("config") != asdict(cfg):
-            raise SpaceError("checkpoint was written with different search settings")
+            raise CheckpointError("checkpoint was written with different search settings")
         s.resume(state)
     bar = tqdm(total=cfg.generations, desc="search", disable=not ctx.progress,
                file=sys.stderr, initial=state.generation if state else 0)
@@ -232,7 +232,7 @@ def pick_records(loaded: Loaded, which: str, seed: int) -> list[Record]:
     if which.isdigit():
         n = int(which)
         if n < 3 or n > len(loaded.records):
-            raise SpaceError(f"--archs {n}: choose between 3 and {len(loaded.records)}")
+            raise OptionError(f"--archs {n}: choose between 3 and {len(loaded.records)}")
         idx = np.random.default_rng(seed).permutation(len(loaded.records))[:n]
         return [loaded.records[i] for i in sorted(idx)]
     return select(loaded.records, which, loaded.space, loaded.packaged, seed)

@@ -12,7 +12,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from lpzero_gp.errors import SpaceError
+from lpzero_gp.errors import OptionError, ResultsError
 from lpzero_gp.versions import versions
 from lpzero_gp.workflows.options import Report, SubnetOptions
 
@@ -99,10 +99,10 @@ def run_subnets(opts: SubnetOptions) -> Report:
 
     out = Path(opts.out) if opts.out else _default_out(opts.model, opts.seed)
     if out.exists() and not opts.force:
-        raise SpaceError(f"results folder {out} exists (use --force to replace it)")
+        raise ResultsError(f"results folder {out} exists (use --force to replace it)")
     budget = opts.budget_params
     if budget is not None and not budget > 0:
-        raise SpaceError(f"--budget-params must be > 0, got {budget}")
+        raise OptionError(f"--budget-params must be > 0, got {budget}")
     t0 = time.perf_counter()
     supernet, batch, modules, meta = setup(**_setup_kwargs(opts))
     scorer = SubnetScorer(supernet, batch, modules=modules, loss=opts.loss)

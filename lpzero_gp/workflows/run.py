@@ -20,8 +20,8 @@ from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 from lpzero_gp import __version__
-from lpzero_gp.atomic import AtomicFolder
-from lpzero_gp.errors import OptionError, SpaceError
+from lpzero_gp.atomic import AtomicFolder, atomic_text
+from lpzero_gp.errors import CheckpointError, OptionError, ResultsError
 from lpzero_gp.proxy.export import export
 from lpzero_gp.search import CHECKPOINT, SearchConfig, checkpoint_info
 from lpzero_gp.stats.extract import batch_digest
@@ -79,7 +79,7 @@ def search_config(opts: RunOptions) -> SearchConfig:
     try:
         cfg.validate()
     except ValueError as exc:
-        raise SpaceError(str(exc)) from None
+        raise OptionError(str(exc)) from None
     return cfg
 
 
@@ -107,16 +107,16 @@ def find_checkpoint(path: str | Path) -> Path:
         if (folder / CHECKPOINT).is_file():
             return folder
     if path.is_dir() and (path / "summary.json").is_file():
-        raise SpaceError(f"{path} holds a finished run and no checkpoint (checkpoints are "
+        raise CheckpointError(f"{path} holds a finished run and no checkpoint (checkpoints are "
                          "removed when a run completes unless --keep-checkpoint)")
     for folder in (path, sibling):
         if (folder / RUN_FILE).is_file():
-            raise SpaceError(f"the run of {folder} was interrupted before its first checkpoint; "
-                             "start it again")
+            raise CheckpointError(f"the run of {folder} was interrupted before its first "
+                                  "checkpoint; start it again")
     if not path.exists() and not sibling.exists():
-        raise SpaceError(f"nothing to resume: neither {path} nor its checkpoint folder "
+        raise CheckpointError(f"nothing to resume: neither {path} nor its checkpoint folder "
                          f"{sibling} exists")
-    raise SpaceError(f"no checkpoint to resume in {path} (looked for {path / CHECKPOINT} and "
+    raise CheckpointError(f"no checkpoint to resume in {path} (looked for {path / CHECKPOINT} and "
                      f"{sibling / CHECKPOINT})")
 
 
@@ -140,20 +140,21 @@ def _option(name: str) -> str:
 
 
 def read_run_file(ckpt: Path) -> dict:
-    """The ``run.json`` of a checkpoint folder (SpaceError if missing or from another version)."""
+    """The ``run.json`` of a checkpoint folder (CheckpointError if missing or from another
+    version)."""
     path = ckpt / RUN_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise SpaceError(f"{ckpt} has no {RUN_FILE}: not a checkpoint of lpzero-gp run") \
+        raise CheckpointError(f"{ckpt} has no {RUN_FILE}: not a checkpoint of lpzero-gp run") \
             from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise SpaceError(f"{path} is unreadable ({type(exc).__name__})") from None
+        raise CheckpointError(f"{path} is unreadable ({type(exc).__name__})") from None
     if not isinstance(data, dict) or data.get("format") != RUN_FILE_FORMAT or not isinstance(
             data.get("settings"), dict) or not isinstance(data.get("fingerprint"), dict):
-        raise SpaceError(f"{path} is not a run file of this lpzero-gp version")
+        raise CheckpointError(f"{path} is not a run file of this lpzero-gp version")
     if data.get("version") != __version__:
-        raise SpaceError(f"checkpoint {ckpt} was written by lpzero-gp {data.get('version')}; "
+        raise CheckpointError(f"checkpoint {ckpt} was written by lpzero-gp {data.get('version')}; "
                          f"this is {__version__} (resume it with that version or start a new "
                          "run)")
     return data
@@ -175,12 +176,12 @@ def merge_resume(opts: RunOptions, explicit: Iterable[str]) -> RunOptions:
     merged = {}
     for name in result_options():
         if name not in stored:
-            raise SpaceError(f"the checkpoint in {ckpt} does not record {_option(name)} "
+            raise CheckpointError(f"the checkpoint in {ckpt} does not record {_option(name)} "
                              "(written by an older lpzero-gp?); start a new run")
         value = getattr(given, name)
         if name in explicit and value != stored[name]:
             was = "default" if stored[name] is None else stored[name]
-            raise SpaceError(f"{_option(name)} {value} differs from the checkpoint's "
+            raise CheckpointError(f"{_option(name)} {value} differs from the checkpoint's "
                              f"{was} (resume with the original settings, or start a new run)")
         merged[name] = stored[name]
     for name, value in info.get("runtime", {}).items():
@@ -207,26 +208,26 @@ class _Target:
 
 
 def _target(opts: RunOptions, cfg: SearchConfig) -> _Target:
-    """The run's folders; SpaceError if it would overwrite results or a checkpoint."""
+    """The run's folders; ResultsError if it would overwrite results or a checkpoint."""
     out = Path(opts.out) if opts.out else default_out(opts)
     if out.exists() and not out.is_dir():
-        raise SpaceError(f"results folder {out} exists and is not a folder")
+        raise ResultsError(f"results folder {out} exists and is not a folder")
     if opts.resume_dir:
         ckpt = Path(opts.checkpoint_dir)
         gen = checkpoint_info(ckpt)
         if gen["config"] != asdict(cfg):
-            raise SpaceError(f"the checkpoint in {ckpt} was written with different search "
+            raise CheckpointError(f"the checkpoint in {ckpt} was written with different search "
                              "settings")
         # the interrupted run's own results folder may be replaced; any other needs --force
         replace_ = opts.force or out.resolve() == Path(read_run_file(ckpt)["out"])
         if out.exists() and not replace_:
-            raise SpaceError(f"results folder {out} exists (use --force to replace it)")
+            raise ResultsError(f"results folder {out} exists (use --force to replace it)")
         return _Target(out, ckpt, replace_, gen["generation"])
     ckpt = checkpoint_dir_for(out)
     if out.exists() and not opts.force:
-        raise SpaceError(f"results folder {out} exists (use --force to replace it)")
+        raise ResultsError(f"results folder {out} exists (use --force to replace it)")
     if (ckpt / CHECKPOINT).is_file() and not opts.force:
-        raise SpaceError(f"an interrupted run left a checkpoint in {ckpt}: continue it with "
+        raise CheckpointError(f"an interrupted run left a checkpoint in {ckpt}: continue it with "
                          f"--resume {out}, or start over with --force")
     return _Target(out, ckpt, opts.force)
 
@@ -244,7 +245,7 @@ def _check_fingerprint(ckpt: Path, stored: dict, now: dict) -> None:
            "truth_sha256": "ground truth", "batch": "calibration batch"}
     for key, what in why.items():
         if stored.get(key) != now[key]:
-            raise SpaceError(f"the {what} differ from those of the checkpoint in {ckpt} (was "
+            raise CheckpointError(f"the {what} differ from those of the checkpoint in {ckpt} (was "
                              "the benchmark file, calibration text or tokenizer changed?)")
 
 
@@ -254,21 +255,16 @@ def _settings(opts: RunOptions, loaded) -> dict:
     return settings
 
 
-def _atomic_json(path: Path, data: dict) -> None:
-    tmp = path.with_name(path.name + f".tmp{os.getpid()}")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=True) + "\n", encoding="utf-8")
-    tmp.replace(path)
-
-
 def _start_checkpoints(ckpt: Path, run_file: dict) -> None:
     """A fresh checkpoint folder holding ``run.json``."""
     try:
         if ckpt.exists():
             shutil.rmtree(ckpt)
         ckpt.mkdir(parents=True)
-        _atomic_json(ckpt / RUN_FILE, run_file)
+        atomic_text(ckpt / RUN_FILE, json.dumps(run_file, indent=2, sort_keys=True) + "\n")
     except OSError as exc:
-        raise SpaceError(f"cannot write checkpoints to {ckpt}: {exc.strerror or exc}") from None
+        raise CheckpointError(f"cannot write checkpoints to {ckpt}: "
+                              f"{exc.strerror or exc}") from None
 
 
 def _records(loaded, opts: RunOptions, seed: int) -> tuple[list, list]:
@@ -277,7 +273,7 @@ def _records(loaded, opts: RunOptions, seed: int) -> tuple[list, list]:
     held_recs = [r for r in pick_records(loaded, opts.heldout, seed + 1)
                  if r.id not in {s.id for s in search_recs}]
     if len(held_recs) < 3:
-        raise SpaceError("fewer than 3 held-out architectures")
+        raise OptionError("fewer than 3 held-out architectures")
     return search_recs, held_recs
 
 
