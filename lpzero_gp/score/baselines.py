@@ -448,6 +448,34 @@ def feature_score(space: Space, record: Record, variant: str, key: str) -> float
     return float(feats[key])
 
 
+@dataclass
+class _Sheet:
+    """Scores, seconds and error lines of one architecture, filled baseline by baseline."""
+
+    scores: dict[str, float] = field(default_factory=dict)
+    seconds: dict[str, float] = field(default_factory=dict)
+    errors: dict[str, str] = field(default_factory=dict)
+
+    def put(self, key: str, fn: Callable[[], float], base: float) -> None:
+        """Score ``key`` with ``fn``; a failure is this baseline's alone (nan and a reason)."""
+        t0 = time.perf_counter()
+        try:
+            value = float(fn())
+            if not math.isfinite(value):
+                raise SpaceError(f"non-finite score {value}")
+            self.scores[key] = value
+        except Exception as exc:  # one baseline failing must not lose the others
+            self.scores[key] = float("nan")
+            self.errors[key] = _reason(exc)
+        self.seconds[key] = base + time.perf_counter() - t0
+
+    def fail(self, key: str, reason: str, seconds: float | None = None) -> None:
+        """Mark ``key`` unavailable with ``reason``."""
+        self.scores[key], self.errors[key] = float("nan"), reason
+        if seconds is not None:
+            self.seconds[key] = seconds
+
+
 def score_architecture(space: Space, record: Record, variant: str,
                        batch: dict[str, torch.Tensor], semantics: str = "intended",
                        seed: int = 42, keys: Iterable[str] | None = None,
@@ -461,70 +489,64 @@ def score_architecture(space: Space, record: Record, variant: str,
         raise SpaceError(f"unknown semantics {semantics!r}; choose "
                          f"{', '.join(space.semantics)}")
     keys = check_keys(keys if keys is not None else BY_KEY)
-    scores: dict[str, float] = {}
-    seconds: dict[str, float] = {}
-    errors: dict[str, str] = {}
-
-    def put(key: str, fn: Callable[[], float], base: float) -> None:
-        t0 = time.perf_counter()
-        try:
-            value = float(fn())
-            if not math.isfinite(value):
-                raise SpaceError(f"non-finite score {value}")
-            scores[key] = value
-        except Exception as exc:  # one baseline failing must not lose the others
-            scores[key] = float("nan")
-            errors[key] = _reason(exc)
-        seconds[key] = base + time.perf_counter() - t0
-
+    sheet = _Sheet()
     for key in keys:
         if BY_KEY[key].needs == FEATURE:
-            put(key, lambda k=key: feature_score(space, record, variant, k), 0.0)
+            sheet.put(key, lambda k=key: feature_score(space, record, variant, k), 0.0)
     model_keys = [k for k in keys if BY_KEY[k].needs != FEATURE]
-    if not model_keys:
-        return ArchScores(record.id, scores, seconds, errors)
-    hooks = space.baseline_hooks()
-    if hooks is None:
+    hooks = space.baseline_hooks() if model_keys else None
+    if model_keys and hooks is None:
         for key in model_keys:
-            scores[key] = float("nan")
-            errors[key] = f"space {space.name!r} supplies no baseline hooks"
-        return ArchScores(record.id, scores, seconds, errors)
-    s = space.model_seed(seed, record.id)
-    t0 = time.perf_counter()
-    model = space.build(record, variant, s).to(torch.device(device))
-    build = time.perf_counter() - t0
-    hooks.check(model)
-    dev_batch = {k: v.to(device) for k, v in batch.items()}
-    grad_keys = [k for k in model_keys if BY_KEY[k].needs != SYNFLOW]
-    if grad_keys:
-        torch.manual_seed(s)
-        res = gradient_pass(hooks, model, dev_batch, semantics, set(grad_keys))
-        fns = {**_gradient_scores(hooks, model, res), **_forward_scores(res)}
-        if "jacobian_cosine" in grad_keys:
-            fns["jacobian_cosine"] = lambda: _jacobian(res)
-        fwd = build + res.seconds.get("forward", 0.0)
-        bwd = fwd + res.seconds.get("backward", 0.0)
-        for key in grad_keys:
-            need = BY_KEY[key].needs
-            base = {FORWARD: fwd, GRADIENT: bwd, HESSIAN: bwd + res.seconds.get("hessian", 0.0)
-                    }.get(need, build)
-            put(key, fns[key], base)
-        del res
-    syn_keys = [k for k in model_keys if BY_KEY[k].needs == SYNFLOW]
-    if syn_keys:
-        torch.manual_seed(s)
-        try:
-            w, g, secs = synflow_pass(hooks, model, dev_batch, semantics)
-        except Exception as exc:
-            for key in syn_keys:
-                scores[key], errors[key], seconds[key] = float("nan"), _reason(exc), 0.0
-        else:
-            fns = {"synflow": lambda: float(sum((w[m] * g[m]).abs().sum() for m in w)),
-                   "logsynflow": lambda: sum(_log_synflow(w[m], g[m]) for m in w)}
-            for key in syn_keys:
-                put(key, fns[key], build + secs)
-    del model
-    return ArchScores(record.id, scores, seconds, errors)
+            sheet.fail(key, f"space {space.name!r} supplies no baseline hooks")
+    if hooks is not None:
+        s = space.model_seed(seed, record.id)
+        t0 = time.perf_counter()
+        model = space.build(record, variant, s).to(torch.device(device))
+        build = time.perf_counter() - t0
+        hooks.check(model)
+        dev_batch = {k: v.to(device) for k, v in batch.items()}
+        grad_keys = [k for k in model_keys if BY_KEY[k].needs != SYNFLOW]
+        if grad_keys:
+            torch.manual_seed(s)
+            _score_gradient_pass(sheet, hooks, model, dev_batch, semantics, grad_keys, build)
+        syn_keys = [k for k in model_keys if BY_KEY[k].needs == SYNFLOW]
+        if syn_keys:
+            torch.manual_seed(s)
+            _score_synflow_pass(sheet, hooks, model, dev_batch, semantics, syn_keys, build)
+        del model
+    return ArchScores(record.id, sheet.scores, sheet.seconds, sheet.errors)
+
+
+def _score_gradient_pass(sheet: _Sheet, hooks: BaselineHooks, model: nn.Module,
+                         batch: dict[str, torch.Tensor], semantics: str, keys: list[str],
+                         build: float) -> None:
+    """The baselines of one forward/backward (and GraSP's Hessian-gradient product)."""
+    res = gradient_pass(hooks, model, batch, semantics, set(keys))
+    fns = {**_gradient_scores(hooks, model, res), **_forward_scores(res)}
+    if "jacobian_cosine" in keys:
+        fns["jacobian_cosine"] = lambda: _jacobian(res)
+    fwd = build + res.seconds.get("forward", 0.0)
+    bwd = fwd + res.seconds.get("backward", 0.0)
+    for key in keys:
+        base = {FORWARD: fwd, GRADIENT: bwd, HESSIAN: bwd + res.seconds.get("hessian", 0.0)
+                }.get(BY_KEY[key].needs, build)
+        sheet.put(key, fns[key], base)
+
+
+def _score_synflow_pass(sheet: _Sheet, hooks: BaselineHooks, model: nn.Module,
+                        batch: dict[str, torch.Tensor], semantics: str, keys: list[str],
+                        build: float) -> None:
+    """Synflow and LogSynflow from one all-positive float64 pass."""
+    try:
+        w, g, secs = synflow_pass(hooks, model, batch, semantics)
+    except Exception as exc:  # the pass failing makes both unavailable, nothing else
+        for key in keys:
+            sheet.fail(key, _reason(exc), 0.0)
+        return
+    fns = {"synflow": lambda: float(sum((w[m] * g[m]).abs().sum() for m in w)),
+           "logsynflow": lambda: sum(_log_synflow(w[m], g[m]) for m in w)}
+    for key in keys:
+        sheet.put(key, fns[key], build + secs)
 
 
 def _jacobian(res: GradientPass) -> float:

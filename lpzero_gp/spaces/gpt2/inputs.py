@@ -78,7 +78,11 @@ def check_batch(
 def collect_inputs(
     model: FlexGPT2LM, batch: dict[str, torch.Tensor], semantics: str = "intended"
 ) -> RawInputs:
-    """One forward and one backward of the mean LM loss; returns the per-block inputs."""
+    """One forward and one backward of the mean LM loss; returns the per-block inputs.
+
+    Longer than most functions on purpose: every hook is registered, used and removed here, in
+    one ``try``/``finally``, so no code path can leave a hook on the model.
+    """
     if not isinstance(model, FlexGPT2LM):
         raise SpaceError(
             f"gpt2 collect needs a model built by this space, got {type(model).__name__}"

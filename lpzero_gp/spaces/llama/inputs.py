@@ -101,7 +101,11 @@ def _forward_backward(
     need_backward: bool,
     loss_mode: str,
 ) -> None:
-    """The single forward (hooks for A/H/S/J) and backward (G/J) of :func:`collect_subnet`."""
+    """The single forward (hooks for A/H/S/J) and backward (G/J) of :func:`collect_subnet`.
+
+    Longer than most functions on purpose: the hooks' whole lifetime (register, run, remove in
+    ``finally``) stays in one place, so no path can leave a hook on the super-network.
+    """
     model = supernet.model
     model.eval()
     grad_params = [m.weight for layer in linears for _, m in layer] if "G" in letters else []

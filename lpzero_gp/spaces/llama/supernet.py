@@ -113,6 +113,46 @@ def build_base(
     return base
 
 
+def _load_adapter(base: nn.Module, path: Path, r_max: int | None) -> tuple[nn.Module, Any]:
+    """``base`` with a trained super-adapter from a peft folder (six targets, one rank)."""
+    from peft import PeftModel
+
+    if not (path / "adapter_config.json").is_file():
+        raise SpaceError(f"{path} is not a peft adapter directory")
+    try:
+        peft_model = PeftModel.from_pretrained(base, str(path), is_trainable=True)
+    except (OSError, ValueError, RuntimeError) as exc:
+        first = str(exc).splitlines()[0]
+        raise SpaceError(f"cannot load adapter {path}: {first}") from exc
+    lcfg = peft_model.peft_config[ADAPTER]
+    if getattr(lcfg, "rank_pattern", None):
+        raise SpaceError("the adapter uses per-module ranks; a super-adapter has one r")
+    targets = lcfg.target_modules or ()
+    if isinstance(targets, str):  # a regex over module names
+        missing = {t for t in TARGET_MODULES if t not in targets}
+    else:
+        missing = set(TARGET_MODULES) - set(targets)
+    if missing:
+        raise SpaceError(f"the adapter lacks LoNAS targets: {', '.join(sorted(missing))}")
+    if r_max is not None and r_max != lcfg.r:
+        raise SpaceError(f"--lora-r {r_max} differs from the adapter's rank {lcfg.r}")
+    return peft_model, lcfg
+
+
+def _fresh_adapter(base: nn.Module, r: int, lora_init: str, dropout: float, seed: int
+                   ) -> tuple[nn.Module, Any]:
+    """``base`` with a fresh rank-``r`` super-adapter (alpha = 2 r, as LoNAS)."""
+    from peft import LoraConfig, get_peft_model
+
+    if r < 1:
+        raise SpaceError(f"LoRA rank must be at least 1, got {r}")
+    lcfg = LoraConfig(r=r, lora_alpha=2 * r, target_modules=list(TARGET_MODULES),
+                      lora_dropout=dropout, bias="none", task_type="CAUSAL_LM",
+                      init_lora_weights=(lora_init == "zero"))
+    torch.manual_seed(seed + 1)
+    return get_peft_model(base, lcfg), lcfg
+
+
 class LonasSupernet:
     """A peft-wrapped Llama whose elastic groups can be activated by slicing.
 
@@ -152,56 +192,21 @@ class LonasSupernet:
         A fresh adapter has rank ``r_max`` (default from the hidden size: 8 for tiny, 32 for
         LLaMA-7B), alpha = 2 r_max (scaling 2.0 as in LoNAS) and the given initialisation.
         """
-        from peft import LoraConfig, PeftModel, get_peft_model
-
         if lora_init not in LORA_INITS:
             raise SpaceError(f"unknown LoRA init {lora_init!r} (use {' or '.join(LORA_INITS)})")
         torch_dtype = resolve_dtype(dtype)
         torch_device = resolve_device(device)
         base = build_base(model, seed, torch_dtype, str(torch_device))
-        hidden = int(base.config.hidden_size)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
             if adapter is not None:
-                path = Path(adapter)
-                if not (path / "adapter_config.json").is_file():
-                    raise SpaceError(f"{adapter} is not a peft adapter directory")
-                try:
-                    peft_model = PeftModel.from_pretrained(base, str(path), is_trainable=True)
-                except (OSError, ValueError, RuntimeError) as exc:
-                    first = str(exc).splitlines()[0]
-                    raise SpaceError(f"cannot load adapter {path}: {first}") from exc
-                lcfg = peft_model.peft_config[ADAPTER]
-                if getattr(lcfg, "rank_pattern", None):
-                    raise SpaceError("the adapter uses per-module ranks; a super-adapter has one r")
-                targets = lcfg.target_modules or ()
-                if isinstance(targets, str):  # a regex over module names
-                    missing = {t for t in TARGET_MODULES if t not in targets}
-                else:
-                    missing = set(TARGET_MODULES) - set(targets)
-                if missing:
-                    names = ", ".join(sorted(missing))
-                    raise SpaceError(f"the adapter lacks LoNAS targets: {names}")
-                if r_max is not None and r_max != lcfg.r:
-                    raise SpaceError(f"--lora-r {r_max} differs from the adapter's rank {lcfg.r}")
-                r = int(lcfg.r)
-                init_label = f"loaded from {path}"
+                peft_model, lcfg = _load_adapter(base, Path(adapter), r_max)
+                init_label = f"loaded from {Path(adapter)}"
             else:
-                r = int(r_max if r_max is not None else default_rank(hidden))
-                if r < 1:
-                    raise SpaceError(f"LoRA rank must be at least 1, got {r}")
-                lcfg = LoraConfig(
-                    r=r,
-                    lora_alpha=2 * r,
-                    target_modules=list(TARGET_MODULES),
-                    lora_dropout=lora_dropout,
-                    bias="none",
-                    task_type="CAUSAL_LM",
-                    init_lora_weights=(lora_init == "zero"),
-                )
-                torch.manual_seed(seed + 1)
-                peft_model = get_peft_model(base, lcfg)
+                r = int(r_max if r_max is not None else default_rank(int(base.config.hidden_size)))
+                peft_model, lcfg = _fresh_adapter(base, r, lora_init, lora_dropout, seed)
                 init_label = lora_init
+        r = int(lcfg.r)
         peft_model.to(torch_device)
         space = LonasSpace.from_model_config(base.config, r_max=r, tie_ranks=tie_ranks)
         meta = {
