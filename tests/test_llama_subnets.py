@@ -10,7 +10,7 @@ import random
 import pytest
 import torch
 
-from lpzero_gp.errors import SpaceError
+from lpzero_gp.errors import OptionError, SpaceError
 from lpzero_gp.score.subnets import SubnetScorer
 from lpzero_gp.spaces.llama.cost import subnet_cost
 from lpzero_gp.spaces.llama.supernet import build_base
@@ -65,9 +65,9 @@ def test_budget_limits(supernet):
     assert budget_limit(space, None) is None
     assert budget_limit(space, 1.0) == full
     assert budget_limit(space, full - 10) == full - 10
-    with pytest.raises(SpaceError, match="below the minimal"):
+    with pytest.raises(OptionError, match="below the minimal"):
         budget_limit(space, 0.1)
-    with pytest.raises(SpaceError, match="population"):
+    with pytest.raises(OptionError, match="population"):
         SearchSettings(population=1).check()
 
 

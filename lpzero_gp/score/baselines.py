@@ -16,19 +16,19 @@ import json
 import math
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from lpzero_gp import __version__
 from lpzero_gp.atomic import atomic_json
 from lpzero_gp.errors import LpzeroError, SpaceError, one_line
 from lpzero_gp.parallel import stream
 from lpzero_gp.spaces.base import BaselineHooks, Record, Space
-from lpzero_gp.stats.extract import batch_digest
+from lpzero_gp.stats.extract import ExtractConfig
+from lpzero_gp.stats.extract import cache_folder as extract_cache_folder
 
 #: Bumped whenever a baseline's definition changes, so stale cache entries are not reused.
 BASELINES_VERSION = 1
@@ -559,22 +559,10 @@ def _jacobian(res: GradientPass) -> float:
 # cache and parallel map
 
 
-@dataclass(frozen=True)
-class BaselineConfig:
-    """Everything that decides the baseline scores of an architecture."""
-
-    space: str
-    variant: str
-    semantics: str = "intended"
-    seed: int = 42
-    device: str = "cpu"
-
-
-def cache_folder(root: str | Path, cfg: BaselineConfig, batch: dict[str, torch.Tensor]) -> Path:
+def cache_folder(root: str | Path, cfg: ExtractConfig, batch: dict[str, torch.Tensor]) -> Path:
     """Cache sub-folder for one (config, batch) combination, keyed like extraction's."""
-    key = json.dumps({**asdict(cfg), "batch": batch_digest(batch), "v": __version__,
-                      "baselines": BASELINES_VERSION}, sort_keys=True)
-    return Path(root) / "baselines" / hashlib.sha256(key.encode()).hexdigest()[:20]
+    return extract_cache_folder(Path(root) / "baselines", cfg, batch,
+                                baselines=BASELINES_VERSION)
 
 
 def _cache_file(folder: Path, arch_id: str) -> Path:
@@ -616,7 +604,7 @@ def _task(args) -> ArchScores:
 
 
 def score_many(space: Space, records: list[Record], batch: dict[str, torch.Tensor],
-               cfg: BaselineConfig, keys: list[str], cache_dir: str | None = None,
+               cfg: ExtractConfig, keys: list[str], cache_dir: str | None = None,
                mapper=None, progress: Callable[[ArchScores], None] | None = None,
                threads: int | None = None) -> list[ArchScores]:
     """Scores of every record, in order; cached ones are loaded, new ones cached."""

@@ -13,6 +13,7 @@ import hashlib
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from importlib import import_module
 from typing import Any, Protocol
 
 import torch
@@ -140,6 +141,10 @@ class Space(ABC):
     paper_baselines: Mapping[str, tuple[float, float]] = {}
     #: The reference code's stored baseline scores recomputed, key -> (rho, tau).
     recomputed_baselines: Mapping[str, tuple[float, float]] = {}
+    #: What produces the gradients, per semantics, in words.
+    losses: Mapping[str, str] = {}
+    #: Module whose ``HOOKS`` object lets the baselines read the models (None: no baselines).
+    hooks_module: str | None = None
 
     def model_seed(self, seed: int, record_id: str) -> int:
         """Seed of one architecture's model (default: a hash of run seed and id, so the model
@@ -148,11 +153,13 @@ class Space(ABC):
 
     def loss_label(self, semantics: str) -> str:
         """What produces the gradients under ``semantics``, in words."""
-        return ""
+        return self.losses.get(semantics, "")
 
     def baseline_hooks(self) -> BaselineHooks | None:
         """How the hand-crafted baselines read this space's models (None: no baselines)."""
-        return None
+        if self.hooks_module is None:
+            return None
+        return import_module(self.hooks_module).HOOKS
 
     def packaged_size(self) -> int | None:
         """Number of records of the packaged benchmark (None when there is none)."""
@@ -185,10 +192,6 @@ class Space(ABC):
         """Named architecture features (``params``, ``layers``, ...) used as trivial proxies."""
 
     @abstractmethod
-    def collect(
-        self,
-        model: torch.nn.Module,
-        batch: dict[str, torch.Tensor],
-        semantics: str = "intended",
-    ) -> RawInputs:
+    def collect(self, model: torch.nn.Module, batch: dict[str, torch.Tensor],
+                semantics: str = "intended") -> RawInputs:
         """One forward and one backward pass; every hook removed before returning."""

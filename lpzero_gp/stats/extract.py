@@ -46,9 +46,10 @@ def batch_digest(batch: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()[:16]
 
 
-def cache_folder(root: Path, cfg: ExtractConfig, batch: dict[str, torch.Tensor]) -> Path:
-    """Cache sub-folder for one (config, batch) combination."""
-    key = json.dumps({**asdict(cfg), "batch": batch_digest(batch), "v": __version__},
+def cache_folder(root: str | Path, cfg: ExtractConfig, batch: dict[str, torch.Tensor],
+                 **extra: object) -> Path:
+    """Cache sub-folder for one (config, batch) combination (``extra``: more key parts)."""
+    key = json.dumps({**asdict(cfg), "batch": batch_digest(batch), "v": __version__, **extra},
                      sort_keys=True)
     return Path(root) / hashlib.sha256(key.encode()).hexdigest()[:20]
 

@@ -23,12 +23,12 @@ from lpzero_gp.errors import OptionError
 from lpzero_gp.score.baselines import (
     BY_KEY,
     ArchScores,
-    BaselineConfig,
     check_keys,
     score_many,
 )
 from lpzero_gp.score.fitness import rank
 from lpzero_gp.spaces.base import Space
+from lpzero_gp.stats.extract import ExtractConfig
 from lpzero_gp.versions import versions
 from lpzero_gp.workflows.options import BaselineOptions, Report
 from lpzero_gp.workflows.report import fmt, markdown_table
@@ -126,7 +126,7 @@ def _check_options(opts: BaselineOptions) -> None:
         raise OptionError(f"unknown device {opts.device!r} (cpu or cuda[:N])")
 
 
-def _score(loaded, records: list, cfg: BaselineConfig, keys: list[str],
+def _score(loaded, records: list, cfg: ExtractConfig, keys: list[str],
            opts: BaselineOptions) -> tuple[list[ArchScores], int | None, float]:
     """Every baseline on every architecture; returns the scores, torch threads and seconds."""
     threads = opts.threads or (1 if opts.workers > 1 else None)
@@ -168,8 +168,7 @@ def run_baselines(opts: BaselineOptions) -> Report:
     out = Path(opts.out or f"runs/baselines-{loaded.space.name}-{loaded.variant}")
     folder = AtomicFolder(out, opts.force)  # fails early if it exists
     records = pick_records(loaded, opts.archs, ctx.seed)
-    cfg = BaselineConfig(loaded.space.name, loaded.variant, ctx.semantics, ctx.seed,
-                         ctx.device)
+    cfg = loaded.extractor.cfg
     results, threads, wall = _score(loaded, records, cfg, keys, opts)
     truth = np.array([r.truth for r in records], dtype=np.float64)
     rows = rank_rows(results, truth, keys, loaded.space)

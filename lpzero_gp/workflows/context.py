@@ -24,28 +24,14 @@ from lpzero_gp.spaces.base import Record, Space
 from lpzero_gp.stats.calibration import batch_info, load_text, space_batch
 from lpzero_gp.stats.extract import ExtractConfig, Extractor
 from lpzero_gp.stats.store import Dataset
+from lpzero_gp.workflows.options import Source
 from lpzero_gp.workflows.splits import select
 
 
 @dataclass
-class Context:
-    """Where architectures and their statistics come from."""
+class Context(Source):
+    """Where architectures and their statistics come from, and how the work is shown."""
 
-    space: str = "flexibert"
-    variant: str | None = None
-    semantics: str = "intended"
-    benchmark: str | None = None
-    batch_size: int | None = None
-    seq_len: int | None = None
-    tokenizer: str | None = None
-    text: str | None = None
-    seed: int = 42
-    init_seed: int | None = None
-    stat_budget: int = 2048
-    device: str = "cpu"
-    cache_dir: str | None = None
-    workers: int = 1
-    dask: str | None = None
     progress: bool = True
     #: Options handed to the space's constructor (e.g. llama: model, adapter, dtype).
     space_options: dict = field(default_factory=dict)

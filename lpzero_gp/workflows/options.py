@@ -76,8 +76,9 @@ class Report:
 
 
 @dataclass
-class CommonOptions:
-    """Where architectures and their statistics come from (``run``, ``eval``, ``ablate``)."""
+class Source:
+    """Where architectures and their statistics come from: the fields shared by the workflow
+    :class:`~lpzero_gp.workflows.context.Context` and the commands' options."""
 
     space: str = "flexibert"
     variant: str | None = None
@@ -94,15 +95,29 @@ class CommonOptions:
     cache_dir: str | None = None
     workers: int = 1
     dask: str | None = None
-    quiet: bool = False
-    #: ``KEY=VALUE`` options handed to the space's constructor (values read as JSON when they
-    #: parse, else as text), e.g. ``model=/data/llama`` or ``stand_in=10`` for llama.
-    space_option: tuple[str, ...] = ()
+
+
+class _SpaceOptions:
+    """``space_option`` items (``KEY=VALUE``) read as the space constructor's options."""
+
+    space_option: tuple[str, ...]
 
     @property
     def space_options(self) -> dict[str, Any]:
-        """:attr:`space_option` as a dict."""
+        """:attr:`space_option` as a dict (values read as JSON when they parse, else text)."""
         return parse_space_options(self.space_option)
+
+
+@dataclass
+class CommonOptions(Source, _SpaceOptions):
+    """Where architectures and their statistics come from (``run``, ``eval``, ``ablate``).
+
+    ``space_option`` holds ``KEY=VALUE`` options of the space's constructor, e.g.
+    ``model=/data/llama`` or ``stand_in=10`` for llama.
+    """
+
+    quiet: bool = False
+    space_option: tuple[str, ...] = ()
 
     def context(self) -> Context:
         """The workflow context of these options; OptionError for a missing file or device."""
@@ -114,13 +129,8 @@ class CommonOptions:
             raise OptionError(f"benchmark file {self.benchmark} does not exist")
         if self.device != "cpu" and not self.device.startswith("cuda"):
             raise OptionError(f"unknown device {self.device!r} (cpu or cuda[:N])")
-        return Context(space=self.space, variant=self.variant, semantics=self.semantics,
-                       benchmark=self.benchmark, batch_size=self.batch_size,
-                       seq_len=self.seq_len, tokenizer=self.tokenizer, text=self.text,
-                       seed=self.seed, init_seed=self.init_seed, stat_budget=self.stat_budget,
-                       device=self.device, cache_dir=self.cache_dir, workers=self.workers,
-                       dask=self.dask, progress=not self.quiet,
-                       space_options=self.space_options)
+        shared = {f.name: getattr(self, f.name) for f in fields(Source)}
+        return Context(**shared, progress=not self.quiet, space_options=self.space_options)
 
 
 @dataclass
@@ -214,7 +224,7 @@ class AblateOptions(CommonOptions):
 
 
 @dataclass
-class BaselineOptions:
+class BaselineOptions(_SpaceOptions):
     """``lpzero-gp baselines``: the hand-crafted proxies on a space's own models.
 
     ``batch`` is ``BATCHxSEQ_LEN`` (default: the space's baseline batch); ``proxies`` the
@@ -241,11 +251,6 @@ class BaselineOptions:
     quiet: bool = False
     command: str = ""
     space_option: tuple[str, ...] = ()
-
-    @property
-    def space_options(self) -> dict[str, Any]:
-        """:attr:`space_option` as a dict."""
-        return parse_space_options(self.space_option)
 
 
 @dataclass

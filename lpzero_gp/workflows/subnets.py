@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from deap import base, creator, tools
 
-from lpzero_gp.errors import SpaceError
+from lpzero_gp.errors import OptionError
 from lpzero_gp.score.subnets import SubnetScorer
 from lpzero_gp.search.loop import evaluate_invalid, evolve
 from lpzero_gp.search.operators import cx_uniform, mut_uniform_int, sel_tournament
@@ -74,17 +74,17 @@ class SearchSettings:
     budget_params: float | None = None
 
     def check(self) -> None:
-        """SpaceError on impossible settings."""
+        """OptionError on impossible settings."""
         if self.population < 2 or self.offspring < 1 or self.generations < 0:
-            raise SpaceError("need population >= 2, offspring >= 1 and generations >= 0")
+            raise OptionError("need population >= 2, offspring >= 1 and generations >= 0")
         if not (0 <= self.cx_prob <= 1 and 0 <= self.mut_prob <= 1 and 0 < self.gene_prob <= 1):
-            raise SpaceError("crossover/mutation probabilities must lie in [0, 1]")
+            raise OptionError("crossover/mutation probabilities must lie in [0, 1]")
         if self.cx_prob + self.mut_prob > 1:
-            raise SpaceError("crossover + mutation probability must not exceed 1")
+            raise OptionError("crossover + mutation probability must not exceed 1")
         if self.tournament < 1 or self.top_k < 1:
-            raise SpaceError("tournament size and top-k must be at least 1")
+            raise OptionError("tournament size and top-k must be at least 1")
         if self.budget_params is not None and not self.budget_params > 0:
-            raise SpaceError(f"--budget-params must be > 0, got {self.budget_params}")
+            raise OptionError(f"--budget-params must be > 0, got {self.budget_params}")
 
 
 @dataclass
@@ -114,7 +114,7 @@ def budget_limit(space: LonasSpace, budget: float | None) -> int | None:
     limit = int(math.floor(budget * full)) if budget <= 1 else int(budget)
     smallest = subnet_cost(space, space.minimal()).params
     if limit < smallest:
-        raise SpaceError(
+        raise OptionError(
             f"parameter budget {limit} is below the minimal sub-network's {smallest} params "
             f"({smallest / full:.3f} of the maximal {full})"
         )
@@ -128,7 +128,7 @@ def _repair(space: LonasSpace, ind: list[int], limit: int | None, rng: random.Ra
     while subnet_cost(space, space.decode(ind)).params > limit:
         room = [i for i, d in enumerate(space.dims_table) if ind[i] < len(d.values) - 1]
         if not room:  # pragma: no cover - budget_limit() guarantees the minimal network fits
-            raise SpaceError("no sub-network fits the parameter budget")
+            raise OptionError("no sub-network fits the parameter budget")
         ind[rng.choice(room)] += 1
 
 

@@ -24,7 +24,7 @@ from torch.utils.checkpoint import checkpoint
 
 from lpzero_gp.errors import SpaceError
 
-from ..base import SEMANTICS, BaselineHooks, CalibrationSpec, RawInputs, Record, Space
+from ..base import SEMANTICS, CalibrationSpec, RawInputs, Record, Space
 from . import published
 from .as_trained import FlexibertAsTrained
 from .params import (
@@ -358,16 +358,8 @@ class FlexibertSpace(Space):
     baseline_batch = (2, 128)
     paper_baselines = published.PAPER
     recomputed_baselines = published.RECOMPUTED
-
-    def loss_label(self, semantics: str) -> str:
-        """Masked-LM loss through the tied embeddings, or the reference all-ones backward."""
-        return LOSSES.get(semantics, "")
-
-    def baseline_hooks(self) -> BaselineHooks:
-        """Module sets, taps and losses of this family's encoders."""
-        from .baseline_hooks import HOOKS
-
-        return HOOKS
+    losses = LOSSES
+    hooks_module = f"{__package__}.baseline_hooks"
 
     def load_records(self, path: str | None = None) -> list[Record]:
         """Packaged benchmark (``path=None``) or a user JSON list of the same format."""
@@ -415,12 +407,8 @@ class FlexibertSpace(Space):
                 "layers": float(len(config["encoder_layers"])),
                 "hidden": float(hidden)}
 
-    def collect(
-        self,
-        model: torch.nn.Module,
-        batch: dict[str, torch.Tensor],
-        semantics: str = "intended",
-    ) -> RawInputs:
+    def collect(self, model: torch.nn.Module, batch: dict[str, torch.Tensor],
+                semantics: str = "intended") -> RawInputs:
         """One forward and one backward; per block A, H, S, W, G, J (float32, detached clones).
 
         ``intended``: eval mode (no dropout), loss = :func:`tied_mlm_loss`; H = every head

@@ -18,7 +18,7 @@ import torch
 
 from lpzero_gp.errors import SpaceError
 
-from ..base import BaselineHooks, CalibrationSpec, RawInputs, Record, Space
+from ..base import CalibrationSpec, RawInputs, Record, Space
 from . import published
 from .config import FlexConfig, resolve_config
 from .inputs import collect_inputs
@@ -137,16 +137,8 @@ class Gpt2Space(Space):
     baseline_batch = (2, 192)
     paper_baselines = published.PAPER
     recomputed_baselines = published.RECOMPUTED
-
-    def loss_label(self, semantics: str) -> str:
-        """The mean adaptive-softmax LM loss, in eval mode or (reference) training mode."""
-        return LOSSES.get(semantics, "")
-
-    def baseline_hooks(self) -> BaselineHooks:
-        """Module sets, taps and losses of this family's decoders."""
-        from .baseline_hooks import HOOKS
-
-        return HOOKS
+    losses = LOSSES
+    hooks_module = f"{__package__}.baseline_hooks"
     feature_names = ("params", "decoder_params", "attn_params", "ffn_params", "layers", "d_model")
 
     def load_records(self, path: str | None = None) -> list[Record]:
@@ -190,11 +182,7 @@ class Gpt2Space(Space):
             "d_model": cfg.d_model,
         }
 
-    def collect(
-        self,
-        model: torch.nn.Module,
-        batch: dict[str, torch.Tensor],
-        semantics: str = "intended",
-    ) -> RawInputs:
+    def collect(self, model: torch.nn.Module, batch: dict[str, torch.Tensor],
+                semantics: str = "intended") -> RawInputs:
         """One forward + backward of the mean adaptive-softmax NLL; see :mod:`.inputs`."""
         return collect_inputs(model, batch, semantics)
