@@ -72,6 +72,23 @@ class CalibrationSpec:
     tokenizer: str | None = None
 
 
+@dataclass(frozen=True)
+class BaselineSpec:
+    """What the hand-crafted baselines need from a space.
+
+    ``batch``: their default calibration batch (batch size, sequence length), smaller than the
+    search's so every baseline on every architecture fits a small CPU; ``hooks_module``: the
+    module whose ``HOOKS`` object (a :class:`BaselineHooks`) reads the models (None: the space
+    supports only the feature baselines); ``paper`` and ``recomputed``: published numbers,
+    key -> (Spearman rho, Kendall tau), printed beside the measured ones.
+    """
+
+    batch: tuple[int, int] = (4, 128)
+    hooks_module: str | None = None
+    paper: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+    recomputed: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+
+
 class BaselineHooks(Protocol):
     """What a space exposes so the hand-crafted baselines can read its models."""
 
@@ -135,16 +152,10 @@ class Space(ABC):
     #: Sizes of the packaged benchmark's stored search / validation / test splits (None: no
     #: stored splits; a benchmark is then split 10 / 10 / 80 %).
     split_sizes: tuple[int, int, int] | None = None
-    #: Default calibration batch of the hand-crafted baselines (batch size, sequence length).
-    baseline_batch: tuple[int, int] = (4, 128)
-    #: Published hand-crafted-baseline numbers, key -> (Spearman rho, Kendall tau).
-    paper_baselines: Mapping[str, tuple[float, float]] = {}
-    #: The reference code's stored baseline scores recomputed, key -> (rho, tau).
-    recomputed_baselines: Mapping[str, tuple[float, float]] = {}
+    #: The hand-crafted baselines' batch, model hooks and published numbers.
+    baselines: BaselineSpec = BaselineSpec()
     #: What produces the gradients, per semantics, in words.
     losses: Mapping[str, str] = {}
-    #: Module whose ``HOOKS`` object lets the baselines read the models (None: no baselines).
-    hooks_module: str | None = None
 
     def model_seed(self, seed: int, record_id: str) -> int:
         """Seed of one architecture's model (default: a hash of run seed and id, so the model
@@ -157,9 +168,9 @@ class Space(ABC):
 
     def baseline_hooks(self) -> BaselineHooks | None:
         """How the hand-crafted baselines read this space's models (None: no baselines)."""
-        if self.hooks_module is None:
+        if self.baselines.hooks_module is None:
             return None
-        return import_module(self.hooks_module).HOOKS
+        return import_module(self.baselines.hooks_module).HOOKS
 
     def packaged_size(self) -> int | None:
         """Number of records of the packaged benchmark (None when there is none)."""

@@ -38,7 +38,7 @@ def parse_batch(text: str | None, space: Space) -> tuple[int, int]:
     """``BxT`` (e.g. ``4x128``) or the space's default baseline batch (smaller than the
     search's, so every baseline on every architecture fits a small CPU)."""
     if text is None:
-        return space.baseline_batch
+        return space.baselines.batch
     m = re.fullmatch(r"\s*(\d+)\s*[xX*]\s*(\d+)\s*", text)
     if not m:
         raise OptionError(f"--batch {text!r}: expected BATCHxSEQ_LEN, e.g. 4x128")
@@ -65,8 +65,8 @@ def rank_rows(results: list[ArchScores], truth: np.ndarray, keys: list[str], spa
         elif res is not None and not res.valid:
             note = f"invalid: {res.reason}"
         secs = [r.seconds[key] for r in results if key in r.seconds and key not in r.errors]
-        paper = space.paper_baselines.get(key)
-        ref = space.recomputed_baselines.get(key)
+        paper = space.baselines.paper.get(key)
+        ref = space.baselines.recomputed.get(key)
         rows.append({
             "key": key, "proxy": b.label, "table1": b.table1, "n": int(ok.sum()),
             "rho": res.rho if res is not None and res.valid else float("nan"),

@@ -24,7 +24,7 @@ from torch.utils.checkpoint import checkpoint
 
 from lpzero_gp.errors import SpaceError
 
-from ..base import SEMANTICS, CalibrationSpec, RawInputs, Record, Space
+from ..base import SEMANTICS, BaselineSpec, CalibrationSpec, RawInputs, Record, Space
 from . import published
 from .as_trained import FlexibertAsTrained
 from .params import (
@@ -355,11 +355,9 @@ class FlexibertSpace(Space):
     feature_names = ("params", "layers", "hidden")
     calibration = CalibrationSpec("bert", 16, 128, max_seq_len=MAX_POSITIONS)
     split_sizes = (50, 50, 400)
-    baseline_batch = (2, 128)
-    paper_baselines = published.PAPER
-    recomputed_baselines = published.RECOMPUTED
+    baselines = BaselineSpec((2, 128), f"{__package__}.baseline_hooks", published.PAPER,
+                             published.RECOMPUTED)
     losses = LOSSES
-    hooks_module = f"{__package__}.baseline_hooks"
 
     def load_records(self, path: str | None = None) -> list[Record]:
         """Packaged benchmark (``path=None``) or a user JSON list of the same format."""

@@ -18,7 +18,7 @@ import torch
 
 from lpzero_gp.errors import SpaceError
 
-from ..base import CalibrationSpec, RawInputs, Record, Space
+from ..base import BaselineSpec, CalibrationSpec, RawInputs, Record, Space
 from . import published
 from .config import FlexConfig, resolve_config
 from .inputs import collect_inputs
@@ -134,11 +134,9 @@ class Gpt2Space(Space):
     calibration = CalibrationSpec("lm", DEFAULT_BATCH_SIZE, DEFAULT_SEQ_LEN,
                                   vocab_size=VOCAB_SIZE)
     split_sizes = (50, 25, 125)
-    baseline_batch = (2, 192)
-    paper_baselines = published.PAPER
-    recomputed_baselines = published.RECOMPUTED
+    baselines = BaselineSpec((2, 192), f"{__package__}.baseline_hooks", published.PAPER,
+                             published.RECOMPUTED)
     losses = LOSSES
-    hooks_module = f"{__package__}.baseline_hooks"
     feature_names = ("params", "decoder_params", "attn_params", "ffn_params", "layers", "d_model")
 
     def load_records(self, path: str | None = None) -> list[Record]:

@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from lpzero_gp.errors import SpaceError
-from lpzero_gp.spaces.base import CalibrationSpec, Record, Space
+from lpzero_gp.spaces.base import BaselineSpec, CalibrationSpec, Record, Space
 
 VOCAB = 6432  # the shipped byte-level BPE has 6,426 tokens
 DATA = Path(__file__).with_name("toy_benchmark.json")
@@ -71,7 +71,7 @@ class ToySpace(Space):
     benchmark_format = 'JSON list [{"id", "config": {"depth", "d", "width"}, "truth"}]'
     feature_names = ("params", "layers")
     calibration = CalibrationSpec("lm", 4, 16, vocab_size=VOCAB)
-    baseline_batch = (2, 16)
+    baselines = BaselineSpec(batch=(2, 16))
 
     def load_records(self, path: str | None = None) -> list[Record]:
         data = json.loads(Path(path or DATA).read_text())
