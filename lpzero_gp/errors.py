@@ -39,10 +39,18 @@ class ParallelError(LpzeroError):
     """Workers or a Dask scheduler that cannot be used."""
 
 
-def one_line(exc: BaseException) -> str:
-    """The first line of an exception's message (its type name when it has none)."""
+def one_line(exc: BaseException, with_type: bool = False, limit: int | None = None) -> str:
+    """The first line of an exception's message (its type name when it has none).
+
+    ``with_type`` prefixes the type (``ValueError: ...``), for errors that are not the user's;
+    ``limit`` shortens a long line to that many characters.
+    """
     lines = str(exc).strip().splitlines()
-    return lines[0] if lines else type(exc).__name__
+    name = type(exc).__name__
+    if not lines:
+        return name
+    msg = f"{name}: {lines[0]}" if with_type else lines[0]
+    return msg if limit is None or len(msg) <= limit else msg[:limit - 3] + "..."
 
 
 __all__ = [

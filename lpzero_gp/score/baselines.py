@@ -431,9 +431,7 @@ class ArchScores:
 
 def _reason(exc: BaseException) -> str:
     """One line saying why a baseline failed (the exception type unless it is a user error)."""
-    if isinstance(exc, LpzeroError):
-        return one_line(exc)
-    return f"{type(exc).__name__}: {exc}".splitlines()[0]
+    return one_line(exc, with_type=not isinstance(exc, LpzeroError))
 
 
 def feature_score(space: Space, record: Record, variant: str, key: str) -> float:

@@ -1,4 +1,4 @@
-"""Rank-correlation fitness with the reference's validity checks (proxies.md §2.6).
+"""Rank-correlation fitness with the reference's validity checks (docs/specs.md §4.7).
 
 A proxy is invalid when any architecture's score is nan or saturated (overflow), when all
 scores are equal, or when the correlation is undefined. Invalid proxies get

@@ -19,7 +19,7 @@ from deap import creator, gp, tools
 
 from lpzero_gp import __version__
 from lpzero_gp.atomic import atomic_json
-from lpzero_gp.errors import CheckpointError, SpaceError, one_line
+from lpzero_gp.errors import CheckpointError, LpzeroError, one_line
 from lpzero_gp.proxy.parse import parse_tree
 from lpzero_gp.search.config import SearchConfig
 
@@ -102,12 +102,6 @@ def save_checkpoint(state: SearchState, directory: Path) -> None:
     atomic_json(Path(directory) / CHECKPOINT, payload)
 
 
-def _first_line(exc: BaseException) -> str:
-    """``Type: first line of the message`` (the type alone when there is no message)."""
-    name = type(exc).__name__
-    return f"{name}: {one_line(exc)}" if str(exc).strip() else name
-
-
 def _read_checkpoint(directory: Path) -> tuple[Path, dict]:
     """The checkpoint's JSON, after checking that this version can continue it."""
     path = Path(directory) / CHECKPOINT
@@ -117,7 +111,7 @@ def _read_checkpoint(directory: Path) -> tuple[Path, dict]:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise CheckpointError(f"{path} is not a readable lpzero-gp checkpoint "
-                              f"({_first_line(exc)})") from None
+                              f"({one_line(exc, with_type=True)})") from None
     if not isinstance(data, dict) or "format" not in data or "version" not in data:
         raise CheckpointError(f"{path} is not an lpzero-gp checkpoint")
     if data["format"] != CHECKPOINT_FORMAT:
@@ -137,7 +131,8 @@ def checkpoint_info(directory: Path) -> dict:
         return {"generation": int(data["generation"]), "version": data["version"],
                 "config": _config_dict(data["meta"]["config"])}
     except (KeyError, TypeError, ValueError) as exc:
-        raise CheckpointError(f"checkpoint {path} is damaged ({_first_line(exc)})") from None
+        raise CheckpointError(f"checkpoint {path} is damaged "
+                              f"({one_line(exc, with_type=True)})") from None
 
 
 def _config_dict(raw: dict) -> dict:
@@ -174,5 +169,6 @@ def load_checkpoint(directory: Path, pset: gp.PrimitiveSetTyped) -> SearchState:
         return SearchState(int(d["generation"]), _revive(d["population"], pset), hof, log,
                            {k: (v[0], v[1]) for k, v in d["cache"].items()},
                            _decode_rng(d["rng"]), meta, dict(d["counts"]))
-    except (KeyError, TypeError, ValueError, SpaceError, SyntaxError) as exc:
-        raise CheckpointError(f"checkpoint {path} is damaged ({_first_line(exc)})") from None
+    except (KeyError, TypeError, ValueError, LpzeroError, SyntaxError) as exc:
+        raise CheckpointError(f"checkpoint {path} is damaged "
+                              f"({one_line(exc, with_type=True)})") from None

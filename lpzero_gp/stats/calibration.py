@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from lpzero_gp.errors import CalibrationError
+from lpzero_gp.errors import CalibrationError, one_line
 
 #: Token-id range of the BERT-style models (the ELECTRA/BERT uncased vocabulary size).
 BERT_VOCAB_SIZE = 30522
@@ -129,12 +129,6 @@ def shipped_tokenizer(kind: str):
     return Tokenizer.from_file(str(path))
 
 
-def _one_line(exc: BaseException) -> str:
-    lines = str(exc).strip().splitlines()
-    msg = lines[0] if lines else type(exc).__name__
-    return msg if len(msg) <= 240 else msg[:237] + "..."
-
-
 @lru_cache(maxsize=4)
 def pretrained_tokenizer(name_or_path: str):
     """``transformers.AutoTokenizer.from_pretrained(name_or_path)``; CalibrationError on failure.
@@ -161,13 +155,13 @@ def pretrained_tokenizer(name_or_path: str):
     except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear line
         if is_local:
             raise CalibrationError(
-                f"cannot load tokenizer {name_or_path!r}: {_one_line(exc)}"
+                f"cannot load tokenizer {name_or_path!r}: {one_line(exc, limit=240)}"
             ) from None
     try:
         return AutoTokenizer.from_pretrained(expanded)
     except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear line
         raise CalibrationError(
-            f"cannot load tokenizer {name_or_path!r}: {_one_line(exc)}"
+            f"cannot load tokenizer {name_or_path!r}: {one_line(exc, limit=240)}"
         ) from None
 
 
@@ -192,7 +186,7 @@ def _encode_chunk(kind: str, tokenizer: str | None, pieces: list[str]) -> list[l
         )
     except Exception as exc:  # noqa: BLE001 - a tokenizer that cannot encode text is bad input
         raise CalibrationError(
-            f"tokenizer {tokenizer!r} failed to encode: {_one_line(exc)}"
+            f"tokenizer {tokenizer!r} failed to encode: {one_line(exc, limit=240)}"
         ) from None
     return out["input_ids"]
 
