@@ -145,6 +145,9 @@ class Space(ABC):
     higher_is_better: bool = True
     #: The benchmark file format, in a sentence or two (shown by ``lpzero-gp spaces``).
     benchmark_format: str = ""
+    #: Whether ``load_records(None)`` gives a packaged benchmark (False: a file, or the
+    #: space's stand-in records, supplies them).
+    ships_benchmark: bool = True
     #: Named scalar features usable as proxies (e.g. ``params``, ``layers``).
     feature_names: tuple[str, ...] = ()
     #: The calibration batch the models take, with the default size on a CPU.
@@ -174,7 +177,7 @@ class Space(ABC):
 
     def packaged_size(self) -> int | None:
         """Number of records of the packaged benchmark (None when there is none)."""
-        return len(self.load_records(None))
+        return len(self.load_records(None)) if self.ships_benchmark else None
 
     def stand_in_records(self, seed: int, batch: dict[str, torch.Tensor],
                          progress: Any = None) -> list[Record] | None:

@@ -66,7 +66,7 @@ def load(ctx: Context) -> Loaded:
     if ctx.semantics not in space.semantics:
         raise SpaceError(f"space {space.name!r} has no semantics {ctx.semantics!r}; choose "
                          f"{', '.join(space.semantics)}")
-    stand_in = ctx.benchmark is None and space.packaged_size() is None
+    stand_in = ctx.benchmark is None and not space.ships_benchmark
     records = None if stand_in else space.load_records(ctx.benchmark)
     spec = space.calibration
     bs, sl = ctx.batch_size or spec.batch_size, ctx.seq_len or spec.seq_len

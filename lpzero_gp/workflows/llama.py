@@ -159,7 +159,6 @@ def _num(x: float | None) -> str:
 # ------------------------------------------------------------------------------- eval
 
 
-_SETUP_KEYS = ("dtype", "adapter", "lora_r", "lora_init", "tie_ranks", "batch_size", "seq_len",
-               "tokenizer", "text", "modules", "threads")
 #: Every keyword of :func:`setup`.
-_SETUP_ARGS = ("model", "seed", "device", *_SETUP_KEYS)
+_SETUP_ARGS = ("model", "seed", "device", "dtype", "adapter", "lora_r", "lora_init", "tie_ranks",
+               "batch_size", "seq_len", "tokenizer", "text", "modules", "threads")

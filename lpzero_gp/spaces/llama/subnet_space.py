@@ -66,6 +66,7 @@ class LlamaSpace(Space):
     benchmark_format = ('JSON list [{"config": [flat NNCF list], "accuracy": x}, ...] (or '
                         '{"subnets": [...]}), or CSV with columns config and accuracy')
     feature_names = ("params", "macs", "adapter_params", "frozen_params")
+    ships_benchmark = False
 
     def __init__(self, model: str = "tiny", adapter: str | None = None, dtype: str = "fp32",
                  device: str = "cpu", lora_r: int | None = None, lora_init: str = "nonzero",
@@ -97,10 +98,6 @@ class LlamaSpace(Space):
     def model_seed(self, seed: int, record_id: str) -> int:
         """The run's seed: every sub-network is a slice of the same super-network."""
         return seed
-
-    def packaged_size(self) -> int | None:
-        """No benchmark ships with this space (a file, or the stand-in, supplies records)."""
-        return None
 
     def load_records(self, path: str | None = None) -> list[Record]:
         """Sub-networks and their measured quality from a benchmark file."""
