@@ -49,14 +49,14 @@ def test_ground_truth_file_round_trip(tmp_path, space):
     truth = {space.maximal(): 0.7, space.minimal(): 0.6, space.heuristic(): 0.65}
     path = tmp_path / "gt.json"
     save_ground_truth(path, space, truth)
-    assert load_ground_truth(path, space) == truth
+    assert load_ground_truth(path, space).table == truth
     wrapped = tmp_path / "wrapped.json"
     wrapped.write_text(json.dumps({"subnets": json.loads(path.read_text())}))
-    assert load_ground_truth(wrapped, space) == truth
+    assert load_ground_truth(wrapped, space).table == truth
     csv_path = tmp_path / "gt.csv"
     lines = ["config,accuracy"] + [f'"{" ".join(map(str, c))}",{v}' for c, v in truth.items()]
     csv_path.write_text("\n".join(lines) + "\n")
-    assert load_ground_truth(csv_path, space) == truth
+    assert load_ground_truth(csv_path, space).table == truth
 
 
 @pytest.mark.parametrize(

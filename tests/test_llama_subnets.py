@@ -79,7 +79,8 @@ def _cli(args: list[str]) -> int:
 
 def test_subnets_cli_writes_results_and_refuses_overwrite(tmp_path, capsys):
     out = tmp_path / "res"
-    args = ["subnets", "--proxy", "paper_llama", "--budget-params", "0.9", "--generations",
+    args = ["subnets", "--model", "tiny", "--proxy", "paper_llama", "--budget-params", "0.9",
+            "--generations",
             "1", "--population", "4", "--top-k", "3", "--out", str(out), "--quiet",
             "--batch-size", "2", "--seq-len", "16"]
     assert _cli(args) == 0
@@ -98,11 +99,12 @@ def test_subnets_cli_writes_results_and_refuses_overwrite(tmp_path, capsys):
 
 
 def test_subnets_cli_bad_input(tmp_path, capsys):
-    base = ["subnets", "--out", str(tmp_path / "x"), "--quiet", "--generations", "0"]
+    base = ["subnets", "--out", str(tmp_path / "x"), "--quiet", "--generations", "0",
+            "--model", "tiny"]
     assert _cli([*base, "--budget-params", "0.01"]) == 2
     assert "below the minimal" in capsys.readouterr().err
     assert _cli([*base, "--model", str(tmp_path / "missing")]) == 2
-    assert "checkpoint directory" in capsys.readouterr().err
+    assert "a checkpoint folder or a .gguf file" in capsys.readouterr().err
     assert _cli([*base, "--proxy", "agg_mean(nonsense(W))"]) == 2
     assert capsys.readouterr().err.startswith("error:")
     assert not (tmp_path / "x").exists()
@@ -124,7 +126,7 @@ def test_eval_llama_goes_through_the_generic_path_with_a_stand_in_truth():
     from lpzero_gp.workflows.evaluate import evaluate
     from lpzero_gp.workflows.options import EvalOptions
 
-    opts = EvalOptions(space="llama", proxies=("params", "paper_llama"), quiet=True,
+    opts = EvalOptions(space="llama", model="tiny", proxies=("params", "paper_llama"), quiet=True,
                        space_option=("stand_in=4",), batch_size=2, seq_len=16)
     report = evaluate(opts)
     assert [r["proxy"] for r in report.data["results"]] == ["params", "paper_llama"]
@@ -144,7 +146,8 @@ def test_eval_llama_with_ground_truth_file(tmp_path):
     truth = {c: float(subnet_cost(space, c).params) for c in configs}
     path = tmp_path / "gt.json"
     save_ground_truth(path, space, truth)
-    opts = EvalOptions(space="llama", proxies=("params", "agg_sum(fro(W))"), quiet=True,
+    opts = EvalOptions(space="llama", model="tiny", proxies=("params", "agg_sum(fro(W))"),
+                       quiet=True,
                        ground_truth=str(path), batch_size=2, seq_len=16)
     rows = evaluate(opts).data["results"]
     assert rows[0]["n"] == 5

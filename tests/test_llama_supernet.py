@@ -151,7 +151,7 @@ def test_seeded_build_is_deterministic(ids):
 
 
 def test_bad_inputs_raise_space_error(tmp_path):
-    with pytest.raises(SpaceError, match="local checkpoint directory"):
+    with pytest.raises(SpaceError, match="a checkpoint folder or a .gguf file"):
         LonasSupernet.build(str(tmp_path / "nope"))
     with pytest.raises(SpaceError, match="no config.json"):
         LonasSupernet.build(str(tmp_path))

@@ -15,7 +15,7 @@ from lpzero_gp.cli import options as o
               help="Proxy string, named proxy, or feature (params, layers, ...); repeatable.")
 @o.archs("search | validation | test | heldout | all | N.")
 @click.option("--ci", is_flag=True, help="95% bootstrap intervals.")
-@o.model("llama space: tiny or PATH.")
+@o.model("llama space: smollm2, tiny, a checkpoint folder or a .gguf file.")
 @click.option("--ground-truth", type=click.Path(dir_okay=False), default=None,
               help="llama space: measured accuracies keyed by flat configuration (JSON/CSV).")
 @o.adapter("llama space: a trained super-adapter directory (peft).")

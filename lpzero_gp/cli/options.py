@@ -220,9 +220,9 @@ def archs(help: str) -> Decorator:
     return click.option("--archs", default="all", show_default=True, help=help)
 
 
-def model(help: str) -> Decorator:
-    """``--model``: the llama model (tiny or a checkpoint directory)."""
-    return click.option("--model", default="tiny", show_default=True, help=help)
+def model(help: str, default: str = "smollm2") -> Decorator:
+    """``--model``: the llama model (smollm2, tiny, a checkpoint folder or a GGUF file)."""
+    return click.option("--model", default=default, show_default=True, help=help)
 
 
 def adapter(help: str) -> Decorator:
@@ -257,9 +257,11 @@ common_options = stack([
 
 #: Options of the LLaMA commands: model, super-adapter, calibration, inputs.
 llama_model_options = stack([
-    model("'tiny' (random 4-layer Llama built locally) or a local Hugging Face Llama "
-          "checkpoint directory."),
-    adapter("A trained peft LoRA super-adapter directory (default: fresh adapters)."),
+    model("smollm2 (pretrained SmolLM2-135M, the shipped super-adapter and benchmark), tiny "
+          "(random 4-layer Llama for quick checks), a Hugging Face Llama checkpoint folder or "
+          "a .gguf file."),
+    adapter("A trained peft LoRA super-adapter folder, or 'fresh' (default: the shipped one "
+            "for smollm2, fresh adapters otherwise)."),
     click.option("--lora-r", type=click.IntRange(1, 4096), default=None,
                  help="Maximal adapter rank of fresh adapters (default: hidden/8 rounded "
                       "to a multiple of 8 within 8..32: 8 for tiny, 32 for LLaMA-7B)."),

@@ -61,7 +61,9 @@ class CalibrationSpec:
     ``lm`` (input ids and next-token labels); ``batch_size`` x ``seq_len`` is the default on a
     CPU; ``vocab_size`` bounds the token ids of ``lm`` batches; ``max_seq_len`` is the longest
     sequence the models accept (None: no limit); ``tokenizer`` is the tokenizer the space
-    suggests (a local folder; None: the shipped one).
+    suggests (a local folder; None: the shipped one). ``stream`` is a 1-D array of token ids
+    the space ships for its models (``lm`` only), described by ``stream_source``; it is used
+    when no tokenizer and no text are given.
     """
 
     kind: str
@@ -70,6 +72,8 @@ class CalibrationSpec:
     vocab_size: int | None = None
     max_seq_len: int | None = None
     tokenizer: str | None = None
+    stream: Any = field(default=None, compare=False, repr=False)
+    stream_source: str | None = None
 
 
 @dataclass(frozen=True)

@@ -133,6 +133,7 @@ def shipped_tokenizer(kind: str):
 def pretrained_tokenizer(name_or_path: str):
     """``transformers.AutoTokenizer.from_pretrained(name_or_path)``; CalibrationError on failure.
 
+    A ``.gguf`` model file gives the tokenizer stored in it.
     An existing path is loaded locally; anything that looks like a path but does not exist is
     rejected without touching the network; a hub name is looked up in the local cache first and
     only then online (set ``HF_HUB_OFFLINE=1`` to fail fast without network).
@@ -141,10 +142,12 @@ def pretrained_tokenizer(name_or_path: str):
         raise CalibrationError("tokenizer must be a non-empty name or directory path")
     expanded = os.path.expanduser(name_or_path)
     is_local = os.path.exists(expanded)
+    if is_local and os.path.isfile(expanded) and expanded.lower().endswith(".gguf"):
+        return _gguf_tokenizer(expanded)
     if is_local and not os.path.isdir(expanded):
         raise CalibrationError(
             f"tokenizer path {name_or_path} is a file; give the directory written by "
-            "save_pretrained"
+            "save_pretrained, or a .gguf model file"
         )
     if not is_local and (os.path.isabs(expanded) or name_or_path.startswith((".", "~"))):
         raise CalibrationError(f"tokenizer directory not found: {name_or_path}")
@@ -163,6 +166,18 @@ def pretrained_tokenizer(name_or_path: str):
         raise CalibrationError(
             f"cannot load tokenizer {name_or_path!r}: {one_line(exc, limit=240)}"
         ) from None
+
+
+def _gguf_tokenizer(path: str):
+    """The tokenizer stored inside a GGUF model file."""
+    from transformers import AutoTokenizer
+
+    folder, name = os.path.split(path)
+    try:
+        return AutoTokenizer.from_pretrained(folder or ".", gguf_file=name, local_files_only=True)
+    except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear line
+        raise CalibrationError(f"cannot load the tokenizer of {path}: "
+                               f"{one_line(exc, limit=240)}") from None
 
 
 def _check_kind(kind: str) -> str:
@@ -371,11 +386,28 @@ def lm_batch(
     t = _positive_int(seq_len, "seq_len", 2)
     v = _positive_int(vocab_size, "vocab_size", 2)
     _check_text(text)
-    stream = _stream_for("lm", (b, t), tokenizer, text)
+    return _lm_rows(_stream_for("lm", (b, t), tokenizer, text), b, t, v, tokenizer)
+
+
+def _lm_rows(stream: np.ndarray, b: int, t: int, v: int, tokenizer: str | None
+             ) -> dict[str, torch.Tensor]:
+    """The LTS cut of an id stream into ``b`` contiguous rows of ``t`` inputs plus labels."""
     rows = stream[: (stream.size // b) * b].reshape(b, -1)
     window = rows[:, : t + 1]
     _check_range(window, v, tokenizer, f"vocab_size={v}")
     return {"input_ids": _long(window[:, :t]), "labels": _long(window[:, 1:])}
+
+
+def stream_batch(stream: Any, batch_size: int, seq_len: int, vocab_size: int,
+                 source: str = "the space's token ids") -> dict[str, torch.Tensor]:
+    """An LM batch cut, the LTS way, from a token-id stream a space ships."""
+    b = _positive_int(batch_size, "batch_size", 1)
+    t = _positive_int(seq_len, "seq_len", 2)
+    ids = np.asarray(stream, dtype=np.int64).reshape(-1)
+    if ids.size < b * (t + 1):
+        raise CalibrationError(f"{source} hold {ids.size} tokens but batch_size={b}, "
+                               f"seq_len={t} needs {b * (t + 1)}; use a smaller batch")
+    return _lm_rows(ids, b, t, _positive_int(vocab_size, "vocab_size", 2), None)
 
 
 def space_batch(
@@ -398,6 +430,9 @@ def space_batch(
                                f"got {t!r}")
     if _check_kind(spec.kind) == "bert":
         return bert_batch(batch_size=b, seq_len=t, tokenizer=tokenizer, text=text)
+    if spec.stream is not None and tokenizer is None and text is None:
+        return stream_batch(spec.stream, b, t, spec.vocab_size or LM_VOCAB_SIZE,
+                            spec.stream_source or "the space's token ids")
     return lm_batch(batch_size=b, seq_len=t, vocab_size=spec.vocab_size or LM_VOCAB_SIZE,
                     tokenizer=tokenizer, text=text)
 
@@ -451,3 +486,17 @@ def batch_info(
         info["ids"] = "tokenised"
         info["text_sha256"] = text_sha256(text)
     return info
+
+
+def space_batch_info(spec: Any, batch_size: int, seq_len: int, tokenizer: str | None = None,
+                     text: str | None = None, text_source: str | None = None
+                     ) -> dict[str, Any]:
+    """:func:`batch_info` for the batch :func:`space_batch` gives with the same arguments."""
+    if spec.kind == "lm" and spec.stream is not None and tokenizer is None and text is None:
+        ids = np.asarray(spec.stream).reshape(-1)
+        return {"kind": "lm", "shape": [batch_size, seq_len], "vocab_limit": spec.vocab_size,
+                "ids": spec.stream_source or "the space's token ids",
+                "stream_tokens": int(ids.size),
+                "stream_sha256": hashlib.sha256(ids.astype(np.int64).tobytes()).hexdigest()}
+    return batch_info(spec.kind, batch_size, seq_len, tokenizer=tokenizer, text=text,
+                      vocab_size=spec.vocab_size, text_source=text_source)

@@ -21,7 +21,7 @@ from lpzero_gp.score.scoring import Scorer
 from lpzero_gp.search import Search, SearchConfig, load_checkpoint
 from lpzero_gp.spaces import get_space
 from lpzero_gp.spaces.base import Record, Space
-from lpzero_gp.stats.calibration import batch_info, load_text, space_batch
+from lpzero_gp.stats.calibration import load_text, space_batch, space_batch_info
 from lpzero_gp.stats.extract import ExtractConfig, Extractor
 from lpzero_gp.stats.store import Dataset
 from lpzero_gp.workflows.options import Source
@@ -75,8 +75,8 @@ def load(ctx: Context) -> Loaded:
     text = load_text(ctx.text) if ctx.text else None
     tokenizer = ctx.tokenizer or spec.tokenizer
     batch = space_batch(spec, bs, sl, tokenizer=tokenizer, text=text)
-    info = batch_info(spec.kind, bs, sl, tokenizer=tokenizer, text=text,
-                      text_source=ctx.text)
+    info = space_batch_info(spec, bs, sl, tokenizer=tokenizer, text=text,
+                            text_source=ctx.text)
     init_seed = ctx.seed if ctx.init_seed is None else ctx.init_seed
     if stand_in:
         records = _stand_in(space, init_seed, batch, ctx.progress)

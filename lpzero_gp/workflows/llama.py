@@ -22,15 +22,8 @@ DEFAULT_SEED = 42
 # ------------------------------------------------------------------------------- set-up
 
 
-def _tokenizer_for(model: str, tokenizer: str | None) -> str | None:
-    """The checkpoint's own tokenizer when it ships one and none was given."""
-    from lpzero_gp.spaces.llama.subnet_space import LlamaSpace
-
-    return tokenizer or LlamaSpace(model=model).default_tokenizer()
-
-
 def setup(
-    model: str = "tiny",
+    model: str = "smollm2",
     seed: int = DEFAULT_SEED,
     device: str = "cpu",
     dtype: str = "fp32",
@@ -47,40 +40,39 @@ def setup(
 ) -> tuple[Any, dict[str, Any], str, dict[str, Any]]:
     """Super-network, calibration batch, resolved module set and run metadata.
 
-    ``threads`` sets torch's CPU thread count for the process (None leaves it alone): the
-    small matrices of the tiny model gain nothing from more threads, and a busy CPU makes
-    extra threads spin.
+    The ``llama`` space decides all three (model, shipped adapter, calibration ids), so
+    ``subnets`` scores sub-networks exactly as ``run``/``eval --space llama`` do. ``threads``
+    sets torch's CPU thread count for the process (None leaves it alone): the small matrices
+    of the tiny model gain nothing from more threads, and a busy CPU makes extra threads spin.
     """
     import torch
 
-    from lpzero_gp.spaces.llama.subnet_space import resolve_modules
-    from lpzero_gp.spaces.llama.supernet import LonasSupernet
-    from lpzero_gp.stats.calibration import batch_info, lm_batch, load_text
+    from lpzero_gp.spaces.llama.subnet_space import LlamaSpace, resolve_modules
+    from lpzero_gp.stats.calibration import load_text, space_batch, space_batch_info
 
     if threads is not None:
         torch.set_num_threads(int(threads))
-    supernet = LonasSupernet.build(
-        model=model, seed=seed, r_max=lora_r, lora_init=lora_init, tie_ranks=tie_ranks,
-        device=device, dtype=dtype, adapter=adapter,
-    )
-    tok = _tokenizer_for(model, tokenizer)
+    space = LlamaSpace(model=model, adapter=adapter, dtype=dtype, device=device, lora_r=lora_r,
+                       lora_init=lora_init, tie_ranks=tie_ranks, modules=modules)
+    supernet = space.supernet(seed)
+    spec = space.calibration
+    tok = tokenizer or spec.tokenizer
     body = load_text(text) if text else None
-    vocab = supernet.space.dims.vocab
-    batch = lm_batch(batch_size, seq_len, vocab, tokenizer=tok, text=body)
+    batch = space_batch(spec, batch_size, seq_len, tokenizer=tok, text=body)
     modules = resolve_modules(supernet.space, modules)
     meta = {
         **supernet.meta,
         "space": supernet.space.describe(),
         "modules": modules,
-        "calibration": batch_info("lm", batch_size, seq_len, tokenizer=tok, text=body,
-                                  vocab_size=vocab, text_source=text),
+        "calibration": space_batch_info(spec, batch_size, seq_len, tokenizer=tok, text=body,
+                                        text_source=text),
         "versions": versions("torch", "transformers", "peft"),
     }
     return supernet, batch, modules, meta
 
 
 def _default_out(model: str, seed: int) -> Path:
-    name = "tiny" if model == "tiny" else Path(model).resolve().name
+    name = model if model in ("tiny", "smollm2") else Path(model).resolve().name
     return Path("runs") / f"subnets-{name}-s{seed}"
 
 

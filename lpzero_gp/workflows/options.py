@@ -174,7 +174,7 @@ class EvalOptions(CommonOptions):
     proxies: tuple[str, ...] = ()
     archs: str = "all"
     ci: bool = False
-    model: str = "tiny"
+    model: str = "smollm2"
     ground_truth: str | None = None
     adapter: str | None = None
     dtype: str = "fp32"
@@ -183,7 +183,7 @@ class EvalOptions(CommonOptions):
     def space_options(self) -> dict[str, Any]:
         """The ``--space-option`` items plus ``model``/``adapter``/``dtype`` when given."""
         out = parse_space_options(self.space_option)
-        given = {"model": self.model != "tiny", "adapter": self.adapter is not None,
+        given = {"model": self.model != "smollm2", "adapter": self.adapter is not None,
                  "dtype": self.dtype != "fp32"}
         for key, is_given in given.items():
             if is_given:
@@ -257,7 +257,7 @@ class BaselineOptions(_SpaceOptions):
 class LlamaModelOptions:
     """The LLaMA super-network, its adapters and the calibration batch (llama commands)."""
 
-    model: str = "tiny"
+    model: str = "smollm2"
     adapter: str | None = None
     lora_r: int | None = None
     lora_init: str = "nonzero"

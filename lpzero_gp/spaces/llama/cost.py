@@ -18,7 +18,8 @@ class SubnetCost:
 
     ``params`` (frozen + adapter parameters of the decoder layers' linear modules, biases
     included) is the quantity budgets refer to; ``total_params`` adds embeddings, norms and the
-    LM head; ``macs`` are the per-token multiply-accumulates of the decoder layers' linears.
+    LM head; ``macs`` are the per-token multiply-accumulates of the decoder layers' linears;
+    ``mlp_params`` the MLP part of ``params`` (gate/up/down weights, their adapters and biases).
     """
 
     params: int
@@ -26,6 +27,7 @@ class SubnetCost:
     adapter_params: int
     total_params: int
     macs: int
+    mlp_params: int
 
     def as_dict(self) -> dict[str, int]:
         """Plain dict for JSON output."""
@@ -58,12 +60,15 @@ def constant_params(space: LonasSpace) -> int:
 def subnet_cost(space: LonasSpace, config: Subnet) -> SubnetCost:
     """The :class:`SubnetCost` of a validated config."""
     config = space.validate(config)
-    frozen = adapter = bias = 0
+    frozen = adapter = bias = mlp = 0
+    d, r = space.dims, space.r_max
     for a, w, m in space.per_layer(config):
         f, ad, b = layer_counts(space, a, w, m)
         frozen += f
         adapter += ad
         bias += b
+        mlp += 3 * d.hidden * w + 2 * m * (d.hidden + w) + r * (w + d.hidden)
+        mlp += (2 * w + d.hidden) if d.mlp_bias else 0
     params = frozen + adapter + bias
     return SubnetCost(
         params=params,
@@ -71,6 +76,7 @@ def subnet_cost(space: LonasSpace, config: Subnet) -> SubnetCost:
         adapter_params=adapter,
         total_params=params + constant_params(space),
         macs=frozen + adapter,
+        mlp_params=mlp,
     )
 
 

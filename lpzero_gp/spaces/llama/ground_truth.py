@@ -118,11 +118,28 @@ def short_training_truth(
 # ------------------------------------------------------------------------------ user files
 
 
-def load_ground_truth(path: str | Path, space: LonasSpace) -> dict[Subnet, float]:
-    """Measured accuracies keyed by flat config (higher is better).
+@dataclass(frozen=True)
+class Truth:
+    """A sub-network benchmark read from a file: the metric, its direction and its values."""
 
-    JSON: a list (or ``{"subnets": [...]}``) of ``{"config": [v0, v1, ...], "accuracy": x}``.
-    CSV: columns ``config`` (values separated by spaces, ``;`` or ``,`` inside the cell) and
+    table: dict[Subnet, float]
+    metric: str = "accuracy"
+    higher_is_better: bool = True
+
+
+def _finite(value: Any, what: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
+        raise SpaceError(f"{what} must be a finite number, got {value!r}")
+    return float(value)
+
+
+def load_ground_truth(path: str | Path, space: LonasSpace) -> Truth:
+    """Measured qualities keyed by flat config, with the metric's name and direction.
+
+    JSON: a list of ``{"config": [v0, v1, ...], "accuracy": x}`` (higher is better), or an
+    object ``{"metric": "perplexity", "higher_is_better": false, "subnets": [{"config": [...],
+    "perplexity": x}, ...]}`` (``metric`` defaults to accuracy, higher is better). CSV:
+    columns ``config`` (values separated by spaces, ``;`` or ``,`` inside the cell) and
     ``accuracy``. Every config must belong to ``space``; duplicates must agree.
     """
     p = Path(path)
@@ -132,35 +149,41 @@ def load_ground_truth(path: str | Path, space: LonasSpace) -> dict[Subnet, float
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise SpaceError(f"cannot read ground-truth file {path}: {exc}") from exc
+    metric, higher = "accuracy", True
     if p.suffix.lower() == ".csv":
         rows = _csv_rows(text, p)
     else:
         try:
             data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise SpaceError(f"{p}: not valid JSON ({exc.msg}, line {exc.lineno})") from exc
+        except (json.JSONDecodeError, RecursionError) as exc:
+            detail = f"{exc.msg}, line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) \
+                else "nested too deeply"
+            raise SpaceError(f"{p}: not valid JSON ({detail})") from None
         if isinstance(data, dict) and "subnets" in data:
+            metric = data.get("metric", "accuracy")
+            higher = data.get("higher_is_better", metric == "accuracy")
+            if not isinstance(metric, str) or not metric or not isinstance(higher, bool):
+                raise SpaceError(f"{p}: 'metric' must be a name and 'higher_is_better' a "
+                                 "boolean")
             data = data["subnets"]
         if not isinstance(data, list):
             raise SpaceError(f"{p}: expected a list of {{'config': [...], 'accuracy': x}} entries")
         rows = data
     out: dict[Subnet, float] = {}
     for i, row in enumerate(rows):
-        if not isinstance(row, dict) or "config" not in row or "accuracy" not in row:
-            raise SpaceError(f"{p}: entry {i} needs 'config' and 'accuracy'")
+        if not isinstance(row, dict) or "config" not in row or metric not in row:
+            raise SpaceError(f"{p}: entry {i} needs 'config' and {metric!r}")
         try:
             config = space.validate(row["config"])
         except SpaceError as exc:
             raise SpaceError(f"{p}: entry {i}: {exc}") from None
-        acc = row["accuracy"]
-        if isinstance(acc, bool) or not isinstance(acc, int | float) or not math.isfinite(acc):
-            raise SpaceError(f"{p}: entry {i}: accuracy must be a finite number, got {acc!r}")
-        if config in out and out[config] != float(acc):
-            raise SpaceError(f"{p}: entry {i} repeats a config with a different accuracy")
-        out[config] = float(acc)
+        value = _finite(row[metric], f"{p}: entry {i}: {metric}")
+        if config in out and out[config] != value:
+            raise SpaceError(f"{p}: entry {i} repeats a config with a different {metric}")
+        out[config] = value
     if len(out) < 2:
         raise SpaceError(f"{p}: need at least 2 distinct sub-networks, got {len(out)}")
-    return out
+    return Truth(out, metric, higher)
 
 
 def _csv_rows(text: str, p: Path) -> list[dict[str, Any]]:

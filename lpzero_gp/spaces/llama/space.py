@@ -300,6 +300,20 @@ class LonasSpace:
         """A uniformly random sub-network (uniform over each free choice)."""
         return self.decode([rng.randrange(len(d.values)) for d in self.dims_table])
 
+    def sample_spread(self, rng: random.Random) -> Subnet:
+        """A random sub-network whose choices cluster round a random level.
+
+        A level ``u`` is drawn uniformly in [0, 1]; each choice's index is ``u`` times its
+        largest index plus Gaussian noise (sd 0.75), rounded and clipped. Uniform sampling
+        concentrates parameter counts near the middle of the range; this spreads them over it.
+        """
+        u = rng.random()
+        idx = []
+        for d in self.dims_table:
+            top = len(d.values) - 1
+            idx.append(min(top, max(0, round(u * top + rng.gauss(0.0, 0.75)))))
+        return self.decode(idx)
+
     def sample_distinct(self, n: int, seed: int, include_named: bool = True) -> list[Subnet]:
         """``n`` distinct sub-networks (max/heuristic/min first if asked), seeded."""
         if n > self.size():

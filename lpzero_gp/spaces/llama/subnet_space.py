@@ -20,17 +20,21 @@ from torch import nn
 from lpzero_gp.errors import SpaceError
 
 from ..base import CalibrationSpec, RawInputs, Record, Space
+from . import checkpoints, smollm2
 from .cost import subnet_cost
 from .ground_truth import TrainingSetup, load_ground_truth, short_training_truth
 from .inputs import collect_subnet
 from .space import LonasSpace, Subnet, default_rank
-from .supernet import MODULE_SETS, LonasSupernet, tiny_config
+from .supernet import MODULE_SETS, LonasSupernet, adapter_rank_ratios, tiny_config
 
 #: Above this many decoder-layer linear parameters, ``modules="auto"`` reads adapters only.
 AUTO_ADAPTERS_ABOVE = 200_000_000
 #: Sub-networks of the short-training stand-in benchmark (maximal, heuristic, minimal first).
 STAND_IN_SIZE = 30
-_TOKENIZER_FILES = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json")
+#: The default model: SmolLM2-135M-Instruct with the shipped super-adapter and benchmark.
+DEFAULT_MODEL = "smollm2"
+#: ``adapter`` value that asks for a fresh (untrained) super-adapter even where one ships.
+FRESH = "fresh"
 
 
 def subnet_id(config: Subnet) -> str:
@@ -58,29 +62,42 @@ class SubnetModel(nn.Module):
 
 
 class LlamaSpace(Space):
-    """LoNAS sub-networks of a Llama-architecture model (``tiny`` or a local checkpoint)."""
+    """LoNAS sub-networks of a Llama-architecture model: ``smollm2`` (default: a pretrained
+    SmolLM2-135M with a trained super-adapter and a measured benchmark), ``tiny`` or a local
+    checkpoint."""
 
     name = "llama"
     semantics = ("intended",)
     truth_label = "measured quality of each sub-network from the benchmark file (higher is better)"
-    benchmark_format = ('JSON list [{"config": [flat NNCF list], "accuracy": x}, ...] (or '
-                        '{"subnets": [...]}), or CSV with columns config and accuracy')
-    feature_names = ("params", "macs", "adapter_params", "frozen_params")
-    ships_benchmark = False
+    benchmark_format = ('JSON {"metric": "perplexity", "higher_is_better": false, "subnets": '
+                        '[{"config": [flat NNCF list], "perplexity": x}, ...]}, a JSON list '
+                        '[{"config": [...], "accuracy": x}, ...], or CSV with columns config '
+                        'and accuracy')
+    feature_names = ("params", "total_params", "mlp_params", "adapter_params", "frozen_params",
+                     "macs")
 
-    def __init__(self, model: str = "tiny", adapter: str | None = None, dtype: str = "fp32",
-                 device: str = "cpu", lora_r: int | None = None, lora_init: str = "nonzero",
-                 tie_ranks: bool = False, modules: str = "auto", loss: str = "lm",
-                 stand_in: int = STAND_IN_SIZE):
+    def __init__(self, model: str = DEFAULT_MODEL, adapter: str | None = None,
+                 dtype: str = "fp32", device: str = "cpu", lora_r: int | None = None,
+                 lora_init: str = "nonzero", tie_ranks: bool = False, modules: str = "auto",
+                 loss: str = "lm", stand_in: int = STAND_IN_SIZE):
         if modules != "auto" and modules not in MODULE_SETS:
             raise SpaceError(f"unknown module set {modules!r} (use auto, "
                              f"{', '.join(MODULE_SETS)})")
+        packaged = model == DEFAULT_MODEL and adapter is None
+        if adapter is None and model == DEFAULT_MODEL:
+            adapter = str(smollm2.adapter_path())
+        if adapter == FRESH:
+            adapter = None
         self.options = {"model": model, "adapter": adapter, "dtype": dtype, "device": device,
                         "lora_r": lora_r, "lora_init": lora_init, "tie_ranks": tie_ranks}
         self.modules, self.loss, self.stand_in = modules, loss, stand_in
+        #: The packaged benchmark belongs to SmolLM2 with its shipped super-adapter only.
+        self.ships_benchmark = packaged and not tie_ranks and lora_r is None
+        self.split_sizes = (50, 40, 130) if self.ships_benchmark else None
         self._lonas: LonasSpace | None = None
         self._supernets: dict[int, LonasSupernet] = {}
         self.truth_label = type(self).truth_label
+        self.higher_is_better = True
 
     def __getstate__(self) -> dict[str, Any]:
         """Worker processes rebuild the super-network rather than receive it pickled."""
@@ -90,9 +107,15 @@ class LlamaSpace(Space):
 
     @property
     def calibration(self) -> CalibrationSpec:  # type: ignore[override]
-        """Next-token batches of 4 x 64 tokens within the model's vocabulary (tokenised by the
-        checkpoint's own tokenizer when it ships one)."""
+        """Next-token batches of 4 x 64 tokens within the model's vocabulary: for ``smollm2``
+        cut from the shipped token ids of the calibration text part; otherwise tokenised by
+        the checkpoint's own tokenizer when it has one."""
         vocab = int(self._model_config().vocab_size)
+        if self.options["model"] == DEFAULT_MODEL:
+            return CalibrationSpec(
+                "lm", 4, 64, vocab_size=vocab, stream=smollm2.text_ids()["calibration"],
+                stream_source="SmolLM2 token ids of the calibration text part "
+                              "(spaces/llama/data/smollm2/text_ids.npz)")
         return CalibrationSpec("lm", 4, 64, vocab_size=vocab, tokenizer=self.default_tokenizer())
 
     def model_seed(self, seed: int, record_id: str) -> int:
@@ -100,12 +123,23 @@ class LlamaSpace(Space):
         return seed
 
     def load_records(self, path: str | None = None) -> list[Record]:
-        """Sub-networks and their measured quality from a benchmark file."""
+        """Sub-networks and their measured quality: a benchmark file, or the packaged SmolLM2
+        benchmark (held-out perplexity; records hold minus it, so higher is better)."""
         if path is None:
-            raise SpaceError("the llama space ships no benchmark: give --benchmark FILE ("
-                             + self.benchmark_format + ")")
-        table = load_ground_truth(path, self.lonas())
-        return [Record(subnet_id(c), {"subnet": list(c)}, float(v)) for c, v in table.items()]
+            if not self.ships_benchmark:
+                raise SpaceError("the llama space ships a benchmark only for --model smollm2 "
+                                 "with its own adapter: give --benchmark FILE ("
+                                 + self.benchmark_format + ")")
+            path = str(smollm2.benchmark_path())
+        truth = load_ground_truth(path, self.lonas())
+        self.higher_is_better = truth.higher_is_better
+        sign = 1.0 if truth.higher_is_better else -1.0
+        self.truth_label = (f"{truth.metric} of each sub-network (higher is better)"
+                            if truth.higher_is_better else
+                            f"negative {truth.metric} of each sub-network ({truth.metric}: lower "
+                            "is better)")
+        return [Record(subnet_id(c), {"subnet": list(c)}, sign * v)
+                for c, v in truth.table.items()]
 
     def stand_in_records(self, seed: int, batch: dict[str, torch.Tensor],
                          progress: Any = None) -> list[Record]:
@@ -130,9 +164,7 @@ class LlamaSpace(Space):
     def features(self, record: Record, variant: str) -> dict[str, float]:
         """Analytic costs of the sub-network."""
         cost = subnet_cost(self.lonas(), self._config(record))
-        return {"params": float(cost.params), "macs": float(cost.macs),
-                "adapter_params": float(cost.adapter_params),
-                "frozen_params": float(cost.frozen_params)}
+        return {name: float(getattr(cost, name)) for name in self.feature_names}
 
     def collect(self, model: nn.Module, batch: dict[str, torch.Tensor],
                 semantics: str = "intended") -> RawInputs:
@@ -161,31 +193,27 @@ class LlamaSpace(Space):
         """The elastic search space of the model, from its config (no weights loaded)."""
         if self._lonas is None:
             config = self._model_config()
+            adapter = self.options["adapter"]
             r = self.options["lora_r"] or self._adapter_rank()
             r = r or default_rank(int(config.hidden_size))
+            ratios = adapter_rank_ratios(adapter) if adapter else None
+            extra = {"rank_ratios": ratios} if ratios else {}
             self._lonas = LonasSpace.from_model_config(config, r_max=r,
-                                                       tie_ranks=self.options["tie_ranks"])
+                                                       tie_ranks=self.options["tie_ranks"],
+                                                       **extra)
         return self._lonas
 
     def default_tokenizer(self) -> str | None:
-        """The checkpoint's own tokenizer folder when it ships one."""
-        path = Path(self.options["model"])
-        if self.options["model"] != "tiny" and any((path / n).is_file()
-                                                   for n in _TOKENIZER_FILES):
-            return str(path)
-        return None
+        """The checkpoint's own tokenizer (a folder, or the GGUF file) when it has one."""
+        if self.options["model"] == "tiny":
+            return None
+        return checkpoints.tokenizer_source(checkpoints.resolve(self.options["model"]))
 
     def _model_config(self) -> Any:
         model = self.options["model"]
         if model == "tiny":
             return tiny_config()
-        from transformers import AutoConfig
-
-        try:
-            return AutoConfig.from_pretrained(str(model), local_files_only=True)
-        except (OSError, ValueError) as exc:
-            raise SpaceError(f"cannot read the model config of {model}: "
-                             f"{str(exc).splitlines()[0]}") from None
+        return checkpoints.load_config(checkpoints.resolve(model))
 
     def _adapter_rank(self) -> int | None:
         adapter = self.options["adapter"]

@@ -7,7 +7,7 @@ sets slice widths: no weight is copied, masked or re-allocated.
 
 from __future__ import annotations
 
-import importlib.util
+import json
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -19,8 +19,9 @@ from torch import nn
 
 from lpzero_gp.errors import SpaceError
 
+from . import checkpoints
 from .elastic import ElasticLinear, active_bias, active_weight, make_elastic
-from .space import TARGET_MODULES, LonasSpace, Subnet, default_rank
+from .space import RANK_RATIOS, TARGET_MODULES, LonasSpace, Subnet, default_rank
 
 #: The default "tiny" model: a randomly initialised 4-layer Llama that runs in seconds on CPU.
 #: Intermediate 176 keeps LLaMA's 11008/4096 ratio and makes all five width ratios integral.
@@ -80,37 +81,18 @@ def tiny_config(**overrides: Any) -> Any:
 def build_base(
     model: str, seed: int, dtype: torch.dtype = torch.float32, device: str | None = None
 ) -> nn.Module:
-    """``tiny`` (seeded random init) or a local Hugging Face Llama checkpoint directory.
+    """``tiny`` (seeded random init), ``smollm2``, a checkpoint folder or a ``.gguf`` file.
 
-    A checkpoint is loaded straight onto ``device`` (no full copy in host memory first).
+    See :mod:`.checkpoints` for where each comes from.
     """
-    from transformers import AutoConfig, LlamaForCausalLM
+    from transformers import LlamaForCausalLM
 
     if model == "tiny":
         torch.manual_seed(seed)
         base = LlamaForCausalLM(tiny_config())
         return base.to(dtype)
-    path = Path(model)
-    if not path.is_dir():
-        raise SpaceError(f"--model must be 'tiny' or a local checkpoint directory: {model!r}")
-    if not (path / "config.json").is_file():
-        raise SpaceError(f"{path} has no config.json: not a Hugging Face checkpoint directory")
-    try:
-        config = AutoConfig.from_pretrained(str(path), local_files_only=True)
-    except (OSError, ValueError) as exc:
-        raise SpaceError(f"cannot read {path / 'config.json'}: {str(exc).splitlines()[0]}") from exc
-    if getattr(config, "model_type", None) != "llama":
-        raise SpaceError(f"{path} holds a {config.model_type!r} model, not a Llama checkpoint")
     torch.manual_seed(seed)
-    try:
-        direct = device not in (None, "cpu") and importlib.util.find_spec("accelerate")
-        extra = {"device_map": {"": device}} if direct else {}
-        base = LlamaForCausalLM.from_pretrained(
-            str(path), local_files_only=True, dtype=dtype, attn_implementation="eager", **extra
-        )
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise SpaceError(f"cannot load {path}: {str(exc).splitlines()[0]}") from exc
-    return base
+    return checkpoints.load_model(checkpoints.resolve(model), dtype, device)
 
 
 def _load_adapter(base: nn.Module, path: Path, r_max: int | None) -> tuple[nn.Module, Any]:
@@ -153,6 +135,30 @@ def _fresh_adapter(base: nn.Module, r: int, lora_init: str, dropout: float, seed
     return get_peft_model(base, lcfg), lcfg
 
 
+#: File beside a super-adapter's peft files that records its elastic rank choices.
+SPACE_FILE = "lonas_space.json"
+
+
+def adapter_rank_ratios(adapter: str | Path) -> tuple[float, ...]:
+    """The rank ratios a super-adapter was trained with (LoNAS's 1 and 0.875 if unrecorded)."""
+    path = Path(adapter) / SPACE_FILE
+    if not path.is_file():
+        return RANK_RATIOS
+    try:
+        ratios = tuple(float(x) for x in json.loads(path.read_text())["rank_ratios"])
+    except (OSError, ValueError, KeyError, TypeError):
+        raise SpaceError(f"{path} is damaged: expected {{\"rank_ratios\": [1.0, ...]}}") from None
+    if not ratios or ratios[0] != 1.0 or not all(0 < x <= 1 for x in ratios):
+        raise SpaceError(f"{path}: rank ratios must start at 1.0 and lie in (0, 1]")
+    return ratios
+
+
+def save_space_file(folder: str | Path, rank_ratios: tuple[float, ...]) -> None:
+    """Record a super-adapter's rank ratios beside its peft files."""
+    (Path(folder) / SPACE_FILE).write_text(
+        json.dumps({"rank_ratios": list(rank_ratios)}) + "\n", encoding="utf-8")
+
+
 class LonasSupernet:
     """A peft-wrapped Llama whose elastic groups can be activated by slicing.
 
@@ -186,6 +192,7 @@ class LonasSupernet:
         dtype: str = "fp32",
         adapter: str | None = None,
         lora_dropout: float = 0.1,
+        rank_ratios: tuple[float, ...] | None = None,
     ) -> LonasSupernet:
         """Base model (``tiny`` or a local path) + LoRA super-adapter (fresh or from ``adapter``).
 
@@ -207,14 +214,18 @@ class LonasSupernet:
                 peft_model, lcfg = _fresh_adapter(base, r, lora_init, lora_dropout, seed)
                 init_label = lora_init
         r = int(lcfg.r)
+        if rank_ratios is None:
+            rank_ratios = adapter_rank_ratios(adapter) if adapter is not None else RANK_RATIOS
         peft_model.to(torch_device)
-        space = LonasSpace.from_model_config(base.config, r_max=r, tie_ranks=tie_ranks)
+        space = LonasSpace.from_model_config(base.config, r_max=r, tie_ranks=tie_ranks,
+                                             rank_ratios=rank_ratios)
         meta = {
             "model": model,
             "seed": seed,
             "lora_r": r,
             "lora_alpha": float(lcfg.lora_alpha),
             "lora_init": init_label,
+            "rank_values": list(space.rank_values),
             "device": str(torch_device),
             "dtype": str(torch_dtype).replace("torch.", ""),
         }
