@@ -7,9 +7,11 @@ The Python API mirrors the command line, with the same typed options::
     report = lz.search_proxy(lz.RunOptions(space="flexibert", budget="quick", out="runs/x"))
     rows = lz.evaluate_proxies(["flexibert-best", "params"], space="gpt2", archs="test")
     print(lz.export_proxy("agg_sum(fro(W))", "latex"))
+    scores = lz.score_model(model, batch, ["gpt2-best", "flexibert-best"])  # any transformer
 
-Each function returns a :class:`Report` (``data``: the JSON-ready result; ``lines``: what the
-command prints) or raises an :class:`LpzeroError`. Importing the package is light: torch,
+The command functions return a :class:`Report` (``data``: the JSON-ready result; ``lines``:
+what the command prints); every function raises an :class:`LpzeroError` for what a user can
+fix. Importing the package is light: torch,
 SymPy, SciPy and transformers load when a function needs them.
 """
 
@@ -63,6 +65,35 @@ def run_baselines(options: BaselineOptions | None = None, **overrides: Any) -> R
     return run(_options(BaselineOptions, options, overrides))
 
 
+#: Elements kept per statistic tensor by default: the search's ``--stat-budget`` (2048, as
+#: ``lpzero_gp.stats.store.DEFAULT_BUDGET``, not imported here to keep the import light).
+_BUDGET = 2048
+
+
+def collect_stats(model: Any, batch: Any, loss: Any = None, blocks: Any = None,
+                  budget: int | None = _BUDGET, seed: int = 0) -> Any:
+    """The six statistics of any transformer (a torch model) on ``batch``, from one forward
+    and one backward, kept compact: the result's ``.score(proxy)`` scores any proxy on them.
+
+    Blocks, attention and linear layers are found from the model's structure (or ``blocks``:
+    a dotted path or the modules); ``loss`` defaults to masked-LM for a masked-LM head and
+    causal-LM for a causal-LM head. See :func:`lpzero_gp.score.anymodel.collect_stats`.
+    """
+    from lpzero_gp.score.anymodel import collect_stats as collect
+
+    return collect(model, batch, loss, blocks, budget, seed)
+
+
+def score_model(model: Any, batch: Any, proxies: str | list[str] | tuple[str, ...],
+                loss: Any = None, blocks: Any = None, budget: int | None = _BUDGET,
+                seed: int = 0) -> dict[str, float]:
+    """``{proxy: score}`` of one or more proxies (strings or named proxies) on any transformer,
+    from one forward and one backward (arguments as :func:`collect_stats`)."""
+    from lpzero_gp.score.anymodel import score_model as score
+
+    return score(model, batch, proxies, loss, blocks, budget, seed)
+
+
 def export_proxy(proxy: str, fmt: str = "latex") -> str:
     """A proxy (string or named proxy) as ``string``, ``sympy``, ``srepr``, ``latex`` or
     ``json``; the JSON form reads back with :func:`lpzero_gp.proxy.export.import_json`."""
@@ -73,6 +104,6 @@ def export_proxy(proxy: str, fmt: str = "latex") -> str:
 
 __all__ = [
     "AblateOptions", "BaselineOptions", "EvalOptions", "LpzeroError", "Report", "RunOptions",
-    "SubnetOptions", "__version__", "evaluate_proxies", "export_proxy", "run_baselines",
-    "search_proxy",
+    "SubnetOptions", "__version__", "collect_stats", "evaluate_proxies", "export_proxy",
+    "run_baselines", "score_model", "search_proxy",
 ]

@@ -205,14 +205,26 @@ def aggregation(help: str) -> Decorator:
                         default="both", show_default=True, help=help)
 
 
+#: How architectures are chosen, after each command's own text for --search-archs.
+SEARCH_ARCHS_HELP = ("Packaged benchmarks have fixed splits; a --benchmark file is split "
+                     "10/10/80 % from its own ids (at least 2 each), so for fewer than 30 "
+                     "records give a number N (at least 3).")
+#: What the held-out choices mean, after each command's own text for --heldout.
+HELDOUT_HELP = ("'heldout' is every architecture not searched; N samples N of them (seeded). "
+                "At least 3 are needed; under 20 the correlation is reported with its 95% "
+                "interval and a small-sample note.")
+
+
 def search_archs(help: str) -> Decorator:
     """``--search-archs``: the architectures searched on."""
-    return click.option("--search-archs", default="search", show_default=True, help=help)
+    return click.option("--search-archs", default="search", show_default=True,
+                        help=f"{help} {SEARCH_ARCHS_HELP}")
 
 
 def heldout(help: str) -> Decorator:
     """``--heldout``: the architectures the best proxy is scored on."""
-    return click.option("--heldout", default="validation", show_default=True, help=help)
+    return click.option("--heldout", default="validation", show_default=True,
+                        help=f"{help} {HELDOUT_HELP}")
 
 
 def archs(help: str) -> Decorator:

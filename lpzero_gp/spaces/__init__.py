@@ -22,6 +22,7 @@ ENTRY_POINT_GROUP = "lpzero_gp.spaces"
 REGISTRY: dict[str, str | type[Space]] = {
     "flexibert": "lpzero_gp.spaces.flexibert:FlexibertSpace",
     "gpt2": "lpzero_gp.spaces.gpt2:Gpt2Space",
+    "hf": "lpzero_gp.spaces.hf:HfSpace",
     "llama": "lpzero_gp.spaces.llama.subnet_space:LlamaSpace",
 }
 

@@ -19,6 +19,8 @@ from collections.abc import Iterable
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
+import numpy as np
+
 from lpzero_gp import __version__
 from lpzero_gp.atomic import AtomicFolder, atomic_text
 from lpzero_gp.errors import CheckpointError, OptionError, ResultsError
@@ -28,11 +30,11 @@ from lpzero_gp.stats.extract import batch_digest
 from lpzero_gp.versions import versions
 from lpzero_gp.workflows.context import (
     Context,
+    Loaded,
     best_proxy,
     evaluate_proxy,
     feature_ranks,
     load,
-    pick_records,
     search,
 )
 from lpzero_gp.workflows.options import (
@@ -44,11 +46,17 @@ from lpzero_gp.workflows.options import (
     changed_options,
 )
 from lpzero_gp.workflows.report import (
+    ci_text,
     fmt,
+    interval,
+    is_small,
     markdown_table,
+    missing_note,
     plot_generations,
     plot_scatter,
+    sample_note,
 )
+from lpzero_gp.workflows.splits import pick
 
 #: Settings file written next to the checkpoint when a run starts.
 RUN_FILE = "run.json"
@@ -268,13 +276,36 @@ def _start_checkpoints(ckpt: Path, run_file: dict) -> None:
 
 
 def _records(loaded, opts: RunOptions, seed: int) -> tuple[list, list]:
-    """Search and held-out architectures (held-out ones never searched, at least 3)."""
-    search_recs = pick_records(loaded, opts.search_archs, seed)
-    held_recs = [r for r in pick_records(loaded, opts.heldout, seed + 1)
-                 if r.id not in {s.id for s in search_recs}]
-    if len(held_recs) < 3:
-        raise OptionError("fewer than 3 held-out architectures")
+    """Search and held-out architectures (held-out ones never searched, at least 3 each; an
+    error names the option to change)."""
+    search_recs = pick(loaded.records, opts.search_archs, loaded.space, loaded.packaged, seed,
+                       "--search-archs")
+    held_recs = pick(loaded.records, opts.heldout, loaded.space, loaded.packaged, seed,
+                     "--heldout", exclude={r.id for r in search_recs}, sample_seed=seed + 1)
     return search_recs, held_recs
+
+
+def _missing(asked: list, used: list) -> list[str]:
+    """Ids of ``asked`` architectures that are not among ``used`` (no statistics)."""
+    kept = {r.id for r in used}
+    return [r.id for r in asked if r.id not in kept]
+
+
+def _search_ci(loaded: Loaded, proxy: str, records: list) -> dict | None:
+    """The interval of the best proxy's search correlation, on a small sample only."""
+    if not is_small(len(records)):
+        return None
+    res = evaluate_proxy(loaded, proxy, records, "search statistics")
+    return interval(res.scores, [r.truth for r in res.records])
+
+
+def _feature_cis(loaded: Loaded, records: list) -> dict[str, dict]:
+    """Bootstrap intervals of the feature baselines, on a small sample only (else none)."""
+    if not is_small(len(records)):
+        return {}
+    feats = [loaded.space.features(r, loaded.variant) for r in records]
+    truth = np.array([r.truth for r in records])
+    return {k: interval(np.array([f[k] for f in feats], dtype=float), truth) for k in feats[0]}
 
 
 def _open_checkpoints(target: _Target, opts: RunOptions, cfg: SearchConfig, loaded,
@@ -336,17 +367,23 @@ def run_search(opts: RunOptions, explicit: Iterable[str] | None = None,
     built_before = loaded.extractor.loaded
     s, state, recs, secs = _search(loaded, ctx, cfg, search_recs, target, note)
     proxy, rho_s, tau_s = best_proxy(state)
+    search_ci = _search_ci(loaded, proxy, recs)
     held = evaluate_proxy(loaded, proxy, held_recs, "held-out statistics", with_ci=True)
-    base = feature_ranks(loaded, held.records)
+    base = feature_ranks(loaded, held.records)  # the same architectures as the proxy
+    base_ci = _feature_cis(loaded, held.records)
     wall = time.perf_counter() - t_start
     ex = loaded.extractor
     summary = {
         "space": loaded.space.name, "variant": loaded.variant, "semantics": ctx.semantics,
         "truth": loaded.space.truth_label, "proxy": proxy,
-        "search": {"n": len(recs), "rho": rho_s, "tau": tau_s},
+        "search": {"n": len(recs), "rho": rho_s, "tau": tau_s, "ci": search_ci,
+                   "note": sample_note(len(recs)), "missing": _missing(search_recs, recs)},
         "heldout": {"split": opts.heldout, "n": len(held.records), "rho": held.result.rho,
-                    "tau": held.result.tau, "ci": held.ci, "valid": held.result.valid},
-        "baselines_heldout": {k: {"rho": v.rho, "tau": v.tau} for k, v in base.items()},
+                    "tau": held.result.tau, "ci": held.ci, "valid": held.result.valid,
+                    "note": sample_note(len(held.records)),
+                    "missing": _missing(held_recs, held.records)},
+        "baselines_heldout": {k: {"rho": v.rho, "tau": v.tau, "ci": base_ci.get(k)}
+                              for k, v in base.items()},
         "evaluations": s.stats_counts, "generations": state.generation,
         "skipped_architectures": ex.failures,
     }
@@ -391,11 +428,15 @@ def _write(out, force, summary, state, held, cfg, context, loaded, meta, timing)
 
 
 def _markdown(summary: dict) -> str:
-    rows = [["searched proxy", fmt(summary["heldout"]["rho"]), fmt(summary["heldout"]["tau"])]]
-    rows += [[k, fmt(v["rho"]), fmt(v["tau"])] for k, v in summary["baselines_heldout"].items()]
+    h = summary["heldout"]
+    rows = [["searched proxy", fmt(h["rho"]), fmt(h["tau"]), ci_text(h["ci"])]]
+    rows += [[k, fmt(v["rho"]), fmt(v["tau"]), ci_text(v["ci"])]
+             for k, v in summary["baselines_heldout"].items()]
+    notes = [n for n in (h["note"], missing_note("held-out", h["missing"])) if n]
     return (f"# {summary['space']} ({summary['variant']})\n\n`{summary['proxy']}`\n\n"
-            f"Held-out ({summary['heldout']['split']}, n={summary['heldout']['n']}):\n\n"
-            + markdown_table(["proxy", "Spearman", "Kendall"], rows))
+            f"Held-out ({h['split']}, n={h['n']}, the same architectures in every row):\n\n"
+            + markdown_table(["proxy", "Spearman", "Kendall", "interval"], rows)
+            + "".join(f"\nNote: {n}\n" for n in notes))
 
 
 def summary_lines(summary: dict, extractor, out: Path, wall: float) -> list[str]:
@@ -409,16 +450,23 @@ def summary_lines(summary: dict, extractor, out: Path, wall: float) -> list[str]
     elif ex.loaded:
         lines.append(f"statistics: {ex.loaded} from the cache, {ex.built} models built")
     lines.append(f"best proxy: {summary['proxy']}")
-    lines.append(f"search ({summary['search']['n']} archs): Spearman "
-                 f"{fmt(summary['search']['rho'])}  Kendall {fmt(summary['search']['tau'])}")
+    s = summary["search"]
+    lines.append(f"search ({s['n']} archs): Spearman {fmt(s['rho'])}  Kendall "
+                 f"{fmt(s['tau'])}{_interval(s['ci'])}")
     h = summary["heldout"]
-    ci = h.get("ci") or {}
-    ci_txt = f"  (rho 95% CI {fmt(ci['rho'][0])}..{fmt(ci['rho'][1])})" if ci else ""
     lines.append(f"held-out {h['split']} ({h['n']} archs): Spearman {fmt(h['rho'])}  Kendall "
-                 f"{fmt(h['tau'])}{ci_txt}")
+                 f"{fmt(h['tau'])}{_interval(h['ci'])}")
     for k, v in summary["baselines_heldout"].items():
-        lines.append(f"  baseline {k:<15} Spearman {fmt(v['rho'])}  Kendall {fmt(v['tau'])}")
+        lines.append(f"  baseline {k:<15} Spearman {fmt(v['rho'])}  Kendall "
+                     f"{fmt(v['tau'])}{_interval(v['ci'])}")
     lines.append(f"results: {out}  ({wall:.0f} s)")
     if math.isnan(h["rho"]):
         lines.append("note: the best proxy is invalid on the held-out architectures")
-    return lines
+    notes = [f"search: {s['note']}" if s["note"] else None,
+             f"held-out: {h['note']}" if h["note"] else None,
+             missing_note("search", s["missing"]), missing_note("held-out", h["missing"])]
+    return lines + [f"note: {n}" for n in notes if n]
+
+
+def _interval(ci: dict | None) -> str:
+    return f"  ({ci_text(ci)})" if ci else ""
