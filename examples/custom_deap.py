@@ -1,8 +1,11 @@
 """Evolve zero-cost proxies with a plain DEAP loop on lpzero-gp's typed primitive set.
 
-Everything here is ordinary DEAP (creator, toolbox, ``algorithms.eaSimple``); lpzero-gp only
-supplies the primitive set, the tree generator and the block-batched inputs. The "benchmark" is
-a family of small random MLPs whose target is a made-up quality score, so the script runs in
+Everything here is stock DEAP: ``creator``, ``toolbox``, ``gp.genHalfAndHalf``, ``gp.cxOnePoint``,
+``gp.mutUniform``, ``gp.staticLimit`` and ``algorithms.eaSimple``. lpzero-gp supplies the
+primitive set (``make_pset(stock=True)``: it gives every type a terminal and a pass-through
+primitive, so DEAP's generators and operators never dead-end), the block-batched inputs, and
+the :class:`Scorer` that turns a tree into a rank-correlation fitness. The "benchmark" is a
+family of small random MLPs whose target is a made-up quality score, so the script runs in
 seconds on a CPU:
 
     python examples/custom_deap.py
@@ -16,12 +19,11 @@ import random
 import numpy as np
 import torch
 from deap import algorithms, base, creator, gp, tools
-from scipy import stats
 from torch import nn
 
 from lpzero_gp.primitives import make_pset
-from lpzero_gp.proxy.generate import cx_one_point, gen_typed
-from lpzero_gp.proxy.parse import format_tree
+from lpzero_gp.proxy import to_string
+from lpzero_gp.score.scoring import Scorer
 from lpzero_gp.stats.store import Dataset, compact
 
 SEED = 0
@@ -65,54 +67,47 @@ def main() -> None:
     """Run a short eaSimple search and print the best proxies."""
     random.seed(SEED)
     np.random.seed(SEED)
+    torch.set_num_threads(1)  # the ops are small: one thread avoids oversubscription
     dataset, target = toy_benchmark()
 
-    pset = make_pset(inputs=("A", "G", "W"))
-    # Compiled trees take one Blocks value per input, in the primitive set's argument order.
-    args = [dataset.inputs[name] for name in pset.arguments]
+    # Only the inputs the toy benchmark provides. stock=True adds an empty terminal for the
+    # per-block and per-architecture types (Table 7's pruned value): it closes a branch at any
+    # depth and disappears when the tree is printed as a proxy string.
+    pset = make_pset(inputs=("A", "G", "W"), stock=True)
+    # Fitness: Spearman rho of the proxy's scores with the target; the Scorer takes the DEAP
+    # tree itself and returns a large negative value for an invalid (empty, constant) proxy.
+    scorer = Scorer(dataset, target, with_tau=False)
 
     creator.create("FitnessMax", base.Fitness, weights=(1.0,))
     creator.create("Individual", gp.PrimitiveTree, fitness=creator.FitnessMax)
 
-    def evaluate(individual) -> tuple[float]:
-        scores = gp.compile(individual, pset)(*args)
-        if scores is None or not hasattr(scores, "numpy"):  # every branch pruned
-            return (-1.0,)
-        s = scores.numpy()
-        if not np.all(np.isfinite(s)) or np.all(s == s[0]):
-            return (-1.0,)
-        rho = stats.spearmanr(s, target).statistic
-        return (float(rho) if np.isfinite(rho) else -1.0,)
-
     toolbox = base.Toolbox()
-    # The expression generator is lpzero-gp's gen_typed, not DEAP's genHalfAndHalf: DEAP's typed
-    # generators pick primitives without checking that the remaining depth can still reach a
-    # terminal, and Layerwise/Score values have no terminals, so they dead-end with an
-    # IndexError. gen_typed knows how tall each type's smallest subtree is and never fails.
-    toolbox.register("expr", gen_typed, pset=pset, min_=1, max_=4)
+    toolbox.register("expr", gp.genHalfAndHalf, pset=pset, min_=3, max_=6)
     toolbox.register("individual", tools.initIterate, creator.Individual, toolbox.expr)
     toolbox.register("population", tools.initRepeat, list, toolbox.individual)
-    toolbox.register("evaluate", evaluate)
+    toolbox.register("evaluate", lambda ind: (scorer(ind)[0],))
     toolbox.register("select", tools.selTournament, tournsize=3)
-    # cx_one_point is DEAP's cxOnePoint with a fixed order of types, so a seed reproduces.
-    toolbox.register("mate", cx_one_point)
-    toolbox.register("expr_mut", gen_typed, min_=0, max_=2)
+    # DEAP's cxOnePoint draws the crossover type from a set of classes, whose order follows
+    # object ids: a seeded run can differ between processes. lpzero_gp.proxy.generate's
+    # cx_one_point is the same operator with a fixed type order, if that matters to you.
+    toolbox.register("mate", gp.cxOnePoint)
+    toolbox.register("expr_mut", gp.genGrow, min_=0, max_=3)
     toolbox.register("mutate", gp.mutUniform, expr=toolbox.expr_mut, pset=pset)
-    limit = gp.staticLimit(key=operator.attrgetter("height"), max_value=7)
+    limit = gp.staticLimit(key=operator.attrgetter("height"), max_value=8)
     toolbox.decorate("mate", limit)
     toolbox.decorate("mutate", limit)
 
-    pop = toolbox.population(n=40)
+    pop = toolbox.population(n=60)
     hof = tools.HallOfFame(3)
     log_stats = tools.Statistics(lambda ind: ind.fitness.values[0])
     log_stats.register("max", np.max)
     log_stats.register("median", np.median)
-    algorithms.eaSimple(pop, toolbox, cxpb=0.5, mutpb=0.3, ngen=8, stats=log_stats,
+    algorithms.eaSimple(pop, toolbox, cxpb=0.5, mutpb=0.3, ngen=10, stats=log_stats,
                         halloffame=hof, verbose=True)
 
     print("\nbest proxies (Spearman rho against the toy target):")
     for ind in hof:
-        print(f"  {ind.fitness.values[0]:+.3f}  {format_tree(ind)}")
+        print(f"  {ind.fitness.values[0]:+.3f}  {to_string(ind)}")
 
 
 if __name__ == "__main__":

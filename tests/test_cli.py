@@ -328,13 +328,13 @@ def test_export_refuses(capsys, files, source, fragments):
 
 
 def test_internal_error_is_one_line_with_exit_1(capsys, monkeypatch):
-    import lpzero_gp.proxy.export as export
+    import lpzero_gp.proxy.read as read
 
     def boom(source):
         raise TypeError("an internal bug")
 
     monkeypatch.delenv("LPZERO_GP_DEBUG", raising=False)
-    monkeypatch.setattr(export, "proxy_from_source", boom)
+    monkeypatch.setattr(read, "read_proxy", boom)
     assert main(["export", "--proxy", "paper_bert"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: internal error (TypeError: an internal bug)")
@@ -347,13 +347,13 @@ def test_internal_error_is_one_line_with_exit_1(capsys, monkeypatch):
 def test_dead_worker_pool_is_one_line(capsys, monkeypatch):
     from concurrent.futures.process import BrokenProcessPool
 
-    import lpzero_gp.proxy.export as export
+    import lpzero_gp.proxy.read as read
 
     def died(source):
         raise BrokenProcessPool("A process in the process pool was terminated abruptly")
 
     monkeypatch.delenv("LPZERO_GP_DEBUG", raising=False)
-    monkeypatch.setattr(export, "proxy_from_source", died)
+    monkeypatch.setattr(read, "read_proxy", died)
     assert main(["export", "--proxy", "paper_bert"]) == 1
     err = capsys.readouterr().err
     assert err.startswith("error: a worker process died") and "--resume" in err

@@ -12,7 +12,8 @@ from lpzero_gp.cli import options as o
 @click.command("eval")
 @o.common_options
 @click.option("--proxy", "proxies", multiple=True, required=True,
-              help="Proxy string, named proxy, or feature (params, layers, ...); repeatable.")
+              help="Proxy in any exported form, named proxy, JSON file (best.json), results "
+                   "folder, or feature (params, layers, ...); repeatable.")
 @o.archs("search | validation | test | heldout | all | N.")
 @click.option("--ci", is_flag=True, help="95% bootstrap intervals.")
 @o.model("llama space: smollm2, tiny, a checkpoint folder or a .gguf file.")

@@ -1,15 +1,24 @@
 """Typed primitive set of proxy operations (the paper's Table 7) for DEAP.
 
 ``from lpzero_gp.primitives import make_pset`` gives a ``deap.gp.PrimitiveSetTyped`` that drops
-into a plain DEAP experiment.
+into a plain DEAP experiment; ``make_pset(stock=True)`` one on which DEAP's own generators and
+operators never dead-end.
 """
 
 from .ops import OPS, OPS_BY_NAME, TABLE7_BINARY, TABLE7_UNARY, OpSpec
-from .pset import ALL_OVERLOADS, INPUTS, check_op_safety, input_type, make_pset
+from .pset import (
+    ALL_OVERLOADS,
+    INPUTS,
+    STOCK_TERMINALS,
+    check_op_safety,
+    input_type,
+    make_pset,
+)
 from .types import PRUNED, Blocks, Layer, Layerwise, Layout, ParamList, Score, TensorList
 
 __all__ = [
-    "ALL_OVERLOADS", "INPUTS", "OPS", "OPS_BY_NAME", "PRUNED", "TABLE7_BINARY", "TABLE7_UNARY",
+    "ALL_OVERLOADS", "INPUTS", "OPS", "OPS_BY_NAME", "PRUNED", "STOCK_TERMINALS", "TABLE7_BINARY",
+    "TABLE7_UNARY",
     "Blocks", "Layer", "Layerwise", "Layout", "OpSpec", "ParamList", "Score", "TensorList",
     "check_op_safety", "input_type", "make_pset",
 ]

@@ -5,6 +5,9 @@ Overloads are registered under typed names (``square_T``, ``square_P``, ``square
 parser picks the overload from the argument types. Shape mismatches are impossible by
 construction: binary ops only combine blocks-aligned values (Layerwise, Score) or the aligned
 parameter lists G and W.
+
+``make_pset(stock=True)`` is the same set closed for DEAP's own generators and operators: a
+pass-through primitive and a terminal for every type (docs/design.md §4.5).
 """
 
 from __future__ import annotations
@@ -15,11 +18,16 @@ import torch
 from deap import gp
 
 from . import ops as O
-from .types import Layerwise, ParamList, Score, TensorList
+from .types import PRUNED, Layerwise, ParamList, Score, TensorList
 
 #: Input names in argument order; A, H, S, J are activations-like, G and W parameters.
 INPUTS: tuple[str, ...] = ("A", "H", "S", "J", "G", "W")
 PARAM_INPUTS = frozenset({"G", "W"})
+
+#: Terminals of the stock set (``make_pset(stock=True)``): Table 7's empty value for the types
+#: no input provides. It is what the ``prune`` op returns: neutral as an operand of a binary op
+#: (the op returns the other operand) and kept by every other op, so it closes any branch.
+STOCK_TERMINALS: dict[str, type] = {"pruned_L": Layerwise, "pruned_S": Score}
 
 SUFFIX = {TensorList: "T", ParamList: "P", Layerwise: "L", Score: "S"}
 TYPE_NAMES = {TensorList: "TensorList", ParamList: "ParamList", Layerwise: "Layerwise",
@@ -84,12 +92,18 @@ def make_pset(
     inputs: tuple[str, ...] = INPUTS,
     ops: tuple[str, ...] | None = None,
     name: str = "proxy",
+    stock: bool = False,
 ) -> gp.PrimitiveSetTyped:
     """A typed primitive set over ``inputs`` whose trees return a Score.
 
     ``ops`` restricts the op names (default: all, i.e. Table 7 plus ``znorm`` and both
     aggregations). Compiled trees (``deap.gp.compile``) take one :class:`Blocks` per input,
     in ``inputs`` order, and return a score tensor with one value per architecture.
+
+    ``stock=True`` makes the set safe for DEAP's own generators and operators (``genFull``,
+    ``genGrow``, ``mutInsert``, ...): every type gets a pass-through primitive (``identity``)
+    and a terminal (the inputs, or the empty value of :data:`STOCK_TERMINALS`), so any branch
+    can be closed at any depth. The default set is unchanged by it (same primitives, same order).
     """
     unknown = [i for i in inputs if i not in INPUTS]
     if unknown or not inputs:
@@ -110,7 +124,19 @@ def make_pset(
         if ov.args[0] is ParamList and not PARAM_INPUTS & set(inputs):
             continue
         pset.addPrimitive(overload_fn(ov), list(ov.args), ov.ret, name=typed_name)
+    if stock:
+        _add_stock(pset)
     return pset
+
+
+def _add_stock(pset: gp.PrimitiveSetTyped) -> None:
+    """A pass-through primitive and a terminal for every type of ``pset`` (see ``make_pset``)."""
+    for typed_name, ov in ALL_OVERLOADS.items():
+        if (ov.op.name == "identity" and typed_name not in pset.mapping
+                and ov.ret in pset.primitives):
+            pset.addPrimitive(overload_fn(ov), list(ov.args), ov.ret, name=typed_name)
+    for term_name, type_ in STOCK_TERMINALS.items():
+        pset.addTerminal(PRUNED, type_, name=term_name)
 
 
 def check_op_safety() -> None:

@@ -3,6 +3,12 @@
 User text never reaches ``eval``: the string is tokenised, parsed by recursive descent, and every
 name is checked against the op table and the input names; overloads are resolved from the
 argument types (a ParamList argument also fits a TensorList slot).
+
+The printer drops the empty terminals of the stock set (``make_pset(stock=True)``) the way
+evaluation does: an empty operand of a binary op leaves the other operand, any other op of an
+empty value is empty. A proxy with nothing left prints as :data:`EMPTY_PROXY`. The parser reads
+those terminals by name (``pruned_L``, as DEAP's ``str(tree)`` writes them) into a set that has
+them and drops them the same way for a set that has not.
 """
 
 from __future__ import annotations
@@ -12,13 +18,24 @@ import re
 from deap import gp
 
 from lpzero_gp.errors import ProxyError
-from lpzero_gp.primitives.pset import ALL_OVERLOADS, TYPE_NAMES, Overload, input_type
+from lpzero_gp.primitives.pset import (
+    ALL_OVERLOADS,
+    INPUTS,
+    STOCK_TERMINALS,
+    TYPE_NAMES,
+    Overload,
+    input_type,
+)
 from lpzero_gp.primitives.types import Layerwise, Score, TensorList
 from lpzero_gp.proxy.fold import fold
 
 MAX_CHARS = 4000
 MAX_NODES = 400
 MAX_DEPTH = 60
+
+#: The string of an empty proxy (every branch pruned), by the type of the empty value.
+EMPTY_PROXY = f"agg_mean(prune(mean({INPUTS[0]})))"
+_EMPTY = {Score: EMPTY_PROXY, Layerwise: f"prune(mean({INPUTS[0]}))"}
 
 _TOKEN = re.compile(r"\s*(?:([A-Za-z][A-Za-z0-9_]*)|(\()|(\))|(,))")
 
@@ -78,11 +95,24 @@ def _ast(tokens: list[str]):
     return tree
 
 
+def _drop_empty(node):
+    """The AST without the stock set's empty terminals, as the printer drops them (None: empty)."""
+    name, kids = node
+    if not kids:
+        return None if name in STOCK_TERMINALS else node
+    kept = [_drop_empty(k) for k in kids]
+    if None not in kept:
+        return (name, kept)
+    rest = [k for k in kept if k is not None]
+    return rest[0] if len(kids) == 2 and rest else None
+
+
 def _fits(arg: type, want: type) -> bool:
     return issubclass(arg, want)
 
 
-def _resolve(name: str, kid_types: list[type]) -> Overload:
+def resolve_overload(name: str, kid_types: list[type]) -> Overload:
+    """The overload of op ``name`` (plain, alias or typed name) for arguments of these types."""
     if name in ALL_OVERLOADS:
         ov = ALL_OVERLOADS[name]
         if len(ov.args) == len(kid_types) and all(map(_fits, kid_types, ov.args)):
@@ -106,6 +136,8 @@ def parse_tree(text: str, pset: gp.PrimitiveSetTyped) -> gp.PrimitiveTree:
     if len(text) > MAX_CHARS:
         raise ProxyError(f"proxy string longer than {MAX_CHARS} characters")
     ast = _ast(_tokens(text))
+    if not all(name in pset.mapping for name in STOCK_TERMINALS):
+        ast = _drop_empty(ast) or _ast(_tokens(EMPTY_PROXY))
     args = {a: i for i, a in enumerate(pset.arguments)}
     nodes: list = []
 
@@ -115,6 +147,9 @@ def parse_tree(text: str, pset: gp.PrimitiveSetTyped) -> gp.PrimitiveTree:
             if name in args:
                 nodes.append(pset.mapping[name])
                 return input_type(name)
+            if name in STOCK_TERMINALS and name in pset.mapping:
+                nodes.append(pset.mapping[name])
+                return STOCK_TERMINALS[name]
             if name in ALL_OVERLOADS or ALIASES.get(name, name) in {
                     o.op.name for o in ALL_OVERLOADS.values()}:
                 raise ProxyError(f"operation {name!r} needs arguments")
@@ -122,7 +157,7 @@ def parse_tree(text: str, pset: gp.PrimitiveSetTyped) -> gp.PrimitiveTree:
         slot = len(nodes)
         nodes.append(None)
         kid_types = [build(k) for k in kids]
-        ov = _resolve(name, kid_types)
+        ov = resolve_overload(name, kid_types)
         if ov.typed_name not in pset.mapping:
             raise ProxyError(f"operation {ov.op.name!r} is not in this primitive set")
         nodes[slot] = pset.mapping[ov.typed_name]
@@ -147,7 +182,13 @@ def plain_name(node) -> str:
 
 def format_tree(tree: gp.PrimitiveTree, begin: int = 0) -> str:
     """Readable string of the subtree starting at ``begin`` (the whole tree by default)."""
-    def visit(_i: int, node, args: list[str]) -> str:
-        return plain_name(node) if not args else f"{plain_name(node)}({', '.join(args)})"
+    def visit(_i: int, node, args: list[str | None]) -> str | None:
+        if not args:
+            return None if node.name in STOCK_TERMINALS else plain_name(node)
+        if None in args:  # an empty value: a binary op keeps its other operand
+            kept = [a for a in args if a is not None] if len(args) == 2 else []
+            return kept[0] if kept else None
+        return f"{plain_name(node)}({', '.join(args)})"
 
-    return fold(tree, visit, begin)
+    out = fold(tree, visit, begin)
+    return _EMPTY[tree[begin].ret] if out is None else out

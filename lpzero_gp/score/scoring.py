@@ -1,13 +1,17 @@
-"""Score proxies on a dataset of architectures: scores per architecture and rank fitness."""
+"""Score proxies on a dataset of architectures: scores per architecture and rank fitness.
+
+A proxy is proxy text in any form ``export`` prints (a string, a named proxy, SymPy, LaTeX,
+JSON) or a DEAP tree, including a tree of the stock set (``make_pset(stock=True)``).
+"""
 
 from __future__ import annotations
 
 import numpy as np
+from deap import gp
 
 from lpzero_gp.errors import ProxyError
 from lpzero_gp.primitives.pset import INPUTS, make_pset
-from lpzero_gp.proxy.named import resolve
-from lpzero_gp.proxy.parse import parse_tree
+from lpzero_gp.proxy.read import as_tree
 from lpzero_gp.score.evaluate import Evaluator
 from lpzero_gp.score.fitness import INVALID_FITNESS, RankResult, rank
 from lpzero_gp.spaces.base import RawInputs
@@ -15,7 +19,7 @@ from lpzero_gp.stats.store import ArchStats, Dataset, compact
 
 
 class Scorer:
-    """Callable ``proxy string -> (fitness, tau)`` over one dataset; memoises sub-trees."""
+    """Callable ``proxy -> (fitness, tau)`` over one dataset; memoises sub-trees."""
 
     def __init__(self, dataset: Dataset, truth, memoize: bool = True, with_tau: bool = True):
         self.dataset = dataset
@@ -44,19 +48,19 @@ class Scorer:
         self.__dict__.update(state)
         self.pset = make_pset(INPUTS)
 
-    def scores(self, proxy: str) -> np.ndarray | None:
+    def scores(self, proxy: str | gp.PrimitiveTree) -> np.ndarray | None:
         """Proxy score of every architecture (None if the proxy is entirely pruned)."""
-        out = self.evaluator.score(parse_tree(resolve(proxy), self.pset))
+        out = self.evaluator.score(as_tree(proxy, self.pset))
         return None if out is None else out.numpy().astype(np.float64)
 
-    def rank(self, proxy: str, with_tau: bool = True) -> RankResult:
+    def rank(self, proxy: str | gp.PrimitiveTree, with_tau: bool = True) -> RankResult:
         """Rank correlation of the proxy's scores with the ground truth."""
         s = self.scores(proxy)
         if s is None:
             return RankResult(float("nan"), float("nan"), False, "empty proxy")
         return rank(s, self.truth, with_tau=with_tau)
 
-    def __call__(self, proxy: str) -> tuple[float, float]:
+    def __call__(self, proxy: str | gp.PrimitiveTree) -> tuple[float, float]:
         """(fitness, tau); tau is nan unless the scorer was made ``with_tau``."""
         try:
             r = self.rank(proxy, with_tau=self.with_tau)
@@ -65,16 +69,16 @@ class Scorer:
         return (r.fitness, r.tau) if r.valid else (INVALID_FITNESS, float("nan"))
 
 
-def score_stats(proxy: str, stats: list[ArchStats]) -> np.ndarray:
+def score_stats(proxy: str | gp.PrimitiveTree, stats: list[ArchStats]) -> np.ndarray:
     """Scores of a proxy on compact statistics of several architectures."""
     ds = Dataset.from_stats(stats)
-    out = Evaluator(ds, memoize=False).score(parse_tree(resolve(proxy), make_pset(INPUTS)))
+    out = Evaluator(ds, memoize=False).score(as_tree(proxy, make_pset(INPUTS)))
     if out is None:
         raise ProxyError("every branch of the proxy is pruned")
     return out.numpy().astype(np.float64)
 
 
-def score_raw(proxy: str, raw: RawInputs, budget: int | None = None) -> float:
+def score_raw(proxy: str | gp.PrimitiveTree, raw: RawInputs, budget: int | None = None) -> float:
     """Score of one architecture from a space's raw inputs (named proxies allowed)."""
     stats = compact(raw) if budget is None else compact(raw, budget=budget)
     return float(score_stats(proxy, [stats])[0])

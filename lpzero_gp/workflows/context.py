@@ -13,9 +13,9 @@ import torch
 from tqdm import tqdm
 
 from lpzero_gp.errors import CheckpointError, OptionError, ProxyError, SpaceError
-from lpzero_gp.proxy import default_pset, parse
-from lpzero_gp.proxy.named import resolve
+from lpzero_gp.proxy import default_pset
 from lpzero_gp.proxy.parse import format_tree
+from lpzero_gp.proxy.read import read_proxy
 from lpzero_gp.score.fitness import RankResult, bootstrap_ci, rank
 from lpzero_gp.score.scoring import Scorer
 from lpzero_gp.search import Search, SearchConfig, load_checkpoint
@@ -138,16 +138,16 @@ class EvalResult:
 
 def evaluate_proxy(loaded: Loaded, proxy: str, records: list[Record], label: str = "eval",
                    with_ci: bool = False) -> EvalResult:
-    """Score one proxy (a string, a named proxy or a feature name) on ``records``."""
+    """Score one proxy on ``records``: a feature name, or any input :func:`read_proxy` takes
+    (proxy text in any exported form, a named proxy, a JSON file, a results folder)."""
     feats = [loaded.space.features(r, loaded.variant) for r in records]
     if feats and proxy in feats[0]:
         scores = np.array([f[proxy] for f in feats], dtype=float)
         recs = records
     else:
-        text = resolve(proxy)
-        parse(text)  # a bad string fails here, before any model is built
+        tree = read_proxy(proxy)  # a bad proxy input fails here, before any model is built
         ds, _, recs = dataset_for(loaded, records, label)
-        s = Scorer(ds, np.array([r.truth for r in recs])).scores(text)
+        s = Scorer(ds, np.array([r.truth for r in recs])).scores(tree)
         if s is None:
             raise ProxyError("every branch of the proxy is pruned")
         scores = s

@@ -1,0 +1,152 @@
+"""The one reader of proxy inputs, shared by ``eval``, ``export``, scoring and the Python API.
+
+A proxy input is a DEAP tree, proxy text in any form ``export`` prints, a JSON file or a
+results folder. Text is read in this order:
+
+1. a named proxy (``flexibert-best``) or a proxy string (``agg_sum(fro(W))``);
+2. a JSON document (``{"proxy": ...}``, what ``export --format json`` prints);
+3. the SymPy ``str`` or ``srepr`` form, or the LaTeX form: read by the project's own readers
+   and turned back into a proxy with the same canonical form (:mod:`.invert`).
+
+Only text that is none of these is taken as a path, and only if that file or folder exists:
+a results folder means its ``best.json``; a file holds a JSON document or proxy text. So a
+long proxy is never handed to the operating system as a file name, a proxy with ``/`` in it
+is a proxy, and empty text is an error rather than the current folder.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+from deap import gp
+
+from lpzero_gp.errors import ProxyError
+from lpzero_gp.proxy import default_pset
+from lpzero_gp.proxy.named import resolve
+from lpzero_gp.proxy.parse import format_tree, parse_tree
+
+#: Marks of the SymPy and LaTeX forms (operators, braces, their function names): text that reads
+#: as nothing gets the SymPy reader's error if it holds one, else the proxy-string parser's.
+_SYMPY_ONLY = re.compile(r"[\\^{}*/+]|\b(Block(Mean|Sum)|Mean|L1|Fro|Std|SafeLog|Softmax|ZNorm"
+                         r"|MinMax|InvWidth|Symbol|Integer|Rational|Add|Mul|Pow|Abs|Max)\(")
+_PATH_LIKE = re.compile(r"[/\\~]|\.[A-Za-z0-9]+$")
+_MAX_FILE_BYTES = 1 << 20
+_EMPTY = "empty proxy: give a proxy, a named proxy, a JSON file or a results folder"
+
+
+def as_tree(proxy: str | gp.PrimitiveTree, pset: gp.PrimitiveSetTyped | None = None
+            ) -> gp.PrimitiveTree:
+    """The tree of ``pset`` (default: every op and input) for a tree or proxy text.
+
+    A tree is re-read through its proxy string, so a tree of another primitive set (the stock
+    set of ``make_pset(stock=True)``, with its empty terminals) becomes a plain proxy tree.
+    """
+    pset = pset or default_pset()
+    if isinstance(proxy, gp.PrimitiveTree):
+        return parse_tree(format_tree(proxy), pset)
+    return read_text(proxy, pset)
+
+
+def read_text(text: str, pset: gp.PrimitiveSetTyped | None = None) -> gp.PrimitiveTree:
+    """The tree of proxy text in any form ``export`` prints (never a path)."""
+    if not isinstance(text, str):
+        raise ProxyError("a proxy must be a string")
+    pset = pset or default_pset()
+    text = text.strip()
+    if not text:
+        raise ProxyError("empty proxy")
+    try:
+        return parse_tree(resolve(text), pset)
+    except ProxyError as exc:
+        as_string = exc
+    if text.startswith("{"):
+        try:
+            return read_text(_json_proxy(text), pset)
+        except ProxyError as exc:
+            raise ProxyError(f"not an exported proxy JSON document ({exc})") from None
+    try:
+        return _from_sympy(text, pset)
+    except ProxyError:
+        if _SYMPY_ONLY.search(text):
+            raise
+        raise as_string from None
+
+
+def read_proxy(source: str | gp.PrimitiveTree, pset: gp.PrimitiveSetTyped | None = None
+               ) -> gp.PrimitiveTree:
+    """The tree of any proxy input: a tree, proxy text, a JSON file or a results folder."""
+    if isinstance(source, gp.PrimitiveTree):
+        return as_tree(source, pset)
+    if not isinstance(source, str):
+        raise ProxyError("a proxy must be a string")
+    if not source.strip():
+        raise ProxyError(_EMPTY)
+    try:
+        return read_text(source, pset)
+    except ProxyError as exc:
+        error = exc
+    path = Path(os.path.expanduser(source.strip()))
+    if os.path.isdir(path):
+        path = path / "best.json"
+        if not os.path.isfile(path):
+            raise ProxyError(f"no best.json in results folder {source}")
+    if os.path.isfile(path):
+        return _from_file(path, pset)
+    if "(" not in source and _PATH_LIKE.search(source):
+        shown = source if len(source) <= 80 else source[:77] + "..."
+        raise ProxyError(f"{shown}: not a proxy, and no such file or folder")
+    raise error
+
+
+def _from_file(path: Path, pset: gp.PrimitiveSetTyped) -> gp.PrimitiveTree:
+    """The proxy in a file: a JSON document (``best.json``, exported JSON) or proxy text."""
+    if path.stat().st_size > _MAX_FILE_BYTES:
+        raise ProxyError(f"{path} is too large to be a proxy file")
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except UnicodeDecodeError:
+        raise ProxyError(f"{path} is not a proxy file (not UTF-8 text)") from None
+    if path.suffix == ".json" or text.startswith("{"):
+        try:
+            proxy = _json_proxy(text)
+        except ProxyError as exc:
+            raise ProxyError(f"{path} is not a proxy JSON file ({exc})") from None
+        return read_text(proxy, pset)
+    try:
+        return read_text(text, pset)
+    except ProxyError as exc:
+        raise ProxyError(f"{path} holds no proxy ({exc})") from None
+
+
+def _json_proxy(text: str) -> str:
+    """The ``proxy`` entry of a JSON document (what ``run`` and ``export`` write)."""
+    try:
+        proxy = json.loads(text)["proxy"]
+    except json.JSONDecodeError as exc:
+        raise ProxyError(f"invalid JSON: {exc}") from None
+    except (KeyError, TypeError, IndexError):
+        raise ProxyError("no 'proxy' entry") from None
+    if not isinstance(proxy, str):
+        raise ProxyError("its 'proxy' entry is not a string")
+    return proxy
+
+
+def _from_sympy(text: str, pset: gp.PrimitiveSetTyped) -> gp.PrimitiveTree:
+    """A tree whose canonical form is the SymPy (``str``, ``srepr``) or LaTeX text's."""
+    from lpzero_gp.proxy.invert import tree_from_sympy
+    from lpzero_gp.proxy.latexread import read_latex
+    from lpzero_gp.proxy.symread import read_sympy
+
+    first, second = (read_latex, read_sympy) if re.search(r"[\\^{}]", text) else (
+        read_sympy, read_latex)
+    try:
+        expr = first(text)
+    except ProxyError as exc:
+        try:
+            expr = second(text)
+        except ProxyError:
+            raise exc from None
+    return tree_from_sympy(expr, pset)
