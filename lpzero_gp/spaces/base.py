@@ -154,6 +154,9 @@ class Space(ABC):
     ships_benchmark: bool = True
     #: Named scalar features usable as proxies (e.g. ``params``, ``layers``).
     feature_names: tuple[str, ...] = ()
+    #: Named proxies from the literature that ``run`` scores on the held-out architectures
+    #: beside the searched proxy and the features.
+    reference_proxies: tuple[str, ...] = ()
     #: The calibration batch the models take, with the default size on a CPU.
     calibration: CalibrationSpec = CalibrationSpec("lm", 16, 128)
     #: Sizes of the packaged benchmark's stored search / validation / test splits (None: no

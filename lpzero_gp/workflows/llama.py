@@ -106,13 +106,26 @@ def run_subnets(opts: SubnetOptions) -> Report:
         seed=opts.seed,
         budget_params=budget,
     )
-    result = search_subnets(scorer, opts.proxy, settings, progress=not opts.quiet)
+    result = search_subnets(scorer, _proxy_text(opts.proxy), settings, progress=not opts.quiet)
     data = {**result.as_dict(), "meta": {**meta, "loss": opts.loss},
             "seconds_total": time.perf_counter() - t0}
     with AtomicFolder(out, force=opts.force) as rf:
         rf.json("subnets.json", data)
         rf.csv("subnets.csv", _csv_rows(result.best))
     return Report(data, subnet_lines(data, out), out=out)
+
+
+def _proxy_text(proxy: str) -> str:
+    """A feature or named proxy as given; any other proxy input (an exported form, a JSON
+    file, a results folder) read into its proxy string."""
+    from lpzero_gp.proxy.named import NAMED
+    from lpzero_gp.proxy.parse import format_tree
+    from lpzero_gp.proxy.read import read_proxy
+    from lpzero_gp.score.subnets import is_feature
+
+    if is_feature(proxy) or proxy in NAMED:
+        return proxy
+    return format_tree(read_proxy(proxy))
 
 
 def _setup_kwargs(opts: SubnetOptions) -> dict[str, Any]:

@@ -371,6 +371,9 @@ def run_search(opts: RunOptions, explicit: Iterable[str] | None = None,
     held = evaluate_proxy(loaded, proxy, held_recs, "held-out statistics", with_ci=True)
     base = feature_ranks(loaded, held.records)  # the same architectures as the proxy
     base_ci = _feature_cis(loaded, held.records)
+    for name in loaded.space.reference_proxies:  # e.g. the paper's proxy for the space
+        ref = evaluate_proxy(loaded, name, held.records, f"{name} (held-out)", with_ci=True)
+        base[name], base_ci[name] = ref.result, ref.ci
     wall = time.perf_counter() - t_start
     ex = loaded.extractor
     summary = {

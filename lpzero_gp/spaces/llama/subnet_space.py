@@ -75,6 +75,7 @@ class LlamaSpace(Space):
                         'and accuracy')
     feature_names = ("params", "total_params", "mlp_params", "adapter_params", "frozen_params",
                      "macs")
+    reference_proxies = ("paper_llama",)
 
     def __init__(self, model: str = DEFAULT_MODEL, adapter: str | None = None,
                  dtype: str = "fp32", device: str = "cpu", lora_r: int | None = None,
@@ -93,7 +94,7 @@ class LlamaSpace(Space):
         self.modules, self.loss, self.stand_in = modules, loss, stand_in
         #: The packaged benchmark belongs to SmolLM2 with its shipped super-adapter only.
         self.ships_benchmark = packaged and not tie_ranks and lora_r is None
-        self.split_sizes = (50, 40, 130) if self.ships_benchmark else None
+        self.split_sizes = (50, 30, 120) if self.ships_benchmark else None
         self._lonas: LonasSpace | None = None
         self._supernets: dict[int, LonasSupernet] = {}
         self.truth_label = type(self).truth_label

@@ -1,0 +1,126 @@
+"""The paper's Table 5 in small: a sub-network under a parameter budget, found by a proxy or by
+measuring perplexity, against LoNAS's heuristic sub-network and the benchmark's best.
+
+Both searches are the same evolutionary search (``lpzero-gp subnets``: population, generations,
+seed, budget repair); only the objective differs:
+
+* proxy: the proxy's score on the calibration batch (one forward and backward per sub-network);
+* evaluation: minus the perplexity on validation windows of the held-out text part that the
+  benchmark does not use (what LoNAS's NSGA-II search measures, with accuracy there).
+
+Every sub-network found is then measured on the benchmark's own held-out windows.
+
+    python scripts/llama_table5.py --proxy runs/llama-default-s42/best.json --budget 0.8
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import time
+from pathlib import Path
+
+import torch
+
+from lpzero_gp.proxy.parse import format_tree
+from lpzero_gp.proxy.read import read_proxy
+from lpzero_gp.score.subnets import SubnetScorer
+from lpzero_gp.spaces.llama.cost import subnet_cost
+from lpzero_gp.spaces.llama.finetune import heldout_loss, windows
+from lpzero_gp.spaces.llama.smollm2 import HELDOUT_SEQ_LEN, HELDOUT_WINDOWS, text_ids
+from lpzero_gp.spaces.llama.subnet_space import LlamaSpace
+from lpzero_gp.workflows.llama import setup
+from lpzero_gp.workflows.subnets import SearchSettings, budget_limit, search_subnets
+
+#: Validation windows: the held-out stream after the benchmark's own windows.
+VALIDATION_WINDOWS = 8
+
+
+class PerplexityScorer:
+    """The evaluation-based objective: minus validation perplexity (duck-types SubnetScorer)."""
+
+    def __init__(self, supernet, rows: torch.Tensor):
+        self.supernet, self.rows = supernet, rows
+        self.cache: dict = {}
+        self.invalid = 0
+
+    def check(self, proxy: str) -> None:
+        """Nothing to check: the objective is fixed."""
+
+    def score(self, config, proxy: str) -> float:
+        """Minus the validation perplexity of ``config`` (cached)."""
+        if config not in self.cache:
+            self.cache[config] = -math.exp(heldout_loss(self.supernet, config, self.rows))
+        return self.cache[config]
+
+    def scored(self, proxy: str) -> int:
+        """Distinct sub-networks measured so far."""
+        return len(self.cache)
+
+
+def validation_rows() -> torch.Tensor:
+    """Windows of the held-out part that follow the benchmark's ``HELDOUT_WINDOWS`` ones."""
+    stream = torch.from_numpy(text_ids()["heldout"].astype("int64"))
+    start = HELDOUT_WINDOWS * HELDOUT_SEQ_LEN
+    return windows(stream[start:], HELDOUT_SEQ_LEN, VALIDATION_WINDOWS)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--proxy", required=True, help="proxy string, named proxy or best.json")
+    ap.add_argument("--budget", type=float, default=0.8,
+                    help="parameter budget as a fraction of the maximal sub-network")
+    ap.add_argument("--generations", type=int, default=8)
+    ap.add_argument("--population", type=int, default=16)
+    ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--out", default="docs/llama_table5.json")
+    args = ap.parse_args()
+    proxy = format_tree(read_proxy(args.proxy))
+    supernet, batch, modules, _ = setup(threads=args.threads, seed=args.seed)
+    space = supernet.space
+    settings = SearchSettings(population=args.population, offspring=args.population,
+                              generations=args.generations, top_k=1, seed=args.seed,
+                              budget_params=args.budget)
+    limit = budget_limit(space, args.budget)
+    found = {}
+    t0 = time.perf_counter()
+    res = search_subnets(SubnetScorer(supernet, batch, modules=modules), proxy, settings,
+                         progress=True)
+    found["proxy search"] = (tuple(res.best[0]["config"]), time.perf_counter() - t0,
+                             res.evaluated)
+    t0 = time.perf_counter()
+    res = search_subnets(PerplexityScorer(supernet, validation_rows()), "validation ppl",
+                         settings, progress=True)
+    found["perplexity search"] = (tuple(res.best[0]["config"]), time.perf_counter() - t0,
+                                  res.evaluated)
+    found["LoNAS heuristic"] = (space.heuristic(), 0.0, 0)
+    bench = LlamaSpace()
+    records = bench.load_records(None)
+    within = [r for r in records if subnet_cost(space, tuple(r.config["subnet"])).params <= limit]
+    best = max(within, key=lambda r: r.truth)
+    found["best of benchmark"] = (tuple(best.config["subnet"]), float("nan"), len(records))
+    test = windows(torch.from_numpy(text_ids()["heldout"].astype("int64")), HELDOUT_SEQ_LEN,
+                   HELDOUT_WINDOWS)
+    table = []
+    for name, (config, seconds, evaluated) in found.items():
+        ppl = math.exp(heldout_loss(supernet, config, test))
+        cost = subnet_cost(space, config)
+        table.append({"method": name, "params": cost.params,
+                      "params_fraction": cost.params / subnet_cost(space, space.maximal()).params,
+                      "heldout_ppl": ppl, "search_seconds": seconds, "evaluated": evaluated,
+                      "config": list(config)})
+        print(f"{name:18s} params {cost.params:>11,d}  held-out ppl {ppl:8.3f}  "
+              f"search {seconds:7.1f}s  ({evaluated} evaluated)", flush=True)
+    out = {"proxy": proxy, "budget_fraction": args.budget, "limit_params": limit,
+           "settings": settings.as_dict(), "validation_windows": VALIDATION_WINDOWS,
+           "command": "python scripts/llama_table5.py " + " ".join(
+               f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()),
+           "rows": table}
+    Path(args.out).write_text(json.dumps(out, indent=1) + "\n")
+    print("wrote", args.out)
+
+
+if __name__ == "__main__":
+    main()
