@@ -33,8 +33,9 @@ def test_text_parts_are_disjoint_and_cover_the_text():
 
     parts = text_parts()
     assert set(parts) == set(PARTS)
-    assert sum(len(t) for t in parts.values()) + len(topics) - 3 == \
-        sum(len(v) for v in topics.values()) + len(topics) - 3
+    # every topic in exactly one part, joined by one newline inside its part
+    assert sum(len(t) for t in parts.values()) == \
+        sum(len(v) for v in topics.values()) + len(topics) - len(PARTS)
     owners = {part_of(k) for k in topics}
     assert owners == set(PARTS)
 
@@ -120,3 +121,29 @@ def test_shipped_adapter_reproduces_the_recorded_perplexity(bench):
     assert top["name"] == "maximal"
     ppl = math.exp(heldout_loss(supernet, tuple(top["config"]), rows))
     assert ppl == pytest.approx(top["perplexity"], rel=1e-3)
+
+
+def test_cost_model_matches_a_grouped_query_model(tmp_path):
+    """SmolLM2's shape in small (3 KV heads of 9, tied embeddings): the analytic parameter
+    counts equal the activated sub-networks' for every named and a few random configs."""
+    import random
+
+    import torch
+    from transformers import LlamaConfig, LlamaForCausalLM
+
+    from lpzero_gp.spaces.llama.supernet import LonasSupernet
+
+    cfg = LlamaConfig(vocab_size=256, hidden_size=72, intermediate_size=192,
+                      num_hidden_layers=3, num_attention_heads=9, num_key_value_heads=3,
+                      head_dim=8, tie_word_embeddings=True, max_position_embeddings=64)
+    torch.manual_seed(0)
+    LlamaForCausalLM(cfg).save_pretrained(tmp_path / "gqa")
+    net = LonasSupernet.build(str(tmp_path / "gqa"), r_max=8,
+                              rank_ratios=smollm2.PRESET.rank_ratios)
+    space = net.space
+    rng = random.Random(0)
+    configs = [space.maximal(), space.heuristic(), space.minimal()]
+    configs += [space.sample_spread(rng) for _ in range(4)]
+    for config in configs:
+        with net.active(config):
+            assert net.count_active_params() == subnet_cost(space, config).params
