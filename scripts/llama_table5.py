@@ -19,6 +19,7 @@ import argparse
 import json
 import math
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -114,7 +115,7 @@ def main() -> None:
         print(f"{name:18s} params {cost.params:>11,d}  held-out ppl {ppl:8.3f}  "
               f"search {seconds:7.1f}s  ({evaluated} evaluated)", flush=True)
     out = {"proxy": proxy, "budget_fraction": args.budget, "limit_params": limit,
-           "settings": settings.as_dict(), "validation_windows": VALIDATION_WINDOWS,
+           "settings": asdict(settings), "validation_windows": VALIDATION_WINDOWS,
            "command": "python scripts/llama_table5.py " + " ".join(
                f"--{k.replace('_', '-')} {v}" for k, v in vars(args).items()),
            "rows": table}
