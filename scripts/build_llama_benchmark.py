@@ -3,6 +3,7 @@
 Three steps, each writing into ``lpzero_gp/spaces/llama/data/smollm2/``:
 
   python scripts/build_llama_benchmark.py tokens    # text parts -> text_ids.npz (+ provenance)
+  python scripts/build_llama_benchmark.py config    # the model's sizes -> config.json
   python scripts/build_llama_benchmark.py train     # super-adapter -> adapter/ + training.json
   python scripts/build_llama_benchmark.py measure   # held-out perplexity -> benchmark.json
   python scripts/build_llama_benchmark.py ranks     # rank choices' effect -> training.json
@@ -34,6 +35,7 @@ from lpzero_gp.spaces.llama.finetune import (
 )
 from lpzero_gp.spaces.llama.smollm2 import (
     BENCH_FILE,
+    CONFIG_FILE,
     DATA,
     HELDOUT_WINDOWS,
     IDS_FILE,
@@ -70,6 +72,15 @@ def cmd_tokens(_: argparse.Namespace) -> None:
         "lm_pieces": "each line stripped; blank -> '\\n', other -> '\\n ' + line",
         "parts": meta, "versions": versions("transformers", "tokenizers", "gguf")})
     print(json.dumps(meta, indent=1))
+
+
+def cmd_config(_: argparse.Namespace) -> None:
+    """SmolLM2's model config as JSON, so the space's sizes are known without the model file."""
+    config = checkpoints.load_config(checkpoints.resolve("smollm2")).to_dict()
+    for key in ("quantization_config", "_name_or_path", "transformers_version", "dtype"):
+        config.pop(key, None)
+    atomic_json(DATA / CONFIG_FILE, config, indent=1, sort_keys=True)
+    print(json.dumps(config, indent=1))
 
 
 def _supernet(adapter: str | None) -> LonasSupernet:
@@ -226,6 +237,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
     sub.add_parser("tokens")
+    sub.add_parser("config")
     t = sub.add_parser("train")
     t.add_argument("--steps", type=int, default=FinetuneSetup.steps)
     t.add_argument("--lr", type=float, default=FinetuneSetup.lr)
@@ -238,7 +250,7 @@ def main() -> None:
     r = sub.add_parser("ranks")
     r.add_argument("--threads", type=int, default=2)
     args = ap.parse_args()
-    {"tokens": cmd_tokens, "train": cmd_train, "measure": cmd_measure,
+    {"tokens": cmd_tokens, "config": cmd_config, "train": cmd_train, "measure": cmd_measure,
      "ranks": cmd_ranks}[args.cmd](args)
 
 

