@@ -161,7 +161,7 @@ class _Builder:
         elif isinstance(e, sp.Max) and len(e.args) == 2 and sp.S.Zero in e.args:
             other = e.args[0] if e.args[1] == 0 else e.args[1]
             yield lambda: ap("relu", b(other, level))
-        elif isinstance(e, (SafeLog, sp.log)) and len(e.args) == 1:
+        elif (isinstance(e, SafeLog) or isinstance(e, sp.log)) and len(e.args) == 1:
             yield lambda: ap("log", b(e.args[0], level))
         elif isinstance(e, sp.re):  # |exp(y)| is exp(re(y)) and log(exp(x)) is x
             yield lambda: ap("log", ap("abs", ap("exp", b(e.args[0], level))))
