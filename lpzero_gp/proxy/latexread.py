@@ -32,7 +32,14 @@ from lpzero_gp.primitives.symbolic import (
     ZNorm,
 )
 from lpzero_gp.proxy.parse import MAX_CHARS, MAX_DEPTH
-from lpzero_gp.proxy.symread import CONSTANTS, SYMPY_ERRORS, number, power
+from lpzero_gp.proxy.symread import (
+    CONSTANTS,
+    SYMPY_ERRORS,
+    TokenReader,
+    number,
+    power,
+    scan,
+)
 
 _TOKEN = re.compile(r"\s*(?:(\\[A-Za-z]+)|\\[,;:! ]|(\d+)|([A-Za-z])|([{}()\[\]^_+\-,=|]))")
 _NAMED = {"softmax": Softmax, "znorm": ZNorm, "minmax": MinMax, "re": sp.re}
@@ -44,40 +51,13 @@ _SUM_PREFIX = ["_", "{", "l", "=", "1", "}", "^", "{", "L", "}"]
 
 def tokens(text: str) -> list[str]:
     """Tokens of a LaTeX text (spacing commands dropped)."""
-    out, pos = [], 0
-    text = text.rstrip()
-    while pos < len(text):
-        m = _TOKEN.match(text, pos)
-        if not m:
-            bad = text[pos:].lstrip()[:20]
-            raise ProxyError(f"unexpected character(s) {bad!r} at position {pos}")
-        tok = next((g for g in m.groups() if g is not None), None)
-        if tok is not None:
-            out.append(tok)
-        pos = m.end()
-    return out
+    return scan(_TOKEN, text)
 
 
-class _Reader:
+class _Reader(TokenReader):
     """Recursive descent over LaTeX tokens."""
 
-    def __init__(self, toks: list[str]):
-        self.toks = toks
-        self.pos = 0
-        self.depth = 0
-
-    def peek(self, ahead: int = 0) -> str | None:
-        i = self.pos + ahead
-        return self.toks[i] if i < len(self.toks) else None
-
-    def take(self, *want: str) -> str:
-        tok = self.peek()
-        if tok is None:
-            raise ProxyError("unexpected end of the LaTeX (unbalanced braces?)")
-        if want and tok not in want:
-            raise ProxyError(f"expected {' or '.join(map(repr, want))}, got {tok!r}")
-        self.pos += 1
-        return tok
+    end_message = "unexpected end of the LaTeX (unbalanced braces?)"
 
     def expect(self, seq: list[str]) -> None:
         for tok in seq:

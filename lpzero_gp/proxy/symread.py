@@ -73,39 +73,55 @@ FUNCTIONS: dict[str, object] = {
 }
 
 
-def tokens(text: str) -> list[str]:
-    """Tokens of a SymPy ``str``/``srepr`` text."""
+def scan(pattern: re.Pattern[str], text: str) -> list[str]:
+    """Tokens of ``text``: the first matched group of each match of ``pattern`` (a match that
+    captures nothing, such as spacing, gives no token); ProxyError at the first bad character."""
     out, pos = [], 0
     text = text.rstrip()
     while pos < len(text):
-        m = _TOKEN.match(text, pos)
+        m = pattern.match(text, pos)
         if not m:
             bad = text[pos:].lstrip()[:20]
             raise ProxyError(f"unexpected character(s) {bad!r} at position {pos}")
-        out.append(next(g for g in m.groups() if g is not None))
+        tok = next((g for g in m.groups() if g is not None), None)
+        if tok is not None:
+            out.append(tok)
         pos = m.end()
     return out
 
 
-class _Reader:
-    """Recursive descent over the tokens; every value is built by a whitelisted constructor."""
+def tokens(text: str) -> list[str]:
+    """Tokens of a SymPy ``str``/``srepr`` text."""
+    return scan(_TOKEN, text)
+
+
+class TokenReader:
+    """Position, look-ahead and nesting guard of a recursive-descent reader over tokens."""
+
+    #: What running out of tokens means, in the reader's words.
+    end_message = "unexpected end of the expression (unbalanced parentheses?)"
 
     def __init__(self, toks: list[str]):
         self.toks = toks
         self.pos = 0
         self.depth = 0
 
-    def peek(self) -> str | None:
-        return self.toks[self.pos] if self.pos < len(self.toks) else None
+    def peek(self, ahead: int = 0) -> str | None:
+        i = self.pos + ahead
+        return self.toks[i] if i < len(self.toks) else None
 
-    def take(self, want: str | None = None) -> str:
+    def take(self, *want: str) -> str:
         tok = self.peek()
         if tok is None:
-            raise ProxyError("unexpected end of the expression (unbalanced parentheses?)")
-        if want is not None and tok != want:
-            raise ProxyError(f"expected {want!r}, got {tok!r}")
+            raise ProxyError(self.end_message)
+        if want and tok not in want:
+            raise ProxyError(f"expected {' or '.join(map(repr, want))}, got {tok!r}")
         self.pos += 1
         return tok
+
+
+class _Reader(TokenReader):
+    """Recursive descent over the tokens; every value is built by a whitelisted constructor."""
 
     def expr(self):
         self.depth += 1
