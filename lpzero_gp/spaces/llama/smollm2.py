@@ -64,6 +64,7 @@ def heldout_rows(count: int = HELDOUT_WINDOWS, seq_len: int = HELDOUT_SEQ_LEN):
     return windows(stream, seq_len, count)
 
 
+@lru_cache(maxsize=1)
 def model_config():
     """SmolLM2's ``LlamaConfig`` from the shipped ``config.json`` (no model file needed)."""
     import json
