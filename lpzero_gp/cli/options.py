@@ -128,10 +128,17 @@ def device(help: str | None = None) -> Decorator:
     return click.option("--device", default="cpu", show_default=True, help=help)
 
 
-def cache_dir(help: str = "Persist statistics here so a second run starts warm.") -> Decorator:
+def cache_dir(help: str = "Statistics cache folder (default: the user cache folder, or "
+                          "$LPZERO_GP_CACHE_DIR; lpzero-gp cache info shows it).") -> Decorator:
     """``--cache-dir``: the on-disk cache folder."""
     return click.option("--cache-dir", type=click.Path(file_okay=False), default=None,
                         help=help)
+
+
+def no_cache(help: str = "Keep no statistics between commands (also LPZERO_GP_NO_CACHE=1)."
+             ) -> Decorator:
+    """``--no-cache``: use no persistent statistics cache."""
+    return click.option("--no-cache", is_flag=True, help=help)
 
 
 def workers(help: str | None = "Local worker processes for extraction and fitness."
@@ -261,6 +268,7 @@ common_options = stack([
                  show_default=True, help="Stored elements per tensor (row sample)."),
     device(),
     cache_dir(),
+    no_cache(),
     workers(),
     click.option("--dask", default=None,
                  help="Dask scheduler address, or 'local' (needs lpzero-gp[dask])."),

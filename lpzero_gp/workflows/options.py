@@ -93,6 +93,8 @@ class Source:
     stat_budget: int = 2048
     device: str = "cpu"
     cache_dir: str | None = None
+    #: Keep no statistics between runs (``--no-cache``); a run's checkpoint still keeps its own.
+    no_cache: bool = False
     workers: int = 1
     dask: str | None = None
 
@@ -244,6 +246,7 @@ class BaselineOptions(_SpaceOptions):
     seed: int = 42
     device: str = "cpu"
     cache_dir: str | None = None
+    no_cache: bool = False
     workers: int = 1
     threads: int | None = None
     out: str | None = None

@@ -63,12 +63,12 @@ RUN_FILE = "run.json"
 RUN_FILE_FORMAT = 1
 #: ``run`` options that never change its results. Every other option does, and a resumed run
 #: takes those from the checkpoint.
-FREE_OPTIONS = ("cache_dir", "workers", "dask", "quiet", "out", "force", "resume_dir",
+FREE_OPTIONS = ("cache_dir", "no_cache", "workers", "dask", "quiet", "out", "force", "resume_dir",
                 "keep_checkpoint", "checkpoint_dir")
 #: Context fields that change how a run is executed but never its results.
-RUNTIME_FIELDS = ("cache_dir", "workers", "dask", "progress")
+RUNTIME_FIELDS = ("cache_dir", "no_cache", "workers", "dask", "progress")
 #: Of those, the options a resumed run takes from the checkpoint unless given again.
-RUNTIME_OPTIONS = ("cache_dir", "workers", "dask")
+RUNTIME_OPTIONS = ("cache_dir", "no_cache", "workers", "dask")
 
 
 def search_config(opts: RunOptions) -> SearchConfig:
