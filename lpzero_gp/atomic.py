@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import IO, Any
 
 from lpzero_gp.errors import ResultsError
+from lpzero_gp.lock import FolderLock
 
 
 def _fsync_dir(folder: Path) -> None:
@@ -126,6 +127,8 @@ class AtomicFolder:
 
     def __enter__(self) -> AtomicFolder:
         parent = self.out.resolve().parent
+        self._lock = FolderLock(self.out)
+        self._lock.__enter__()  # one writer at a time; re-entrant for a run holding it
         try:
             parent.mkdir(parents=True, exist_ok=True)
             self._remove_stale(parent)
@@ -133,14 +136,36 @@ class AtomicFolder:
                                              dir=parent))
             self.tmp.chmod(0o777 & ~_umask())
         except OSError as exc:
+            self._lock.__exit__()
             raise ResultsError(f"cannot write results to {self.out}: "
                                f"{exc.strerror or exc}") from None
         return self
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self._finish(exc_type)
+        finally:
+            self._lock.__exit__()
+        if exc_type is not None and issubclass(exc_type, OSError):  # a full disk, say
+            raise ResultsError(f"cannot write results to {self.out}: "
+                               f"{exc.strerror or exc}; nothing was written") from None
+
+    def _finish(self, exc_type) -> None:
         if exc_type is not None:
             shutil.rmtree(self.tmp, ignore_errors=True)
             return
+        if self.out.exists() and not self.force:  # written meanwhile by another command
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise ResultsError(f"results folder {self.out} appeared while this command ran "
+                               "(use --force to replace it)")
+        try:
+            self._replace()
+        except OSError as exc:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise ResultsError(f"cannot write results to {self.out}: "
+                               f"{exc.strerror or exc}") from None
+
+    def _replace(self) -> None:
         old = None
         if self.out.exists():  # move aside first so that ``out`` is never half-replaced
             old = self.out.parent / (self._prefix("old") + f"{os.getpid()}-{self.tmp.name}")

@@ -1,8 +1,17 @@
-"""Shared fixtures: one torch thread (small ops; avoids oversubscribing a shared CPU)."""
+"""Shared fixtures: one torch thread (small ops; avoids oversubscribing a shared CPU).
+
+Tests never read or fill the user's statistics cache: it is off unless a test gives a
+``--cache-dir`` (commands run in subprocesses inherit the setting).
+"""
 
 from __future__ import annotations
 
+import os
+
 import pytest
+
+os.environ["LPZERO_GP_NO_CACHE"] = "1"
+os.environ.pop("LPZERO_GP_CACHE_DIR", None)
 import torch
 
 

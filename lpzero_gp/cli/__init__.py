@@ -9,8 +9,11 @@ it runs.
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import sys
+import threading
 import warnings
 
 import click
@@ -18,8 +21,10 @@ import click
 from lpzero_gp import __version__
 from lpzero_gp.cli.ablate import ablate_command
 from lpzero_gp.cli.baselines import baselines_command
+from lpzero_gp.cli.cache import cache_command
 from lpzero_gp.cli.eval import eval_command
 from lpzero_gp.cli.export import export_command
+from lpzero_gp.cli.output import OutputClosed
 from lpzero_gp.cli.run import run_command
 from lpzero_gp.cli.spaces import spaces_command
 from lpzero_gp.cli.subnets import subnets_command
@@ -33,7 +38,7 @@ def cli() -> None:
 
 
 for _command in (run_command, eval_command, export_command, spaces_command, baselines_command,
-                 ablate_command, subnets_command):
+                 ablate_command, subnets_command, cache_command):
     cli.add_command(_command)
 
 
@@ -43,24 +48,46 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
     click.echo(f"warning: {text[0] if text else category.__name__}", err=True)
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled as Ctrl-C is: checkpoints kept, a resume hint, exit code 143."""
+
+
+def _terminate(signum, frame) -> None:
+    raise Terminated
+
+
 def main(argv: list[str] | None = None) -> int:
     """Entry point: every user error is one line on stderr and exit code 2.
 
     An unexpected internal error is one line too, with exit code 1; set ``LPZERO_GP_DEBUG=1``
-    to see its traceback.
+    to see its traceback. SIGTERM is handled like Ctrl-C; a closed stdout (``| head``) ends
+    the command quietly.
     """
     shown = warnings.showwarning
     warnings.showwarning = _show_warning
+    handler = None
+    if threading.current_thread() is threading.main_thread():
+        handler = signal.signal(signal.SIGTERM, _terminate)
     try:
         return _main(argv)
     finally:
         warnings.showwarning = shown
+        if handler is not None:
+            signal.signal(signal.SIGTERM, handler)
 
 
 def _error(text: str, code: int) -> int:
     """Print ``text`` as one ``error:`` line on stderr; return the exit code."""
     click.echo(f"error: {text}".splitlines()[0], err=True)
     return code
+
+
+def _output_closed() -> int:
+    """Exit code 141 (as SIGPIPE), with stdout pointed at /dev/null so the final flush is
+    silent."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())
+    return 141
 
 
 def _main(argv: list[str] | None) -> int:
@@ -70,8 +97,20 @@ def _main(argv: list[str] | None) -> int:
         cli.main(args=argv, prog_name="lpzero-gp", standalone_mode=False)
     except click.exceptions.Exit as e:
         return e.exit_code
-    except click.exceptions.Abort:  # click's form of KeyboardInterrupt
+    except Terminated:
+        return _error("terminated (SIGTERM)", 143)
+    except click.exceptions.Abort as e:  # click's form of KeyboardInterrupt
+        if isinstance(e.__cause__, Terminated):
+            return _error("terminated (SIGTERM)", 143)
         return _error("interrupted", 130)
+    except (OutputClosed, BrokenPipeError):  # stdout closed by the reader (| head): quietly
+        return _output_closed()
+    except SystemExit:
+        # click ends a command whose stdout reader went away with exit(1), after wrapping
+        # the streams so that their flush stays silent
+        if type(sys.stdout).__name__ == "_PacifyFlushWrapper":
+            return _output_closed()
+        raise
     except click.ClickException as e:
         return _error(e.format_message(), 2)
     except LpzeroError as e:

@@ -10,8 +10,23 @@ import click
 from lpzero_gp.workflows.options import Report
 
 
+class OutputClosed(Exception):
+    """The reader of stdout went away (``lpzero-gp ... | head -1``)."""
+
+
 def show(report: Report, as_json: bool = False, sort_keys: bool = False) -> None:
-    """Print ``report``: its data as JSON, or its lines (and its notes on stderr)."""
+    """Print ``report``: its data as JSON, or its lines (and its notes on stderr).
+
+    OutputClosed when stdout is a pipe whose reader has gone (the command line stops quietly).
+    """
+    try:
+        _show(report, as_json, sort_keys)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        raise OutputClosed from None
+
+
+def _show(report: Report, as_json: bool, sort_keys: bool) -> None:
     if as_json:
         click.echo(json.dumps(report.data, indent=2, sort_keys=sort_keys, default=str))
         return

@@ -27,7 +27,9 @@ from lpzero_gp.atomic import atomic_json
 from lpzero_gp.errors import LpzeroError, SpaceError, one_line
 from lpzero_gp.parallel import stream
 from lpzero_gp.spaces.base import BaselineHooks, Record, Space
-from lpzero_gp.stats.extract import ExtractConfig
+from lpzero_gp.stats.cache import BASELINES as CACHE_SUBFOLDER
+from lpzero_gp.stats.cache import write_key
+from lpzero_gp.stats.extract import ExtractConfig, cache_key
 from lpzero_gp.stats.extract import cache_folder as extract_cache_folder
 
 #: Bumped whenever a baseline's definition changes, so stale cache entries are not reused.
@@ -559,7 +561,7 @@ def _jacobian(res: GradientPass) -> float:
 
 def cache_folder(root: str | Path, cfg: ExtractConfig, batch: dict[str, torch.Tensor]) -> Path:
     """Cache sub-folder for one (config, batch) combination, keyed like extraction's."""
-    return extract_cache_folder(Path(root) / "baselines", cfg, batch,
+    return extract_cache_folder(Path(root) / CACHE_SUBFOLDER, cfg, batch,
                                 baselines=BASELINES_VERSION)
 
 
@@ -623,6 +625,7 @@ def score_many(space: Space, records: list[Record], batch: dict[str, torch.Tenso
     tasks = [(space, r, arrays, cfg, keys, threads) for r in todo]
     for res in stream(mapper or map, _task, tasks):
         if folder is not None and len(res.errors) < len(keys):
+            write_key(folder, cache_key(cfg, batch, baselines=BASELINES_VERSION))
             save_cached(folder, res)
         out[res.id] = res
         if progress:

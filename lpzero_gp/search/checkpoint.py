@@ -8,6 +8,7 @@ and the RNG states of the search's own ``random.Random``, NumPy and torch.
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import random
 from dataclasses import asdict, dataclass, field
@@ -26,7 +27,7 @@ from lpzero_gp.search.config import SearchConfig
 #: File name of a search checkpoint inside its folder.
 CHECKPOINT = "checkpoint.json"
 #: Layout version of :data:`CHECKPOINT`; bump when its fields change.
-CHECKPOINT_FORMAT = 1
+CHECKPOINT_FORMAT = 2
 #: Columns of the search logbook.
 LOG_HEADER = ["gen", "nevals", "best", "median", "invalid"]
 #: Size of the search's hall of fame.
@@ -45,6 +46,8 @@ class SearchState:
     rng: dict = field(default_factory=dict)
     meta: dict = field(default_factory=dict)
     counts: dict = field(default_factory=dict)
+    #: Proxy strings found invalid (scored, not by key): re-met, they cost no evaluation.
+    invalid: list[str] = field(default_factory=list)
 
 
 def rng_state(rng: random.Random) -> dict:
@@ -70,14 +73,32 @@ def _encode_rng(state: dict) -> dict:
 
 
 def _decode_rng(data: dict) -> dict:
-    """Inverse of :func:`_encode_rng`."""
+    """Inverse of :func:`_encode_rng`; ValueError for a truncated or malformed state."""
     py_version, py_words, py_gauss = data["python"]
     kind, keys, pos, has_gauss, cached = data["numpy"]
-    raw = bytearray(base64.b64decode(data["torch"]))
+    raw = bytearray(base64.b64decode(data["torch"], validate=True))
+    if len(py_words) != _PY_WORDS or not all(isinstance(w, int) and 0 <= w < 2**32
+                                             for w in py_words):
+        raise ValueError("truncated Python RNG state")
+    if kind != "MT19937" or len(keys) != _NP_KEYS or not 0 <= int(pos) <= _NP_KEYS:
+        raise ValueError("truncated NumPy RNG state")
+    if len(raw) != torch.get_rng_state().numel():
+        raise ValueError("truncated torch RNG state")
     return {"python": (int(py_version), tuple(int(w) for w in py_words), py_gauss),
             "numpy": (str(kind), np.array(keys, dtype=np.uint32), int(pos), int(has_gauss),
                       float(cached)),
             "torch": torch.frombuffer(raw, dtype=torch.uint8).clone()}
+
+
+#: Lengths of the Python and NumPy Mersenne-Twister states (words, keys).
+_PY_WORDS = 625
+_NP_KEYS = 624
+
+
+def _digest(payload: dict) -> str:
+    """SHA-256 of a checkpoint's content (everything but the digest itself)."""
+    body = {k: v for k, v in payload.items() if k != "digest"}
+    return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
 def _individuals(items) -> list:
@@ -96,10 +117,17 @@ def save_checkpoint(state: SearchState, directory: Path) -> None:
         "logbook": [dict(r) for r in state.logbook],
         "cache": {k: [float(f), float(t)] for k, (f, t) in state.cache.items()},
         "counts": dict(state.counts),
+        "invalid": sorted(state.invalid),
         "rng": _encode_rng(state.rng),
         "meta": state.meta,
     }
-    atomic_json(Path(directory) / CHECKPOINT, payload)
+    payload["digest"] = _digest(payload)
+    path = Path(directory) / CHECKPOINT
+    try:
+        atomic_json(path, payload)
+    except OSError as exc:
+        raise CheckpointError(f"cannot write checkpoint {path}: "
+                              f"{exc.strerror or one_line(exc)}") from None
 
 
 def _read_checkpoint(directory: Path) -> tuple[Path, dict]:
@@ -109,6 +137,9 @@ def _read_checkpoint(directory: Path) -> tuple[Path, dict]:
         raise CheckpointError(f"no checkpoint in {directory} (expected {CHECKPOINT})")
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
+    except RecursionError:
+        raise CheckpointError(f"{path} is not a readable lpzero-gp checkpoint (nested too "
+                              "deeply)") from None
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise CheckpointError(f"{path} is not a readable lpzero-gp checkpoint "
                               f"({one_line(exc, with_type=True)})") from None
@@ -121,6 +152,9 @@ def _read_checkpoint(directory: Path) -> tuple[Path, dict]:
         raise CheckpointError(f"checkpoint {path} was written by lpzero-gp {data['version']}; "
                               f"this is {__version__} (resume it with that version or start a "
                               "new run)")
+    if data.get("digest") != _digest(data):
+        raise CheckpointError(f"checkpoint {path} fails its integrity check (edited or "
+                              "damaged); resume from an intact copy or start a new run")
     return path, data
 
 
@@ -153,9 +187,35 @@ def _revive(items: list, pset: gp.PrimitiveSetTyped) -> list:
     return out
 
 
-def load_checkpoint(directory: Path, pset: gp.PrimitiveSetTyped) -> SearchState:
-    """Read a checkpoint written by :func:`save_checkpoint` (CheckpointError if unusable)."""
+def _check_consistent(state: SearchState) -> None:
+    """ValueError unless the state's parts agree with each other and with its config."""
+    cfg = SearchConfig(**{**state.meta["config"],
+                          "aggregations": tuple(state.meta["config"]["aggregations"])})
+    if not 0 <= state.generation <= cfg.generations:
+        raise ValueError(f"generation {state.generation} outside 0..{cfg.generations}")
+    if len(state.population) != cfg.population:
+        raise ValueError(f"population of {len(state.population)}, config says "
+                         f"{cfg.population}")
+    if [r["gen"] for r in state.logbook] != list(range(state.generation + 1)):
+        raise ValueError("logbook does not match the generation")
+    if not 1 <= len(state.hof) <= HOF_SIZE:
+        raise ValueError("bad hall of fame")
+    fits = [ind.fitness.values for ind in [*state.population, *state.hof]]
+    if any(len(f) != 1 or not isinstance(f[0], float) or f[0] != f[0] for f in fits):
+        raise ValueError("bad fitness value")
+
+
+def load_checkpoint(directory: Path, pset: gp.PrimitiveSetTyped,
+                    key: str | None = None) -> SearchState:
+    """Read a checkpoint written by :func:`save_checkpoint` (CheckpointError if unusable).
+
+    ``key``, when given, must equal the key the search stored (``Search.checkpoint_key``): a
+    checkpoint copied from another run is refused.
+    """
     path, d = _read_checkpoint(directory)
+    if key is not None and isinstance(d.get("meta"), dict) and d["meta"].get("key") != key:
+        raise CheckpointError(f"checkpoint {path} belongs to another run (its data or settings "
+                              "differ)")
     try:
         hof = tools.HallOfFame(HOF_SIZE)
         hof.items = _revive(d["hof"], pset)  # in stored order: re-inserting would reorder ties
@@ -166,9 +226,13 @@ def load_checkpoint(directory: Path, pset: gp.PrimitiveSetTyped) -> SearchState:
             log.record(**rec)
         meta = dict(d["meta"])
         meta["config"] = _config_dict(meta["config"])
-        return SearchState(int(d["generation"]), _revive(d["population"], pset), hof, log,
-                           {k: (v[0], v[1]) for k, v in d["cache"].items()},
-                           _decode_rng(d["rng"]), meta, dict(d["counts"]))
-    except (KeyError, TypeError, ValueError, LpzeroError, SyntaxError) as exc:
+        state = SearchState(int(d["generation"]), _revive(d["population"], pset), hof, log,
+                            {k: (float(v[0]), float(v[1])) for k, v in d["cache"].items()},
+                            _decode_rng(d["rng"]), meta, dict(d["counts"]),
+                            [str(x) for x in d["invalid"]])
+        _check_consistent(state)
+        return state
+    except (KeyError, TypeError, ValueError, LpzeroError, SyntaxError, OverflowError,
+            RecursionError) as exc:
         raise CheckpointError(f"checkpoint {path} is damaged "
                               f"({one_line(exc, with_type=True)})") from None

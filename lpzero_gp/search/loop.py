@@ -124,6 +124,8 @@ class Search:
         self.stats_counts = {"evaluated": 0, "cache_hits": 0, "regenerated": 0}
         self.mapper = mapper
         self.rng = random.Random(config.seed)
+        #: Stored with each checkpoint; a resume must present the same (see load_checkpoint).
+        self.checkpoint_key = ""
         self.toolbox = self._toolbox()
 
     # -- generation and variation ---------------------------------------------------------
@@ -257,10 +259,11 @@ class Search:
         log.header = list(LOG_HEADER)
         log.record(gen=0, nevals=n, **_log_stats().compile(pop))
         return SearchState(0, pop, hof, log, self.cache, rng_state(self.rng), self._meta(),
-                           dict(self.stats_counts))
+                           dict(self.stats_counts), sorted(self.invalid))
 
     def _meta(self) -> dict:
-        return {"version": __version__, "config": asdict(self.config)}
+        return {"version": __version__, "config": asdict(self.config),
+                "key": self.checkpoint_key}
 
     def step(self, state: SearchState) -> SearchState:
         """One generation of the (mu + lambda) loop; the logbook counts distinct evaluations."""
@@ -275,6 +278,7 @@ class Search:
         state.logbook.record(gen=state.generation, nevals=n, **_log_stats().compile(pop))
         state.rng = rng_state(self.rng)
         state.counts = dict(self.stats_counts)
+        state.invalid = sorted(self.invalid)
         return state
 
     def run(self, state: SearchState | None = None, progress: Callable | None = None,
@@ -294,5 +298,6 @@ class Search:
     def resume(self, state: SearchState) -> None:
         """Prepare this search to continue ``state`` (restores RNGs, fitness cache, counters)."""
         self.cache = state.cache
+        self.invalid = set(state.invalid)
         self.stats_counts.update(state.counts)
         set_rng_state(self.rng, state.rng)

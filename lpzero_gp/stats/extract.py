@@ -20,7 +20,15 @@ from tqdm import tqdm
 from lpzero_gp import __version__
 from lpzero_gp.parallel import stream
 from lpzero_gp.spaces.base import Record, Space
-from lpzero_gp.stats.store import DEFAULT_BUDGET, ArchStats, compact, load_stats, save_stats
+from lpzero_gp.stats.cache import write_key
+from lpzero_gp.stats.store import (
+    DEFAULT_BUDGET,
+    ArchStats,
+    StatsFileError,
+    compact,
+    read_stats,
+    save_stats,
+)
 
 
 @dataclass(frozen=True)
@@ -46,11 +54,15 @@ def batch_digest(batch: dict[str, torch.Tensor]) -> str:
     return h.hexdigest()[:16]
 
 
+def cache_key(cfg: ExtractConfig, batch: dict[str, torch.Tensor], **extra: object) -> dict:
+    """What decides a cache sub-folder's contents: the config, the batch, the version."""
+    return {**asdict(cfg), "batch": batch_digest(batch), "v": __version__, **extra}
+
+
 def cache_folder(root: str | Path, cfg: ExtractConfig, batch: dict[str, torch.Tensor],
                  **extra: object) -> Path:
     """Cache sub-folder for one (config, batch) combination (``extra``: more key parts)."""
-    key = json.dumps({**asdict(cfg), "batch": batch_digest(batch), "v": __version__, **extra},
-                     sort_keys=True)
+    key = json.dumps(cache_key(cfg, batch, **extra), sort_keys=True)
     return Path(root) / hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
@@ -90,14 +102,20 @@ def _worker(args) -> tuple[str, ArchStats | None, str, float]:
 
 
 class Extractor:
-    """Extracts (or loads from ``cache_dir``) the statistics of many architectures."""
+    """Extracts (or loads from ``cache_dir``) the statistics of many architectures.
+
+    Each cached file carries its content digest and the key (configuration folder and
+    architecture id) it belongs to; a damaged, swapped or edited file is recomputed with a
+    warning, never used.
+    """
 
     def __init__(self, space: Space, cfg: ExtractConfig, batch: dict[str, torch.Tensor],
-                 cache_dir: str | None = None, mapper=None, progress: bool = True):
+                 cache_dir: str | Path | None = None, mapper=None, progress: bool = True):
         self.space = space
         self.cfg = cfg
         self.batch = batch
         self.cache = cache_folder(Path(cache_dir), cfg, batch) if cache_dir else None
+        self.damaged: dict[str, str] = {}
         self.mapper = mapper
         self.progress = progress
         self.failures: dict[str, str] = {}
@@ -114,27 +132,60 @@ class Extractor:
             if r.id in self._memory:
                 out[r.id] = self._memory[r.id]
                 continue
-            cached = load_stats(self.cache / f"{_safe_name(r.id)}.pt") if self.cache else None
+            cached = self._cached(r.id)
             if cached is not None:
                 out[r.id] = cached
                 self.loaded += 1
             else:
                 todo.append(r)
+        self._warn_damaged([r.id for r in todo if r.id in self.damaged])
         tasks = [(self.space, r, self.batch, self.cfg) for r in todo]
+        failed = []
         for rid, st, err, secs in self._map(tasks, label):  # saved as each one arrives
             if st is None:
                 self.failures[rid] = err
-                warnings.warn(f"architecture {rid} skipped: {err}", stacklevel=2)
+                failed.append(rid)
             else:
                 self.built += 1
                 self.seconds[rid] = secs
                 if self.cache:
-                    save_stats(st, self.cache / f"{_safe_name(rid)}.pt")
+                    write_key(self.cache, cache_key(self.cfg, self.batch))
+                    save_stats(st, self.cache / f"{_safe_name(rid)}.pt", self._key(rid))
             out[rid] = st
+        if failed:
+            more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
+            warnings.warn(f"{len(failed)} architecture{'' if len(failed) == 1 else 's'} "
+                          f"skipped: {failed[0]}: {self.failures[failed[0]]}{more}",
+                          stacklevel=2)
         for rid, st in out.items():
             if st is not None:
                 self._memory[rid] = st
         return [out[r.id] for r in records]
+
+    def _key(self, arch_id: str) -> str:
+        """The key a cached file must carry: its configuration folder and architecture."""
+        return f"{self.cache.name}/{arch_id}"
+
+    def _cached(self, arch_id: str) -> ArchStats | None:
+        """The cached statistics of ``arch_id``; a damaged entry is reported and recomputed."""
+        if self.cache is None:
+            return None
+        path = self.cache / f"{_safe_name(arch_id)}.pt"
+        try:
+            return read_stats(path, self._key(arch_id))
+        except StatsFileError as exc:
+            self.damaged[arch_id] = str(exc)
+            return None
+
+    def _warn_damaged(self, ids: list[str]) -> None:
+        """One warning for the damaged cache entries met by one :meth:`stats` call."""
+        if not ids:
+            return
+        first = ids[0]
+        more = f" (and {len(ids) - 1} more)" if len(ids) > 1 else ""
+        warnings.warn(f"{len(ids)} statistics cache entr{'y' if len(ids) == 1 else 'ies'} in "
+                      f"{self.cache} damaged: architecture {first}: {self.damaged[first]}"
+                      f"{more}; recomputing", stacklevel=3)
 
     def _map(self, tasks, label):
         """Yield (id, stats or None, error, seconds) per task, in order."""
@@ -144,5 +195,13 @@ class Extractor:
             results = stream(self.mapper, _worker, tasks)
         else:
             results = (_attempt(self.space, *task[1:]) for task in tasks)
-        yield from tqdm(results, total=len(tasks), desc=label, disable=not self.progress,
-                        file=sys.stderr)
+        # one intra-op thread, as in the workers: float sums then do not depend on the thread
+        # count, so statistics are bit-for-bit the same however they are extracted (and small
+        # models run faster on one thread than on several anyway)
+        threads = torch.get_num_threads()
+        torch.set_num_threads(1)
+        try:
+            yield from tqdm(results, total=len(tasks), desc=label, disable=not self.progress,
+                            file=sys.stderr)
+        finally:
+            torch.set_num_threads(threads)

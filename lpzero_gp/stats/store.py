@@ -15,7 +15,8 @@ from pathlib import Path
 
 import torch
 
-from lpzero_gp.atomic import atomic_write
+from lpzero_gp.atomic import atomic_bytes
+from lpzero_gp.errors import ResultsError, one_line
 from lpzero_gp.primitives.types import Blocks, Layout
 from lpzero_gp.spaces.base import INPUT_NAMES, RawInputs
 
@@ -123,16 +124,90 @@ def _same_layout(a: Layout, b: Layout) -> bool:
         torch.equal(x, y) for x, y in zip(a.seg_numel, b.seg_numel, strict=True))
 
 
-def save_stats(stats: ArchStats, path: Path) -> None:
-    """Write statistics atomically (see :mod:`lpzero_gp.atomic`)."""
-    atomic_write(path, lambda f: torch.save({"n_blocks": stats.n_blocks,
-                                             "inputs": stats.inputs}, f))
+#: Layout version of a statistics file; a file of another layout is recomputed.
+STATS_FORMAT = 2
+#: Sane bounds on what a statistics file may claim (a damaged one is recomputed, not used).
+_MAX_BLOCKS = 1 << 16
 
 
-def load_stats(path: Path) -> ArchStats | None:
-    """Read statistics written by :func:`save_stats`; None if missing or unreadable."""
+class StatsFileError(Exception):
+    """A statistics file that exists but cannot be used (damaged, swapped, other layout)."""
+
+
+def stats_digest(stats: ArchStats) -> str:
+    """SHA-256 of everything an :class:`ArchStats` holds: blocks, shapes, counts and values."""
+    h = hashlib.sha256(f"{stats.n_blocks}".encode())
+    for letter in sorted(stats.inputs):
+        h.update(f"|{letter}".encode())
+        for block, t, numel in stats.inputs[letter]:
+            h.update(f"|{block},{numel},{tuple(t.shape)},{t.dtype}".encode())
+            h.update(t.contiguous().numpy().tobytes())
+    return h.hexdigest()
+
+
+def save_stats(stats: ArchStats, path: Path, key: str = "") -> None:
+    """Write statistics atomically with their content digest and the ``key`` they belong to.
+
+    ResultsError (one line naming the file) when the folder cannot be written, e.g. a full disk;
+    no temporary file is left behind (see :mod:`lpzero_gp.atomic`).
+    """
+    import io
+
+    buf = io.BytesIO()
+    torch.save({"format": STATS_FORMAT, "key": key, "digest": stats_digest(stats),
+                "n_blocks": stats.n_blocks, "inputs": stats.inputs}, buf)
+    try:
+        atomic_bytes(path, buf.getvalue())
+    except OSError as exc:
+        raise ResultsError(f"cannot write statistics to {path}: "
+                           f"{exc.strerror or one_line(exc)}") from None
+
+
+def _check_inputs(inputs: object) -> dict:
+    """The ``inputs`` of a statistics file, after checking their structure."""
+    if not isinstance(inputs, dict):
+        raise StatsFileError("no input table")
+    for letter, segs in inputs.items():
+        if letter not in INPUT_NAMES or not isinstance(segs, list):
+            raise StatsFileError(f"unexpected input {letter!r}")
+        for seg in segs:
+            if not (isinstance(seg, tuple | list) and len(seg) == 3
+                    and isinstance(seg[0], int) and isinstance(seg[2], int)
+                    and isinstance(seg[1], torch.Tensor) and seg[1].dim() == 2
+                    and seg[1].dtype == torch.float32 and 0 <= seg[0] < _MAX_BLOCKS):
+                raise StatsFileError(f"malformed segment of input {letter}")
+    return {k: [tuple(seg) for seg in v] for k, v in inputs.items()}
+
+
+def read_stats(path: Path, key: str | None = None) -> ArchStats | None:
+    """Statistics written by :func:`save_stats`; None if the file does not exist.
+
+    StatsFileError when the file is unreadable, of another layout or structure, belongs to
+    another key (``key`` given: a swapped or copied file) or fails its content digest
+    (flipped bytes, edited values).
+    """
+    if not path.is_file():
+        return None
     try:
         d = torch.load(path, weights_only=True)
-        return ArchStats(int(d["n_blocks"]), d["inputs"])
-    except Exception:  # a corrupt cache entry is recomputed, never fatal
+    except Exception as exc:  # any unreadable file is a damaged entry
+        raise StatsFileError(f"unreadable ({type(exc).__name__})") from None
+    if not isinstance(d, dict) or d.get("format") != STATS_FORMAT:
+        raise StatsFileError("not a statistics file of this lpzero-gp version")
+    if key is not None and d.get("key") != key:
+        raise StatsFileError("it belongs to another architecture or configuration")
+    n_blocks = d.get("n_blocks")
+    if not isinstance(n_blocks, int) or not 0 <= n_blocks < _MAX_BLOCKS:
+        raise StatsFileError("bad block count")
+    stats = ArchStats(n_blocks, _check_inputs(d.get("inputs")))
+    if d.get("digest") != stats_digest(stats):
+        raise StatsFileError("its content does not match its digest")
+    return stats
+
+
+def load_stats(path: Path, key: str | None = None) -> ArchStats | None:
+    """:func:`read_stats`, with None for a missing or unusable file."""
+    try:
+        return read_stats(path, key)
+    except StatsFileError:
         return None

@@ -1,0 +1,135 @@
+"""The persistent statistics cache: where it lives, what it holds, and clearing it.
+
+Statistics are a pure function of (space, variant, semantics, seed, stored-element budget,
+calibration batch, lpzero-gp version), so they are kept by default in the user's cache folder
+(the platform's convention, via platformdirs). ``$LPZERO_GP_CACHE_DIR`` or ``--cache-dir``
+choose another folder; ``--no-cache`` or ``LPZERO_GP_NO_CACHE=1`` keep nothing. Each
+configuration has its own sub-folder named by a hash of that key, with a ``key.json`` saying
+what it is; every file is written by an atomic rename, so concurrent commands can share a cache.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+from pathlib import Path
+
+from lpzero_gp.atomic import atomic_json
+from lpzero_gp.errors import OptionError
+
+#: Environment variable naming the cache folder.
+ENV_DIR = "LPZERO_GP_CACHE_DIR"
+#: Environment variable that turns the cache off (1, true, yes).
+ENV_OFF = "LPZERO_GP_NO_CACHE"
+#: File in each configuration's sub-folder describing its key.
+KEY_FILE = "key.json"
+#: Sub-folder of the hand-crafted baselines' per-architecture scores.
+BASELINES = "baselines"
+_ENTRY = re.compile(r"^[0-9a-f]{20}$")
+
+
+def default_root() -> Path:
+    """The platform's user cache folder for lpzero-gp (``~/.cache/lpzero-gp`` on Linux)."""
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("lpzero-gp", appauthor=False))
+
+
+def _env_off() -> bool:
+    return os.environ.get(ENV_OFF, "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def resolve(cache_dir: str | Path | None = None, no_cache: bool = False) -> Path | None:
+    """The cache folder to use, or None for none.
+
+    ``no_cache`` wins; then ``cache_dir``; then ``$LPZERO_GP_NO_CACHE``; then
+    ``$LPZERO_GP_CACHE_DIR``; then the platform default.
+    """
+    if no_cache:
+        return None
+    if cache_dir:
+        return Path(os.path.expanduser(str(cache_dir))).resolve()
+    if _env_off():
+        return None
+    env = os.environ.get(ENV_DIR, "").strip()
+    return Path(os.path.expanduser(env)).resolve() if env else default_root()
+
+
+def source(cache_dir: str | Path | None = None, no_cache: bool = False) -> str:
+    """Where :func:`resolve`'s answer comes from, in words."""
+    if no_cache:
+        return "off (--no-cache)"
+    if cache_dir:
+        return "--cache-dir"
+    if _env_off():
+        return f"off (${ENV_OFF})"
+    return f"${ENV_DIR}" if os.environ.get(ENV_DIR, "").strip() else "platform default"
+
+
+def write_key(folder: Path, key: dict) -> None:
+    """Record what a configuration's sub-folder holds (once; identical for every writer)."""
+    if not (folder / KEY_FILE).is_file():
+        atomic_json(folder / KEY_FILE, key, indent=1, sort_keys=True)
+
+
+def _entries(root: Path) -> list[tuple[str, Path]]:
+    """(kind, folder) of every configuration sub-folder under ``root``."""
+    out = []
+    for kind, base in (("statistics", root), ("baselines", root / BASELINES)):
+        if base.is_dir():
+            out += [(kind, p) for p in sorted(base.iterdir()) if p.is_dir() and
+                    _ENTRY.match(p.name)]
+    return out
+
+
+def _size(folder: Path) -> tuple[int, int]:
+    files = [p for p in folder.rglob("*") if p.is_file()]
+    return len(files), sum(p.stat().st_size for p in files)
+
+
+def info(root: Path) -> dict:
+    """What the cache at ``root`` holds: one entry per configuration, with files and bytes."""
+    entries = []
+    for kind, folder in _entries(root):
+        files, size = _size(folder)
+        try:
+            key = json.loads((folder / KEY_FILE).read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            key = {}
+        entries.append({"kind": kind, "folder": folder.name, "files": files, "bytes": size,
+                        "key": key if isinstance(key, dict) else {}})
+    return {"root": str(root), "exists": root.is_dir(), "entries": entries,
+            "files": sum(e["files"] for e in entries),
+            "bytes": sum(e["bytes"] for e in entries)}
+
+
+def clear(root: Path, space: str | None = None) -> dict:
+    """Remove the cache's configuration sub-folders (only those of ``space`` if given).
+
+    Only folders the cache itself made are removed, so a ``--cache-dir`` that holds other files
+    keeps them. Returns the files and bytes removed.
+    """
+    if root.exists() and not root.is_dir():
+        raise OptionError(f"cache folder {root} is not a folder")
+    files = size = 0
+    for _kind, folder in _entries(root):
+        if space is not None:
+            try:
+                key = json.loads((folder / KEY_FILE).read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if not isinstance(key, dict) or key.get("space") != space:
+                continue
+        n, b = _size(folder)
+        shutil.rmtree(folder, ignore_errors=True)
+        files, size = files + n, size + b
+    base = root / BASELINES
+    if base.is_dir() and not any(base.iterdir()):
+        base.rmdir()
+    return {"root": str(root), "files": files, "bytes": size}
+
+
+__all__ = ["BASELINES", "ENV_DIR", "ENV_OFF", "clear", "default_root", "info", "resolve",
+           "source", "write_key"]
