@@ -86,7 +86,7 @@ def _edit_json(path: Path, edit) -> None:
     path.write_text(json.dumps(data))
 
 
-def _refused(capsys, argv, *fragments) -> None:
+def _refused(capsys, argv, *fragments) -> str:
     rc = _cli(*argv)
     err = capsys.readouterr().err
     assert rc == 2, err
@@ -94,6 +94,7 @@ def _refused(capsys, argv, *fragments) -> None:
     assert last.startswith("error: ") and "Traceback" not in err, err
     for f in fragments:
         assert f in last, last
+    return err
 
 
 # -- determinism and kill/resume, end to end -------------------------------------------------
@@ -271,7 +272,7 @@ def test_architecture_that_fails_to_build_is_skipped(reference, cache, tmp_path,
     assert _cli(*argv) == 0
     err = capsys.readouterr().err
     assert len(tried) == 1
-    assert f"architecture {tried[0]} skipped: RuntimeError: CUDA out of memory" in err
+    assert f"1 architecture skipped: {tried[0]}: RuntimeError: CUDA out of memory" in err
     summary = json.loads((out / "summary.json").read_text())
     assert list(summary["skipped_architectures"]) == tried
     assert summary["heldout"]["n"] == 4
@@ -347,7 +348,8 @@ def _snapshot(state) -> str:
     """Everything a search state holds, as text (so that nan compares equal to nan)."""
     ind = lambda xs: [(str(i), i.fitness.values, i.tau) for i in xs]  # noqa: E731
     return repr((state.generation, ind(state.population), ind(state.hof),
-                 [dict(r) for r in state.logbook], sorted(state.cache.items()), state.counts))
+                 [dict(r) for r in state.logbook], sorted(state.cache.items()), state.counts,
+                 sorted(state.invalid)))
 
 
 def test_checkpoint_is_json_and_round_trips(tmp_path):
@@ -436,3 +438,299 @@ def test_results_folder_never_replaces_a_file(tmp_path):
     (tmp_path / "res").write_text("x")
     with pytest.raises(ResultsError, match="not a folder"):
         ResultsFolder(tmp_path / "res", force=True)
+
+
+# -- kills and signals at several moments ------------------------------------------------------
+
+
+def _start(argv: list) -> subprocess.Popen:
+    """A command in a subprocess (with the machine's default torch thread count: statistics
+    do not depend on it)."""
+    return subprocess.Popen([sys.executable, "-m", "lpzero_gp", *map(str, argv)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def _wait_for(proc: subprocess.Popen, ready, what: str, timeout: float = 180) -> None:
+    deadline = time.monotonic() + timeout
+    while not ready():
+        assert proc.poll() is None, f"run ended before {what}: {proc.stderr.read()}"
+        assert time.monotonic() < deadline, f"no {what} after {timeout} s"
+        time.sleep(0.02)
+
+
+def _generation(out: Path) -> int:
+    try:
+        return json.loads((_ckpt(out) / CHECKPOINT).read_text())["generation"]
+    except (OSError, ValueError):
+        return -1
+
+
+@pytest.mark.parametrize("moment", ["extraction", "generation 1", "generation 4"])
+def test_kill_at_any_moment_resumes_to_identical_results(reference, tmp_path, capsys, moment):
+    """No cache at all: the statistics extracted before the kill live in the checkpoint."""
+    out = tmp_path / "killed"
+    proc = _start([*RUN, "--out", out, "--no-cache"])
+    try:
+        if moment == "extraction":
+            _wait_for(proc, lambda: len(list(_ckpt(out).glob("stats/*/*.pt"))) >= 3,
+                      "three architectures' statistics")
+        else:
+            gen = int(moment.split()[1])
+            _wait_for(proc, lambda: _generation(out) >= gen, moment)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        proc.kill()
+        proc.communicate()
+    stored = len(list(_ckpt(out).glob("stats/*/*.pt")))
+    assert stored >= 3 and not out.exists()
+    assert _cli("run", "--resume", out, "--quiet") == 0
+    err = capsys.readouterr().err
+    assert "resuming" in err, err
+    assert _results(out) == _results(reference)
+    built = json.loads((out / "timing.json").read_text())["models_built"]
+    assert built == 10 - stored  # nothing extracted before the kill is built again
+    assert not _ckpt(out).exists() and not list(tmp_path.glob(".*.lock"))
+
+
+def test_sigterm_keeps_the_checkpoint_and_resumes(reference, cache, tmp_path, capsys):
+    out = tmp_path / "terminated"
+    proc = _start([*RUN, "--out", out, "--cache-dir", cache])
+    try:
+        _wait_for(proc, lambda: _generation(out) >= 1, "a checkpoint")
+        proc.send_signal(signal.SIGTERM)
+        err = proc.communicate(timeout=120)[1]
+    finally:
+        proc.kill()
+    assert proc.returncode == 143, err
+    lines = err.strip().splitlines()
+    assert lines[-1] == "error: terminated (SIGTERM)" and "Traceback" not in err, err
+    assert f"lpzero-gp run --resume {out}" in err
+    assert _cli("run", "--resume", out, "--quiet") == 0
+    assert _results(out) == _results(reference)
+
+
+def test_closed_stdout_ends_quietly():
+    proc = subprocess.Popen([sys.executable, "-m", "lpzero_gp", "export", "--proxy",
+                             "flexibert-best", "--format", "json"], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE)
+    proc.stdout.close()  # the reader is gone before the first line
+    err = proc.stderr.read().decode()
+    proc.wait(timeout=60)
+    assert proc.returncode == 141 and err == ""
+
+
+def test_resume_at_every_generation_equals_uninterrupted(tmp_path):
+    """Resumed after any generation, the search ends exactly as an uninterrupted one, counts
+    and logbook included (proxies found invalid are part of the checkpoint)."""
+    def make():
+        return Search(default_pset(), _fake_score,
+                      SearchConfig(population=20, offspring=20, evaluations=300, seed=3))
+
+    whole = make().run()
+    assert whole.invalid, "the test needs proxies found invalid"
+    s = make()
+    state = s.start()
+    for g in range(1, whole.generation):
+        state = s.step(state)
+        save_checkpoint(state, tmp_path)
+        again = make()
+        loaded = load_checkpoint(tmp_path, default_pset())
+        again.resume(loaded)
+        assert _snapshot(again.run(loaded)) == _snapshot(whole), f"resumed after {g}"
+
+
+# -- integrity: tampered checkpoints and cache files ------------------------------------------
+
+
+def _redigest(path: Path, edit) -> None:
+    """Edit a checkpoint and store a matching digest (a deliberate, consistent edit)."""
+    from lpzero_gp.search.checkpoint import _digest
+
+    data = json.loads(path.read_text())
+    edit(data)
+    data["digest"] = _digest(data)
+    path.write_text(json.dumps(data))
+
+
+@pytest.mark.parametrize(("edit", "fragment"), [
+    (lambda d: d["population"][0][1].__setitem__(0, 0.999), "integrity check"),
+    (lambda d: d.update(generation=d["generation"] - 1), "integrity check"),
+    (lambda d: d["population"].pop(), "integrity check"),
+])
+def test_resume_refuses_edited_checkpoint(copied_checkpoint, capsys, edit, fragment):
+    _edit_json(_ckpt(copied_checkpoint) / CHECKPOINT, edit)
+    _refused(capsys, ["run", "--resume", copied_checkpoint, "--quiet"], fragment)
+
+
+@pytest.mark.parametrize(("edit", "fragment"), [
+    (lambda d: d["population"].pop(), "population of 7"),
+    (lambda d: d.update(generation=1), "logbook does not match"),
+    (lambda d: d["rng"]["python"][1].pop(), "truncated Python RNG state"),
+    (lambda d: d["rng"].update(torch=d["rng"]["torch"][:40]), "truncated torch RNG state"),
+    (lambda d: d["population"][0].__setitem__(1, ["x"]), "damaged"),
+    (lambda d: d["meta"].update(key="another run"), "belongs to another run"),
+])
+def test_resume_refuses_inconsistent_checkpoint(copied_checkpoint, capsys, edit, fragment):
+    _redigest(_ckpt(copied_checkpoint) / CHECKPOINT, edit)
+    _refused(capsys, ["run", "--resume", copied_checkpoint, "--quiet"], fragment)
+
+
+def test_resume_refuses_deeply_nested_checkpoint(copied_checkpoint, capsys):
+    (_ckpt(copied_checkpoint) / CHECKPOINT).write_text("[" * 100_000 + "]" * 100_000)
+    _refused(capsys, ["run", "--resume", copied_checkpoint, "--quiet"], "checkpoint")
+
+
+def _flip(path: Path) -> None:
+    data = bytearray(path.read_bytes())
+    for i in range(len(data) - 200, len(data) - 190):
+        data[i] ^= 0xFF
+    path.write_bytes(bytes(data))
+
+
+def _swap(a: Path, b: Path) -> None:
+    tmp = a.with_suffix(".swap")
+    a.rename(tmp)
+    b.rename(a)
+    tmp.rename(b)
+
+
+def _nan(path: Path) -> None:
+    d = torch.load(path, weights_only=True)
+    _, t, _ = d["inputs"]["W"][0]
+    t[0, 0] = float("nan")
+    torch.save(d, path)
+
+
+@pytest.mark.parametrize("damage", ["flipped bytes", "swapped files", "nan tensor",
+                                    "wrong structure", "truncated"])
+def test_damaged_cache_entries_are_recomputed(reference, cache, tmp_path, capsys, damage):
+    own = tmp_path / "cache"
+    shutil.copytree(cache, own)
+    files = sorted(own.glob("*/*.pt"))
+    if damage == "flipped bytes":
+        _flip(files[0])
+    elif damage == "swapped files":
+        _swap(files[0], files[1])
+    elif damage == "nan tensor":
+        _nan(files[0])
+    elif damage == "wrong structure":
+        torch.save([1, 2, 3], files[0])
+    else:
+        files[0].write_bytes(files[0].read_bytes()[:100])
+    out = tmp_path / "run"
+    assert _cli(*RUN, "--out", out, "--cache-dir", own) == 0
+    err = capsys.readouterr().err
+    assert "damaged" in err and "recomputing" in err, err
+    assert _results(out) == _results(reference)
+    rebuilt = 2 if damage == "swapped files" else 1
+    assert json.loads((out / "timing.json").read_text())["models_built"] == rebuilt
+
+
+# -- concurrency and full disks -----------------------------------------------------------------
+
+
+def test_second_run_on_a_locked_results_folder_is_refused(cache, tmp_path, capsys):
+    out = tmp_path / "busy"
+    holder = subprocess.Popen(
+        [sys.executable, "-c", "import sys, time\nfrom lpzero_gp.lock import FolderLock\n"
+         "with FolderLock(sys.argv[1]):\n    print('locked', flush=True)\n    time.sleep(60)",
+         str(out)], stdout=subprocess.PIPE, text=True)
+    try:
+        assert holder.stdout.readline().strip() == "locked"
+        _refused(capsys, [*RUN, "--out", out, "--cache-dir", cache], "in use by another",
+                 f"process {holder.pid}")
+        _refused(capsys, ["eval", "--archs", "6", "--batch-size", "2", "--seq-len", "16",
+                          "--cache-dir", cache, "--quiet", "--proxy", "params", "--out", out],
+                 "in use by another")
+    finally:
+        holder.kill()
+        holder.wait()
+    assert not out.exists()
+    assert _cli(*RUN, "--out", out, "--cache-dir", cache) == 0  # a dead holder locks nothing
+
+
+def test_two_concurrent_runs_never_replace_each_other(cache, tmp_path):
+    out = tmp_path / "same"
+    procs = [_start([*RUN, "--out", out, "--cache-dir", cache]) for _ in range(2)]
+    errs = [p.communicate(timeout=300)[1] for p in procs]
+    codes = sorted(p.returncode for p in procs)
+    assert codes == [0, 2], errs
+    refused = errs[[p.returncode for p in procs].index(2)]
+    assert refused.strip().splitlines()[-1].startswith("error: ")
+
+
+def _full_disk(path, data) -> None:
+    """An atomic write on a disk that fills up half-way through the file."""
+    from lpzero_gp.atomic import atomic_write
+
+    def write(f):
+        f.write(data[:64] if isinstance(data, bytes) else json.dumps(data)[:64].encode())
+        raise OSError(28, "No space left on device")
+
+    atomic_write(path, write)
+
+
+def _no_temp_files(folder: Path) -> bool:
+    return not [p for p in folder.rglob("*") if ".tmp" in p.name or ".partial-" in p.name]
+
+
+@pytest.mark.parametrize("where", ["cache", "checkpoint folder"])
+def test_full_disk_for_statistics_is_one_line(tmp_path, capsys, monkeypatch, where):
+    import lpzero_gp.stats.store as store
+
+    monkeypatch.setattr(store, "atomic_bytes", _full_disk)
+    own = tmp_path / "cache"
+    out = tmp_path / "run"
+    where_args = ["--cache-dir", own] if where == "cache" else ["--no-cache"]
+    _refused(capsys, [*RUN, "--out", out, *where_args], "No space left on device",
+             str(own) if where == "cache" else str(_ckpt(out)))
+    assert _no_temp_files(tmp_path) and not out.exists()
+
+
+def test_full_disk_for_checkpoints_is_one_line(cache, tmp_path, capsys, monkeypatch):
+    import lpzero_gp.search.checkpoint as checkpoint
+
+    monkeypatch.setattr(checkpoint, "atomic_json", _full_disk)
+    out = tmp_path / "run"
+    _refused(capsys, [*RUN, "--out", out, "--cache-dir", cache], "No space left on device",
+             str(_ckpt(out) / CHECKPOINT))
+    assert _no_temp_files(tmp_path) and not out.exists()
+
+
+def test_full_disk_for_results_keeps_the_checkpoint(reference, cache, tmp_path, capsys,
+                                                    monkeypatch):
+    def full(self, name, data):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(ResultsFolder, "json", full)
+    out = tmp_path / "run"
+    err = _refused(capsys, [*RUN, "--out", out, "--cache-dir", cache],
+                   "No space left on device", str(out))
+    assert _no_temp_files(tmp_path) and not out.exists()
+    assert f"lpzero-gp run --resume {out}" in err
+    monkeypatch.undo()
+    assert _cli("run", "--resume", out, "--quiet") == 0  # the finished search is not redone
+    assert _results(out) == _results(reference)
+
+
+@pytest.fixture
+def small_filesystem(tmp_path):
+    """A 256 KiB tmpfs, where the machine lets tests mount one (root with the capability)."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", str(mount)],
+                          capture_output=True)
+    if done.returncode != 0:
+        pytest.skip("cannot mount a small filesystem here (the simulated ENOSPC tests cover it)")
+    try:
+        yield mount
+    finally:
+        subprocess.run(["umount", str(mount)], capture_output=True)
+
+
+def test_really_full_cache_filesystem_is_one_line(small_filesystem, tmp_path, capsys):
+    cache_dir = small_filesystem / "cache"
+    out = tmp_path / "run"
+    _refused(capsys, [*RUN, "--out", out, "--cache-dir", cache_dir],
+             "No space left on device", str(cache_dir))
+    assert _no_temp_files(small_filesystem) and _no_temp_files(tmp_path) and not out.exists()
