@@ -16,7 +16,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent / "lpzero_gp"
 #: Layer of each top-level part of the package (lower may not import higher).
 LAYERS = {
-    "errors": 0, "atomic": 0, "versions": 0, "parallel": 0,
+    "errors": 0, "atomic": 0, "lock": 0, "jsonfile": 0, "versions": 0, "parallel": 0,
     "primitives": 1, "spaces": 2, "proxy": 3, "stats": 4, "score": 5, "search": 6,
     "workflows": 7, "cli": 8, "__main__": 8,
 }

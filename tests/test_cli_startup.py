@@ -13,7 +13,7 @@ import pytest
 
 #: Modules that take seconds to import; none may load for ``import lpzero_gp.cli`` or help.
 HEAVY = ("torch", "numpy", "scipy", "sympy", "transformers", "deap", "matplotlib")
-COMMANDS = ("ablate", "baselines", "eval", "export", "run", "spaces", "subnets")
+COMMANDS = ("ablate", "baselines", "cache", "eval", "export", "run", "spaces", "subnets")
 MARK = "HEAVY-MODULES:"
 
 
