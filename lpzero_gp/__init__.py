@@ -94,12 +94,16 @@ def score_model(model: Any, batch: Any, proxies: str | list[str] | tuple[str, ..
     return score(model, batch, proxies, loss, blocks, budget, seed)
 
 
-def export_proxy(proxy: str, fmt: str = "latex") -> str:
+def export_proxy(proxy: str, fmt: str = "latex", literal: bool = False) -> str:
     """A proxy (string or named proxy) as ``string``, ``sympy``, ``srepr``, ``latex`` or
-    ``json``; the JSON form reads back with :func:`lpzero_gp.proxy.export.import_json`."""
+    ``json``; the JSON form reads back with :func:`lpzero_gp.proxy.export.import_json`.
+
+    The SymPy, srepr and LaTeX forms are canonical (equivalent proxies print alike, parts with
+    no effect on the values are left out), or with ``literal`` the proxy exactly as written,
+    every primitive in order; both read back through ``read_proxy``."""
     from lpzero_gp.proxy.export import render
 
-    return render(proxy, fmt)
+    return render(proxy, fmt, literal)
 
 
 __all__ = [

@@ -3,10 +3,13 @@
 What "reads back" means, form by form:
 
 * string and JSON: the very same proxy string;
-* srepr, SymPy and LaTeX: a proxy whose canonical SymPy form is exactly the expression the text
-  denotes, and that expression is the exported canonical form (equal as SymPy builds it; the
-  SymPy ``str`` can regroup terms, ``-(a - b)*c`` reads as ``(b - a)*c``, so random proxies are
-  compared by value at fixed inputs, the shipped named proxies exactly).
+* the literal srepr, SymPy and LaTeX forms (``export(..., literal=True)``): the very same tree;
+* the canonical srepr, SymPy and LaTeX forms: a proxy whose canonical SymPy form is exactly the
+  expression the text denotes, and that expression is the exported canonical form (equal as
+  SymPy builds it; the SymPy ``str`` can regroup terms, ``-(a - b)*c`` reads as ``(b - a)*c``,
+  so random proxies are compared by value at fixed inputs, the shipped named proxies exactly).
+  Canonical LaTeX that is also literal LaTeX (the block sum of a Frobenius norm is written alike
+  in both) reads as the literal tree, whose canonical form is compared.
 
 Reading never goes through ``eval`` or ``sympify``.
 """
@@ -23,6 +26,7 @@ import sympy as sp
 from deap import gp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sympy.core.function import AppliedUndef
 
 from lpzero_gp.cli import main
 from lpzero_gp.errors import ProxyError
@@ -35,11 +39,19 @@ from lpzero_gp.proxy.named import NAMED
 from lpzero_gp.proxy.parse import format_tree, parse_tree
 from lpzero_gp.proxy.read import read_proxy, read_text
 from lpzero_gp.proxy.symread import CONSTANTS, FUNCTIONS, read_sympy
-from lpzero_gp.proxy.symtree import to_sympy
+from lpzero_gp.proxy.symtree import from_literal, to_sympy
 
 PSET = make_pset()
 NAMES = sorted({v: k for k, v in NAMED.items()}.values())  # one name per distinct proxy
 READERS = {"srepr": read_sympy, "sympy": read_sympy, "latex": read_latex}
+
+
+def _random_trees() -> list[gp.PrimitiveTree]:
+    """Free typed trees and LPZero-shaped ones, as the search draws them (fixed seed)."""
+    random.seed(20)
+    deep = [gp.PrimitiveTree(gen_typed(PSET, 1, 6)) for _ in range(200)]
+    shaped = [gen_lpzero(PSET, n_unary=1 + k % 3) for k in range(100)]
+    return deep + shaped
 
 # -- values of canonical expressions at fixed inputs (custom functions as fixed maps) ---------
 
@@ -85,50 +97,85 @@ def _same_value(a, b) -> bool:
 # -- every export form reads back ---------------------------------------------------------------
 
 
+def _canonical_of(expr):
+    """The canonical form of what a reader returned (a literal-form expression is its tree's)."""
+    return to_sympy(from_literal(expr, PSET)) if expr.atoms(AppliedUndef) else expr
+
+
 def _reads_back(proxy: str, exact: bool) -> None:
     d = export(proxy)
+    assert d["form"] == "canonical"
     assert format_tree(read_text(d["proxy"])) == d["proxy"]
     assert format_tree(read_text(json.dumps(d, indent=2))) == d["proxy"]
+    _reads_back_literally(d["proxy"])
     canon = to_sympy(parse_tree(d["proxy"], PSET))
     if canon is None:  # an empty proxy: SymPy prints None (its LaTeX is empty)
         assert d["sympy"] == "None" and to_sympy(read_text(d["sympy"])) is None
         return
     for fmt, reader in READERS.items():
-        expr = reader(d[fmt])
+        expr = _canonical_of(reader(d[fmt]))
         back = to_sympy(read_text(d[fmt]))
         assert back == expr, (fmt, d[fmt])
         assert back == canon if exact else _same_value(expr, canon), (fmt, d[fmt])
+        assert back == to_sympy(read_proxy(d[fmt]))
+
+
+def _reads_back_literally(proxy: str) -> None:
+    """Every literal form reads back as the very same tree, through read_text and read_proxy."""
+    d = export(proxy, literal=True)
+    assert d["form"] == "literal"
+    assert (d["srepr"], d["latex"]) == (d["literal_srepr"], d["literal_latex"])
+    tree = parse_tree(d["proxy"], PSET)
+    for fmt in READERS:
+        assert read_text(d[fmt]) == tree, (fmt, d[fmt])
+        assert read_proxy(d[fmt]) == tree, (fmt, d[fmt])
+        assert render(proxy, fmt, literal=True) == d[fmt]
 
 
 @pytest.mark.parametrize("name", NAMES)
 def test_named_proxies_read_back_from_every_form(name: str):
     _reads_back(NAMED[name], exact=True)
-    d = export(name)
-    for fmt in READERS:  # the proxy read back exports to the very same text
-        assert export(read_text(d[fmt]))[fmt] == d[fmt]
+    for literal in (False, True):  # the proxy read back exports to the very same text
+        d = export(name, literal=literal)
+        for fmt in READERS:
+            assert export(read_text(d[fmt]), literal=literal)[fmt] == d[fmt]
 
 
 def test_random_proxies_read_back_from_every_form():
-    random.seed(20)
-    deep = [gp.PrimitiveTree(gen_typed(PSET, 1, 6)) for _ in range(200)]
-    shaped = [gen_lpzero(PSET, n_unary=1 + k % 3) for k in range(100)]
     skipped = 0
-    for tree in deep + shaped:
-        if not export(tree)["sympy"]:  # SymPy cannot canonicalise it: string and JSON only
+    for tree in _random_trees():
+        if not export(tree)["sympy"]:  # SymPy cannot canonicalise it: string, JSON, literal
             skipped += 1
+            _reads_back_literally(format_tree(tree))
             continue
         _reads_back(format_tree(tree), exact=False)
     assert skipped <= 3
 
 
-def test_a_proxy_sympy_cannot_canonicalise_exports_as_string_and_json_only():
+def test_canonical_latex_reads_back_as_a_proxy_that_ranks_identically():
+    """Read back from the canonical LaTeX, a proxy has the canonical form, hence the RPS key and
+    sign, of the proxy exported: it ranks every architecture the same way."""
+    from lpzero_gp.proxy.rps import RPS
+
+    rps = RPS()
+    for tree in [parse_tree(NAMED[n], PSET) for n in NAMES] + _random_trees()[:60]:
+        d = export(tree)
+        if not d["latex"]:
+            continue
+        v, w = rps.check(tree), rps.check(read_proxy(d["latex"]))
+        assert (v.ok, v.key, v.sign) == (w.ok, w.key, w.sign), d["latex"]
+
+
+def test_a_proxy_sympy_cannot_canonicalise_exports_as_string_json_and_literal_only():
     proxy = "agg_sum(relu(reciprocal(minmax(l1(H)))))"  # Max(0, zoo): SymPy cannot compare
     d = export(proxy)
     assert d["sympy"] == d["srepr"] == d["latex"] == ""
+    assert not d["canonical_differs"] and d["dropped"] == []
     assert format_tree(read_text(json.dumps(d))) == proxy
     for fmt in READERS:
         with pytest.raises(ProxyError, match="canonical form"):
             render(proxy, fmt)
+        assert format_tree(read_text(render(proxy, fmt, literal=True))) == proxy
 
 
 def test_reading_never_evaluates_text(monkeypatch):
@@ -152,8 +199,10 @@ def test_reading_never_evaluates_text(monkeypatch):
 _VOCAB = (list(CONSTANTS) + list(FUNCTIONS) + list("+-*/^_{}()[],=|'\" ") + [
     "**", "0", "1", "12", "-1", "\\frac", "\\sum", "\\left", "\\right", "\\overline", "\\log",
     "\\operatorname", "\\sigma", "\\max", "\\sqrt", "\\lVert", "\\rVert", "\\infty", "\\tilde",
-    "\\text", "\\cdot", "d", "e", "l", "F", "softmax", "NaN", "agg_mean", "mean", "add"])
-_FORMS = [export(NAMED[n])[f] for n in NAMES for f in READERS]
+    "\\text", "\\cdot", "d", "e", "l", "F", "softmax", "NaN", "agg_mean", "mean", "add", "\\_",
+    "_{l}", "H_{l}", "{log\\_softmax}", "{std}", "{identity}", "{norm\\_sum}", "Function",
+    "Function('mean')", "Function('agg_sum')(", "Symbol('W')", "\\sum_{l=1}^{L} \\left("])
+_FORMS = [export(NAMED[n], literal=lit)[f] for n in NAMES for f in READERS for lit in (False, True)]
 
 
 @settings(max_examples=400, deadline=None, database=None)
@@ -195,9 +244,12 @@ def inputs(tmp_path_factory) -> dict[str, str]:
     (out / "best.json").write_text(json.dumps({**d, "search": {}, "heldout": {}}, indent=2))
     exported = render("gpt2-best", "json")  # what ``export --format json`` prints
     (out.parent / "exported.json").write_text(exported)
+    lit = export("gpt2-best", literal=True)
     return {"named": "gpt2-best", "string": d["proxy"], "sympy": d["sympy"], "srepr": d["srepr"],
             "latex": d["latex"], "json": exported, "best.json": str(out / "best.json"),
-            "exported.json": str(out.parent / "exported.json"), "folder": str(out)}
+            "exported.json": str(out.parent / "exported.json"), "folder": str(out),
+            "literal sympy": lit["sympy"], "literal srepr": lit["srepr"],
+            "literal latex": lit["latex"]}
 
 
 def _run(capsys, argv: list[str]) -> tuple[int, str, str]:
@@ -207,7 +259,8 @@ def _run(capsys, argv: list[str]) -> tuple[int, str, str]:
 
 
 @pytest.mark.parametrize("form", ["named", "string", "sympy", "srepr", "latex", "json",
-                                  "best.json", "exported.json", "folder"])
+                                  "best.json", "exported.json", "folder", "literal sympy",
+                                  "literal srepr", "literal latex"])
 def test_export_takes_every_input(capsys, inputs, form: str):
     rc, out, err = _run(capsys, ["export", "--proxy", inputs[form], "--format", "sympy"])
     assert rc == 0, err
@@ -215,7 +268,8 @@ def test_export_takes_every_input(capsys, inputs, form: str):
 
 
 def test_eval_takes_every_input(capsys, inputs):
-    forms = ["named", "string", "sympy", "latex", "best.json", "folder"]
+    forms = ["named", "string", "sympy", "latex", "best.json", "folder", "literal srepr",
+             "literal latex"]
     argv = ["eval", "--space", "gpt2", "--archs", "5", "--json", *TINY]
     for form in forms:
         argv += ["--proxy", inputs[form]]

@@ -1,12 +1,17 @@
 """SymPy twins of the non-elementary proxy operations, with canonicalising ``eval`` rules.
 
 SymPy's automatic evaluation plus these rules put equivalent proxies into one canonical form
-(docs/specs.md §5.3), which is what rule-based pruning keys on. Each class also prints LaTeX.
+(docs/specs.md §5.3), which is what rule-based pruning keys on. Each class also prints LaTeX, and
+:func:`latex` prints a whole canonical expression so that it reads one way only: a block
+aggregation inside a sum, product, quotient or power is bracketed as a whole, its operand is in
+``\\left( ... \\right)`` with the inputs carrying the block index (``A_{l}``), and every other
+function-like op has a bracketed argument.
 """
 
 from __future__ import annotations
 
 import sympy as sp
+from sympy.printing.latex import LatexPrinter
 
 #: The input symbols (real; softmax outputs are positive). ``L`` is the number of blocks.
 SYMBOLS: dict[str, sp.Symbol] = {
@@ -39,6 +44,69 @@ def _latex_fn(name: str):
         return _with_exp(tex, exp)
 
     return _latex
+
+
+#: The index of the blocks in the LaTeX of a block aggregation: ``\sum_{l=1}^{L}``.
+BLOCK_INDEX = "l"
+_INPUT_SYMBOLS = frozenset(SYMBOLS.values())
+
+
+class ProxyLatexPrinter(LatexPrinter):
+    """SymPy's LaTeX printer (default settings) that knows where it is in the expression.
+
+    Inside a block aggregation the inputs print with the block index (``A_{l}``); the parents of
+    the node being printed tell an aggregation whether it needs brackets around itself.
+    """
+
+    def __init__(self, settings=None):
+        super().__init__(settings)
+        self.block_index: str | None = None
+        self.parents: list = []
+
+    def _print(self, expr, **kwargs) -> str:
+        self.parents.append(expr)
+        try:
+            return super()._print(expr, **kwargs)
+        finally:
+            self.parents.pop()
+
+    def _print_Symbol(self, expr, style="plain"):
+        tex = super()._print_Symbol(expr, style)
+        if self.block_index and expr in _INPUT_SYMBOLS:
+            return f"{tex}_{{{self.block_index}}}"
+        return tex
+
+
+def latex(expr) -> str:
+    """LaTeX of a canonical proxy expression (what ``export`` prints)."""
+    return ProxyLatexPrinter().doprint(expr)
+
+
+def _in_block(printer, operand) -> str:
+    """LaTeX of an aggregation's operand, its inputs indexed by the block."""
+    if not isinstance(printer, ProxyLatexPrinter):  # plain sp.latex: print the operand with ours
+        known = LatexPrinter._default_settings
+        printer = ProxyLatexPrinter({k: v for k, v in printer._settings.items() if k in known})
+    outer, printer.block_index = printer.block_index, BLOCK_INDEX
+    try:
+        return printer._print(operand)
+    finally:
+        printer.block_index = outer
+
+
+def _aggregate_latex(printer, prefix: str, operand, exp) -> str:
+    """``prefix \\sum_{l=1}^{L} \\left(operand\\right)``, bracketed as a whole unless it is the
+    whole expression or the argument of a delimited function (``e^{...}``, ``\\log(...)``)."""
+    i = BLOCK_INDEX
+    tex = rf"{prefix}\sum_{{{i}=1}}^{{L}} \left({_in_block(printer, operand)}\right)"
+    if exp is not None:
+        return _with_exp(tex, exp)
+    parents = getattr(printer, "parents", None)
+    if parents is None:  # another printer: only the whole expression goes bare
+        bare = printer._print_level <= 1
+    else:
+        bare = len(parents) < 2 or not isinstance(parents[-2], sp.Add | sp.Mul | sp.Pow)
+    return tex if bare else rf"\left({tex}\right)"
 
 
 class SafeLog(sp.Function):
@@ -232,8 +300,7 @@ class Std(sp.Function):
             return abs(c) * Std(rest)
         return None
 
-    def _latex(self, printer, exp=None):
-        return _with_exp(rf"\sigma\left({printer._print(self.args[0])}\right)", exp)
+    _latex = _latex_fn("std")
 
 
 class BlockMean(sp.Function):
@@ -253,8 +320,7 @@ class BlockMean(sp.Function):
         return None
 
     def _latex(self, printer, exp=None):
-        inner = printer._print(self.args[0])
-        return _with_exp(rf"\frac{{1}}{{L}}\sum_{{l=1}}^{{L}} \left({inner}\right)_l", exp)
+        return _aggregate_latex(printer, r"\frac{1}{L}", self.args[0], exp)
 
 
 class BlockSum(sp.Function):
@@ -274,7 +340,7 @@ class BlockSum(sp.Function):
         return None
 
     def _latex(self, printer, exp=None):
-        return _with_exp(rf"\sum_{{l=1}}^{{L}} \left({printer._print(self.args[0])}\right)_l", exp)
+        return _aggregate_latex(printer, "", self.args[0], exp)
 
 
 #: Names of every custom function, for srepr-based keys and for tests.

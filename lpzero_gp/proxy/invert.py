@@ -5,7 +5,8 @@ The canonical form forgets how a proxy was written (``log_softmax`` of a per-blo
 gives *a* proxy with the same canonical form: one that ranks every architecture the same way.
 Each SymPy node is matched to candidate sub-trees at the level its place needs (tensor,
 per-block, per-architecture); a candidate is kept only if its own canonical form is that node,
-so what is returned is checked, not assumed.
+so what is returned is checked, not assumed. The literal form (undefined functions named after
+the ops, :func:`symtree.to_literal`) is not inverted but read node for node: the same tree.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from itertools import chain
 
 import sympy as sp
 from deap import gp
+from sympy.core.function import AppliedUndef
 
 from lpzero_gp.errors import ProxyError
 from lpzero_gp.primitives.pset import PARAM_INPUTS
@@ -37,7 +39,7 @@ from lpzero_gp.primitives.symbolic import (
 )
 from lpzero_gp.primitives.types import Layerwise, ParamList, Score, TensorList
 from lpzero_gp.proxy.parse import EMPTY_PROXY, MAX_NODES, parse_tree, resolve_overload
-from lpzero_gp.proxy.symtree import to_sympy
+from lpzero_gp.proxy.symtree import from_literal, to_sympy
 
 TENSOR, LAYER, SCORE = "tensor", "layer", "score"
 _LEVEL_TYPES = {TENSOR: (TensorList, ParamList), LAYER: (Layerwise,), SCORE: (Score,)}
@@ -312,9 +314,12 @@ def _one_plus_exp(e):
 
 
 def tree_from_sympy(expr, pset: gp.PrimitiveSetTyped) -> gp.PrimitiveTree:
-    """A tree of ``pset`` whose canonical form is ``expr`` (``None``: the empty proxy)."""
+    """A tree of ``pset`` whose canonical form is ``expr`` (``None``: the empty proxy), or the
+    very tree of a literal-form expression."""
     if expr is None:
         return parse_tree(EMPTY_PROXY, pset)
+    if isinstance(expr, sp.Basic) and expr.atoms(AppliedUndef):
+        return from_literal(expr, pset)
     try:
         frag = _Builder(pset).build(expr, SCORE)
     except (_NoWay, RecursionError):

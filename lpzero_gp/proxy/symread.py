@@ -3,9 +3,9 @@
 User text never reaches ``sympify`` or ``eval``: a tokeniser and a recursive-descent reader
 build the expression from a fixed vocabulary (the input symbols, the blocks count ``L``, the
 softmax constant ``w``, the custom functions of :mod:`lpzero_gp.primitives.symbolic` and the
-few SymPy classes the canonical form uses). Both forms share one grammar: ``srepr`` is calls
-and literals only (``Pow(Symbol('H', real=True), Integer(-2))``), ``str`` adds Python's
-operators (``H**(-2)``).
+few SymPy classes the canonical form uses, and ``Function('op')`` of the literal form). Both
+forms share one grammar: ``srepr`` is calls and literals only (``Pow(Symbol('H', real=True),
+Integer(-2))``), ``str`` adds Python's operators (``H**(-2)``).
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from __future__ import annotations
 import re
 
 import sympy as sp
+from sympy.core.function import UndefinedFunction
 
 from lpzero_gp.errors import ProxyError
+from lpzero_gp.primitives.ops import OPS_BY_NAME
 from lpzero_gp.primitives.symbolic import CONST_SOFTMAX, CUSTOM, NBLOCKS, SYMBOLS
 from lpzero_gp.proxy.parse import MAX_CHARS, MAX_DEPTH
 
@@ -24,9 +26,16 @@ CONSTANTS: dict[str, object] = {**SYMBOLS, NBLOCKS.name: NBLOCKS, CONST_SOFTMAX.
 #: Exceptions SymPy raises on arguments it cannot take (wrong count, wrong kind).
 SYMPY_ERRORS = (TypeError, ValueError, ArithmeticError, AttributeError, RecursionError,
                 NotImplementedError)
+#: The longest literal-form text the srepr and LaTeX readers take (canonical forms: MAX_CHARS).
+#: The literal forms spell a proxy out at greater length than its string (``Function('agg_mean')(``
+#: for ``agg_mean(``), so a proxy of ``MAX_NODES`` nodes needs more than ``MAX_CHARS``; they are
+#: read in linear time into a proxy string, whose own limits then apply.
+MAX_TEXT = 8 * MAX_CHARS
 _MAX_DIGITS = 12
 _MAX_EXPONENT = 64
 
+#: First characters of the tokens the literal form never holds (operators and numbers).
+_LITERAL_REFUSED = frozenset("+-*/0123456789")
 _TOKEN = re.compile(r"\s*(?:(\d+)|([A-Za-z][A-Za-z0-9_]*)|('[A-Za-z0-9_]*'|\"[A-Za-z0-9_]*\")"
                     r"|(\*\*|[-+*/(),=]))")
 
@@ -171,7 +180,14 @@ class _Reader(TokenReader):
             return CONSTANTS[tok]
         self.take("(")
         args, kwargs = self.arguments()
-        return self.call(tok, args, kwargs)
+        value = self.call(tok, args, kwargs)
+        while isinstance(value, UndefinedFunction) and self.peek() == "(":  # Function('op')(x)
+            self.take("(")
+            args, kwargs = self.arguments()
+            if kwargs or not args:
+                raise ProxyError(f"unexpected arguments of {value}")
+            value = value(*[_basic(a) for a in args])
+        return value
 
     def arguments(self) -> tuple[list, dict]:
         args: list = []
@@ -195,6 +211,10 @@ class _Reader(TokenReader):
                     isinstance(v, bool) for v in kwargs.values()):
                 raise ProxyError(f"unknown symbol {args[0] if args else ''!r}")
             return CONSTANTS[args[0]]
+        if name == "Function":  # the literal form: an op of the proxy as an undefined function
+            if len(args) != 1 or kwargs or args[0] not in OPS_BY_NAME:
+                raise ProxyError(f"unknown op {args[0] if args else ''!r} in Function(...)")
+            return sp.Function(args[0])
         if name not in FUNCTIONS:
             raise ProxyError(f"unknown function {name!r}")
         if kwargs or any(isinstance(a, str | bool) for a in args):
@@ -203,12 +223,21 @@ class _Reader(TokenReader):
 
 
 def read_sympy(text: str):
-    """The SymPy expression of a ``str`` or ``srepr`` form (``None``: the empty proxy)."""
-    if len(text) > MAX_CHARS:
-        raise ProxyError(f"proxy text longer than {MAX_CHARS} characters")
+    """The SymPy expression of a ``str`` or ``srepr`` form (``None``: the empty proxy).
+
+    The literal form's srepr (``Function('agg_sum')(Function('fro')(Symbol('W')))``) reads into
+    the literal expression, whose ops are the undefined functions ``Function(name)``.
+    """
+    literal = text.lstrip().startswith("Function(")
+    limit = MAX_TEXT if literal else MAX_CHARS
+    if len(text) > limit:
+        raise ProxyError(f"proxy text longer than {limit} characters")
     if text.strip() == "None":
         return None
-    reader = _Reader(tokens(text))
+    toks = tokens(text)
+    if literal and any(t[0] in _LITERAL_REFUSED for t in toks):
+        raise ProxyError("the literal form holds only Function(...)(...) and Symbol(...)")
+    reader = _Reader(toks)
     try:
         value = reader.expr()
     except ProxyError:
