@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import sys
 
-import sympy as sp
-
 from lpzero_gp.errors import ProxyError
 from lpzero_gp.primitives import make_pset
+from lpzero_gp.primitives.symbolic import latex
 from lpzero_gp.proxy.named import NAMED
 from lpzero_gp.proxy.parse import parse_tree
 from lpzero_gp.proxy.symtree import to_sympy
@@ -29,7 +28,7 @@ def show(label: str, text: str, pset) -> None:
     if expr is None:
         print("  (every branch is pruned)\n")
         return
-    print(f"  sympy: {expr}\n  latex: {sp.latex(expr)}\n")
+    print(f"  sympy: {expr}\n  latex: {latex(expr)}\n")
 
 
 def main(argv: list[str]) -> int:
