@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -334,7 +335,7 @@ def _layer_edit(**changes):
         (_layer_edit(operation_parameter="DFT"), "encoder_layers[1].operation_parameter 'DFT'"),
         (_layer_edit(num_operation_heads=-2), "encoder_layers[1].num_operation_heads must be"),
         (_layer_edit(num_feed_forward=True), "encoder_layers[1].num_feed_forward must be"),
-        ([_raw(4, "SA", "SDP"), _raw(4, "LT", "DFT")], "record 4: duplicate id"),
+        ([_raw(4, "SA", "SDP"), _raw(4, "LT", "DFT")], "duplicate id '4' (records #0 and #1)"),
     ],
 )
 def test_bad_user_files(space, tmp_path, data, message):
@@ -360,12 +361,14 @@ def test_user_file_skips_unbuildable_and_accepts_string_kernel(space, tmp_path):
     odd = _raw("odd", "SA", "SDP")
     odd["encoder_layers"][0]["num_operation_heads"] = 3
     good = _raw("good", "DSC", "9")
-    with pytest.warns(UserWarning, match="skipping record odd"):
+    with pytest.warns(UserWarning, match="skipped 1 of 2 records .* record odd"):
         records = space.load_records(_write(tmp_path, [odd, good]))
     assert [r.id for r in records] == ["good"]
     assert records[0].config["encoder_layers"][0]["operation_parameter"] == 9
-    with pytest.warns(UserWarning), pytest.raises(SpaceError, match="no record can be built"):
-        space.load_records(_write(tmp_path, [odd], "only_odd.json"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no warning before the error: the error says it all
+        with pytest.raises(SpaceError, match="none can be built .*record odd"):
+            space.load_records(_write(tmp_path, [odd], "only_odd.json"))
 
 
 def test_bad_arguments(space, batch):

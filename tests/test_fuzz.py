@@ -121,3 +121,47 @@ def test_random_lpzero_trees_evaluate_to_finite_or_nan(evaluator: Evaluator, see
     random.seed(seed)
     tree = gen_lpzero(PSET, n_unary=n_unary, aggregations=("agg_mean", "agg_sum"))
     _assert_scores(evaluator.score(tree), evaluator.dataset.n_archs)
+
+
+# -- the bounded JSON reader ------------------------------------------------------------------
+
+_JSON_ALPHABET = st.sampled_from(list('[]{}",:\\ 0123456789-.eEtrufalsn') + ["\x00", "é"])
+_JSON_TEXT = st.one_of(st.text(alphabet=_JSON_ALPHABET, max_size=80), st.text(max_size=40))
+_JSON_VALUES = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+              st.text(alphabet=st.sampled_from(list('ab[]{}"\\ ')), max_size=6)),
+    lambda inner: st.one_of(st.lists(inner, max_size=3),
+                            st.dictionaries(st.text(max_size=3), inner, max_size=3)),
+    max_leaves=20)
+
+
+def _depth(value) -> int:
+    if isinstance(value, list):
+        return 1 + max(map(_depth, value), default=0)
+    if isinstance(value, dict):
+        return 1 + max(map(_depth, value.values()), default=0)
+    return 0
+
+
+@settings(max_examples=500, deadline=None, database=None)
+@given(_JSON_TEXT)
+def test_any_text_gives_a_value_or_one_typed_line(text: str):
+    from lpzero_gp.errors import SpaceError
+    from lpzero_gp.jsonfile import loads_json
+
+    try:
+        loads_json(text, "fuzz")
+    except SpaceError as err:
+        assert str(err).startswith("fuzz: ") and "\n" not in str(err)
+
+
+@settings(max_examples=300, deadline=None, database=None)
+@given(_JSON_VALUES, st.integers(min_value=0, max_value=3))
+def test_nesting_depth_is_the_true_depth(value, indent: int):
+    import json
+
+    from lpzero_gp.jsonfile import loads_json, nesting_depth
+
+    text = json.dumps(value, indent=indent or None)
+    assert nesting_depth(text) == _depth(value)
+    assert loads_json(text, "fuzz") == value

@@ -77,22 +77,25 @@ def test_packaged_records_and_sign_convention():
 
 
 def test_broken_records_are_reported_and_skipped(tmp_path):
-    raw = json.loads(json.dumps([r.raw for r in RECORDS[:4]]))
+    raw = json.loads(json.dumps([r.raw for r in RECORDS[:5]]))
     del raw[1]["model_config"]["n_layer"]
     raw[2]["model_config"]["cutoffs"] = [40000, 20000]
     raw[3]["model_config"]["n_head"] = raw[3]["model_config"]["n_head"][:-1]
     path = tmp_path / "bench.json"
     path.write_text(json.dumps(raw))
     records, errors = load_records_with_errors(path)
-    assert [r.id for r in records] == [raw[0]["id"]]
+    assert [r.id for r in records] == [raw[0]["id"], raw[4]["id"]]
     assert len(errors) == 3
     assert raw[1]["id"] in errors[0] and "n_layer" in errors[0]
     assert raw[2]["id"] in errors[1] and "cutoffs" in errors[1]
     assert raw[3]["id"] in errors[2] and "n_head" in errors[2]
     assert all("\n" not in message for message in errors)
     with pytest.warns(UserWarning) as caught:
-        assert len(SPACE.load_records(str(path))) == 1
-    assert [str(w.message) for w in caught] == errors
+        assert len(SPACE.load_records(str(path))) == 2
+    assert len(caught) == 1  # one warning for all skipped records, not one each
+    message = str(caught[0].message)
+    assert "skipped 3 of 5 records" in message and "n_layer" in message
+    assert all(r["id"] in message for r in raw[1:4])
 
 
 def test_broken_record_fields(tmp_path):
@@ -100,18 +103,29 @@ def test_broken_record_fields(tmp_path):
     items = [
         dict(good),
         "not a record",
-        {k: v for k, v in good.items() if k != "valid_ppl"},
+        {k: v for k, v in good.items() if k not in ("id", "valid_ppl")} | {"id": "no_ppl"},
         {**good, "id": "bad_ppl", "valid_ppl": "12"},
-        dict(good),
+        {**good, "id": "huge_ppl", "valid_ppl": 10**400},
     ]
     path = tmp_path / "bench.json"
     path.write_text(json.dumps(items))
     records, errors = load_records_with_errors(path)
     assert len(records) == 1
     assert "#1" in errors[0]
-    assert "valid_ppl" in errors[1]
+    assert "no_ppl" in errors[1] and "valid_ppl" in errors[1]
     assert "bad_ppl" in errors[2]
-    assert "duplicate" in errors[3]
+    assert "huge_ppl" in errors[3] and len(errors[3]) < 200
+
+
+def test_a_repeated_id_is_an_error_even_when_one_copy_is_skipped(tmp_path):
+    good = RECORDS[0].raw
+    for second in ({**good, "valid_ppl": 3.0}, {**good, "model_config": "oops"}):
+        path = tmp_path / "dup.json"
+        path.write_text(json.dumps([good, RECORDS[1].raw, second]))
+        with pytest.raises(SpaceError, match=f"duplicate id '{good['id']}'"):
+            load_records_with_errors(path)
+        with pytest.raises(SpaceError, match="records #0 and #2"):
+            SPACE.load_records(str(path))
 
 
 @pytest.mark.parametrize(
@@ -131,7 +145,7 @@ def test_bad_files(tmp_path, content, message):
 
 
 def test_missing_file(tmp_path):
-    with pytest.raises(SpaceError, match="cannot read"):
+    with pytest.raises(SpaceError, match="not found"):
         SPACE.load_records(str(tmp_path / "nope.json"))
 
 

@@ -6,10 +6,10 @@ the reference code ships (negation, dim-0 softmax). Both are kept so results can
 
 from __future__ import annotations
 
-import json
 from importlib import resources
 
 from lpzero_gp.errors import ProxyError
+from lpzero_gp.jsonfile import read_json
 from lpzero_gp.proxy.genotype import Genotype, genotype_string
 
 GENOTYPES: dict[str, Genotype] = {
@@ -37,10 +37,9 @@ NAMED["llama-paper"] = NAMED["paper_llama"]
 def shipped_best() -> dict[str, dict]:
     """Our searched proxies with the command, seed and variant that reproduce each."""
     path = resources.files("lpzero_gp") / "data" / "best_proxies.json"
-    try:
-        return json.loads(path.read_text())
-    except FileNotFoundError:
+    if not path.is_file():
         return {}
+    return read_json(path, "packaged named proxies", error=ProxyError)
 
 
 NAMED.update({name: entry["proxy"] for name, entry in shipped_best().items()})

@@ -16,7 +16,6 @@ is a proxy, and empty text is an error rather than the current folder.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 from pathlib import Path
@@ -24,6 +23,7 @@ from pathlib import Path
 from deap import gp
 
 from lpzero_gp.errors import ProxyError
+from lpzero_gp.jsonfile import loads_json
 from lpzero_gp.proxy import default_pset
 from lpzero_gp.proxy.named import resolve
 from lpzero_gp.proxy.parse import format_tree, parse_tree
@@ -124,9 +124,7 @@ def _from_file(path: Path, pset: gp.PrimitiveSetTyped) -> gp.PrimitiveTree:
 def _json_proxy(text: str) -> str:
     """The ``proxy`` entry of a JSON document (what ``run`` and ``export`` write)."""
     try:
-        proxy = json.loads(text)["proxy"]
-    except json.JSONDecodeError as exc:
-        raise ProxyError(f"invalid JSON: {exc}") from None
+        proxy = loads_json(text, "", error=ProxyError)["proxy"]
     except (KeyError, TypeError, IndexError):
         raise ProxyError("no 'proxy' entry") from None
     if not isinstance(proxy, str):

@@ -10,8 +10,9 @@ a space's name. Spaces import nothing from the engine: the engine hands them wha
 from __future__ import annotations
 
 import hashlib
+import warnings
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any, Protocol
@@ -19,6 +20,8 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
+from lpzero_gp.errors import SpaceError
+from lpzero_gp.jsonfile import finite
 from lpzero_gp.primitives.pset import INPUTS
 
 #: Input letters of the paper: Activation, Head, Softmax, Jacobian, Gradient, Weight (the
@@ -51,6 +54,57 @@ class Record:
     config: dict[str, Any]
     truth: float
     raw: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+#: Skipped records named in the one warning about them; the rest are counted.
+SKIPPED_SHOWN = 3
+
+
+def _shown_id(key: Hashable) -> str:
+    text = repr(key) if isinstance(key, str) else str(key)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def check_records(records: Sequence[Record], source: str, *, space: str = "",
+                  ids: Sequence[Hashable | None] | None = None,
+                  skipped: Sequence[tuple[str, str]] = ()) -> list[Record]:
+    """The records of a benchmark file after the checks every space's ``load_records`` shares.
+
+    ``ids`` are every record's id in file order (default: the records' ids), so a duplicate is
+    found even when one copy is skipped; None marks a record without a usable id. ``skipped``
+    holds ``(label, reason)`` for each record that cannot be built (its id, or ``#position``):
+    they are one warning with their count, the first reason and the first few labels. A file
+    with no record left, a duplicate id, a truth that is not finite, and one truth shared by
+    every record (nothing to rank) are each one SpaceError naming ``source``.
+    """
+    first: dict[Hashable, int] = {}
+    for position, key in enumerate([r.id for r in records] if ids is None else ids):
+        if key is None:
+            continue
+        if key in first:
+            raise SpaceError(f"{source}: duplicate id {_shown_id(key)} (records #{first[key]} "
+                             f"and #{position}); every record needs its own id")
+        first[key] = position
+    if not records:
+        problem = f" (record {skipped[0][0]}: {skipped[0][1]})" if skipped else ""
+        raise SpaceError(f"{source}: no usable record, none can be built{problem}")
+    for record in records:
+        if finite(record.truth) is None:
+            raise SpaceError(f"{source}: record {record.id}: the truth must be finite, got "
+                             f"{record.truth}")
+    truths = {record.truth for record in records}
+    if len(records) > 1 and len(truths) == 1:
+        raise SpaceError(f"{source}: all {len(records)} records have the same truth "
+                         f"({records[0].truth:g}); a constant ground truth cannot rank proxies")
+    if skipped:
+        others = [label for label, _ in skipped[1:SKIPPED_SHOWN]]
+        more = len(skipped) - 1 - len(others)
+        also = f"; also {', '.join(others)}{f' and {more} more' if more else ''}" if others else ""
+        prefix = f"{space}: " if space else ""
+        warnings.warn(f"{prefix}skipped {len(skipped)} of {len(skipped) + len(records)} records "
+                      f"of {source} that cannot be built: record {skipped[0][0]} "
+                      f"({skipped[0][1]}){also}", stacklevel=3)
+    return list(records)
 
 
 @dataclass(frozen=True)
@@ -154,6 +208,12 @@ class Space(ABC):
     ships_benchmark: bool = True
     #: Named scalar features usable as proxies (e.g. ``params``, ``layers``).
     feature_names: tuple[str, ...] = ()
+    #: The feature that measures a model's size (parameter count). Reports control for it:
+    #: a proxy's partial rank correlation given this feature (None: the space has none).
+    size_feature: str | None = "params"
+    #: A categorical feature (depth) whose groups reports rank within: a proxy's rank
+    #: correlation inside each group of this feature (None: the space has none).
+    group_feature: str | None = None
     #: Named proxies from the literature that ``run`` scores on the held-out architectures
     #: beside the searched proxy and the features.
     reference_proxies: tuple[str, ...] = ()
@@ -181,6 +241,15 @@ class Space(ABC):
         if self.baselines.hooks_module is None:
             return None
         return import_module(self.baselines.hooks_module).HOOKS
+
+    def max_seq_len(self, records: list[Record] | None = None) -> int | None:
+        """The longest calibration sequence every model of ``records`` accepts (None: no limit).
+
+        The engine makes the default calibration length no longer and refuses a longer
+        ``--seq-len`` up front. The default is :attr:`calibration`'s ``max_seq_len``; a space
+        whose limit is a field of each record (GPT-2's ``tgt_len``) reads it off ``records``.
+        """
+        return self.calibration.max_seq_len
 
     def packaged_size(self) -> int | None:
         """Number of records of the packaged benchmark (None when there is none)."""

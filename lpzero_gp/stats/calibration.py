@@ -10,7 +10,6 @@ the default batch is identical everywhere. Users can pass their own text and any
 from __future__ import annotations
 
 import hashlib
-import json
 import operator
 import os
 import sys
@@ -22,6 +21,7 @@ import numpy as np
 import torch
 
 from lpzero_gp.errors import CalibrationError, one_line
+from lpzero_gp.jsonfile import read_json
 
 #: Token-id range of the BERT-style models (the ELECTRA/BERT uncased vocabulary size).
 BERT_VOCAB_SIZE = 30522
@@ -129,14 +129,88 @@ def shipped_tokenizer(kind: str):
     return Tokenizer.from_file(str(path))
 
 
+#: Environment variables that tell the Hugging Face libraries to stay offline.
+OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
+#: Seconds to wait for the hub's port before a download is tried at all.
+HUB_PROBE_SECONDS = 3.0
+#: What to do when a hub tokenizer cannot be had, in one clause.
+_LOCAL_HINT = ("give a local tokenizer directory (written by save_pretrained) or a .gguf file, "
+               "or leave --tokenizer out for the shipped one")
+
+
+def _offline() -> str | None:
+    """The variable that says the Hugging Face hub is off limits, or None."""
+    for name in OFFLINE_VARIABLES:
+        if os.environ.get(name, "").strip().upper() in ("1", "ON", "YES", "TRUE"):
+            return name
+    return None
+
+
+def _hub_unreachable() -> str | None:
+    """Why the hub cannot be reached (no name resolution, no route, no answer within
+    :data:`HUB_PROBE_SECONDS`), or None when its port answers or a proxy stands between."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if any(os.environ.get(v) for v in ("HTTPS_PROXY", "https_proxy", "ALL_PROXY", "all_proxy")):
+        return None
+    url = urlsplit(os.environ.get("HF_ENDPOINT") or "https://huggingface.co")
+    host = url.hostname or "huggingface.co"
+    port = url.port or (80 if url.scheme == "http" else 443)
+    try:
+        socket.create_connection((host, port), timeout=HUB_PROBE_SECONDS).close()
+    except OSError as exc:
+        return f"{host} is unreachable ({exc.strerror or type(exc).__name__})"
+    return None
+
+
+#: Files of which one is in the hub cache when a tokenizer was downloaded before.
+_TOKENIZER_FILES = ("tokenizer_config.json", "tokenizer.json", "config.json")
+
+
+def _in_hub_cache(name: str) -> bool:
+    """Whether the local Hugging Face cache holds files of hub repository ``name`` (a look at
+    the disk only; transformers' own lookup may contact the hub); CalibrationError when
+    ``name`` is neither a local path nor a hub repository name."""
+    from huggingface_hub import try_to_load_from_cache
+
+    try:
+        found = [try_to_load_from_cache(name, file) for file in _TOKENIZER_FILES]
+    except ValueError:  # huggingface_hub's HFValidationError: not a repository name
+        raise CalibrationError(f"tokenizer {name!r} is neither a local directory nor a "
+                               f"Hugging Face hub name; {_LOCAL_HINT}") from None
+    return any(isinstance(path, str) for path in found)
+
+
+class _QuietHub:
+    """Raises the Hugging Face loggers to ERROR for a download, so retries print nothing."""
+
+    NAMES = ("huggingface_hub", "transformers")
+
+    def __enter__(self) -> None:
+        import logging
+
+        self.levels = {n: logging.getLogger(n).level for n in self.NAMES}
+        for name in self.NAMES:
+            logging.getLogger(name).setLevel(logging.ERROR)
+
+    def __exit__(self, *exc: object) -> None:
+        import logging
+
+        for name, level in self.levels.items():
+            logging.getLogger(name).setLevel(level)
+
+
 @lru_cache(maxsize=4)
 def pretrained_tokenizer(name_or_path: str):
     """``transformers.AutoTokenizer.from_pretrained(name_or_path)``; CalibrationError on failure.
 
     A ``.gguf`` model file gives the tokenizer stored in it.
     An existing path is loaded locally; anything that looks like a path but does not exist is
-    rejected without touching the network; a hub name is looked up in the local cache first and
-    only then online (set ``HF_HUB_OFFLINE=1`` to fail fast without network).
+    rejected without touching the network; a hub name is looked up in the local cache first.
+    Only then, unless ``HF_HUB_OFFLINE``/``TRANSFORMERS_OFFLINE`` is set or the hub does not
+    answer, is it downloaded (quietly: the hub client's retry messages are not shown), so a
+    missing tokenizer without network fails at once with one line.
     """
     if not isinstance(name_or_path, str) or not name_or_path.strip():
         raise CalibrationError("tokenizer must be a non-empty name or directory path")
@@ -153,18 +227,28 @@ def pretrained_tokenizer(name_or_path: str):
         raise CalibrationError(f"tokenizer directory not found: {name_or_path}")
     from transformers import AutoTokenizer
 
+    if is_local or _in_hub_cache(name_or_path):
+        try:
+            return AutoTokenizer.from_pretrained(expanded, local_files_only=True)
+        except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear line
+            if is_local:
+                raise CalibrationError(
+                    f"cannot load tokenizer {name_or_path!r}: {one_line(exc, limit=240)}"
+                ) from None
+    offline = _offline()
+    if offline:
+        raise CalibrationError(f"tokenizer {name_or_path!r} is not in the local Hugging Face "
+                               f"cache and {offline} is set; {_LOCAL_HINT}")
+    unreachable = _hub_unreachable()
+    if unreachable:
+        raise CalibrationError(f"tokenizer {name_or_path!r} is not in the local Hugging Face "
+                               f"cache and {unreachable}; {_LOCAL_HINT}")
     try:
-        return AutoTokenizer.from_pretrained(expanded, local_files_only=True)
-    except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear line
-        if is_local:
-            raise CalibrationError(
-                f"cannot load tokenizer {name_or_path!r}: {one_line(exc, limit=240)}"
-            ) from None
-    try:
-        return AutoTokenizer.from_pretrained(expanded)
+        with _QuietHub():
+            return AutoTokenizer.from_pretrained(expanded)
     except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear line
         raise CalibrationError(
-            f"cannot load tokenizer {name_or_path!r}: {one_line(exc, limit=240)}"
+            f"cannot load tokenizer {name_or_path!r}: {one_line(exc, limit=200)}; {_LOCAL_HINT}"
         ) from None
 
 
@@ -237,7 +321,7 @@ def pinned_meta() -> dict[str, Any] | None:
     meta_path, ids_path = DATA_DIR / PINNED_META_FILE, DATA_DIR / PINNED_IDS_FILE
     if not (meta_path.is_file() and ids_path.is_file()):
         return None
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta = read_json(meta_path, "pinned calibration metadata", error=CalibrationError)
     for kind in KINDS:
         tok_path = DATA_DIR / TOKENIZER_FILES[kind]
         if not tok_path.is_file() or meta["tokenizers"][kind]["sha256"] != _file_sha256(tok_path):

@@ -9,12 +9,8 @@ and §9.
 
 from __future__ import annotations
 
-import json
-import math
-import warnings
 from collections.abc import Mapping
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -23,8 +19,9 @@ from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
 
 from lpzero_gp.errors import SpaceError
+from lpzero_gp.jsonfile import finite, read_json
 
-from ..base import SEMANTICS, BaselineSpec, CalibrationSpec, RawInputs, Record, Space
+from ..base import SEMANTICS, BaselineSpec, CalibrationSpec, RawInputs, Record, Space, check_records
 from . import published
 from .as_trained import FlexibertAsTrained
 from .params import (
@@ -46,6 +43,8 @@ LAYER_FIELDS = ("operation_type", "operation_parameter", "num_operation_heads",
 #: Sanity limits on record sizes (far above the benchmark's values, far below an OOM).
 LIMITS = {"hidden_size": 8192, "num_operation_heads": 8192, "feed_forward_dimension": 65536,
           "num_feed_forward": 32, "layers": 128}
+#: Largest parameter count a record may state (far above any trained BERT).
+MAX_PARAMETERS = 10**13
 #: Seed of the fixed masked-token selection and of the reference semantics' dropout masks.
 COLLECT_SEED = 0
 #: Fraction of non-special tokens whose cross-entropy is the intended-semantics loss.
@@ -62,9 +61,10 @@ def _is_int(value: Any) -> bool:
 
 def _positive_int(rid: str, where: str, value: Any, limit_key: str) -> int:
     if not _is_int(value) or value <= 0:
-        raise SpaceError(f"record {rid}: {where} must be a positive integer, got {value!r}")
+        raise SpaceError(f"record {rid}: {where} must be a positive integer, got {_shown(value)}")
     if value > LIMITS[limit_key]:
-        raise SpaceError(f"record {rid}: {where}={value} exceeds the limit {LIMITS[limit_key]}")
+        raise SpaceError(f"record {rid}: {where}={_shown(value)} exceeds the limit "
+                         f"{LIMITS[limit_key]}")
     return value
 
 
@@ -135,54 +135,47 @@ def _parse_record(index: int, raw: Any) -> Record:
     scores = raw.get("scores")
     if not isinstance(scores, Mapping):
         raise SpaceError(f"record {rid}: missing field 'scores' (an object with 'glue')")
-    glue = scores.get("glue")
-    if isinstance(glue, bool) or not isinstance(glue, int | float) or not math.isfinite(glue):
-        raise SpaceError(f"record {rid}: scores.glue must be a finite number, got {glue!r}")
+    glue = finite(scores.get("glue"))
+    if glue is None:
+        raise SpaceError(f"record {rid}: scores.glue must be a finite number, got "
+                         f"{_shown(scores.get('glue'))}")
     for name in ("num_parameters", "num_parameters_as_trained"):
-        if name in raw and (not _is_int(raw[name]) or raw[name] < 0):
-            raise SpaceError(f"record {rid}: {name} must be a non-negative integer, "
-                             f"got {raw[name]!r}")
-    return Record(id=rid, config=config, truth=float(glue), raw=dict(raw))
+        if name in raw and (not _is_int(raw[name]) or not 0 <= raw[name] <= MAX_PARAMETERS):
+            raise SpaceError(f"record {rid}: {name} must be an integer in 0..{MAX_PARAMETERS}, "
+                             f"got {_shown(raw[name])}")
+    return Record(id=rid, config=config, truth=glue, raw=dict(raw))
 
 
 def parse_records(data: Any, source: str) -> list[Record]:
-    """Validated records of a parsed benchmark file, in file order; unbuildable ones skipped."""
+    """Validated records of a parsed benchmark file, in file order; unbuildable ones skipped
+    (one warning for all of them)."""
     if not isinstance(data, list):
         raise SpaceError(f"{source}: expected a JSON list of records, got {type(data).__name__}")
     if not data:
         raise SpaceError(f"{source}: the benchmark holds no records")
-    records, seen = [], set()
-    for index, raw in enumerate(data):
-        record = _parse_record(index, raw)
-        if record.id in seen:
-            raise SpaceError(f"record {record.id}: duplicate id")
-        seen.add(record.id)
+    parsed = [_parse_record(index, raw) for index, raw in enumerate(data)]
+    records, skipped = [], []
+    for record in parsed:
         reason = unbuildable_reason(record.config)
         if reason:
-            warnings.warn(f"flexibert: skipping record {record.id}: {reason}", stacklevel=3)
-            continue
-        records.append(record)
-    if not records:
-        raise SpaceError(f"{source}: no record can be built")
-    return records
+            skipped.append((record.id, reason))
+        else:
+            records.append(record)
+    return check_records(records, source, space="flexibert", ids=[r.id for r in parsed],
+                         skipped=skipped)
+
+
+def _shown(value: Any) -> str:
+    """A value for a message, cut short (a number of hundreds of digits stays one line)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _read_json(path: str | None) -> tuple[Any, str]:
     if path is None:
-        text = (resources.files(__package__) / "data" / PACKAGED_FILE).read_text("utf-8")
-        return json.loads(text), PACKAGED_FILE
-    file = Path(path)
-    if not file.is_file():
-        raise SpaceError(f"benchmark file not found: {path}")
-    try:
-        text = file.read_text("utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise SpaceError(f"cannot read benchmark file {path}: {err}") from None
-    try:
-        return json.loads(text), str(path)
-    except json.JSONDecodeError as err:
-        raise SpaceError(f"{path}: not valid JSON ({err.msg} at line {err.lineno}, "
-                         f"column {err.colno})") from None
+        resource = resources.files(__package__) / "data" / PACKAGED_FILE
+        return read_json(resource, "packaged benchmark"), PACKAGED_FILE
+    return read_json(path, "benchmark file"), str(path)
 
 
 def prepare_batch(batch: Any, device: torch.device) -> dict[str, torch.Tensor]:
@@ -353,6 +346,7 @@ class FlexibertSpace(Space):
                         "[{operation, ...}]}, scores: {glue}} (the packaged NAS-Bench-BERT "
                         "file's format)")
     feature_names = ("params", "layers", "hidden")
+    group_feature = "layers"
     calibration = CalibrationSpec("bert", 16, 128, max_seq_len=MAX_POSITIONS)
     split_sizes = (50, 50, 400)
     baselines = BaselineSpec((2, 128), f"{__package__}.baseline_hooks", published.PAPER,

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from lpzero_gp.errors import SpaceError
+from lpzero_gp.jsonfile import finite
 
 #: Cutoffs used when a record gives ``cutoffs: null`` (cleaned against the vocabulary).
 DEFAULT_CUTOFFS: tuple[int, ...] = (19997, 39997, 199997)
@@ -40,6 +41,20 @@ OPTIONAL_DEFAULTS: dict[str, Any] = {
     "weight_init_std": 0.02,
     "proj_init_std": 0.01,
     "primer_square": False,
+}
+
+#: Upper bounds of the integer fields: far above any GPT-2 trained (GPT-3 175B has 96 layers,
+#: width 12,288, 49,152 inner units; real vocabularies stay below a million tokens), far below
+#: sizes that overflow a tensor shape or a float.
+LIMITS: dict[str, int] = {
+    "n_layer": 1024,
+    "d_model": 1 << 17,
+    "d_embed": 1 << 17,
+    "n_token": 1 << 23,
+    "tgt_len": 1 << 20,
+    "div_val": 1 << 10,
+    "n_head": 1 << 14,
+    "d_inner": 1 << 20,
 }
 
 
@@ -93,25 +108,33 @@ class FlexConfig:
         return self.div_val > 1 or self.d_embed != self.d_model
 
 
+def _shown(value: Any) -> str:
+    """A value for a message, cut short (a number of hundreds of digits stays readable)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _int(cfg: Mapping[str, Any], key: str, minimum: int) -> int:
-    """Read an integer field (booleans rejected) that must be at least ``minimum``."""
+    """Read an integer field (booleans rejected) in ``minimum``..:data:`LIMITS`."""
     value = cfg[key]
     if isinstance(value, bool) or not isinstance(value, int):
-        raise SpaceError(f"{key} must be an integer, got {value!r}")
+        raise SpaceError(f"{key} must be an integer, got {_shown(value)}")
     if value < minimum:
-        raise SpaceError(f"{key} must be >= {minimum}, got {value}")
+        raise SpaceError(f"{key} must be >= {minimum}, got {_shown(value)}")
+    if value > LIMITS[key]:
+        raise SpaceError(f"{key} must be <= {LIMITS[key]}, got {_shown(value)}")
     return value
 
 
 def _float(cfg: Mapping[str, Any], key: str, low: float, high: float, low_open: bool) -> float:
     """Read a real field inside ``(low, high)`` or ``[low, high)``."""
-    value = cfg[key]
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise SpaceError(f"{key} must be a finite number, got {value!r}")
+    value = finite(cfg[key])
+    if value is None:
+        raise SpaceError(f"{key} must be a finite number, got {_shown(cfg[key])}")
     if value < low or (low_open and value == low) or value >= high:
         bracket = "(" if low_open else "["
         raise SpaceError(f"{key} must be in {bracket}{low}, {high}), got {value}")
-    return float(value)
+    return value
 
 
 def _bool(cfg: Mapping[str, Any], key: str) -> bool:
@@ -130,7 +153,9 @@ def _per_layer(cfg: Mapping[str, Any], key: str, n_layer: int) -> tuple[int, ...
         raise SpaceError(f"{key} has {len(items)} entries but n_layer is {n_layer}")
     for item in items:
         if isinstance(item, bool) or not isinstance(item, int) or item < 1:
-            raise SpaceError(f"{key} entries must be positive integers, got {item!r}")
+            raise SpaceError(f"{key} entries must be positive integers, got {_shown(item)}")
+        if item > LIMITS[key]:
+            raise SpaceError(f"{key} entries must be <= {LIMITS[key]}, got {_shown(item)}")
     return tuple(items)
 
 
@@ -146,7 +171,7 @@ def clean_cutoffs(raw: Sequence[int] | None, n_token: int) -> tuple[int, ...]:
         raise SpaceError(f"cutoffs must be a list of integers, got {raw!r}")
     for item in raw:
         if isinstance(item, bool) or not isinstance(item, int):
-            raise SpaceError(f"cutoffs must be integers, got {item!r}")
+            raise SpaceError(f"cutoffs must be integers, got {_shown(item)}")
     if not raw:
         return (n_token,)
     kept = [raw[0]]
@@ -155,9 +180,9 @@ def clean_cutoffs(raw: Sequence[int] | None, n_token: int) -> tuple[int, ...]:
             break
         kept.append(item)
     if kept[0] < 1:
-        raise SpaceError(f"cutoffs must be positive, got {list(raw)}")
+        raise SpaceError(f"cutoffs must be positive, got {_shown(list(raw))}")
     if any(b <= a for a, b in zip(kept, kept[1:], strict=False)):
-        raise SpaceError(f"cutoffs must be strictly increasing, got {list(raw)}")
+        raise SpaceError(f"cutoffs must be strictly increasing, got {_shown(list(raw))}")
     if kept[-1] > n_token:
         kept[-1] = n_token
     if kept[-1] < n_token:

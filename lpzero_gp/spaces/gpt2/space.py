@@ -7,9 +7,6 @@ and the benchmark's ``params`` buckets.
 
 from __future__ import annotations
 
-import json
-import math
-import warnings
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -17,8 +14,9 @@ from typing import Any
 import torch
 
 from lpzero_gp.errors import SpaceError
+from lpzero_gp.jsonfile import finite, read_json
 
-from ..base import BaselineSpec, CalibrationSpec, RawInputs, Record, Space
+from ..base import BaselineSpec, CalibrationSpec, RawInputs, Record, Space, check_records
 from . import published
 from .config import FlexConfig, resolve_config
 from .inputs import collect_inputs
@@ -37,12 +35,11 @@ VOCAB_SIZE = 50264
 
 def _is_perplexity(value: Any) -> bool:
     """Whether ``value`` is a usable perplexity: a positive finite real number."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return False
-    return math.isfinite(value) and value > 0
+    number = finite(value)
+    return number is not None and number > 0
 
 
-def _record_from_json(item: Any, seen: set[str]) -> Record:
+def _record_from_json(item: Any) -> Record:
     """One validated Record from a JSON object; SpaceError describes what is wrong."""
     if not isinstance(item, dict):
         raise SpaceError(f"is a {type(item).__name__}, not an object")
@@ -53,11 +50,9 @@ def _record_from_json(item: Any, seen: set[str]) -> Record:
     if isinstance(rid, bool) or not isinstance(rid, str | int) or str(rid) == "":
         raise SpaceError(f"id must be a non-empty string or integer, got {rid!r}")
     rid = str(rid)
-    if rid in seen:
-        raise SpaceError("duplicate id")
     for key in ("valid_ppl", "test_ppl"):
         if key in item and not _is_perplexity(item[key]):
-            raise SpaceError(f"{key} must be a positive finite number, got {item[key]!r}")
+            raise SpaceError(f"{key} must be a positive finite number, got {_shown(item[key])}")
     resolve_config(item["model_config"])
     return Record(
         id=rid,
@@ -67,6 +62,12 @@ def _record_from_json(item: Any, seen: set[str]) -> Record:
     )
 
 
+def _shown(value: Any) -> str:
+    """A value for a message, cut short (a number of hundreds of digits stays readable)."""
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _label(item: Any, position: int) -> str:
     """How a record is named in messages: its id if it has a usable one, else its position."""
     if isinstance(item, dict) and isinstance(item.get("id"), str | int):
@@ -74,43 +75,46 @@ def _label(item: Any, position: int) -> str:
     return f"#{position}"
 
 
+def _read_records(path: str | Path | None
+                  ) -> tuple[list[Record], list[tuple[str, str]], list[str | None], str]:
+    """(records, skipped (label, reason), every record's id or None, source name) of a file."""
+    if path is None:
+        name = PACKAGED_FILE
+        data = read_json(resources.files(__package__).joinpath("data", PACKAGED_FILE),
+                         "packaged gpt2 benchmark")
+    else:
+        name = str(path)
+        data = read_json(path, "gpt2 benchmark file")
+    if not isinstance(data, list):
+        raise SpaceError(f"gpt2 benchmark file {name} must hold a JSON list of records")
+    records: list[Record] = []
+    skipped: list[tuple[str, str]] = []
+    ids: list[str | None] = []
+    for position, item in enumerate(data):
+        rid = item.get("id") if isinstance(item, dict) else None
+        usable = not isinstance(rid, bool) and isinstance(rid, str | int) and str(rid) != ""
+        ids.append(str(rid) if usable else None)
+        try:
+            records.append(_record_from_json(item))
+        except SpaceError as err:
+            skipped.append((_label(item, position), str(err)))
+    if not records:
+        detail = (f" (first problem: gpt2 record {skipped[0][0]} skipped: {skipped[0][1]})"
+                  if skipped else "")
+        raise SpaceError(f"gpt2 benchmark file {name} has no usable record{detail}")
+    return records, skipped, ids, name
+
+
 def load_records_with_errors(path: str | Path | None = None) -> tuple[list[Record], list[str]]:
     """Records of a benchmark file plus one message per skipped record.
 
     ``path=None`` loads the packaged LTS sample. A file that cannot be read, is not JSON, is
-    not a list of records, or leaves no valid record raises SpaceError.
+    not a list of records, leaves no valid record, repeats an id or has a constant truth
+    raises SpaceError.
     """
-    if path is None:
-        source = resources.files(__package__).joinpath("data", PACKAGED_FILE)
-        name = PACKAGED_FILE
-    else:
-        source = Path(path)
-        name = str(path)
-    try:
-        text = source.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as err:
-        raise SpaceError(f"cannot read gpt2 benchmark file {name}: {err}") from None
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as err:
-        raise SpaceError(f"gpt2 benchmark file {name} is not valid JSON: {err}") from None
-    if not isinstance(data, list):
-        raise SpaceError(f"gpt2 benchmark file {name} must hold a JSON list of records")
-    records: list[Record] = []
-    errors: list[str] = []
-    seen: set[str] = set()
-    for position, item in enumerate(data):
-        try:
-            record = _record_from_json(item, seen)
-        except SpaceError as err:
-            errors.append(f"gpt2 record {_label(item, position)} skipped: {err}")
-            continue
-        seen.add(record.id)
-        records.append(record)
-    if not records:
-        detail = f" (first problem: {errors[0]})" if errors else ""
-        raise SpaceError(f"gpt2 benchmark file {name} has no usable record{detail}")
-    return records, errors
+    records, skipped, ids, name = _read_records(path)
+    check_records(records, name, space="gpt2", ids=ids)
+    return records, [f"gpt2 record {label} skipped: {reason}" for label, reason in skipped]
 
 
 #: What produces the gradients, per semantics.
@@ -138,13 +142,18 @@ class Gpt2Space(Space):
                              published.RECOMPUTED)
     losses = LOSSES
     feature_names = ("params", "decoder_params", "attn_params", "ffn_params", "layers", "d_model")
+    group_feature = "layers"
+
+    def max_seq_len(self, records: list[Record] | None = None) -> int | None:
+        """The smallest ``tgt_len`` of ``records``: each model's position table has that many
+        rows, so no longer sequence can be fed to all of them (LM1B-style configs: 32)."""
+        lengths = [resolve_config(r.config).tgt_len for r in records or ()]
+        return min(lengths) if lengths else self.calibration.max_seq_len
 
     def load_records(self, path: str | None = None) -> list[Record]:
-        """Packaged benchmark or a user file; broken records are skipped with a warning."""
-        records, errors = load_records_with_errors(path)
-        for message in errors:
-            warnings.warn(message, stacklevel=2)
-        return records
+        """Packaged benchmark or a user file; broken records are skipped with one warning."""
+        records, skipped, ids, name = _read_records(path)
+        return check_records(records, name, space="gpt2", ids=ids, skipped=skipped)
 
     def _config(self, record: Record, variant: str) -> FlexConfig:
         """Resolved config of a record, after checking the variant name."""

@@ -17,22 +17,35 @@ refuses is an error naming the record, not a silent skip, since it is the user's
 
 from __future__ import annotations
 
-import json
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from lpzero_gp.errors import SpaceError
+from lpzero_gp.jsonfile import finite, read_json
 
-from ..base import Record
+from ..base import Record, check_records
 from .models import Shape, check_model_type, measure, record_kind
 
 #: The format in a sentence (shown by ``lpzero-gp spaces``).
 FORMAT = ('JSON object {"higher_is_better": bool, "truth_label": str, "task": '
           '"masked-lm"|"causal-lm" (optional), "records": [{"id", "config": {"model_type", '
           '...transformers config fields}, "truth": number}]}')
+
+#: Upper bounds of the size fields of a config, by the names transformers' model types use:
+#: far above any released model (GPT-3: 96 layers, width 12,288; vocabularies below a million
+#: tokens; rotary contexts of ten million positions), far below what a build cannot survive.
+SIZE_LIMITS: dict[str, int] = {
+    **dict.fromkeys(("num_hidden_layers", "n_layer", "n_layers", "num_layers"), 1024),
+    **dict.fromkeys(("hidden_size", "n_embd", "d_model", "dim"), 1 << 17),
+    **dict.fromkeys(("intermediate_size", "n_inner", "ffn_dim", "d_ff", "hidden_dim"), 1 << 20),
+    **dict.fromkeys(("num_attention_heads", "n_head", "n_heads", "num_heads",
+                     "num_key_value_heads", "head_dim"), 1 << 14),
+    "vocab_size": 1 << 23,
+    **dict.fromkeys(("max_position_embeddings", "n_positions", "n_ctx"), 1 << 27),
+}
+#: Largest integer any config field may hold (exact as a float).
+MAX_INT = 1 << 53
 
 
 @dataclass(frozen=True)
@@ -46,17 +59,30 @@ class Benchmark:
     shapes: dict[str, Shape]
 
 
-def _read(path: str) -> Any:
-    file = Path(path)
-    if not file.is_file():
-        raise SpaceError(f"benchmark file not found: {path}")
-    try:
-        return json.loads(file.read_text("utf-8"))
-    except (OSError, UnicodeDecodeError) as err:
-        raise SpaceError(f"cannot read benchmark file {path}: {err}") from None
-    except json.JSONDecodeError as err:
-        raise SpaceError(f"{path}: not valid JSON ({err.msg} at line {err.lineno}, "
-                         f"column {err.colno})") from None
+def _shown(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
+def _check_numbers(rid: str, value: Any, where: str = "config") -> None:
+    """Every number of a config finite and of sane size, every size field positive and below
+    :data:`SIZE_LIMITS`; SpaceError names the record and the field."""
+    if isinstance(value, Mapping):
+        for key, item in value.items():
+            field = f"{where}.{key}"
+            if (key in SIZE_LIMITS and where == "config" and isinstance(item, int)
+                    and not isinstance(item, bool)
+                    and not 1 <= item <= SIZE_LIMITS[key]):
+                raise SpaceError(f"record {rid}: {field} must be an integer in "
+                                 f"1..{SIZE_LIMITS[key]}, got {_shown(item)}")
+            _check_numbers(rid, item, field)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _check_numbers(rid, item, f"{where}[{index}]")
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        if finite(value) is None or (isinstance(value, int) and abs(value) > MAX_INT):
+            raise SpaceError(f"record {rid}: {where} must be a finite number of sane size, "
+                             f"got {_shown(value)}")
 
 
 def _header(data: Any, path: str) -> tuple[list, bool, str, str | None]:
@@ -87,11 +113,12 @@ def _record(index: int, raw: Any, higher: bool) -> Record:
         raise SpaceError(f"record #{index}: 'id' must be a non-empty string or an integer")
     rid = str(rid)
     check_model_type(rid, raw.get("config"))
-    truth = raw.get("truth")
-    if isinstance(truth, bool) or not isinstance(truth, int | float) or not math.isfinite(truth):
-        raise SpaceError(f"record {rid}: 'truth' must be a finite number, got {truth!r}")
-    return Record(rid, dict(raw["config"]), float(truth) if higher else -float(truth),
-                  dict(raw))
+    _check_numbers(rid, raw["config"])
+    truth = finite(raw.get("truth"))
+    if truth is None:
+        raise SpaceError(f"record {rid}: 'truth' must be a finite number, got "
+                         f"{_shown(raw.get('truth'))}")
+    return Record(rid, dict(raw["config"]), truth if higher else -truth, dict(raw))
 
 
 def _one_kind(records: list[Record], task: str | None, path: str) -> str:
@@ -109,14 +136,9 @@ def _one_kind(records: list[Record], task: str | None, path: str) -> str:
 
 def load_benchmark(path: str) -> Benchmark:
     """The validated benchmark of ``path``; SpaceError names the first problem."""
-    rows, higher, label, task = _header(_read(path), path)
-    records, seen = [], set()
-    for index, raw in enumerate(rows):
-        record = _record(index, raw, higher)
-        if record.id in seen:
-            raise SpaceError(f"record {record.id}: duplicate id")
-        seen.add(record.id)
-        records.append(record)
+    rows, higher, label, task = _header(read_json(path, "benchmark file"), path)
+    records = [_record(index, raw, higher) for index, raw in enumerate(rows)]
     kind = _one_kind(records, task, path)
+    records = check_records(records, path, space="hf")
     shapes = {r.id: measure(r.id, r.config, kind) for r in records}
     return Benchmark(records, kind, label, higher, shapes)

@@ -33,6 +33,7 @@ class HfSpace(Space):
     benchmark_format = FORMAT
     ships_benchmark = False
     feature_names = ("params", "layers", "hidden")
+    group_feature = "layers"
     calibration = CalibrationSpec("lm", BATCH_SIZE, SEQ_LEN)
     baselines = BaselineSpec((2, 128), f"{__package__}.baseline_hooks")
     losses = {"intended": "masked-LM or causal-LM loss, by the file's kind"}

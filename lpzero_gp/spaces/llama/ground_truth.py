@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv
 import json
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,9 @@ from typing import Any
 import torch
 
 from lpzero_gp.errors import SpaceError
+from lpzero_gp.jsonfile import finite, loads_json
 
+from ..base import Record, check_records
 from .inputs import lm_loss
 from .space import LonasSpace, Subnet
 from .supernet import LonasSupernet
@@ -128,9 +129,12 @@ class Truth:
 
 
 def _finite(value: Any, what: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise SpaceError(f"{what} must be a finite number, got {value!r}")
-    return float(value)
+    number = finite(value)
+    if number is None:
+        text = repr(value)
+        raise SpaceError(f"{what} must be a finite number, got "
+                         f"{text if len(text) <= 40 else text[:37] + '...'}")
+    return number
 
 
 def load_ground_truth(path: str | Path, space: LonasSpace) -> Truth:
@@ -140,7 +144,8 @@ def load_ground_truth(path: str | Path, space: LonasSpace) -> Truth:
     object ``{"metric": "perplexity", "higher_is_better": false, "subnets": [{"config": [...],
     "perplexity": x}, ...]}`` (``metric`` defaults to accuracy, higher is better). CSV:
     columns ``config`` (values separated by spaces, ``;`` or ``,`` inside the cell) and
-    ``accuracy``. Every config must belong to ``space``; duplicates must agree.
+    ``accuracy``. Every config must belong to ``space`` and appear once; the truth may not be
+    the same for every sub-network.
     """
     p = Path(path)
     if not p.is_file():
@@ -153,12 +158,7 @@ def load_ground_truth(path: str | Path, space: LonasSpace) -> Truth:
     if p.suffix.lower() == ".csv":
         rows = _csv_rows(text, p)
     else:
-        try:
-            data = json.loads(text)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            detail = f"{exc.msg}, line {exc.lineno}" if isinstance(exc, json.JSONDecodeError) \
-                else "nested too deeply"
-            raise SpaceError(f"{p}: not valid JSON ({detail})") from None
+        data = loads_json(text, str(p))
         if isinstance(data, dict) and "subnets" in data:
             metric = data.get("metric", "accuracy")
             higher = data.get("higher_is_better", metric == "accuracy")
@@ -169,7 +169,7 @@ def load_ground_truth(path: str | Path, space: LonasSpace) -> Truth:
         if not isinstance(data, list):
             raise SpaceError(f"{p}: expected a list of {{'config': [...], 'accuracy': x}} entries")
         rows = data
-    out: dict[Subnet, float] = {}
+    entries: list[tuple[Subnet, float]] = []
     for i, row in enumerate(rows):
         if not isinstance(row, dict) or "config" not in row or metric not in row:
             raise SpaceError(f"{p}: entry {i} needs 'config' and {metric!r}")
@@ -177,13 +177,12 @@ def load_ground_truth(path: str | Path, space: LonasSpace) -> Truth:
             config = space.validate(row["config"])
         except SpaceError as exc:
             raise SpaceError(f"{p}: entry {i}: {exc}") from None
-        value = _finite(row[metric], f"{p}: entry {i}: {metric}")
-        if config in out and out[config] != value:
-            raise SpaceError(f"{p}: entry {i} repeats a config with a different {metric}")
-        out[config] = value
-    if len(out) < 2:
-        raise SpaceError(f"{p}: need at least 2 distinct sub-networks, got {len(out)}")
-    return Truth(out, metric, higher)
+        entries.append((config, _finite(row[metric], f"{p}: entry {i}: {metric}")))
+    if len(entries) < 2:
+        raise SpaceError(f"{p}: need at least 2 distinct sub-networks, got {len(entries)}")
+    check_records([Record("[" + ", ".join(map(str, c)) + "]", {"subnet": list(c)}, v)
+                   for c, v in entries], str(p), space="llama")
+    return Truth(dict(entries), metric, higher)
 
 
 def _csv_rows(text: str, p: Path) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from lpzero_gp.errors import SpaceError
+from lpzero_gp.jsonfile import finite, loads_json
 
 #: A sub-network: one value per group, in A-block, B-block, C-block order (the NNCF flat list).
 Subnet = tuple[int, ...]
@@ -261,14 +262,19 @@ class LonasSpace:
             )
         out = []
         for i, (value, group) in enumerate(zip(config, self.groups, strict=True)):
-            if isinstance(value, bool) or not isinstance(value, int | float) or value != int(value):
-                raise SpaceError(f"config entry {i} ({group.gid}) is not an integer: {value!r}")
-            if int(value) not in group.values:
+            number = finite(value)
+            if not (isinstance(value, int) and not isinstance(value, bool)) and (
+                    number is None or number != int(number)):
+                text = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+                raise SpaceError(f"config entry {i} ({group.gid}) is not an integer: {text}")
+            integer = value if isinstance(value, int) else int(number)
+            if integer not in group.values:
+                text = str(integer) if len(str(integer)) <= 40 else str(integer)[:37] + "..."
                 raise SpaceError(
-                    f"config entry {i} ({group.gid}) = {int(value)} "
+                    f"config entry {i} ({group.gid}) = {text} "
                     f"is not one of {list(group.values)}"
                 )
-            out.append(int(value))
+            out.append(integer)
         if self.tie_ranks:
             n = self.dims.num_layers
             for layer in range(n):
@@ -376,10 +382,7 @@ class LonasSpace:
             raise SpaceError(f"cannot read config file {path}: {exc.strerror}") from exc
         stripped = text.strip()
         if stripped.startswith(("[", "{")):
-            try:
-                return self.parse(json.loads(stripped))
-            except json.JSONDecodeError as exc:
-                raise SpaceError(f"{path}: not valid JSON ({exc.msg}, line {exc.lineno})") from exc
+            return self.parse(loads_json(stripped, str(path)))
         tokens = stripped.replace(",", " ").split()
         try:
             values = [int(t) for t in tokens]
