@@ -21,6 +21,7 @@ from deap import creator, gp, tools
 from lpzero_gp import __version__
 from lpzero_gp.atomic import atomic_json
 from lpzero_gp.errors import CheckpointError, LpzeroError, one_line
+from lpzero_gp.jsonfile import read_json
 from lpzero_gp.proxy.parse import parse_tree
 from lpzero_gp.search.config import SearchConfig
 
@@ -136,13 +137,9 @@ def _read_checkpoint(directory: Path) -> tuple[Path, dict]:
     if not path.is_file():
         raise CheckpointError(f"no checkpoint in {directory} (expected {CHECKPOINT})")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except RecursionError:
-        raise CheckpointError(f"{path} is not a readable lpzero-gp checkpoint (nested too "
-                              "deeply)") from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise CheckpointError(f"{path} is not a readable lpzero-gp checkpoint "
-                              f"({one_line(exc, with_type=True)})") from None
+        data = read_json(path, "checkpoint", error=CheckpointError)
+    except CheckpointError as exc:
+        raise CheckpointError(f"{path} is not a readable lpzero-gp checkpoint ({exc})") from None
     if not isinstance(data, dict) or "format" not in data or "version" not in data:
         raise CheckpointError(f"{path} is not an lpzero-gp checkpoint")
     if data["format"] != CHECKPOINT_FORMAT:

@@ -10,7 +10,6 @@ file the space offers the labelled short-training stand-in (see :meth:`stand_in_
 from __future__ import annotations
 
 import hashlib
-import json
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +17,7 @@ import torch
 from torch import nn
 
 from lpzero_gp.errors import SpaceError
+from lpzero_gp.jsonfile import read_json
 
 from ..base import CalibrationSpec, RawInputs, Record, Space
 from . import checkpoints, smollm2
@@ -223,7 +223,7 @@ class LlamaSpace(Space):
         if adapter is None:
             return None
         try:
-            return int(json.loads((Path(adapter) / "adapter_config.json").read_text())["r"])
+            return int(read_json(Path(adapter) / "adapter_config.json", "adapter config")["r"])
         except (OSError, ValueError, KeyError, TypeError):
             raise SpaceError(f"{adapter} is not a peft adapter directory") from None
 

@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from lpzero_gp.errors import SpaceError
+from lpzero_gp.jsonfile import read_json
 
 from . import checkpoints
 from .elastic import ElasticLinear, active_bias, active_weight, make_elastic
@@ -145,7 +146,7 @@ def adapter_rank_ratios(adapter: str | Path) -> tuple[float, ...]:
     if not path.is_file():
         return RANK_RATIOS
     try:
-        ratios = tuple(float(x) for x in json.loads(path.read_text())["rank_ratios"])
+        ratios = tuple(float(x) for x in read_json(path, "super-adapter space file")["rank_ratios"])
     except (OSError, ValueError, KeyError, TypeError):
         raise SpaceError(f"{path} is damaged: expected {{\"rank_ratios\": [1.0, ...]}}") from None
     if not ratios or ratios[0] != 1.0 or not all(0 < x <= 1 for x in ratios):
