@@ -165,7 +165,15 @@ def test_bad_config(kw, match):
 @pytest.mark.parametrize("args, match", [
     (["--experiments", "rps,bogus"], "unknown experiment bogus"),
     (["--evaluations", "150"], "largest population (200)"),
+    (["--evaluations", "60"], "lower --population 80 and --populations 80,100,200"),
+    (["--evaluations", "60", "--experiments", "rps"], "raise --evaluations or lower "
+                                                      "--population 80"),
+    (["--evaluations", "90", "--population", "50"], "lower --populations 80,100,200"),
     (["--populations", "80,x"], "not a comma-separated list"),
+    (["--search-archs", "2"], "--search-archs 2: choose between 3 and"),
+    (["--search-archs", "train"], "--search-archs: unknown split 'train'"),
+    (["--heldout", "2"], "--heldout 2: choose between 3 and"),
+    (["--device", "tpu"], "--device 'tpu'"),
 ])
 def test_cli_bad_options_exit_2(args, match, capsys, tmp_path):
     assert main(["ablate", "--out", str(tmp_path / "x"), *args]) == 2
@@ -218,3 +226,27 @@ def test_tables_from_the_saved_json_keep_numeric_order(result):
     assert rows == ["8", "10", "20"]
     assert "rho @10 | rho @15 | rho @30" in md
     assert md.split("## Population")[0] == markdown(result, "toy").split("## Population")[0]
+
+
+@pytest.mark.parametrize("given, expected, source", [
+    ({}, (80, 40, 300), "--budget default"),
+    ({"budget": "paper"}, (80, 40, 1080), "--budget paper"),
+    ({"budget": "paper", "evaluations": 500}, (80, 40, 500),
+     "--budget paper (--evaluations 500 replaces its 1,080)"),
+    ({"population": 20, "evaluations": 50, "experiments": ("rps",)}, (20, 40, 50),
+     "--budget default (--population 20 replaces its 80; --evaluations 50 replaces its 300)"),
+])
+def test_budget_numbers_replace_the_preset_as_for_run(given, expected, source):
+    from lpzero_gp.workflows.ablate import budget_of, config_from_options
+    from lpzero_gp.workflows.options import AblateOptions
+
+    opts = AblateOptions(**given)
+    cfg = config_from_options(opts)
+    assert (cfg.population, cfg.offspring, cfg.evaluations) == expected
+    assert budget_of(opts)[1] == source
+
+
+def test_printed_settings_say_where_the_budget_comes_from(result):
+    text = markdown({**result, "budget": "--budget paper (--evaluations 500 replaces its 1,080)"},
+                    "toy")
+    assert "Budget per run (--budget paper (--evaluations 500 replaces its 1,080)): 30" in text

@@ -270,11 +270,12 @@ def test_feature_baselines_reproduce_the_spec(space, variant, key, rho, tau):
 
 def test_cli_writes_tables_and_reuses_cache(tmp_path, capsys):
     out, cache = tmp_path / "bl", tmp_path / "cache"
-    args = ["baselines", "--space", "gpt2", "--archs", "3", "--batch", "1x8", "--proxies",
-            "params,decoder_params,layers,attention_confidence", "--out", str(out),
-            "--cache-dir", str(cache), "--quiet"]
+    args = ["baselines", "--space", "gpt2", "--archs", "3", "--batch-size", "1", "--seq-len",
+            "8", "--proxies", "params,decoder_params,layers,attention_confidence", "--out",
+            str(out), "--cache-dir", str(cache), "--quiet"]
     assert main(args) == 0
     table = capsys.readouterr().out
+    assert "calibration batch 1x8" in table
     assert "Decoder #Params" in table and "0.847" in table and "semantics: **intended**" in table
     for name in ("baselines.csv", "baselines.md", "scores.csv", "scores.json", "meta.json"):
         assert (out / name).is_file()
@@ -290,7 +291,11 @@ def test_cli_writes_tables_and_reuses_cache(tmp_path, capsys):
     (["--batch", "4by128"], "BATCHxSEQ_LEN"),
     (["--proxies", "snip,nope"], "unknown baseline"),
     (["--archs", "1"], "--archs 1"),
+    (["--archs", "train"], "--archs: unknown split 'train'"),
     (["--variant", "large"], "no variant"),
+    (["--seq-len", "513"], "--seq-len 513"),
+    (["--batch", "2x16", "--batch-size", "2"], "give the calibration batch once"),
+    (["--stat-budget", "512"], "--trees"),
 ])
 def test_cli_bad_input_is_one_line(tmp_path, capsys, extra, message):
     code = main(["baselines", "--space", "flexibert", "--out", str(tmp_path / "x"), "--quiet",

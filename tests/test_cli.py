@@ -102,15 +102,16 @@ def test_help_and_version(capsys):
     assert "--resume" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize(("command", "options", "derived"), [
-    ("run", "RunOptions", {"checkpoint_dir"}),
-    ("eval", "EvalOptions", set()),
-    ("ablate", "AblateOptions", set()),
-    ("baselines", "BaselineOptions", {"command"}),
-    ("subnets", "SubnetOptions", set()),
+@pytest.mark.parametrize(("command", "options", "derived", "aliases"), [
+    ("run", "RunOptions", {"checkpoint_dir"}, set()),
+    ("eval", "EvalOptions", set(), set()),
+    ("ablate", "AblateOptions", set(), set()),
+    ("baselines", "BaselineOptions", {"command"}, {"batch"}),
+    ("subnets", "SubnetOptions", set(), set()),
 ])
-def test_options_objects_mirror_the_command_options(command, options, derived):
-    """Every option reaches the typed options object, with the same default."""
+def test_options_objects_mirror_the_command_options(command, options, derived, aliases):
+    """Every option reaches the typed options object, with the same default (``aliases``:
+    deprecated spellings of other options, not fields of their own)."""
     from dataclasses import fields
 
     import lpzero_gp.workflows.options as typed
@@ -119,7 +120,7 @@ def test_options_objects_mirror_the_command_options(command, options, derived):
 
     defaults = {f.name: f.default for f in fields(getattr(typed, options))}
     cmd = cli.commands[command]
-    params = {p.name: p for p in cmd.params if p.name != "as_json"}
+    params = {p.name: p for p in cmd.params if p.name not in {"as_json", *aliases}}
     assert set(params) == set(defaults) - derived
     ctx = click.Context(cmd)
     for name, param in params.items():
@@ -174,12 +175,12 @@ def test_broken_gpt2_record_is_one_warning_line(capsys, files):
     (["--seed", "abc", "--proxy", "params"], ["--seed", "abc"]),
     (["--batch-size", "0", "--proxy", "params"], ["--batch-size"]),
     (["--seq-len", "1", "--proxy", "params"], ["--seq-len"]),
-    (["--batch-size", "4096", "--seq-len", "8192", "--proxy", "params"],
-     ["absurd calibration batch"]),
+    (["--seq-len", "8192", "--proxy", "params"], ["--seq-len 8192", "512"]),
+    (["--space", "gpt2", "--seq-len", "193", "--proxy", "params"], ["--seq-len 193", "192"]),
     (["--stat-budget", "1", "--proxy", "params"], ["--stat-budget"]),
     (["--workers", "0", "--proxy", "params"], ["--workers"]),
-    (["--device", "tpu", "--proxy", "params"], ["unknown device 'tpu'"]),
-    (["--archs", "abc", "--proxy", "params"], ["unknown split 'abc'"]),
+    (["--device", "tpu", "--proxy", "params"], ["--device 'tpu'", "cuda:N"]),
+    (["--archs", "abc", "--proxy", "params"], ["--archs", "unknown split 'abc'"]),
     (["--archs", "2", "--proxy", "params"], ["--archs 2", "between 3 and 500"]),
     (["--archs", "100000", "--proxy", "params"], ["between 3 and 500"]),
     (["--archs", "-3", "--proxy", "params"], ["unknown split '-3'"]),
@@ -205,15 +206,16 @@ def test_proxy_injection_runs_nothing(capsys, tmp_path):
     (["--evaluations", "1e3"], ["--evaluations"]),
     (["--cxpb", "2"], ["--cxpb"]),
     (["--cxpb", "0.7", "--mutpb", "0.7"], ["sum to at most 1"]),
-    (["--mutpb", "nan"], ["probabilities"]),
+    (["--mutpb", "nan"], ["--mutpb"]),
     (["--n-unary", "0"], ["--n-unary"]),
     (["--max-height", "100"], ["--max-height"]),
     (["--shape", "wide"], ["--shape"]),
     (["--aggregation", "max"], ["--aggregation"]),
     (["--budget", "huge"], ["--budget"]),
-    (["--search-archs", "abc"], ["unknown split 'abc'"]),
-    (["--search-archs", "2"], ["between 3 and 500"]),
-    (["--heldout", "xyz"], ["unknown split 'xyz'"]),
+    (["--search-archs", "abc"], ["--search-archs", "unknown split 'abc'"]),
+    (["--search-archs", "2"], ["--search-archs 2", "between 3 and 500"]),
+    (["--heldout", "xyz"], ["--heldout", "unknown split 'xyz'"]),
+    (["--heldout", "2"], ["--heldout 2", "between 3 and"]),
     (["--no-such-option"], ["No such option"]),
 ])
 def test_run_refuses_bad_options(capsys, tmp_path, argv, fragments):
@@ -231,7 +233,7 @@ def test_workflows_raise_typed_errors(tmp_path):
 
     with pytest.raises(LpzeroError, match="nothing to resume"):
         run_search(RunOptions(resume_dir=str(tmp_path / "missing")))
-    with pytest.raises(OptionError, match="unknown device 'tpu'"):
+    with pytest.raises(OptionError, match="--device 'tpu'"):
         evaluate(EvalOptions(proxies=("params",), device="tpu"))
     with pytest.raises(OptionError, match="unknown budget"):
         run_search(RunOptions(budget="huge", out=str(tmp_path / "out")))
@@ -291,7 +293,7 @@ def test_bad_paths(capsys, files, option, value, fragments):
 
 def test_out_is_a_file_or_under_a_file(capsys, files):
     refused(capsys, [*RUN, "--out", files["a_file"]], "is a file")
-    refused(capsys, [*RUN, "--out", files["a_file"] / "sub"], "cannot write", "a_file")
+    refused(capsys, [*RUN, "--out", files["a_file"] / "sub"], "cannot", "a_file")
 
 
 def test_existing_results_folder_is_kept_without_force(capsys, tmp_path):
@@ -311,7 +313,7 @@ def test_resume_without_checkpoint(capsys, tmp_path):
     refused(capsys, [*RUN, "--resume", tmp_path / "done"], "finished run")
     (tmp_path / ".early.checkpoint").mkdir()
     (tmp_path / ".early.checkpoint" / "run.json").write_text("{}")
-    refused(capsys, [*RUN, "--resume", tmp_path / "early"], "before its first checkpoint")
+    refused(capsys, [*RUN, "--resume", tmp_path / "early"], ".early.checkpoint")
 
 
 @pytest.mark.parametrize(("source", "fragments"), [
@@ -372,3 +374,69 @@ def test_subprocess_exit_code_2_without_traceback(argv):
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.startswith("error: ") and len(proc.stderr.strip().splitlines()) == 1
     assert "Traceback" not in proc.stderr and proc.stdout == ""
+
+
+# -- budgets, default folders, spaces -----------------------------------------------------------
+
+
+@pytest.mark.parametrize(("kw", "numbers", "source"), [
+    ({}, (80, 40, 1000), "--budget default"),
+    ({"budget": "quick"}, (20, 10, 100), "--budget quick"),
+    ({"budget": "paper", "evaluations": 5}, (80, 40, 5),
+     "--budget paper (--evaluations 5 replaces its 1,000)"),
+    ({"budget": "quick", "population": 30, "offspring": 10}, (30, 10, 100),
+     "--budget quick (--population 30 replaces its 20)"),
+])
+def test_given_budget_numbers_replace_the_preset(kw, numbers, source):
+    from lpzero_gp.workflows.options import BUDGETS, RunOptions, resolve_budget
+    from lpzero_gp.workflows.run import search_config
+
+    opts = RunOptions(**kw)
+    cfg = search_config(opts)
+    assert (cfg.population, cfg.offspring, cfg.evaluations) == numbers
+    assert resolve_budget(BUDGETS, opts.budget, opts.population, opts.offspring,
+                          opts.evaluations)[1] == source
+
+
+def test_run_prints_its_search_settings_and_documents_every_preset(capsys, tmp_path):
+    from lpzero_gp.workflows.options import BUDGETS
+
+    argv = [a for a in RUN if a != "--quiet"]
+    assert main([*argv, "--budget", "paper", "--out", tmp_path / "o", "--device", "tpu"]) == 2
+    err = capsys.readouterr().err
+    assert ("search: population 8, offspring 8, evaluations 40 (5 generations); --budget "
+            "paper (--population 8 replaces its 80; --offspring 8 replaces its 40; "
+            "--evaluations 40 replaces its 1,000)") in err
+    assert main(["run", "--help"]) == 0
+    shown = " ".join(capsys.readouterr().out.split())
+    for name, (pop, off, evals) in BUDGETS.items():
+        assert f"{name}: population {pop}, offspring {off}, evaluations {evals:,}" in shown
+    assert "flexibert, gpt2, hf, llama" in shown
+
+
+def test_default_results_folder_names_the_variant_used():
+    from lpzero_gp.workflows.options import RunOptions
+    from lpzero_gp.workflows.run import default_out
+
+    assert default_out(RunOptions()) == Path("runs/flexibert-as-trained-s42")
+    assert default_out(RunOptions(variant="reference", seed=3)) == \
+        Path("runs/flexibert-reference-s3")
+    assert default_out(RunOptions(space="gpt2")) == Path("runs/gpt2-default-s42")
+
+
+def test_spaces_lists_every_space_with_its_best_proxies(capsys):
+    from lpzero_gp.proxy.named import shipped_best
+    from lpzero_gp.spaces import names
+
+    assert main(["spaces"]) == 0
+    out = capsys.readouterr().out
+    for name in names():
+        assert any(line.startswith(f"{name}: ") for line in out.splitlines()), name
+    for proxy, entry in shipped_best().items():
+        line = next(ln for ln in out.splitlines() if f"best proxy {proxy} " in ln)
+        assert f"test rho {entry['test']['rho']:.3f}" in line
+    assert "llama: 200 architectures" in out
+    assert main(["spaces", "--json"]) == 0
+    data = json.loads(capsys.readouterr().out)
+    assert data["spaces"]["gpt2"]["best_proxies"]["gpt2-best"]["test"]["n"] == 125
+    assert set(data["spaces"]) == set(names())

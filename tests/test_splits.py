@@ -6,7 +6,7 @@ import pytest
 
 from lpzero_gp.errors import OptionError
 from lpzero_gp.spaces import get_space
-from lpzero_gp.workflows.splits import SPLIT_NAMES, draw_splits, select, stored_splits
+from lpzero_gp.workflows.splits import SPLIT_NAMES, draw_splits, pick, select, stored_splits
 
 
 @pytest.mark.parametrize("name", ["flexibert", "gpt2", "llama"])
@@ -25,5 +25,18 @@ def test_a_user_file_is_split_from_its_own_ids():
     held = select(records, "heldout", space, packaged=False)
     assert len(search) == 4 and len(held) == 36
     assert not {r.id for r in search} & {r.id for r in held}
-    with pytest.raises(OptionError, match="unknown split"):
+    with pytest.raises(OptionError, match="--archs: unknown split 'train'"):
         select(records, "train", space, packaged=False)
+
+
+@pytest.mark.parametrize("option", ["--archs", "--search-archs", "--heldout"])
+def test_every_error_names_the_option_given(option):
+    space = get_space("gpt2")
+    records = space.load_records(None)
+    for which, message in (("train", "unknown split 'train'"), ("2", "2: choose between 3"),
+                           ("9999", "9999: choose between 3")):
+        with pytest.raises(OptionError, match=f"^{option}[ :].*{message}"):
+            pick(records, which, space, True, 42, option)
+    few = records[:12]  # a user file of 12: its search split has 2 architectures
+    with pytest.raises(OptionError, match=f"^{option} search: .* give {option} N"):
+        pick(few, "search", space, False, 42, option)

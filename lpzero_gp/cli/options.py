@@ -7,7 +7,7 @@ factories take as arguments. Nothing here imports more than click and the light
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar
 
 import click
@@ -58,7 +58,7 @@ def given_options(ctx: click.Context) -> set[str]:
 
 
 def space(choices: Sequence[str] | None = None,
-          help: str | None = "Search space: flexibert, gpt2, llama or an installed plugin "
+          help: str | None = "Search space: flexibert, gpt2, hf, llama or an installed plugin "
                              "space (lpzero-gp spaces lists them).") -> Decorator:
     """``--space``: a space name (free text, or one of ``choices``)."""
     kind = click.Choice(list(choices)) if choices else None
@@ -69,14 +69,15 @@ def space(choices: Sequence[str] | None = None,
 def space_option() -> Decorator:
     """``--space-option KEY=VALUE``: an option of the space's constructor (repeatable)."""
     return click.option("--space-option", "space_option", multiple=True, metavar="KEY=VALUE",
-                        help="An option of the space (repeatable; values read as JSON when "
-                             "they parse), e.g. model=/data/llama for llama.")
+                        help="An option of the space's constructor (repeatable; values read "
+                             "as JSON when they parse), e.g. model=tiny for llama.")
 
 
 def variant() -> Decorator:
     """``--variant``: the space's model variant."""
     return click.option("--variant", default=None,
-                        help="Model variant (flexibert: as-trained [default] | reference).")
+                        help="Model variant (default: the space's; flexibert: as-trained or "
+                             "reference; lpzero-gp spaces lists them).")
 
 
 def semantics(help: str = "Proxy-input semantics: clean (intended) or as the published code."
@@ -92,38 +93,60 @@ def benchmark() -> Decorator:
                         help="A benchmark JSON file in the space's format (default: packaged).")
 
 
-def batch_size(default: int | None = None,
-               help: str = "Calibration batch size (CPU default: 16).") -> Decorator:
+#: Help of the calibration batch options of the benchmark-space commands.
+BATCH_SIZE_HELP = "Calibration batch size (default: the space's; flexibert 16, gpt2 16, llama 4)."
+SEQ_LEN_HELP = ("Calibration sequence length (default: the space's; flexibert 128, gpt2 192, "
+                "llama 64), never longer than the benchmark's models accept (gpt2: the "
+                "records' smallest tgt_len); a longer one is refused.")
+
+
+def batch_size(default: int | None = None, help: str = BATCH_SIZE_HELP) -> Decorator:
     """``--batch-size``: sequences in the calibration batch."""
     return click.option("--batch-size", type=click.IntRange(1, 4096), default=default,
                         show_default=default is not None, help=help)
 
 
-def seq_len(default: int | None = None, high: int = 8192,
-            help: str = "Calibration sequence length (flexibert 128, gpt2 192).") -> Decorator:
+def seq_len(default: int | None = None, high: int = 8192, help: str = SEQ_LEN_HELP
+            ) -> Decorator:
     """``--seq-len``: tokens per calibration sequence."""
     return click.option("--seq-len", type=click.IntRange(2, high), default=default,
                         show_default=default is not None, help=help)
 
 
-def tokenizer(help: str = "transformers tokenizer name or local directory.") -> Decorator:
+def tokenizer(help: str = "transformers tokenizer name or local directory (default: the "
+                          "shipped one).") -> Decorator:
     """``--tokenizer``: a tokenizer name or directory."""
     return click.option("--tokenizer", default=None, help=help)
 
 
-def text(help: str = "Calibration text file (default: embedded Python docs text)."
+def text(help: str = "Calibration text file (default: the shipped calibration text)."
          ) -> Decorator:
     """``--text``: the calibration text file."""
     return click.option("--text", type=click.Path(dir_okay=False), default=None, help=help)
 
 
-def seed() -> Decorator:
+def seed(help: str = "One seed for everything: a benchmark file's splits, samples of N "
+                     "architectures, the search and the models' initialisation (unless "
+                     "--init-seed).") -> Decorator:
     """``--seed``: the run's seed."""
     return click.option("--seed", type=click.IntRange(0, MAX_SEED), default=42,
-                        show_default=True)
+                        show_default=True, help=help)
 
 
-def device(help: str | None = None) -> Decorator:
+def init_seed() -> Decorator:
+    """``--init-seed``: the models' initialisation seed."""
+    return click.option("--init-seed", type=click.IntRange(0, MAX_SEED), default=None,
+                        help="Seed of the models' random initialisation (default: --seed).")
+
+
+def stat_budget(help: str = "Stored elements per statistic tensor (row sample).") -> Decorator:
+    """``--stat-budget``: stored elements per statistic tensor."""
+    return click.option("--stat-budget", type=click.IntRange(64, 1 << 24), default=2048,
+                        show_default=True, help=help)
+
+
+def device(help: str = "cpu, cuda or cuda:N (checked once, before any model is built)."
+           ) -> Decorator:
     """``--device``: cpu or cuda[:N]."""
     return click.option("--device", default="cpu", show_default=True, help=help)
 
@@ -141,8 +164,7 @@ def no_cache(help: str = "Keep no statistics between commands (also LPZERO_GP_NO
     return click.option("--no-cache", is_flag=True, help=help)
 
 
-def workers(help: str | None = "Local worker processes for extraction and fitness."
-            ) -> Decorator:
+def workers(help: str = "Local worker processes for extraction and fitness.") -> Decorator:
     """``--workers``: local worker processes."""
     return click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
                         help=help)
@@ -152,6 +174,13 @@ def threads(default: int | None, high: int, help: str) -> Decorator:
     """``--threads``: torch CPU threads."""
     return click.option("--threads", type=click.IntRange(1, high), default=default,
                         show_default=default is not None, help=help)
+
+
+def dask() -> Decorator:
+    """``--dask``: a Dask scheduler."""
+    return click.option("--dask", default=None,
+                        help="Dask scheduler address, or 'local' (needs lpzero-gp[dask]); "
+                             "replaces --workers.")
 
 
 def quiet(help: str = "No progress bars.") -> Decorator:
@@ -170,15 +199,25 @@ def force(help: str = "Replace an existing results folder.") -> Decorator:
     return click.option("--force", is_flag=True, help=help)
 
 
-def as_json(help: str | None = None) -> Decorator:
+def as_json(help: str = "Print the result as JSON.") -> Decorator:
     """``--json``: print the result as JSON."""
     return click.option("--json", "as_json", is_flag=True, help=help)
 
 
-def budget(choices: Sequence[str], help: str) -> Decorator:
-    """``--budget``: a search budget preset."""
-    return click.option("--budget", type=click.Choice(list(choices)), default="default",
-                        show_default=True, help=help)
+def presets_text(presets: Mapping[str, tuple[int, int, int]]) -> str:
+    """``quick: population 20, offspring 10, evaluations 100; ...`` of budget presets."""
+    return "; ".join(f"{name}: population {p}, offspring {o}, evaluations {e:,}"
+                     for name, (p, o, e) in presets.items())
+
+
+def budget(presets: Mapping[str, tuple[int, int, int]], what: str, printed: str) -> Decorator:
+    """``--budget``: a search budget preset; ``what`` says what its evaluations count and
+    ``printed`` where the settings used are shown."""
+    return click.option("--budget", type=click.Choice(list(presets)), default="default",
+                        show_default=True,
+                        help=f"Budget preset ({presets_text(presets)}; {what}). --population, "
+                             "--offspring and --evaluations replace the preset's numbers; the "
+                             f"settings used are printed {printed}.")
 
 
 def population(default: int | None = None, high: int = 10000, help: str | None = None
@@ -218,8 +257,10 @@ SEARCH_ARCHS_HELP = ("Packaged benchmarks have fixed splits; a --benchmark file 
                      "records give a number N (at least 3).")
 #: What the held-out choices mean, after each command's own text for --heldout.
 HELDOUT_HELP = ("'heldout' is every architecture not searched; N samples N of them (seeded). "
-                "At least 3 are needed; under 20 the correlation is reported with its 95% "
-                "interval and a small-sample note.")
+                "At least 3 are needed.")
+#: How a command that reports intervals treats a small held-out sample.
+SMALL_SAMPLE_HELP = ("Under 20 the correlation is reported with its 95% interval and a "
+                     "small-sample note.")
 
 
 def search_archs(help: str) -> Decorator:
@@ -228,10 +269,11 @@ def search_archs(help: str) -> Decorator:
                         help=f"{help} {SEARCH_ARCHS_HELP}")
 
 
-def heldout(help: str) -> Decorator:
-    """``--heldout``: the architectures the best proxy is scored on."""
-    return click.option("--heldout", default="validation", show_default=True,
-                        help=f"{help} {HELDOUT_HELP}")
+def heldout(help: str, small_sample: bool = True) -> Decorator:
+    """``--heldout``: the architectures the best proxy is scored on (``small_sample``: the
+    command reports small samples with an interval)."""
+    text = f"{help} {HELDOUT_HELP}" + (f" {SMALL_SAMPLE_HELP}" if small_sample else "")
+    return click.option("--heldout", default="validation", show_default=True, help=text)
 
 
 def archs(help: str) -> Decorator:
@@ -258,22 +300,28 @@ def dtype(help: str) -> Decorator:
 
 # -- option groups --------------------------------------------------------------------------
 
+def common(batch_size_help: str = BATCH_SIZE_HELP, seq_len_help: str = SEQ_LEN_HELP,
+           semantics_help: str | None = None, seed_help: str | None = None,
+           stat_budget_help: str | None = None, cache_dir_help: str | None = None,
+           workers_help: str | None = None) -> Decorator:
+    """The options shared by every command that builds models of a benchmark space (``run``,
+    ``eval``, ``ablate``, ``baselines``); a command may word a help text its own way, never
+    change an option's meaning (they all fill :class:`~lpzero_gp.workflows.options.Source`)."""
+    return stack([
+        space(), space_option(), variant(),
+        semantics() if semantics_help is None else semantics(semantics_help),
+        benchmark(), batch_size(help=batch_size_help), seq_len(help=seq_len_help),
+        tokenizer(), text(), seed() if seed_help is None else seed(seed_help), init_seed(),
+        stat_budget() if stat_budget_help is None else stat_budget(stat_budget_help),
+        device(), cache_dir() if cache_dir_help is None else cache_dir(cache_dir_help),
+        no_cache(),
+        workers() if workers_help is None else workers(workers_help),
+        dask(), quiet(),
+    ])
+
+
 #: Options shared by every command that builds models of a benchmark space.
-common_options = stack([
-    space(), space_option(), variant(), semantics(), benchmark(), batch_size(), seq_len(),
-    tokenizer(), text(), seed(),
-    click.option("--init-seed", type=click.IntRange(0, MAX_SEED), default=None,
-                 help="Seed of the models' random initialisation (default: --seed)."),
-    click.option("--stat-budget", type=click.IntRange(64, 1 << 24), default=2048,
-                 show_default=True, help="Stored elements per tensor (row sample)."),
-    device(),
-    cache_dir(),
-    no_cache(),
-    workers(),
-    click.option("--dask", default=None,
-                 help="Dask scheduler address, or 'local' (needs lpzero-gp[dask])."),
-    quiet(),
-])
+common_options = common()
 
 #: Options of the LLaMA commands: model, super-adapter, calibration, inputs.
 llama_model_options = stack([
@@ -302,9 +350,10 @@ llama_model_options = stack([
     tokenizer("Tokenizer directory (default: the checkpoint's own if it has one, else the "
               "shipped one)."),
     text(),
-    device("cpu, cuda or cuda:N."),
+    device(),
     dtype("Model weight dtype (bf16 for large models)."),
-    seed(),
+    seed("One seed for everything: the super-network's random parts (tiny weights, fresh "
+         "adapters) and the sub-network search."),
     threads(1, 1024, "CPU threads for torch (1 avoids thread thrashing on busy CPUs)."),
     quiet(),
 ])

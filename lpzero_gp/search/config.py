@@ -39,21 +39,28 @@ class SearchConfig:
         """Generations needed to spend the evaluation budget."""
         return max(1, math.ceil(self.evaluations / self.offspring))
 
+    def describe(self) -> str:
+        """The budget in words, e.g. ``population 80, offspring 40, evaluations 1,000 (25
+        generations)``."""
+        gens = self.generations
+        return (f"population {self.population}, offspring {self.offspring}, evaluations "
+                f"{self.evaluations:,} ({gens} generation{'' if gens == 1 else 's'})")
+
     def validate(self) -> None:
         """Raise ValueError with one line for an absurd setting."""
         checks = [
-            (self.population >= 2, "population must be at least 2"),
-            (self.offspring >= 1, "offspring must be at least 1"),
-            (self.evaluations >= 1, "evaluations must be at least 1"),
+            (self.population >= 2, "--population must be at least 2"),
+            (self.offspring >= 1, "--offspring must be at least 1"),
+            (self.evaluations >= 1, "--evaluations must be at least 1"),
             (0 <= self.cxpb <= 1 and 0 <= self.mutpb <= 1 and self.cxpb + self.mutpb <= 1,
-             "crossover and mutation probabilities must be in [0, 1] and sum to at most 1"),
-            (1 <= self.n_unary <= 10, "n-unary must be between 1 and 10"),
-            (self.shape in ("lpzero", "deep"), "shape must be 'lpzero' or 'deep'"),
-            (3 <= self.max_height <= 30, "max-height must be between 3 and 30"),
+             "--cxpb and --mutpb must be in [0, 1] and sum to at most 1"),
+            (1 <= self.n_unary <= 10, "--n-unary must be between 1 and 10"),
+            (self.shape in ("lpzero", "deep"), "--shape must be 'lpzero' or 'deep'"),
+            (3 <= self.max_height <= 30, "--max-height must be between 3 and 30"),
             (self.tournsize >= 1, "tournament size must be at least 1"),
             (0 <= self.elite <= self.population, "elite must be between 0 and population"),
             (bool(self.aggregations) and set(self.aggregations) <= {"agg_mean", "agg_sum"},
-             "aggregation must be mean, sum or both"),
+             "--aggregation must be mean, sum or both"),
         ]
         for ok, msg in checks:
             if not ok:

@@ -41,14 +41,16 @@ from lpzero_gp.stats.store import Dataset
 from lpzero_gp.versions import versions
 from lpzero_gp.workflows.context import available_inputs, search_pset
 from lpzero_gp.workflows.options import (
+    ABLATE_BUDGETS,
     AGG,
     DEFAULT_EVALUATIONS,
     EXPERIMENTS,
-    PAPER_EVALUATIONS,
     AblateOptions,
     Report,
+    resolve_budget,
 )
 from lpzero_gp.workflows.report import fmt, markdown_table
+from lpzero_gp.workflows.splits import pick
 
 #: The three arms of the ``rps`` experiment, in plotting order, with their labels.
 ARMS = {"evolution_rps": "evolution with RPS", "evolution_no_rps": "evolution without RPS",
@@ -103,10 +105,16 @@ class AblationConfig:
             raise OptionError("every population must be at least 2")
         if any(not 1 <= k <= 10 for k in self.n_unaries) or not self.n_unaries:
             raise OptionError("unary ops per branch must be between 1 and 10")
-        if self.evaluations <= self.largest_population():
+        too_big = []
+        if {"rps", "n_unary"} & set(self.experiments) and self.population >= self.evaluations:
+            too_big.append(f"--population {self.population}")
+        if "population" in self.experiments and max(self.populations) >= self.evaluations:
+            too_big.append(f"--populations {','.join(str(p) for p in self.populations)}")
+        if too_big:
             raise OptionError(f"--evaluations {self.evaluations} must exceed the largest "
-                             f"population ({self.largest_population()}): the initial "
-                             "population alone is evaluated in full")
+                              f"population ({self.largest_population()}) since the initial "
+                              f"population alone is evaluated in full: raise --evaluations or "
+                              f"lower {' and '.join(too_big)}")
         for pop in {self.population, *self.populations}:
             for k in {self.n_unary, *self.n_unaries}:
                 try:
@@ -346,6 +354,11 @@ def run_ablation(data: AblationData, cfg: AblationConfig, progress: bool = False
 # -- tables and plots ---------------------------------------------------------------------
 
 
+def _budget_source(result: dict) -> str:
+    """`` (--budget default; --evaluations 500 replaces its 300)``, when recorded."""
+    return f" ({result['budget']})" if result.get("budget") else ""
+
+
 def _ordered(d: dict) -> dict:
     """A dict keyed by numbers as strings, in numeric order (JSON files sort keys as text)."""
     return dict(sorted(d.items(), key=lambda kv: int(kv[0])))
@@ -370,7 +383,8 @@ def markdown(result: dict, title: str) -> str:
     seeds = ", ".join(str(s) for s in st["seeds"])
     out = [f"# Search ablations: {title}\n",
            f"Search split: {result['n_search']} architectures; validation split: "
-           f"{result['n_validation']}. Budget per run: {st['evaluations']} proxies evaluated; "
+           f"{result['n_validation']}. Budget per run{_budget_source(result)}: "
+           f"{st['evaluations']} proxies evaluated, the initial population included; "
            f"search seeds {seeds}; cells are mean [min, max] over seeds. Unless varied: "
            f"population {st['population']}, {st['offspring']} offspring per generation, "
            f"{st['n_unary']} unary ops per branch, aggregation "
@@ -514,31 +528,40 @@ def write(result: dict, out: Path, force: bool, title: str, timing: dict | None 
 
 
 def config_from_options(opts: AblateOptions) -> AblationConfig:
-    """AblationConfig of the options (an explicit ``evaluations`` overrides ``budget``)."""
+    """AblationConfig of the options: the ``budget`` preset with any given population,
+    offspring and evaluations replacing its numbers (the rule of ``run``)."""
+    (population, offspring, evaluations), _ = budget_of(opts)
     if opts.aggregation not in AGG:
         raise OptionError(f"unknown aggregation {opts.aggregation!r}; choose {', '.join(AGG)}")
-    evaluations = opts.evaluations or (PAPER_EVALUATIONS if opts.budget == "paper"
-                                       else DEFAULT_EVALUATIONS)
     cfg = AblationConfig(
         evaluations=evaluations, seeds=tuple(opts.seed + i for i in range(opts.seeds)),
-        population=opts.population, offspring=opts.offspring, n_unary=opts.n_unary,
+        population=population, offspring=offspring, n_unary=opts.n_unary,
         aggregations=AGG[opts.aggregation], populations=tuple(opts.populations),
         n_unaries=tuple(opts.n_unary_values), experiments=tuple(opts.experiments))
     cfg.validate()
     return cfg
 
 
+def budget_of(opts: AblateOptions) -> tuple[tuple[int, int, int], str]:
+    """(population, offspring, evaluations) of the options and where they come from."""
+    return resolve_budget(ABLATE_BUDGETS, opts.budget, opts.population, opts.offspring,
+                          opts.evaluations)
+
+
 def load_data(ctx, search_archs: str = "search", heldout: str = "validation"
               ) -> tuple[AblationData, object]:
-    """Statistics of the search and validation architectures (built or read from the cache)."""
-    from lpzero_gp.workflows.context import dataset_for, load, pick_records
+    """Statistics of the search and held-out architectures (built or read from the cache).
+
+    The architectures are chosen as ``run`` chooses them: the held-out ones are never
+    searched, and an error names the option (``--search-archs`` or ``--heldout``) to change.
+    """
+    from lpzero_gp.workflows.context import dataset_for, load
 
     loaded = load(ctx)
-    search_recs = pick_records(loaded, search_archs, ctx.seed)
-    ids = {r.id for r in search_recs}
-    held = [r for r in pick_records(loaded, heldout, ctx.seed + 1) if r.id not in ids]
-    if len(held) < 3:
-        raise OptionError("fewer than 3 validation architectures outside the search split")
+    search_recs = pick(loaded.records, search_archs, loaded.space, loaded.packaged, ctx.seed,
+                       "--search-archs")
+    held = pick(loaded.records, heldout, loaded.space, loaded.packaged, ctx.seed, "--heldout",
+                exclude={r.id for r in search_recs}, sample_seed=ctx.seed + 1)
     ds, truth, _ = dataset_for(loaded, search_recs, "search statistics")
     vds, vtruth, _ = dataset_for(loaded, held, "validation statistics")
     return AblationData(ds, truth, vds, vtruth), loaded
@@ -564,7 +587,7 @@ def run_ablate(opts: AblateOptions) -> Report:
 
     t0 = time.perf_counter()
     cfg = config_from_options(opts)
-    variant = opts.variant or get_space(opts.space).default_variant
+    variant = opts.variant or get_space(opts.space, **opts.space_options).default_variant
     out = Path(opts.out or f"runs/ablate-{opts.space}-{variant}")
     if out.exists() and not opts.force:
         raise ResultsError(f"results folder {out} exists (use --force to replace it)")
@@ -577,7 +600,7 @@ def run_ablate(opts: AblateOptions) -> Report:
                    "calibration": loaded.info, "init_seed": ctx.init_seed
                    if ctx.init_seed is not None else ctx.seed,
                    "search_archs": opts.search_archs, "heldout": opts.heldout,
-                   "versions": versions()})
+                   "budget": budget_of(opts)[1], "versions": versions()})
     ex = loaded.extractor
     timing.update({"wall_seconds": time.perf_counter() - t0, "extract_seconds": ex.seconds,
                    "models_built": ex.built, "statistics_loaded_from_cache": ex.loaded})

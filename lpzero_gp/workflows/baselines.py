@@ -12,6 +12,7 @@ import re
 import sys
 import time
 from collections import Counter
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -30,18 +31,21 @@ from lpzero_gp.score.fitness import rank
 from lpzero_gp.spaces.base import Space
 from lpzero_gp.stats.extract import ExtractConfig
 from lpzero_gp.versions import versions
-from lpzero_gp.workflows.options import BaselineOptions, Report
+from lpzero_gp.workflows.options import BaselineOptions, Report, Source
 from lpzero_gp.workflows.report import fmt, markdown_table
+from lpzero_gp.workflows.splits import pick
+
+#: The default ``--stat-budget``, the only one that means nothing without ``--trees``.
+STAT_BUDGET = Source.stat_budget
 
 
-def parse_batch(text: str | None, space: Space) -> tuple[int, int]:
-    """``BxT`` (e.g. ``4x128``) or the space's default baseline batch (smaller than the
-    search's, so every baseline on every architecture fits a small CPU)."""
-    if text is None:
-        return space.baselines.batch
+def parse_batch(text: str) -> tuple[int, int]:
+    """``BxT`` (e.g. ``4x128``), the deprecated ``--batch`` spelling of ``--batch-size B
+    --seq-len T``."""
     m = re.fullmatch(r"\s*(\d+)\s*[xX*]\s*(\d+)\s*", text)
     if not m:
-        raise OptionError(f"--batch {text!r}: expected BATCHxSEQ_LEN, e.g. 4x128")
+        raise OptionError(f"--batch {text!r}: expected BATCHxSEQ_LEN, e.g. 4x128 (better: "
+                          "--batch-size 4 --seq-len 128)")
     bs, sl = int(m.group(1)), int(m.group(2))
     if not 1 <= bs <= 4096 or not 2 <= sl <= 8192:
         raise OptionError(f"--batch {text!r}: batch 1..4096 and sequence length 2..8192")
@@ -117,13 +121,10 @@ def _tree_rows(loaded, records, keys: list[str]) -> list[dict]:
 
 
 def _check_options(opts: BaselineOptions) -> None:
-    """OptionError for a missing input file or an unknown device, before any work."""
-    for opt in ("benchmark", "text"):
-        value = getattr(opts, opt)
-        if value and not Path(value).is_file():
-            raise OptionError(f"--{opt} file {value} does not exist")
-    if not re.fullmatch(r"cpu|cuda(:\d+)?", opts.device):
-        raise OptionError(f"unknown device {opts.device!r} (cpu or cuda[:N])")
+    """OptionError for an option that cannot apply, before any work."""
+    if not opts.trees and opts.stat_budget != STAT_BUDGET:
+        raise OptionError("--stat-budget sets the statistics of --trees only; give --trees "
+                          "or leave --stat-budget out")
 
 
 def _score(loaded, records: list, cfg: ExtractConfig, keys: list[str],
@@ -133,14 +134,15 @@ def _score(loaded, records: list, cfg: ExtractConfig, keys: list[str],
     if threads and opts.workers == 1:
         torch.set_num_threads(threads)
     mapper = None
-    if opts.workers > 1:
+    if opts.workers > 1 or opts.dask:
         from lpzero_gp.parallel import make_mapper
 
-        mapper = make_mapper(opts.workers)
+        mapper = make_mapper(opts.workers, opts.dask)
         loaded.extractor.mapper = mapper  # --trees extracts statistics in the same pool
     bar = tqdm(total=len(records), desc="baselines", file=sys.stderr, disable=opts.quiet)
     t0 = time.perf_counter()
-    results = score_many(loaded.space, records, loaded.batch, cfg, keys, opts.cache_dir,
+    cache = None if opts.no_cache else opts.cache_dir
+    results = score_many(loaded.space, records, loaded.batch, cfg, keys, cache,
                          mapper, progress=lambda _r: bar.update(1), threads=threads)
     bar.close()
     return results, threads, time.perf_counter() - t0
@@ -153,21 +155,19 @@ def run_baselines(opts: BaselineOptions) -> Report:
     folder. Returns the header with ``rows`` and ``trees`` as ``data``, and the printed table.
     """
     from lpzero_gp.spaces import get_space
-    from lpzero_gp.workflows.context import Context, load, pick_records
+    from lpzero_gp.workflows.context import load
 
     _check_options(opts)
     keys = check_keys(list(opts.proxies) if opts.proxies else BY_KEY)
-    bs, sl = parse_batch(opts.batch, get_space(opts.space, **opts.space_options))
-    ctx = Context(space=opts.space, space_options=opts.space_options, variant=opts.variant,
-                  semantics=opts.semantics,
-                  benchmark=opts.benchmark, batch_size=bs, seq_len=sl,
-                  tokenizer=opts.tokenizer, text=opts.text, seed=opts.seed,
-                  device=opts.device, cache_dir=opts.cache_dir, workers=1,
-                  progress=not opts.quiet)
-    loaded = load(ctx)
+    # the pool (or Dask) scores whole architectures here, so load() starts none of its own
+    ctx = replace(opts.context(), workers=1, dask=None)
+    space = get_space(opts.space, **opts.space_options)
+    loaded = load(ctx, default_batch=space.baselines.batch)
+    bs, sl = (int(n) for n in loaded.batch["input_ids"].shape)
     out = Path(opts.out or f"runs/baselines-{loaded.space.name}-{loaded.variant}")
     folder = AtomicFolder(out, opts.force)  # fails early if it exists
-    records = pick_records(loaded, opts.archs, ctx.seed)
+    records = pick(loaded.records, opts.archs, loaded.space, loaded.packaged, ctx.seed,
+                   "--archs")
     cfg = loaded.extractor.cfg
     results, threads, wall = _score(loaded, records, cfg, keys, opts)
     truth = np.array([r.truth for r in records], dtype=np.float64)
@@ -176,7 +176,8 @@ def run_baselines(opts: BaselineOptions) -> Report:
     head = {
         "space": loaded.space.name, "variant": loaded.variant, "semantics": ctx.semantics,
         "loss": loaded.space.loss_label(ctx.semantics),
-        "batch": f"{bs}x{sl}", "seed": ctx.seed, "archs": opts.archs, "n": len(records),
+        "batch": f"{bs}x{sl}", "seed": ctx.seed, "init_seed": cfg.seed, "archs": opts.archs,
+        "n": len(records),
         "truth": loaded.space.truth_label, "workers": opts.workers, "threads": threads,
         "wall_seconds": round(wall, 1), "command": opts.command,
         "batch_info": loaded.info, **versions(),

@@ -21,6 +21,7 @@ from lpzero_gp.score.scoring import Scorer
 from lpzero_gp.search import Search, SearchConfig, load_checkpoint
 from lpzero_gp.spaces import get_space
 from lpzero_gp.spaces.base import Record, Space
+from lpzero_gp.stats.cache import resolve as stats_cache
 from lpzero_gp.stats.calibration import load_text, space_batch, space_batch_info
 from lpzero_gp.stats.extract import ExtractConfig, Extractor
 from lpzero_gp.stats.store import Dataset
@@ -35,6 +36,9 @@ class Context(Source):
     progress: bool = True
     #: Options handed to the space's constructor (e.g. llama: model, adapter, dtype).
     space_options: dict = field(default_factory=dict)
+    #: Where statistics go when no cache is used (a run's checkpoint folder), so that they
+    #: survive a crash all the same.
+    fallback_cache: str | None = None
 
 
 @dataclass
@@ -56,8 +60,12 @@ def _mapper(ctx: Context):
     return make_mapper(ctx.workers, ctx.dask)
 
 
-def load(ctx: Context) -> Loaded:
-    """Open the space, read the benchmark, build the calibration batch (once)."""
+def load(ctx: Context, default_batch: tuple[int, int] | None = None) -> Loaded:
+    """Open the space, read the benchmark, build the calibration batch (once).
+
+    ``default_batch`` (batch size, sequence length) replaces the space's calibration default
+    for what ``ctx`` leaves unset (the baselines' smaller batch).
+    """
     space = get_space(ctx.space, **ctx.space_options)
     variant = ctx.variant or space.default_variant
     if variant not in space.variants:
@@ -69,7 +77,7 @@ def load(ctx: Context) -> Loaded:
     stand_in = ctx.benchmark is None and not space.ships_benchmark
     records = None if stand_in else space.load_records(ctx.benchmark)
     spec = space.calibration
-    bs, sl = ctx.batch_size or spec.batch_size, ctx.seq_len or spec.seq_len
+    bs, sl = _batch_shape(ctx, space, records, default_batch or (spec.batch_size, spec.seq_len))
     if bs < 1 or sl < 2 or bs * sl > 1 << 22:
         raise OptionError(f"absurd calibration batch {bs} x {sl}")
     text = load_text(ctx.text) if ctx.text else None
@@ -83,8 +91,23 @@ def load(ctx: Context) -> Loaded:
     cfg = ExtractConfig(space.name, variant, ctx.semantics, init_seed, ctx.stat_budget,
                         ctx.device, space_key(ctx.space_options))
     mapper = _mapper(ctx) if (ctx.workers > 1 or ctx.dask) else None
-    extractor = Extractor(space, cfg, batch, ctx.cache_dir, mapper, ctx.progress)
+    cache = stats_cache(ctx.cache_dir, ctx.no_cache) or ctx.fallback_cache
+    extractor = Extractor(space, cfg, batch, cache, mapper, ctx.progress)
     return Loaded(space, variant, records, batch, extractor, info, ctx.benchmark is None)
+
+
+def _batch_shape(ctx: Context, space: Space, records: list[Record] | None,
+                 default: tuple[int, int]) -> tuple[int, int]:
+    """Calibration batch size and length: the options, else ``default``, whose length is cut
+    to what every model of ``records`` accepts; an explicit longer ``--seq-len`` is refused
+    here, once, before any model is built."""
+    limit = space.max_seq_len(records)
+    if ctx.seq_len is not None and limit is not None and ctx.seq_len > limit:
+        raise OptionError(f"--seq-len {ctx.seq_len} is longer than the {limit} tokens the "
+                          f"models of this {space.name} benchmark accept; give --seq-len "
+                          f"{limit} or less")
+    seq_len = ctx.seq_len or (default[1] if limit is None else min(default[1], limit))
+    return ctx.batch_size or default[0], seq_len
 
 
 def space_key(options: dict) -> str:
@@ -158,17 +181,21 @@ def evaluate_proxy(loaded: Loaded, proxy: str, records: list[Record], label: str
 
 
 def search(loaded: Loaded, ctx: Context, cfg: SearchConfig, search_records: list[Record],
-           checkpoint_dir: Path | None = None, resume: bool = False):
-    """Run the GP search on ``search_records``; returns (search, final state, dataset info)."""
+           checkpoint_dir: Path | None = None, resume: bool = False, checkpoint_key: str = ""):
+    """Run the GP search on ``search_records``; returns (search, final state, dataset info).
+
+    ``checkpoint_key`` is stored with every checkpoint, and a resumed checkpoint must carry it.
+    """
     ds, truth, recs = dataset_for(loaded, search_records, "search statistics")
     scorer = Scorer(ds, truth, memoize=cfg.memoize, with_tau=False)
     from lpzero_gp.parallel import fitness_mapper
 
     score_fn, mapper = fitness_mapper(scorer, ctx.workers, ctx.dask)
     s = Search(search_pset(cfg), score_fn, cfg, available=available_inputs(ds), mapper=mapper)
+    s.checkpoint_key = checkpoint_key
     state = None
     if resume and checkpoint_dir is not None:
-        state = load_checkpoint(checkpoint_dir, default_pset())
+        state = load_checkpoint(checkpoint_dir, default_pset(), key=checkpoint_key)
         if state.meta.get("config") != asdict(cfg):
             raise CheckpointError("checkpoint was written with different search settings")
         s.resume(state)

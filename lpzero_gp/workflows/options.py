@@ -21,9 +21,9 @@ if TYPE_CHECKING:
 #: A callback that shows one line of progress news (where checkpoints go, what resumes).
 Notify = Callable[[str], None]
 
-#: Search budget presets: population, offspring per generation, offspring evaluations. The
-#: search itself takes seconds once statistics are stored, so the default already spends the
-#: paper's budget.
+#: ``run`` budget presets: population, offspring per generation, offspring evaluations (the
+#: initial population is evaluated on top). The search itself takes seconds once statistics
+#: are stored, so the default already spends the paper's budget.
 BUDGETS: dict[str, tuple[int, int, int]] = {
     "quick": (20, 10, 100),
     "default": (80, 40, 1000),
@@ -38,6 +38,14 @@ EXPERIMENTS = ("rps", "population", "n_unary")
 DEFAULT_EVALUATIONS = 300
 #: The paper's budget: 80 initial proxies plus 1,000 offspring (as ``run --budget paper``).
 PAPER_EVALUATIONS = 80 + 1000
+#: ``ablate`` budget presets: population, offspring per generation, and proxies evaluated per
+#: run *including* the initial population (every arm of an experiment spends the same total).
+ABLATE_BUDGETS: dict[str, tuple[int, int, int]] = {
+    "default": (80, 40, DEFAULT_EVALUATIONS),
+    "paper": (80, 40, PAPER_EVALUATIONS),
+}
+#: The numbers a budget preset sets, in order.
+BUDGET_FIELDS = ("population", "offspring", "evaluations")
 
 
 def parse_space_options(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
@@ -59,6 +67,50 @@ def parse_space_options(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
         except ValueError:
             out[key] = value
     return out
+
+
+def resolve_budget(presets: dict[str, tuple[int, int, int]], budget: str,
+                   population: int | None = None, offspring: int | None = None,
+                   evaluations: int | None = None) -> tuple[tuple[int, int, int], str]:
+    """(population, offspring, evaluations) of ``budget``, each number given explicitly
+    replacing the preset's, and a line saying where each number comes from.
+
+    The one budget rule of ``run`` and ``ablate``: a preset supplies the numbers that are not
+    given; a given number always wins and is reported as replacing the preset's.
+    """
+    if budget not in presets:
+        raise OptionError(f"unknown budget {budget!r}; choose {', '.join(presets)}")
+    given = (population, offspring, evaluations)
+    pop, off, evals = (p if g is None else g for g, p in zip(given, presets[budget], strict=True))
+    replaced = [f"--{name} {g:,} replaces its {p:,}"
+                for name, g, p in zip(BUDGET_FIELDS, given, presets[budget], strict=True)
+                if g is not None and g != p]
+    text = f"--budget {budget}" + (f" ({'; '.join(replaced)})" if replaced else "")
+    return (pop, off, evals), text
+
+
+def check_device(device: str) -> None:
+    """OptionError, once and before any model is built, for a device torch cannot use here.
+
+    ``cpu``, ``cuda`` or ``cuda:N``; a CUDA device must exist on this machine. torch is imported
+    only for a CUDA device, so checking ``cpu`` stays light.
+    """
+    import re
+
+    if not re.fullmatch(r"cpu|cuda(:\d+)?", device):
+        raise OptionError(f"--device {device!r}: choose cpu, cuda or cuda:N")
+    if device == "cpu":
+        return
+    import torch
+
+    if not torch.cuda.is_available():
+        raise OptionError(f"--device {device}: CUDA is not available on this machine (torch "
+                          f"{torch.__version__}); use --device cpu")
+    count = torch.cuda.device_count()
+    index = int(device.partition(":")[2] or 0)
+    if index >= count:
+        raise OptionError(f"--device {device}: this machine has {count} CUDA device"
+                          f"{'' if count == 1 else 's'} (cuda:0 to cuda:{count - 1})")
 
 
 @dataclass
@@ -112,7 +164,8 @@ class _SpaceOptions:
 
 @dataclass
 class CommonOptions(Source, _SpaceOptions):
-    """Where architectures and their statistics come from (``run``, ``eval``, ``ablate``).
+    """Where architectures and their statistics come from (``run``, ``eval``, ``ablate``,
+    ``baselines``: one meaning of every shared option).
 
     ``space_option`` holds ``KEY=VALUE`` options of the space's constructor, e.g.
     ``model=/data/llama`` or ``stand_in=10`` for llama.
@@ -122,15 +175,15 @@ class CommonOptions(Source, _SpaceOptions):
     space_option: tuple[str, ...] = ()
 
     def context(self) -> Context:
-        """The workflow context of these options; OptionError for a missing file or device."""
+        """The workflow context of these options; OptionError for a missing file or a device
+        this machine does not have (checked once, before any model is built)."""
         from lpzero_gp.workflows.context import Context
 
         if self.text and not Path(self.text).is_file():
             raise OptionError(f"calibration text file {self.text} does not exist")
         if self.benchmark and not Path(self.benchmark).is_file():
             raise OptionError(f"benchmark file {self.benchmark} does not exist")
-        if self.device != "cpu" and not self.device.startswith("cuda"):
-            raise OptionError(f"unknown device {self.device!r} (cpu or cuda[:N])")
+        check_device(self.device)
         shared = {f.name: getattr(self, f.name) for f in fields(Source)}
         return Context(**shared, progress=not self.quiet, space_options=self.space_options)
 
@@ -139,7 +192,8 @@ class CommonOptions(Source, _SpaceOptions):
 class RunOptions(CommonOptions):
     """``lpzero-gp run``: search settings, held-out split, results folder and resuming.
 
-    ``population``, ``offspring`` and ``evaluations`` override the ``budget`` preset.
+    ``population``, ``offspring`` and ``evaluations`` (None: the preset's) replace the
+    ``budget`` preset's numbers (:data:`BUDGETS`, :func:`resolve_budget`).
     ``resume_dir`` continues an interrupted run (its results or checkpoint folder);
     ``checkpoint_dir`` is the checkpoint folder found from it (filled by ``merge_resume``).
     """
@@ -167,7 +221,8 @@ class RunOptions(CommonOptions):
 
 @dataclass
 class EvalOptions(CommonOptions):
-    """``lpzero-gp eval``: proxies (strings, named proxies or features) and architectures.
+    """``lpzero-gp eval``: proxies (strings, named proxies or features) and architectures,
+    with ``compare`` (paired bootstrap against the first proxy) and a results folder ``out``.
 
     ``model``, ``adapter`` and ``dtype`` are short for the space options of the same names
     (the llama space takes them); ``ground_truth`` is another name for ``benchmark``.
@@ -176,6 +231,11 @@ class EvalOptions(CommonOptions):
     proxies: tuple[str, ...] = ()
     archs: str = "all"
     ci: bool = False
+    #: Paired bootstrap of the first proxy against each other one.
+    compare: bool = False
+    #: Results folder (None: print only) and whether an existing one is replaced.
+    out: str | None = None
+    force: bool = False
     model: str = "smollm2"
     ground_truth: str | None = None
     adapter: str | None = None
@@ -205,16 +265,17 @@ class EvalOptions(CommonOptions):
 class AblateOptions(CommonOptions):
     """``lpzero-gp ablate``: experiments, seeds, budget and the values each one varies.
 
-    ``evaluations`` overrides the ``budget`` preset (default or paper); ``seeds`` is the number
-    of search seeds (``seed``, ``seed + 1``, ...).
+    ``population``, ``offspring`` and ``evaluations`` (None: the preset's) replace the
+    ``budget`` preset's numbers (:data:`ABLATE_BUDGETS`, :func:`resolve_budget`), as for
+    ``run``; ``seeds`` is the number of search seeds (``seed``, ``seed + 1``, ...).
     """
 
     experiments: tuple[str, ...] = EXPERIMENTS
     seeds: int = 3
     budget: str = "default"
     evaluations: int | None = None
-    population: int = 80
-    offspring: int = 40
+    population: int | None = None
+    offspring: int | None = None
     n_unary: int = 2
     populations: tuple[int, ...] = (80, 100, 200)
     n_unary_values: tuple[int, ...] = (2, 3, 4, 5)
@@ -226,34 +287,22 @@ class AblateOptions(CommonOptions):
 
 
 @dataclass
-class BaselineOptions(_SpaceOptions):
+class BaselineOptions(CommonOptions):
     """``lpzero-gp baselines``: the hand-crafted proxies on a space's own models.
 
-    ``batch`` is ``BATCHxSEQ_LEN`` (default: the space's baseline batch); ``proxies`` the
-    baseline keys (default: all); ``command`` the command line recorded with the results.
+    The shared options mean what they mean for ``run``; ``batch_size`` and ``seq_len`` default
+    to the space's baseline batch (smaller than the search's). ``stat_budget`` only matters
+    with ``trees`` (the statistics of the tree twins). ``proxies`` are the baseline keys
+    (default: all); ``command`` the command line recorded with the results.
     """
 
-    space: str = "flexibert"
-    variant: str | None = None
-    semantics: str = "intended"
     archs: str = "all"
-    batch: str | None = None
     proxies: tuple[str, ...] | None = None
     trees: bool = False
-    benchmark: str | None = None
-    tokenizer: str | None = None
-    text: str | None = None
-    seed: int = 42
-    device: str = "cpu"
-    cache_dir: str | None = None
-    no_cache: bool = False
-    workers: int = 1
     threads: int | None = None
     out: str | None = None
     force: bool = False
-    quiet: bool = False
     command: str = ""
-    space_option: tuple[str, ...] = ()
 
 
 @dataclass
@@ -276,6 +325,13 @@ class LlamaModelOptions:
     seed: int = 42
     threads: int | None = 1
     quiet: bool = False
+
+    def check(self) -> None:
+        """OptionError, before the super-network is built, for a device this machine lacks or
+        a missing calibration text."""
+        if self.text and not Path(self.text).is_file():
+            raise OptionError(f"calibration text file {self.text} does not exist")
+        check_device(self.device)
 
 
 @dataclass
@@ -302,7 +358,8 @@ def changed_options(options: Any) -> set[str]:
 
 
 __all__ = [
-    "AGG", "BUDGETS", "DEFAULT_EVALUATIONS", "EXPERIMENTS", "PAPER_EVALUATIONS",
-    "AblateOptions", "BaselineOptions", "CommonOptions", "EvalOptions", "LlamaModelOptions",
-    "Notify", "Report", "RunOptions", "SubnetOptions", "changed_options",
+    "ABLATE_BUDGETS", "AGG", "BUDGETS", "BUDGET_FIELDS", "DEFAULT_EVALUATIONS", "EXPERIMENTS",
+    "PAPER_EVALUATIONS", "AblateOptions", "BaselineOptions", "CommonOptions", "EvalOptions",
+    "LlamaModelOptions", "Notify", "Report", "RunOptions", "SubnetOptions", "changed_options",
+    "check_device", "resolve_budget",
 ]

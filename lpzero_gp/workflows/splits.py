@@ -8,13 +8,13 @@ naming the option to change, when a choice leaves too few architectures to rank.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Collection
 from importlib import resources
 
 import numpy as np
 
 from lpzero_gp.errors import OptionError, SpaceError
+from lpzero_gp.jsonfile import read_json
 from lpzero_gp.spaces.base import Record, Space
 
 SPLIT_NAMES = ("search", "validation", "test")
@@ -41,18 +41,19 @@ def draw_splits(ids: list[str], sizes: tuple[int, int, int], seed: int = SPLIT_S
 def stored_splits(space: str) -> dict[str, list[str]]:
     """The packaged splits of a space's packaged benchmark."""
     path = resources.files("lpzero_gp") / "data" / "splits.json"
-    data = json.loads(path.read_text())
+    data = read_json(path, "packaged splits")
     if space not in data:
         raise SpaceError(f"no stored splits for space {space!r}")
     return data[space]
 
 
-def select(records: list[Record], which: str, space: Space, packaged: bool, seed: int = 42
-           ) -> list[Record]:
+def select(records: list[Record], which: str, space: Space, packaged: bool, seed: int = 42,
+           option: str = "--archs") -> list[Record]:
     """Records of a split (``search|validation|test|all``) or ``heldout`` (not search).
 
     For a user benchmark file the splits are drawn from its own ids with the same sizes
-    scaled to its length.
+    scaled to its length. An unknown split is an OptionError naming ``option``, the option
+    the choice was given with.
     """
     if which == "all":
         return list(records)
@@ -67,8 +68,8 @@ def select(records: list[Record], which: str, space: Space, packaged: bool, seed
         keep = set(splits["validation"]) | set(splits["test"])
         return [r for r in records if r.id in keep]
     if which not in splits:
-        raise OptionError(f"unknown split {which!r}; choose search, validation, test, heldout "
-                         "or all")
+        raise OptionError(f"{option}: unknown split {which!r}; choose {', '.join(CHOICES)} or "
+                          "a number N")
     return [by_id[i] for i in splits[which] if i in by_id]
 
 
@@ -111,7 +112,7 @@ def pick(records: list[Record], which: str, space: Space, packaged: bool, seed: 
     if which == "heldout" and exclude:
         chosen = pool
     else:
-        keep = {r.id for r in select(records, which, space, packaged, seed)}
+        keep = {r.id for r in select(records, which, space, packaged, seed, option)}
         chosen = [r for r in pool if r.id in keep]
     if len(chosen) < MIN_ARCHS:
         raise _too_few(option, which, len(chosen), len(records), packaged)
