@@ -141,7 +141,9 @@ def _score(loaded, records: list, cfg: ExtractConfig, keys: list[str],
         loaded.extractor.mapper = mapper  # --trees extracts statistics in the same pool
     bar = tqdm(total=len(records), desc="baselines", file=sys.stderr, disable=opts.quiet)
     t0 = time.perf_counter()
-    cache = None if opts.no_cache else opts.cache_dir
+    from lpzero_gp.stats.cache import resolve
+
+    cache = resolve(opts.cache_dir, opts.no_cache)  # the same cache as every command's
     results = score_many(loaded.space, records, loaded.batch, cfg, keys, cache,
                          mapper, progress=lambda _r: bar.update(1), threads=threads)
     bar.close()

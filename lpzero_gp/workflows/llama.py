@@ -89,6 +89,7 @@ def run_subnets(opts: SubnetOptions) -> Report:
     from lpzero_gp.score.subnets import SubnetScorer
     from lpzero_gp.workflows.subnets import SearchSettings, search_subnets
 
+    opts.check()
     out = Path(opts.out) if opts.out else _default_out(opts.model, opts.seed)
     if out.exists() and not opts.force:
         raise ResultsError(f"results folder {out} exists (use --force to replace it)")

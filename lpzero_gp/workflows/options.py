@@ -54,7 +54,7 @@ def parse_space_options(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
     A value that parses as JSON (a number, true/false, null, a list) is taken as such; any other
     value is text. OptionError for an item without ``=`` or with an empty key.
     """
-    import json
+    from lpzero_gp.jsonfile import loads_json
 
     out: dict[str, Any] = {}
     for item in items:
@@ -62,9 +62,9 @@ def parse_space_options(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
         key = key.strip().replace("-", "_")
         if not sep or not key.isidentifier():
             raise OptionError(f"--space-option {item!r}: expected KEY=VALUE")
-        try:
-            out[key] = json.loads(value)
-        except ValueError:
+        try:  # bounded: absurdly nested text is text, never a RecursionError
+            out[key] = loads_json(value, f"--space-option {key}", error=OptionError)
+        except OptionError:
             out[key] = value
     return out
 
