@@ -146,8 +146,8 @@ def test_run_eval_and_baselines_on_a_user_file(bench, size, tmp_path, capsys, mo
 
     out = tmp_path / "base"
     argv = ["baselines", "--space", "hf", "--benchmark", path, "--archs", "4",
-            "--batch-size", "2", "--seq-len", "16", "--proxies", "params,snip,softmax_confidence,jacobian_cosine", "--out", out,
-            "--quiet"]
+            "--batch-size", "2", "--seq-len", "16",
+            "--proxies", "params,snip,softmax_confidence,jacobian_cosine", "--out", out, "--quiet"]
     assert main([str(a) for a in argv]) == 0
     with open(out / "baselines.csv", newline="") as f:
         rows = {r["key"]: r for r in csv.DictReader(f)}
