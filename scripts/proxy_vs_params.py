@@ -3,7 +3,8 @@
 On one split of a space (statistics from the cache when given) it prints the difference in
 Spearman rho between a proxy and a feature baseline on the same architectures with a paired
 bootstrap interval (5,000 resamples, seed 0), and the partial Spearman correlation of the
-proxy with the truth given the baseline (ranks regressed linearly on the baseline's ranks).
+proxy with the truth given the baseline, with its interval
+(:mod:`lpzero_gp.score.correlate`; ``lpzero-gp eval --compare`` reports the same).
 
     python scripts/proxy_vs_params.py --space llama --proxy llama-best --cache-dir /tmp/lcache
 """
@@ -13,17 +14,12 @@ from __future__ import annotations
 import argparse
 
 import numpy as np
-from scipy.stats import rankdata, spearmanr
 
+from lpzero_gp.score.correlate import paired_bootstrap, partial
 from lpzero_gp.workflows.context import evaluate_proxy, load
 from lpzero_gp.workflows.options import EvalOptions
+from lpzero_gp.workflows.report import corr, signed
 from lpzero_gp.workflows.splits import select
-
-
-def residual(y: np.ndarray, x: np.ndarray) -> np.ndarray:
-    """``y`` minus its least-squares line on ``x``."""
-    slope, intercept = np.polyfit(x, y, 1)
-    return y - (slope * x + intercept)
 
 
 def main() -> None:
@@ -42,20 +38,14 @@ def main() -> None:
     a = evaluate_proxy(loaded, args.proxy, records)
     b = evaluate_proxy(loaded, args.baseline, a.records)
     truth = np.array([r.truth for r in a.records])
-    sa, sb = np.asarray(a.scores, dtype=float), np.asarray(b.scores, dtype=float)
-    rng = np.random.default_rng(0)
-    n = len(truth)
-    diffs = np.empty(args.resamples)
-    for k in range(args.resamples):
-        i = rng.integers(0, n, n)
-        diffs[k] = spearmanr(sa[i], truth[i])[0] - spearmanr(sb[i], truth[i])[0]
-    lo, hi = np.percentile(diffs, [2.5, 97.5])
-    delta = spearmanr(sa, truth)[0] - spearmanr(sb, truth)[0]
-    rb = rankdata(sb)
-    partial = np.corrcoef(residual(rankdata(sa), rb), residual(rankdata(truth), rb))[0, 1]
-    print(f"{args.space} {args.split} (n={n}): rho({args.proxy}) - rho({args.baseline}) = "
-          f"{delta:+.3f} [{lo:+.3f}, {hi:+.3f}], P(diff <= 0) = {np.mean(diffs <= 0):.3f}; "
-          f"partial Spearman given {args.baseline} = {partial:.3f}")
+    pair = paired_bootstrap(a.scores, b.scores, truth, n=args.resamples)
+    part = partial(a.scores, truth, b.scores, given=args.baseline)
+    lo, hi = pair.ci
+    print(f"{args.space} {args.split} (n={pair.n}): rho({args.proxy}) - rho({args.baseline}) = "
+          f"{signed(pair.diff)} [{signed(lo)}, {signed(hi)}], P(diff <= 0) = "
+          f"{pair.p_le_zero:.3f}; partial Spearman given {args.baseline} = "
+          f"{corr(part.rho, part.reason)} [{signed(part.ci[0]) if part.ci else '-'}, "
+          f"{signed(part.ci[1]) if part.ci else '-'}]")
 
 
 if __name__ == "__main__":

@@ -18,6 +18,86 @@ def fmt(x: float, digits: int = 3) -> str:
     return "-" if x is None or not np.isfinite(x) else f"{x:.{digits}f}"
 
 
+#: The fitness's mark of an invalid proxy (``score.fitness.INVALID_FITNESS``, below every real
+#: correlation; not imported, to keep this module light).
+_INVALID = -2.0
+
+
+def is_invalid(rho: float | None) -> bool:
+    """Whether a correlation is missing: None, nan, or the fitness's invalid mark."""
+    return rho is None or not np.isfinite(rho) or rho <= _INVALID
+
+
+def corr(rho: float | None, reason: str = "", digits: int = 3) -> str:
+    """A correlation for a table, or ``invalid (<reason>)`` when it is undefined (never the
+    fitness's invalid mark as a number)."""
+    if is_invalid(rho):
+        return f"invalid ({reason or 'undefined'})"
+    return f"{rho:.{digits}f}"
+
+
+def signed(x: float, digits: int = 3) -> str:
+    """A difference with its sign (a true minus sign; '-' alone for nan)."""
+    if x is None or not np.isfinite(x):
+        return "-"
+    return f"{x:+.{digits}f}".replace("-", "−")
+
+
+def bracket(ci: Sequence[float] | None, digits: int = 3) -> str:
+    """`` [a, b]`` of an interval (empty without one)."""
+    if not ci:
+        return ""
+    return f" [{fmt(ci[0], digits)}, {fmt(ci[1], digits)}]"
+
+
+def controlled_text(row: Mapping) -> tuple[str, str]:
+    """The ``partial|<size>`` and ``within <group>`` cells of a report row (with intervals)."""
+    p, w = row["partial"], row["within"]
+    partial = corr(p["rho"], p["reason"]) + ("" if is_invalid(p["rho"]) else bracket(p["ci"]))
+    within = corr(w["rho"], w["reason"]) + ("" if is_invalid(w["rho"]) else bracket(w["ci"]))
+    return partial, within
+
+
+def controlled_names(row: Mapping) -> tuple[str, str]:
+    """Column names saying what a row's partial and within correlations control for."""
+    given, by = row["partial"]["given"], row["within"]["by"]
+    return (f"partial|{given}" if given else "partial", f"within {by}" if by else "within")
+
+
+def panel_caption(rho: float, row: Mapping) -> str:
+    """A plot panel's caption: rho, and the partial and within correlations of ``row`` (each
+    only where the space has the feature it controls for)."""
+    def short(x: float) -> str:
+        return "invalid" if is_invalid(x) else f"{x:.3f}"
+
+    pname, wname = controlled_names(row)
+    parts = [f"{pname} {short(row['partial']['rho'])}" if row["partial"]["given"] else "",
+             f"{wname} {short(row['within']['rho'])}" if row["within"]["by"] else ""]
+    return f"rho {short(rho)}\n" + ", ".join(p for p in parts if p)
+
+
+def paired_text(entry: Mapping) -> str:
+    """``A vs B: Δrho +0.008 [−0.002, +0.020], P(Δ≤0)=0.057`` of a paired comparison."""
+    head = f"{entry['a']} vs {entry['b']}: "
+    if entry["reason"]:
+        return head + f"invalid ({entry['reason']})"
+    low, high = entry["ci"]
+    return (f"{head}Δrho {signed(entry['diff'])} [{signed(low)}, {signed(high)}], "
+            f"P(Δ≤0)={entry['p_le_zero']:.3f}")
+
+
+def metric_label(truth_label: str, higher_is_better: bool) -> str:
+    """The ground truth in its own units: a lower-is-better metric stored negated is named
+    without its 'negative' (plots show the metric itself)."""
+    if higher_is_better:
+        return truth_label
+    label = truth_label
+    for prefix in ("negative ", "minus "):
+        if label.lower().startswith(prefix):
+            label = label[len(prefix):]
+    return label.replace("; stored negated, so higher is better", "")
+
+
 def is_small(n: int) -> bool:
     """Whether a correlation on ``n`` architectures is a small-sample one."""
     return n < SMALL_SAMPLE
@@ -62,9 +142,12 @@ def missing_note(what: str, ids: Sequence[str]) -> str | None:
 
 
 def markdown_table(header: list[str], rows: list[list]) -> str:
-    """A Markdown table."""
-    out = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(str(c) for c in r) + " |" for r in rows]
+    """A Markdown table (a ``|`` inside a cell is escaped)."""
+    def cell(c) -> str:
+        return str(c).replace("|", "\\|")
+
+    out = ["| " + " | ".join(cell(c) for c in header) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
     return "\n".join(out) + "\n"
 
 
@@ -77,32 +160,91 @@ def _pyplot():
     return plt
 
 
-def plot_generations(logbook: list[dict], path: Path, title: str) -> None:
-    """Best and median Spearman rho per generation."""
+def plot_generations(logbook: list[dict], path: Path, title: str,
+                     validation: Sequence[float] | None = None,
+                     validation_label: str = "held-out") -> None:
+    """Best and median Spearman rho per generation on the search architectures, and with
+    ``validation`` the rho of each generation's best proxy on other architectures."""
     plt = _pyplot()
     gens = [r["gen"] for r in logbook]
     fig, ax = plt.subplots(figsize=(6, 3.6), dpi=110)
-    ax.plot(gens, [r["best"] for r in logbook], marker="o", ms=3, label="best")
-    ax.plot(gens, [r["median"] for r in logbook], ls="--", label="median (valid)")
+    ax.plot(gens, [r["best"] for r in logbook], marker="o", ms=3, label="best (search)")
+    ax.plot(gens, [r["median"] for r in logbook], ls="--", label="median (search, valid)")
+    if validation is not None:
+        ax.plot(gens, [np.nan if is_invalid(v) else v for v in validation], marker="s", ms=3,
+                label=f"best proxy on {validation_label}")
     ax.set_xlabel("generation")
-    ax.set_ylabel("Spearman rho (search architectures)")
+    ax.set_ylabel("Spearman rho" if validation is not None
+                  else "Spearman rho (search architectures)")
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, metadata={"Software": None})
+    fig.savefig(path, metadata={"Software": None}, bbox_inches="tight")
     plt.close(fig)
 
 
-def plot_scatter(scores, truth, path: Path, xlabel: str, ylabel: str, title: str) -> None:
-    """Proxy score against ground truth."""
+def _ranks(x: Sequence[float]) -> np.ndarray:
+    from scipy.stats import rankdata
+
+    return rankdata(np.asarray(x, dtype=float))
+
+
+def plot_ranks(panels: Sequence[tuple[str, Sequence[float], str]], truth: Sequence[float],
+               path: Path, title: str, truth_label: str, higher_is_better: bool = True,
+               groups: Sequence[float] | None = None, group_name: str | None = None) -> None:
+    """Rank of each proxy's score against rank of the truth, one small panel per proxy.
+
+    ``panels`` holds (name, scores, caption) per panel, all on the same architectures;
+    ``truth`` is the stored ground truth (higher is better), so a proxy that ranks perfectly
+    lies on the diagonal. Points are coloured by ``groups`` (e.g. depth). The truth axis is
+    labelled with the metric itself: for a lower-is-better metric (perplexity) the top is its
+    lowest value, and the right-hand axis shows the metric's values at a few ranks.
+    """
     plt = _pyplot()
-    fig, ax = plt.subplots(figsize=(5, 4), dpi=110)
-    ax.scatter(scores, truth, s=12, alpha=0.7)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(title, fontsize=9)
-    ax.grid(alpha=0.3)
+    t = np.asarray(truth, dtype=float)
+    rt, n = _ranks(t), len(t)
+    cols = min(len(panels), 4)
+    rows = -(-len(panels) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(3.3 * cols + 0.8, 3.3 * rows + 0.6), dpi=110,
+                             sharex=True, sharey=True, squeeze=False)
+    g = None if groups is None else np.asarray(groups, dtype=float)
+    levels = [] if g is None else sorted(set(g.tolist()))
+    cmap = plt.get_cmap("viridis")
+    colour = {v: cmap(k / max(len(levels) - 1, 1)) for k, v in enumerate(levels)}
+    for k, (name, scores, caption) in enumerate(panels):
+        ax = axes[k // cols][k % cols]
+        rs = _ranks(scores)
+        if g is None:
+            ax.scatter(rs, rt, s=10, alpha=0.7, lw=0)
+        else:
+            for v in levels:
+                m = g == v
+                ax.scatter(rs[m], rt[m], s=10, alpha=0.75, lw=0, color=colour[v],
+                           label=f"{v:g}")
+        ax.plot([1, n], [1, n], color="0.6", lw=0.8, ls=":")
+        ax.set_title(f"{name}\n{caption}" if caption else name, fontsize=8)
+        ax.grid(alpha=0.3)
+        if k // cols == rows - 1:
+            ax.set_xlabel("rank of score (right: ranked better)", fontsize=8)
+    for k in range(len(panels), rows * cols):
+        axes[k // cols][k % cols].set_visible(False)
+    metric = metric_label(truth_label, higher_is_better)
+    where = "top: highest" if higher_is_better else "top: lowest"
+    for r in range(rows):
+        axes[r][0].set_ylabel(f"rank of truth ({where}, best)\n{metric}", fontsize=8)
+    last = axes[0][min(len(panels), cols) - 1]
+    values = t if higher_is_better else -t
+    order = np.argsort(t, kind="stable")
+    at = np.unique(np.linspace(0, n - 1, min(n, 5)).round().astype(int))
+    right = last.twinx()
+    right.set_ylim(last.get_ylim())
+    right.set_yticks(rt[order][at])
+    right.set_yticklabels([f"{values[order][i]:.4g}" for i in at], fontsize=7)
+    if levels and len(levels) <= 12:
+        axes[0][0].legend(title=group_name, fontsize=7, title_fontsize=7, markerscale=1.5,
+                          loc="upper left", frameon=True)
+    fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(path, metadata={"Software": None})
+    fig.savefig(path, metadata={"Software": None}, bbox_inches="tight")
     plt.close(fig)

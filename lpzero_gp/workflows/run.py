@@ -24,6 +24,8 @@ import numpy as np
 from lpzero_gp import __version__
 from lpzero_gp.atomic import AtomicFolder, atomic_text
 from lpzero_gp.errors import CheckpointError, OptionError, ResultsError
+from lpzero_gp.jsonfile import read_json
+from lpzero_gp.lock import FolderLock
 from lpzero_gp.proxy.export import export
 from lpzero_gp.search import CHECKPOINT, SearchConfig, checkpoint_info
 from lpzero_gp.stats.extract import batch_digest
@@ -47,13 +49,16 @@ from lpzero_gp.workflows.options import (
 )
 from lpzero_gp.workflows.report import (
     ci_text,
-    fmt,
+    controlled_names,
+    controlled_text,
+    corr,
     interval,
     is_small,
     markdown_table,
     missing_note,
+    panel_caption,
     plot_generations,
-    plot_scatter,
+    plot_ranks,
     sample_note,
 )
 from lpzero_gp.workflows.splits import pick
@@ -61,26 +66,29 @@ from lpzero_gp.workflows.splits import pick
 #: Settings file written next to the checkpoint when a run starts.
 RUN_FILE = "run.json"
 RUN_FILE_FORMAT = 1
+#: Sub-folder of the checkpoint folder holding statistics when no cache is used.
+STATS_FOLDER = "stats"
 #: ``run`` options that never change its results. Every other option does, and a resumed run
 #: takes those from the checkpoint.
 FREE_OPTIONS = ("cache_dir", "no_cache", "workers", "dask", "quiet", "out", "force", "resume_dir",
                 "keep_checkpoint", "checkpoint_dir")
 #: Context fields that change how a run is executed but never its results.
-RUNTIME_FIELDS = ("cache_dir", "no_cache", "workers", "dask", "progress")
+RUNTIME_FIELDS = ("cache_dir", "no_cache", "workers", "dask", "progress", "fallback_cache")
 #: Of those, the options a resumed run takes from the checkpoint unless given again.
 RUNTIME_OPTIONS = ("cache_dir", "no_cache", "workers", "dask")
 
 
 def search_config(opts: RunOptions) -> SearchConfig:
-    """SearchConfig of a run (explicit population, offspring, evaluations override the preset)."""
-    if opts.budget not in BUDGETS:
-        raise OptionError(f"unknown budget {opts.budget!r}; choose {', '.join(BUDGETS)}")
+    """SearchConfig of a run: the ``budget`` preset with any given population, offspring and
+    evaluations replacing its numbers (:func:`~lpzero_gp.workflows.options.resolve_budget`)."""
+    from lpzero_gp.workflows.options import resolve_budget
+
+    (pop, off, evals), _ = resolve_budget(BUDGETS, opts.budget, opts.population,
+                                          opts.offspring, opts.evaluations)
     if opts.aggregation not in AGG:
         raise OptionError(f"unknown aggregation {opts.aggregation!r}; choose {', '.join(AGG)}")
-    pop, off, evals = BUDGETS[opts.budget]
     cfg = SearchConfig(
-        population=opts.population or pop, offspring=opts.offspring or off,
-        evaluations=opts.evaluations or evals, cxpb=opts.cxpb, mutpb=opts.mutpb,
+        population=pop, offspring=off, evaluations=evals, cxpb=opts.cxpb, mutpb=opts.mutpb,
         seed=opts.seed, n_unary=opts.n_unary, shape=opts.shape,
         max_height=opts.max_height, aggregations=AGG[opts.aggregation],
         rps=not opts.no_rps, memoize=not opts.no_memo)
@@ -95,8 +103,12 @@ def search_config(opts: RunOptions) -> SearchConfig:
 
 
 def default_out(opts: RunOptions) -> Path:
-    """``runs/<space>-<variant>-s<seed>`` when no results folder is given."""
-    return Path(f"runs/{opts.space}-{opts.variant or 'default'}-s{opts.seed}")
+    """``runs/<space>-<variant>-s<seed>`` when no results folder is given, with the variant the
+    run uses (the space's default variant when none is given, e.g. ``flexibert-as-trained``)."""
+    from lpzero_gp.spaces import get_space
+
+    variant = opts.variant or get_space(opts.space, **opts.space_options).default_variant
+    return Path(f"runs/{opts.space}-{variant}-s{opts.seed}")
 
 
 def checkpoint_dir_for(out: Path) -> Path:
@@ -117,10 +129,9 @@ def find_checkpoint(path: str | Path) -> Path:
     if path.is_dir() and (path / "summary.json").is_file():
         raise CheckpointError(f"{path} holds a finished run and no checkpoint (checkpoints are "
                          "removed when a run completes unless --keep-checkpoint)")
-    for folder in (path, sibling):
+    for folder in (path, sibling):  # stopped before its first generation: start the search
         if (folder / RUN_FILE).is_file():
-            raise CheckpointError(f"the run of {folder} was interrupted before its first "
-                                  "checkpoint; start it again")
+            return folder
     if not path.exists() and not sibling.exists():
         raise CheckpointError(f"nothing to resume: neither {path} nor its checkpoint folder "
                          f"{sibling} exists")
@@ -151,13 +162,9 @@ def read_run_file(ckpt: Path) -> dict:
     """The ``run.json`` of a checkpoint folder (CheckpointError if missing or from another
     version)."""
     path = ckpt / RUN_FILE
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CheckpointError(f"{ckpt} has no {RUN_FILE}: not a checkpoint of lpzero-gp run") \
-            from None
-    except (OSError, UnicodeDecodeError, ValueError) as exc:
-        raise CheckpointError(f"{path} is unreadable ({type(exc).__name__})") from None
+    if not path.is_file():
+        raise CheckpointError(f"{ckpt} has no {RUN_FILE}: not a checkpoint of lpzero-gp run")
+    data = read_json(path, "run file", error=CheckpointError)
     if not isinstance(data, dict) or data.get("format") != RUN_FILE_FORMAT or not isinstance(
             data.get("settings"), dict) or not isinstance(data.get("fingerprint"), dict):
         raise CheckpointError(f"{path} is not a run file of this lpzero-gp version")
@@ -213,6 +220,8 @@ class _Target:
     replace: bool
     #: The checkpoint's generation when resuming, else None.
     resumed_from: int | None = None
+    #: Whether this continues an interrupted run (possibly from before its first generation).
+    resuming: bool = False
 
 
 def _target(opts: RunOptions, cfg: SearchConfig) -> _Target:
@@ -222,19 +231,22 @@ def _target(opts: RunOptions, cfg: SearchConfig) -> _Target:
         raise ResultsError(f"results folder {out} exists and is not a folder")
     if opts.resume_dir:
         ckpt = Path(opts.checkpoint_dir)
-        gen = checkpoint_info(ckpt)
-        if gen["config"] != asdict(cfg):
-            raise CheckpointError(f"the checkpoint in {ckpt} was written with different search "
-                             "settings")
+        generation = None
+        if (ckpt / CHECKPOINT).is_file():
+            gen = checkpoint_info(ckpt)
+            if gen["config"] != asdict(cfg):
+                raise CheckpointError(f"the checkpoint in {ckpt} was written with different "
+                                      "search settings")
+            generation = gen["generation"]
         # the interrupted run's own results folder may be replaced; any other needs --force
         replace_ = opts.force or out.resolve() == Path(read_run_file(ckpt)["out"])
         if out.exists() and not replace_:
             raise ResultsError(f"results folder {out} exists (use --force to replace it)")
-        return _Target(out, ckpt, replace_, gen["generation"])
+        return _Target(out, ckpt, replace_, generation, resuming=True)
     ckpt = checkpoint_dir_for(out)
     if out.exists() and not opts.force:
         raise ResultsError(f"results folder {out} exists (use --force to replace it)")
-    if (ckpt / CHECKPOINT).is_file() and not opts.force:
+    if ((ckpt / CHECKPOINT).is_file() or (ckpt / RUN_FILE).is_file()) and not opts.force:
         raise CheckpointError(f"an interrupted run left a checkpoint in {ckpt}: continue it with "
                          f"--resume {out}, or start over with --force")
     return _Target(out, ckpt, opts.force)
@@ -308,14 +320,52 @@ def _feature_cis(loaded: Loaded, records: list) -> dict[str, dict]:
     return {k: interval(np.array([f[k] for f in feats], dtype=float), truth) for k in feats[0]}
 
 
+def _baseline_scores(loaded: Loaded, held, names: Iterable[str]) -> dict[str, np.ndarray]:
+    """The held-out scores of the searched proxy (key '') and of each baseline: a feature's
+    values, or a reference proxy scored again (its statistics are already in memory)."""
+    feats = [loaded.space.features(r, loaded.variant) for r in held.records]
+    out = {"": np.asarray(held.scores, dtype=float)}
+    for name in names:
+        out[name] = (np.array([f[name] for f in feats], dtype=float) if name in feats[0] else
+                     evaluate_proxy(loaded, name, held.records, f"{name} (held-out)").scores)
+    return out
+
+
+def _controls(loaded: Loaded, held, names: Iterable[str]) -> dict[str, dict]:
+    """Partial (given the space's size feature) and within-group (its group feature) rank
+    correlations, with intervals, of the searched proxy (key '') and each baseline."""
+    from lpzero_gp.score.correlate import controlled
+
+    size, group = _control_features(loaded, held.records)
+    truth = np.array([r.truth for r in held.records])
+    return {k: controlled(x, truth, size[1], group[1], size[0], group[0])
+            for k, x in _baseline_scores(loaded, held, names).items()}
+
+
+def _control_features(loaded: Loaded, records: list) -> tuple[tuple, tuple]:
+    """(name, values) of the space's size and group features on ``records`` ((None, None)
+    for a feature the space does not declare)."""
+    feats = [loaded.space.features(r, loaded.variant) for r in records]
+    out = []
+    for name in (loaded.space.size_feature, loaded.space.group_feature):
+        ok = name is not None and bool(feats) and name in feats[0]
+        out.append((name, np.array([f[name] for f in feats], dtype=float)) if ok
+                   else (None, None))
+    return out[0], out[1]
+
+
 def _open_checkpoints(target: _Target, opts: RunOptions, cfg: SearchConfig, loaded,
                       fingerprint: dict, note: Notify) -> None:
     """Check a resumed run's data against its checkpoint, or start a fresh checkpoint folder."""
     ckpt, out = target.ckpt, target.out
-    if target.resumed_from is not None:
+    if target.resuming:
         _check_fingerprint(ckpt, read_run_file(ckpt)["fingerprint"], fingerprint)
-        note(f"resuming from generation {target.resumed_from} of {cfg.generations} "
-             f"(checkpoint {ckpt})")
+        if target.resumed_from is None:
+            note(f"resuming before the first generation (checkpoint folder {ckpt}; statistics "
+                 "extracted so far are reused)")
+        else:
+            note(f"resuming from generation {target.resumed_from} of {cfg.generations} "
+                 f"(checkpoint {ckpt})")
         return
     _start_checkpoints(ckpt, {"format": RUN_FILE_FORMAT, "version": __version__,
                               "out": str(out.resolve()), "settings": _settings(opts, loaded),
@@ -329,14 +379,26 @@ def _search(loaded, ctx: Context, cfg: SearchConfig, search_recs: list, target: 
     """The search, checkpointed; a failed run keeps its last checkpoint (or none at all)."""
     try:
         return search(loaded, ctx, cfg, search_recs, target.ckpt,
-                      resume=target.resumed_from is not None)
-    except BaseException:
-        if not (target.ckpt / CHECKPOINT).is_file():
+                      resume=target.resumed_from is not None,
+                      checkpoint_key=checkpoint_key(read_run_file(target.ckpt)))
+    except BaseException as exc:
+        kept = (target.ckpt / CHECKPOINT).is_file() or isinstance(exc, KeyboardInterrupt) \
+            or any((target.ckpt / STATS_FOLDER).glob("*/*.pt"))
+        if not kept:  # nothing worth resuming: a user error before any work was kept
             shutil.rmtree(target.ckpt, ignore_errors=True)
         else:
-            note(f"the last checkpoint is kept in {target.ckpt}: continue with "
+            what = "the last checkpoint is" if (target.ckpt / CHECKPOINT).is_file() else \
+                "the statistics extracted so far are"
+            note(f"{what} kept in {target.ckpt}: continue with "
                  f"lpzero-gp run --resume {target.out}")
         raise
+
+
+def checkpoint_key(run_file: dict) -> str:
+    """The key every checkpoint of a run carries: a digest of its settings and data."""
+    body = json.dumps({"settings": run_file["settings"], "fingerprint": run_file["fingerprint"]},
+                      sort_keys=True)
+    return hashlib.sha256(body.encode()).hexdigest()
 
 
 def _quiet(_line: str) -> None:
@@ -359,7 +421,16 @@ def run_search(opts: RunOptions, explicit: Iterable[str] | None = None,
         opts = merge_resume(opts, changed_options(opts) if explicit is None else explicit)
     ctx = opts.context()
     cfg = search_config(opts)
-    target = _target(opts, cfg)
+    with FolderLock(Path(opts.out) if opts.out else default_out(opts)):
+        target = _target(opts, cfg)
+        return _run_locked(opts, ctx, cfg, target, note, t_start)
+
+
+def _run_locked(opts: RunOptions, ctx: Context, cfg: SearchConfig, target: _Target,
+                note: Notify, t_start: float) -> Report:
+    """:func:`run_search` once its results folder is locked against other commands."""
+    # without a cache, statistics are kept with the checkpoint so that a crash loses none
+    ctx = replace(ctx, fallback_cache=str(target.ckpt / STATS_FOLDER))
     loaded = load(ctx)
     search_recs, held_recs = _records(loaded, opts, ctx.seed)
     _open_checkpoints(target, opts, cfg, loaded, _fingerprint(loaded, search_recs, held_recs),
@@ -376,6 +447,7 @@ def run_search(opts: RunOptions, explicit: Iterable[str] | None = None,
         base[name], base_ci[name] = ref.result, ref.ci
     wall = time.perf_counter() - t_start
     ex = loaded.extractor
+    controls = _controls(loaded, held, base)  # what the proxy adds beyond size and depth
     summary = {
         "space": loaded.space.name, "variant": loaded.variant, "semantics": ctx.semantics,
         "truth": loaded.space.truth_label, "proxy": proxy,
@@ -383,9 +455,11 @@ def run_search(opts: RunOptions, explicit: Iterable[str] | None = None,
                    "note": sample_note(len(recs)), "missing": _missing(search_recs, recs)},
         "heldout": {"split": opts.heldout, "n": len(held.records), "rho": held.result.rho,
                     "tau": held.result.tau, "ci": held.ci, "valid": held.result.valid,
+                    "reason": held.result.reason, **controls[""],
                     "note": sample_note(len(held.records)),
                     "missing": _missing(held_recs, held.records)},
-        "baselines_heldout": {k: {"rho": v.rho, "tau": v.tau, "ci": base_ci.get(k)}
+        "baselines_heldout": {k: {"rho": v.rho, "tau": v.tau, "ci": base_ci.get(k),
+                                  "reason": v.reason, **controls[k]}
                               for k, v in base.items()},
         "evaluations": s.stats_counts, "generations": state.generation,
         "skipped_architectures": ex.failures,
@@ -398,8 +472,13 @@ def run_search(opts: RunOptions, explicit: Iterable[str] | None = None,
               "models_built": ex.built, "statistics_loaded_from_cache": ex.loaded - built_before,
               "resumed_from_generation": target.resumed_from,
               "runtime": {k: getattr(ctx, k) for k in RUNTIME_FIELDS}}
-    _write(target.out, target.replace, summary, state, held, cfg, context, loaded, versions(),
-           timing)
+    try:
+        _write(target.out, target.replace, summary, state, held, cfg, context, loaded,
+               versions(), timing)
+    except BaseException:
+        note(f"the finished search's checkpoint is kept in {target.ckpt}: lpzero-gp run "
+             f"--resume {target.out} writes the results without searching again")
+        raise
     if not opts.keep_checkpoint:
         shutil.rmtree(target.ckpt, ignore_errors=True)
     return Report(summary, summary_lines(summary, ex, target.out, wall), out=target.out)
@@ -423,22 +502,48 @@ def _write(out, force, summary, state, held, cfg, context, loaded, meta, timing)
                                      "tau": getattr(ind, "tau", float("nan"))}
                                     for ind in state.hof])
         title = f"{summary['space']} ({summary['variant']}, {summary['semantics']} inputs)"
-        plot_generations(list(state.logbook), rf.path("rho_per_generation.png"), title)
-        plot_scatter(held.scores, [r.truth for r in held.records],
-                     rf.path("score_vs_truth.png"), "proxy score", summary["truth"],
-                     f"{title}: held-out rho {fmt(held.result.rho)}")
+        h = summary["heldout"]
+        plot_generations(list(state.logbook), rf.path("rho_per_generation.png"), title,
+                         _generation_curve(loaded, held, state.logbook),
+                         f"{h['split']} (held-out)")
+        size, group = _control_features(loaded, held.records)
+        base = summary["baselines_heldout"]
+        panels = [("searched proxy", held.scores, panel_caption(h["rho"], h))]
+        panels += [(name, values, panel_caption(base[name]["rho"], base[name]))
+                   for name, values in (size, group) if name in base]
+        plot_ranks(panels, [r.truth for r in held.records], rf.path("score_vs_truth.png"),
+                   f"{title}: held-out {h['split']} (n={h['n']})", summary["truth"],
+                   loaded.space.higher_is_better, group[1], group[0])
         rf.text("summary.md", _markdown(summary))
 
 
+def _generation_curve(loaded: Loaded, held, logbook) -> list[float] | None:
+    """The held-out rho of each generation's best proxy when the logbook names that proxy (a
+    ``best_proxy`` column), else None. Each distinct proxy is scored once, on statistics
+    already in memory."""
+    proxies = [r.get("best_proxy") for r in logbook]
+    if not proxies or not all(proxies):
+        return None
+    rho = {p: evaluate_proxy(loaded, p, held.records, "held-out statistics").result.rho
+           for p in dict.fromkeys(proxies)}
+    return [rho[p] for p in proxies]
+
+
 def _markdown(summary: dict) -> str:
+    """summary.md: the held-out table, with what each proxy adds beyond size and depth."""
     h = summary["heldout"]
-    rows = [["searched proxy", fmt(h["rho"]), fmt(h["tau"]), ci_text(h["ci"])]]
-    rows += [[k, fmt(v["rho"]), fmt(v["tau"]), ci_text(v["ci"])]
-             for k, v in summary["baselines_heldout"].items()]
+    rows = []
+    for name, v in [("searched proxy", h), *summary["baselines_heldout"].items()]:
+        rows.append([name, corr(v["rho"], v.get("reason", "")),
+                     corr(v["tau"], v.get("reason", "")), ci_text(v["ci"]),
+                     *controlled_text(v)])
     notes = [n for n in (h["note"], missing_note("held-out", h["missing"])) if n]
     return (f"# {summary['space']} ({summary['variant']})\n\n`{summary['proxy']}`\n\n"
-            f"Held-out ({h['split']}, n={h['n']}, the same architectures in every row):\n\n"
-            + markdown_table(["proxy", "Spearman", "Kendall", "interval"], rows)
+            f"Held-out ({h['split']}, n={h['n']}, the same architectures in every row; "
+            "partial: Spearman given the size feature; within: Spearman within each group "
+            "of the depth feature, size-weighted; both with 95% bootstrap intervals):\n\n"
+            + markdown_table(["proxy", "Spearman", "Kendall", "interval",
+                              *controlled_names(h)], rows)
             + "".join(f"\nNote: {n}\n" for n in notes))
 
 
@@ -454,14 +559,17 @@ def summary_lines(summary: dict, extractor, out: Path, wall: float) -> list[str]
         lines.append(f"statistics: {ex.loaded} from the cache, {ex.built} models built")
     lines.append(f"best proxy: {summary['proxy']}")
     s = summary["search"]
-    lines.append(f"search ({s['n']} archs): Spearman {fmt(s['rho'])}  Kendall "
-                 f"{fmt(s['tau'])}{_interval(s['ci'])}")
+    why = "no valid proxy found"
+    lines.append(f"search ({s['n']} archs): Spearman {corr(s['rho'], why)}  Kendall "
+                 f"{corr(s['tau'], why)}{_interval(s['ci'])}")
     h = summary["heldout"]
-    lines.append(f"held-out {h['split']} ({h['n']} archs): Spearman {fmt(h['rho'])}  Kendall "
-                 f"{fmt(h['tau'])}{_interval(h['ci'])}")
+    lines.append(f"held-out {h['split']} ({h['n']} archs): Spearman "
+                 f"{corr(h['rho'], h.get('reason', ''))}  Kendall "
+                 f"{corr(h['tau'], h.get('reason', ''))}{_interval(h['ci'])}{_controlled(h)}")
     for k, v in summary["baselines_heldout"].items():
-        lines.append(f"  baseline {k:<15} Spearman {fmt(v['rho'])}  Kendall "
-                     f"{fmt(v['tau'])}{_interval(v['ci'])}")
+        lines.append(f"  baseline {k:<15} Spearman {corr(v['rho'], v.get('reason', ''))}  "
+                     f"Kendall {corr(v['tau'], v.get('reason', ''))}{_interval(v['ci'])}"
+                     f"{_controlled(v)}")
     lines.append(f"results: {out}  ({wall:.0f} s)")
     if math.isnan(h["rho"]):
         lines.append("note: the best proxy is invalid on the held-out architectures")
@@ -473,3 +581,11 @@ def summary_lines(summary: dict, extractor, out: Path, wall: float) -> list[str]
 
 def _interval(ci: dict | None) -> str:
     return f"  ({ci_text(ci)})" if ci else ""
+
+
+def _controlled(row: dict) -> str:
+    """``  partial|params x [a, b]  within layers y [c, d]`` of a held-out row ('' without)."""
+    if "partial" not in row:
+        return ""
+    (pname, wname), (ptext, wtext) = controlled_names(row), controlled_text(row)
+    return f"  {pname} {ptext}  {wname} {wtext}"
