@@ -8,6 +8,7 @@ scores are equal, or when the correlation is undefined. Invalid proxies get
 from __future__ import annotations
 
 import inspect
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -112,8 +113,12 @@ def bootstrap_ci(scores, truth, n: int = 1000, seed: int = 0, level: float = 0.9
     out = {}
     for name, fn in (("rho", lambda a, b: stats.spearmanr(a, b).statistic),
                      ("tau", lambda a, b: stats.kendalltau(a, b).statistic)):
-        res = stats.bootstrap((s, t), fn, paired=True, vectorized=False, n_resamples=n,
-                              confidence_level=level, method="BCa",
-                              **{_BOOTSTRAP_RNG: np.random.default_rng(seed)})
+        # resamples of a few architectures are often constant, and the interval is then
+        # (nan, nan): SciPy's and NumPy's warnings about it are expected, not news
+        with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
+            warnings.simplefilter("ignore")
+            res = stats.bootstrap((s, t), fn, paired=True, vectorized=False, n_resamples=n,
+                                  confidence_level=level, method="BCa",
+                                  **{_BOOTSTRAP_RNG: np.random.default_rng(seed)})
         out[name] = (float(res.confidence_interval.low), float(res.confidence_interval.high))
     return out

@@ -30,7 +30,7 @@ CHECKPOINT = "checkpoint.json"
 #: Layout version of :data:`CHECKPOINT`; bump when its fields change.
 CHECKPOINT_FORMAT = 2
 #: Columns of the search logbook.
-LOG_HEADER = ["gen", "nevals", "best", "median", "invalid"]
+LOG_HEADER = ["gen", "nevals", "best", "median", "invalid", "best_proxy"]
 #: Size of the search's hall of fame.
 HOF_SIZE = 10
 

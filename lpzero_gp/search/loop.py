@@ -26,6 +26,7 @@ from deap import base, creator, gp, tools
 
 from lpzero_gp import __version__
 from lpzero_gp.proxy.generate import cx_one_point, gen_lpzero, gen_typed
+from lpzero_gp.proxy.parse import format_tree
 from lpzero_gp.proxy.rps import RPS, Verdict
 from lpzero_gp.score.fitness import INVALID_FITNESS
 from lpzero_gp.search.checkpoint import (
@@ -101,6 +102,12 @@ def _log_stats() -> tools.Statistics:
     s.register("median", lambda xs: float(np.median(valid(xs))))
     s.register("invalid", lambda xs: int(sum(x <= INVALID_FITNESS for x in xs)))
     return s
+
+
+def _best(population: list) -> str:
+    """The proxy string of the population's best (the first of equals), for the logbook: the
+    run report scores each generation's best on held-out architectures."""
+    return format_tree(max(population, key=lambda ind: ind.fitness.values[0]))
 
 
 class Search:
@@ -257,7 +264,7 @@ class Search:
         hof.update(pop)
         log = tools.Logbook()
         log.header = list(LOG_HEADER)
-        log.record(gen=0, nevals=n, **_log_stats().compile(pop))
+        log.record(gen=0, nevals=n, **_log_stats().compile(pop), best_proxy=_best(pop))
         return SearchState(0, pop, hof, log, self.cache, rng_state(self.rng), self._meta(),
                            dict(self.stats_counts), sorted(self.invalid))
 
@@ -275,7 +282,8 @@ class Search:
         n = self.stats_counts["evaluated"] - before
         state.generation += 1
         state.population = pop
-        state.logbook.record(gen=state.generation, nevals=n, **_log_stats().compile(pop))
+        state.logbook.record(gen=state.generation, nevals=n, **_log_stats().compile(pop),
+                             best_proxy=_best(pop))
         state.rng = rng_state(self.rng)
         state.counts = dict(self.stats_counts)
         state.invalid = sorted(self.invalid)

@@ -34,6 +34,7 @@ from lpzero_gp.workflows.report import (
     paired_text,
     panel_caption,
     sample_note,
+    statistics_line,
 )
 
 
@@ -98,7 +99,11 @@ def evaluate(opts: EvalOptions) -> Report:
             "truth": space.truth_label, "size_feature": size_name,
             "group_feature": group_name}
     missing = [r.id for r in recs if r.id not in {c.id for c in common}]
-    data = {**head, "results": rows, "comparisons": comparisons, "missing": missing}
+    ex = loaded.extractor
+    statistics = {"models_built": ex.built, "loaded_from_cache": ex.loaded,
+                  "cache": str(ex.cache.parent) if ex.cache is not None else None}
+    data = {**head, "results": rows, "comparisons": comparisons, "missing": missing,
+            "statistics": statistics}
     lines = eval_lines(head, rows, comparisons) + [
         f"note: {n}" for n in (missing_note("requested", missing),) if n]
     if folder is not None:
@@ -106,7 +111,8 @@ def evaluate(opts: EvalOptions) -> Report:
                  if name is not None and name not in columns}
         _write(folder, data, common, truth, columns, extra, size, groups, loaded)
         lines.append(f"results: {folder.out}")
-    return Report(data, lines, out=folder.out if folder else None)
+    notes = [line] if (line := statistics_line(ex)) else []
+    return Report(data, lines, notes, out=folder.out if folder else None)
 
 
 def _controls(head: dict[str, Any]) -> str:
@@ -165,9 +171,12 @@ def _write(folder, data: dict, common: list, truth, columns: dict, extra: dict, 
         panels.append((name, values, panel_caption(rank(values, truth).rho, ctrl)))
     with folder as rf:  # timings apart, so every other file is identical for identical runs
         rf.csv("scores.csv", table)
-        rf.json("summary.json", {**data, "results": [
-            {k: v for k, v in row.items() if k != "seconds"} for row in data["results"]]})
-        rf.json("timing.json", {row["proxy"]: row["seconds"] for row in data["results"]})
+        rf.json("summary.json", {**{k: v for k, v in data.items() if k != "statistics"},
+                                 "results": [{k: v for k, v in row.items() if k != "seconds"}
+                                             for row in data["results"]]})
+        rf.json("timing.json", {"seconds": {row["proxy"]: row["seconds"]
+                                            for row in data["results"]},
+                                "statistics": data["statistics"]})
         rf.text("summary.md", _markdown(data))
         plot_ranks(panels, truth, rf.path("score_vs_truth.png"),
                    f"{space.name} ({data['variant']}), {data['archs']} architectures "

@@ -132,6 +132,21 @@ def ci_text(ci: Mapping[str, Sequence[float]] | None, key: str = "rho") -> str:
     return f"{key} 95% CI [{fmt(low)}, {fmt(high)}]"
 
 
+def statistics_line(extractor) -> str | None:
+    """Where the statistics came from: the cache (and which), models built, or nothing kept."""
+    ex = extractor
+    where = f" ({ex.cache.parent})" if ex.cache is not None else ""
+    if ex.loaded and not ex.built:
+        return (f"statistics of all {ex.loaded} architectures loaded from the cache{where} "
+                "(no model built)")
+    if ex.loaded:
+        return f"statistics: {ex.loaded} from the cache{where}, {ex.built} models built"
+    if ex.built and ex.cache is None:
+        return (f"statistics: {ex.built} models built and not kept (no cache: the next "
+                "command builds them again)")
+    return None
+
+
 def missing_note(what: str, ids: Sequence[str]) -> str | None:
     """The note for architectures left out of a side-by-side table (None if none are)."""
     if not ids:

@@ -60,6 +60,7 @@ from lpzero_gp.workflows.report import (
     plot_generations,
     plot_ranks,
     sample_note,
+    statistics_line,
 )
 from lpzero_gp.workflows.splits import pick
 
@@ -552,11 +553,8 @@ def summary_lines(summary: dict, extractor, out: Path, wall: float) -> list[str]
     ex = extractor
     lines = [f"space {summary['space']}  variant {summary['variant']}  semantics "
              f"{summary['semantics']}  truth: {summary['truth']}"]
-    if ex.loaded and not ex.built:
-        lines.append(f"statistics of all {ex.loaded} architectures loaded from the cache "
-                     "(no model built)")
-    elif ex.loaded:
-        lines.append(f"statistics: {ex.loaded} from the cache, {ex.built} models built")
+    if ex.loaded and (line := statistics_line(ex)):
+        lines.append(line)
     lines.append(f"best proxy: {summary['proxy']}")
     s = summary["search"]
     why = "no valid proxy found"
