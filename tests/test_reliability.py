@@ -473,7 +473,7 @@ def test_kill_at_any_moment_resumes_to_identical_results(reference, tmp_path, ca
     proc = _start([*RUN, "--out", out, "--no-cache"])
     try:
         if moment == "extraction":
-            _wait_for(proc, lambda: len(list(_ckpt(out).glob("stats/*/*.pt"))) >= 3,
+            _wait_for(proc, lambda: len(list(_ckpt(out).glob("stats/*/*.safetensors"))) >= 3,
                       "three architectures' statistics")
         else:
             gen = int(moment.split()[1])
@@ -482,7 +482,7 @@ def test_kill_at_any_moment_resumes_to_identical_results(reference, tmp_path, ca
     finally:
         proc.kill()
         proc.communicate()
-    stored = len(list(_ckpt(out).glob("stats/*/*.pt")))
+    stored = len(list(_ckpt(out).glob("stats/*/*.safetensors")))
     assert stored >= 3 and not out.exists()
     assert _cli("run", "--resume", out, "--quiet") == 0
     err = capsys.readouterr().err
@@ -596,10 +596,15 @@ def _swap(a: Path, b: Path) -> None:
 
 
 def _nan(path: Path) -> None:
-    d = torch.load(path, weights_only=True)
-    _, t, _ = d["inputs"]["W"][0]
-    t[0, 0] = float("nan")
-    torch.save(d, path)
+    """A NaN written into one stored tensor, the file otherwise intact (digest unchanged)."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata()
+        tensors = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118
+    tensors["W.0"][0, 0] = float("nan")
+    save_file(tensors, str(path), metadata=meta)
 
 
 @pytest.mark.parametrize("damage", ["flipped bytes", "swapped files", "nan tensor",
@@ -607,7 +612,7 @@ def _nan(path: Path) -> None:
 def test_damaged_cache_entries_are_recomputed(reference, cache, tmp_path, capsys, damage):
     own = tmp_path / "cache"
     shutil.copytree(cache, own)
-    files = sorted(own.glob("*/*.pt"))
+    files = sorted(own.glob("*/*.safetensors"))
     if damage == "flipped bytes":
         _flip(files[0])
     elif damage == "swapped files":

@@ -23,6 +23,7 @@ from lpzero_gp.spaces.base import Record, Space
 from lpzero_gp.stats.cache import write_key
 from lpzero_gp.stats.store import (
     DEFAULT_BUDGET,
+    STATS_SUFFIX,
     ArchStats,
     StatsFileError,
     compact,
@@ -150,7 +151,7 @@ class Extractor:
                 self.seconds[rid] = secs
                 if self.cache:
                     write_key(self.cache, cache_key(self.cfg, self.batch))
-                    save_stats(st, self.cache / f"{_safe_name(rid)}.pt", self._key(rid))
+                    save_stats(st, self.cache / f"{_safe_name(rid)}{STATS_SUFFIX}", self._key(rid))
             out[rid] = st
         if failed:
             more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
@@ -170,7 +171,7 @@ class Extractor:
         """The cached statistics of ``arch_id``; a damaged entry is reported and recomputed."""
         if self.cache is None:
             return None
-        path = self.cache / f"{_safe_name(arch_id)}.pt"
+        path = self.cache / f"{_safe_name(arch_id)}{STATS_SUFFIX}"
         try:
             return read_stats(path, self._key(arch_id))
         except StatsFileError as exc:

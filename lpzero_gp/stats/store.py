@@ -125,7 +125,9 @@ def _same_layout(a: Layout, b: Layout) -> bool:
 
 
 #: Layout version of a statistics file; a file of another layout is recomputed.
-STATS_FORMAT = 2
+STATS_FORMAT = 3
+#: File suffix of a statistics file (safetensors: no pickle, read without running code).
+STATS_SUFFIX = ".safetensors"
 #: Sane bounds on what a statistics file may claim (a damaged one is recomputed, not used).
 _MAX_BLOCKS = 1 << 16
 
@@ -146,37 +148,49 @@ def stats_digest(stats: ArchStats) -> str:
 
 
 def save_stats(stats: ArchStats, path: Path, key: str = "") -> None:
-    """Write statistics atomically with their content digest and the ``key`` they belong to.
+    """Write statistics atomically, as safetensors, with their content digest and the ``key``
+    they belong to.
 
     ResultsError (one line naming the file) when the folder cannot be written, e.g. a full disk;
     no temporary file is left behind (see :mod:`lpzero_gp.atomic`).
     """
-    import io
+    import json
 
-    buf = io.BytesIO()
-    torch.save({"format": STATS_FORMAT, "key": key, "digest": stats_digest(stats),
-                "n_blocks": stats.n_blocks, "inputs": stats.inputs}, buf)
+    from safetensors.torch import save
+
+    tensors = {f"{letter}.{i}": t.contiguous() for letter, segs in stats.inputs.items()
+               for i, (_, t, _) in enumerate(segs)}
+    segments = {letter: [[b, n] for b, _, n in segs] for letter, segs in stats.inputs.items()}
+    meta = {"format": str(STATS_FORMAT), "key": key, "digest": stats_digest(stats),
+            "n_blocks": str(stats.n_blocks), "segments": json.dumps(segments, sort_keys=True)}
     try:
-        atomic_bytes(path, buf.getvalue())
+        atomic_bytes(path, save(tensors, metadata=meta))
     except OSError as exc:
         raise ResultsError(f"cannot write statistics to {path}: "
                            f"{exc.strerror or one_line(exc)}") from None
 
 
-def _check_inputs(inputs: object) -> dict:
-    """The ``inputs`` of a statistics file, after checking their structure."""
-    if not isinstance(inputs, dict):
-        raise StatsFileError("no input table")
-    for letter, segs in inputs.items():
+def _inputs(segments: object, tensors: dict[str, torch.Tensor]) -> dict:
+    """The ``inputs`` of a statistics file from its segment table and tensors, checked."""
+    if not isinstance(segments, dict):
+        raise StatsFileError("no segment table")
+    inputs = {}
+    for letter, segs in segments.items():
         if letter not in INPUT_NAMES or not isinstance(segs, list):
             raise StatsFileError(f"unexpected input {letter!r}")
-        for seg in segs:
-            if not (isinstance(seg, tuple | list) and len(seg) == 3
-                    and isinstance(seg[0], int) and isinstance(seg[2], int)
-                    and isinstance(seg[1], torch.Tensor) and seg[1].dim() == 2
-                    and seg[1].dtype == torch.float32 and 0 <= seg[0] < _MAX_BLOCKS):
-                raise StatsFileError(f"malformed segment of input {letter}")
-    return {k: [tuple(seg) for seg in v] for k, v in inputs.items()}
+        out = []
+        for i, seg in enumerate(segs):
+            t = tensors.pop(f"{letter}.{i}", None)
+            if not (isinstance(seg, list) and len(seg) == 2
+                    and all(isinstance(x, int) and not isinstance(x, bool) for x in seg)
+                    and 0 <= seg[0] < _MAX_BLOCKS and seg[1] >= 0 and t is not None
+                    and t.dim() == 2 and t.dtype == torch.float32):
+                raise StatsFileError(f"malformed segment {i} of input {letter}")
+            out.append((seg[0], t, seg[1]))
+        inputs[letter] = out
+    if tensors:
+        raise StatsFileError("tensors without a segment")
+    return inputs
 
 
 def read_stats(path: Path, key: str | None = None) -> ArchStats | None:
@@ -186,21 +200,28 @@ def read_stats(path: Path, key: str | None = None) -> ArchStats | None:
     another key (``key`` given: a swapped or copied file) or fails its content digest
     (flipped bytes, edited values).
     """
+    import json
+
+    from safetensors import safe_open
+
     if not path.is_file():
         return None
     try:
-        d = torch.load(path, weights_only=True)
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+            tensors = {name: f.get_tensor(name) for name in f.keys()}  # noqa: SIM118
+        segments = json.loads(meta.get("segments", "null"))
+        n_blocks = int(meta.get("n_blocks", "-1"))
     except Exception as exc:  # any unreadable file is a damaged entry
         raise StatsFileError(f"unreadable ({type(exc).__name__})") from None
-    if not isinstance(d, dict) or d.get("format") != STATS_FORMAT:
+    if meta.get("format") != str(STATS_FORMAT):
         raise StatsFileError("not a statistics file of this lpzero-gp version")
-    if key is not None and d.get("key") != key:
+    if key is not None and meta.get("key") != key:
         raise StatsFileError("it belongs to another architecture or configuration")
-    n_blocks = d.get("n_blocks")
-    if not isinstance(n_blocks, int) or not 0 <= n_blocks < _MAX_BLOCKS:
+    if not 0 <= n_blocks < _MAX_BLOCKS:
         raise StatsFileError("bad block count")
-    stats = ArchStats(n_blocks, _check_inputs(d.get("inputs")))
-    if d.get("digest") != stats_digest(stats):
+    stats = ArchStats(n_blocks, _inputs(segments, tensors))
+    if meta.get("digest") != stats_digest(stats):
         raise StatsFileError("its content does not match its digest")
     return stats
 

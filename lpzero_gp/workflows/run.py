@@ -384,7 +384,7 @@ def _search(loaded, ctx: Context, cfg: SearchConfig, search_recs: list, target: 
                       checkpoint_key=checkpoint_key(read_run_file(target.ckpt)))
     except BaseException as exc:
         kept = (target.ckpt / CHECKPOINT).is_file() or isinstance(exc, KeyboardInterrupt) \
-            or any((target.ckpt / STATS_FOLDER).glob("*/*.pt"))
+            or any((target.ckpt / STATS_FOLDER).glob("*/*.safetensors"))
         if not kept:  # nothing worth resuming: a user error before any work was kept
             shutil.rmtree(target.ckpt, ignore_errors=True)
         else:

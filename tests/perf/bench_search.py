@@ -67,7 +67,7 @@ def bench_evaluations(cache: Path, n_proxies: int) -> dict:
     from lpzero_gp.score.scoring import Scorer
     from lpzero_gp.stats.store import Dataset, load_stats
 
-    stats = [load_stats(p) for p in sorted(cache.glob("*/*.pt"))][:50]
+    stats = [load_stats(p) for p in sorted(cache.glob("*/*.safetensors"))][:50]
     ds = Dataset.from_stats(stats)
     truth = np.random.default_rng(0).random(len(stats))
     pset, rps, keys, trees = default_pset(), RPS(), set(), []
