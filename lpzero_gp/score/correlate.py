@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lpzero_gp.score.fitness import invalid_reason, settle
+from lpzero_gp.score.fitness import invalid_reason, rankdata, settle
 
 #: Bootstrap resamples of the partial and within-group intervals.
 RESAMPLES = 1000
@@ -102,9 +102,7 @@ class Paired:
 
 def _ranks(x: np.ndarray) -> np.ndarray:
     """Average ranks along the last axis."""
-    from scipy.stats import rankdata
-
-    return rankdata(x, axis=-1)
+    return rankdata(x)
 
 
 def _centre(x: np.ndarray) -> np.ndarray:
@@ -144,16 +142,17 @@ def _partial_rows(s: np.ndarray, t: np.ndarray, c: np.ndarray) -> np.ndarray:
 def _bc_interval(boot: np.ndarray, estimate: float, level: float) -> Interval:
     """Bias-corrected percentile interval of ``boot`` around ``estimate`` (nan values dropped;
     nan when fewer than half the resamples are defined)."""
-    from scipy.stats import norm
+    from statistics import NormalDist
 
+    norm = NormalDist()
     b = boot[np.isfinite(boot)]
     if not np.isfinite(estimate) or b.size < max(2, boot.size // 2):
         return _NAN_CI
     p = (np.sum(b < estimate) + 0.5 * np.sum(b == estimate)) / b.size
     p = min(max(p, 0.5 / b.size), 1 - 0.5 / b.size)
-    z0 = norm.ppf(p)
-    za = norm.ppf(0.5 + level / 2)
-    q = norm.cdf([2 * z0 - za, 2 * z0 + za])
+    z0 = norm.inv_cdf(float(p))
+    za = norm.inv_cdf(0.5 + level / 2)
+    q = [norm.cdf(2 * z0 - za), norm.cdf(2 * z0 + za)]
     lo, hi = np.quantile(b, q)
     return float(lo), float(hi)
 

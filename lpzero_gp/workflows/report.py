@@ -200,7 +200,7 @@ def plot_generations(logbook: list[dict], path: Path, title: str,
 
 
 def _ranks(x: Sequence[float]) -> np.ndarray:
-    from scipy.stats import rankdata
+    from lpzero_gp.score.fitness import rankdata
 
     return rankdata(np.asarray(x, dtype=float))
 
