@@ -261,5 +261,13 @@ def plot_ranks(panels: Sequence[tuple[str, Sequence[float], str]], truth: Sequen
                           loc="upper left", frameon=True)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
+    if len(levels) > 12:  # too many groups for a legend: a colour bar of the group values
+        from matplotlib.cm import ScalarMappable
+        from matplotlib.colors import Normalize
+
+        bar = fig.colorbar(ScalarMappable(Normalize(levels[0], levels[-1]), cmap),
+                           ax=axes.ravel().tolist(), pad=0.1, fraction=0.02)
+        bar.set_label(group_name or "group", fontsize=8)
+        bar.ax.tick_params(labelsize=7)
     fig.savefig(path, metadata={"Software": None}, bbox_inches="tight")
     plt.close(fig)
