@@ -100,7 +100,7 @@ def _main(argv: list[str] | None) -> int:
     except Terminated:
         return _error("terminated (SIGTERM)", 143)
     except click.exceptions.Abort as e:  # click's form of KeyboardInterrupt
-        if isinstance(e.__cause__, Terminated):
+        if isinstance(e.__cause__ or e.__context__, Terminated):  # click chains it, or not
             return _error("terminated (SIGTERM)", 143)
         return _error("interrupted", 130)
     except (OutputClosed, BrokenPipeError):  # stdout closed by the reader (| head): quietly
@@ -108,7 +108,7 @@ def _main(argv: list[str] | None) -> int:
     except SystemExit:
         # click ends a command whose stdout reader went away with exit(1), after wrapping
         # the streams so that their flush stays silent
-        if type(sys.stdout).__name__ == "_PacifyFlushWrapper":
+        if type(sys.stdout).__name__.endswith("PacifyFlushWrapper"):  # click 8.1: no "_"
             return _output_closed()
         raise
     except click.ClickException as e:
