@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
+from cli_check import refused
 
 from lpzero_gp.cli import main
 from lpzero_gp.errors import CalibrationError, ProxyError, SpaceError
@@ -51,19 +52,6 @@ def _write(tmp_path: Path, data, name: str = "bench.json") -> Path:
     return path
 
 
-def refused(capsys, argv: list, *fragments: str) -> str:
-    """Run the command line: exit code 2, one ``error:`` line holding every fragment, no
-    traceback, and no internal error."""
-    rc = main([str(a) for a in argv])
-    err = capsys.readouterr().err
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert rc == 2, err
-    assert lines and lines[-1].startswith("error: "), err
-    assert sum(ln.startswith("error: ") for ln in lines) == 1, err
-    assert "Traceback" not in err and "internal error" not in err
-    for fragment in fragments:
-        assert fragment in lines[-1], lines[-1]
-    return lines[-1]
 
 
 # -- the bounded JSON reader --------------------------------------------------------------------

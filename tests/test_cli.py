@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 import pytest
+from cli_check import refused
 
 from lpzero_gp import __version__
 from lpzero_gp.cli import main
@@ -32,18 +33,6 @@ def _records(space: str) -> list[dict]:
     return json.loads(path.read_text())
 
 
-def refused(capsys, argv: list[str], *fragments: str) -> str:
-    """Run the CLI, expect exit code 2 and one ``error:`` line holding every fragment."""
-    rc = main([str(a) for a in argv])
-    err = capsys.readouterr().err
-    lines = [ln for ln in err.splitlines() if ln.strip()]
-    assert rc == 2, err
-    assert lines and lines[-1].startswith("error: "), err
-    assert sum(ln.startswith("error: ") for ln in lines) == 1, err
-    assert "Traceback" not in err
-    for fragment in fragments:
-        assert fragment in lines[-1], lines[-1]
-    return lines[-1]
 
 
 @pytest.fixture(scope="module")

@@ -97,6 +97,22 @@ class _LatexTokens(TokenReader):
         self.take("}")
         return "".join(letters)
 
+    def delimited(self):
+        """``\\left( x \\right)``, ``\\left| x \\right|`` or ``\\left\\lVert x \\right\\rVert_F``
+        after its ``\\left``: the bracketed value, or the reader's :meth:`absolute` or
+        :meth:`frobenius` of it."""
+        delim = self.take("(", "|", "\\lVert")
+        value = self.expr()
+        self.take("\\right")
+        if delim == "(":
+            self.take(")")
+            return value
+        if delim == "|":
+            self.take("|")
+            return self.absolute(value)
+        self.expect(["\\rVert", "_", "F"])
+        return self.frobenius(value)
+
     def index(self) -> None:
         """The block index of an input inside a block aggregation: ``_{l}`` or ``_l``."""
         self.take("_")
@@ -112,6 +128,14 @@ class _LiteralReader(_LatexTokens):
     def __init__(self, toks: list[str]):
         super().__init__(toks)
         self.in_block = False
+
+    @staticmethod
+    def absolute(value: str) -> str:
+        return f"abs({value})"
+
+    @staticmethod
+    def frobenius(value: str) -> str:
+        return f"fro({value})"
 
     def expr(self) -> str:
         self.depth += 1
@@ -166,17 +190,7 @@ class _LiteralReader(_LatexTokens):
             self.take("^")
             return f"exp({self.braced()})"
         if tok == "\\left":
-            delim = self.take("(", "|", "\\lVert")
-            value = self.expr()
-            self.take("\\right")
-            if delim == "(":
-                self.take(")")
-                return value
-            if delim == "|":
-                self.take("|")
-                return f"abs({value})"
-            self.expect(["\\rVert", "_", "F"])
-            return f"fro({value})"
+            return self.delimited()
         if tok == "\\frac":
             if self.ahead(["{", "1", "}"]):
                 self.expect(["{", "1", "}"])
@@ -333,17 +347,12 @@ class _Reader(_LatexTokens):
             raise ProxyError(f"unexpected {tok!r} in LaTeX")
         return handler()
 
-    def delimited(self):
-        delim = self.take("(", "|", "\\lVert")
-        value = self.expr()
-        self.take("\\right")
-        if delim == "(":
-            self.take(")")
-            return value
-        if delim == "|":
-            self.take("|")
-            return sp.Abs(value)
-        self.expect(["\\rVert", "_", "F"])
+    @staticmethod
+    def absolute(value):
+        return sp.Abs(value)
+
+    @staticmethod
+    def frobenius(value):
         return Fro(value)
 
     # -- commands ------------------------------------------------------------------------------

@@ -48,17 +48,23 @@ _NAN_CI: Interval = (float("nan"), float("nan"))
 
 
 @dataclass(frozen=True)
-class Correlation:
-    """A rank correlation with its interval; ``reason`` says why ``rho`` is nan."""
+class _Rho:
+    """A rank correlation that may be undefined (nan)."""
 
     rho: float
-    ci: Interval | None = None
-    reason: str = ""
 
     @property
     def valid(self) -> bool:
         """Whether the correlation is defined."""
         return bool(np.isfinite(self.rho))
+
+
+@dataclass(frozen=True)
+class Correlation(_Rho):
+    """A rank correlation with its interval; ``reason`` says why ``rho`` is nan."""
+
+    ci: Interval | None = None
+    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -71,18 +77,12 @@ class GroupRho:
 
 
 @dataclass(frozen=True)
-class Within:
+class Within(_Rho):
     """The pooled within-group correlation, its interval and the groups it pools."""
 
-    rho: float
     groups: tuple[GroupRho, ...] = ()
     ci: Interval | None = None
     reason: str = ""
-
-    @property
-    def valid(self) -> bool:
-        """Whether the pooled correlation is defined."""
-        return bool(np.isfinite(self.rho))
 
 
 @dataclass(frozen=True)

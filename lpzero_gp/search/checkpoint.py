@@ -166,11 +166,14 @@ def checkpoint_info(directory: Path) -> dict:
                               f"({one_line(exc, with_type=True)})") from None
 
 
+def _config(raw: dict) -> SearchConfig:
+    """The SearchConfig of a config read back from JSON (lists become tuples again)."""
+    return SearchConfig(**{**raw, "aggregations": tuple(raw["aggregations"])})
+
+
 def _config_dict(raw: dict) -> dict:
-    """``asdict(SearchConfig)`` of a config read back from JSON (lists become tuples again)."""
-    cfg = dict(raw)
-    cfg["aggregations"] = tuple(cfg["aggregations"])
-    return asdict(SearchConfig(**cfg))
+    """``asdict(SearchConfig)`` of a config read back from JSON."""
+    return asdict(_config(raw))
 
 
 def _revive(items: list, pset: gp.PrimitiveSetTyped) -> list:
@@ -184,10 +187,8 @@ def _revive(items: list, pset: gp.PrimitiveSetTyped) -> list:
     return out
 
 
-def _check_consistent(state: SearchState) -> None:
+def _check_consistent(state: SearchState, cfg: SearchConfig) -> None:
     """ValueError unless the state's parts agree with each other and with its config."""
-    cfg = SearchConfig(**{**state.meta["config"],
-                          "aggregations": tuple(state.meta["config"]["aggregations"])})
     if not 0 <= state.generation <= cfg.generations:
         raise ValueError(f"generation {state.generation} outside 0..{cfg.generations}")
     if len(state.population) != cfg.population:
@@ -222,12 +223,13 @@ def load_checkpoint(directory: Path, pset: gp.PrimitiveSetTyped,
         for rec in d["logbook"]:
             log.record(**rec)
         meta = dict(d["meta"])
-        meta["config"] = _config_dict(meta["config"])
+        cfg = _config(meta["config"])
+        meta["config"] = asdict(cfg)
         state = SearchState(int(d["generation"]), _revive(d["population"], pset), hof, log,
                             {k: (float(v[0]), float(v[1])) for k, v in d["cache"].items()},
                             _decode_rng(d["rng"]), meta, dict(d["counts"]),
                             [str(x) for x in d["invalid"]])
-        _check_consistent(state)
+        _check_consistent(state, cfg)
         return state
     except (KeyError, TypeError, ValueError, LpzeroError, SyntaxError, OverflowError,
             RecursionError) as exc:

@@ -27,7 +27,6 @@ from lpzero_gp.workflows.report import (
     controlled_text,
     corr,
     fmt,
-    interval,
     is_small,
     markdown_table,
     missing_note,
@@ -51,7 +50,7 @@ def evaluate(opts: EvalOptions) -> Report:
 
     from lpzero_gp.atomic import AtomicFolder
     from lpzero_gp.score.correlate import controlled, paired_entry, undefined_reason
-    from lpzero_gp.score.fitness import rank
+    from lpzero_gp.score.fitness import bootstrap_ci, rank
     from lpzero_gp.workflows.context import evaluate_proxy, load
     from lpzero_gp.workflows.splits import pick
 
@@ -84,7 +83,8 @@ def evaluate(opts: EvalOptions) -> Report:
         columns[p] = x
         res = rank(x, truth)
         reason = "" if res.valid else (undefined_reason(x, truth) or res.reason)
-        ci = interval(x, truth) if (opts.ci or is_small(len(common))) and res.valid else None
+        wanted = (opts.ci or is_small(len(common))) and res.valid
+        ci = bootstrap_ci(x, truth) if wanted else None
         rows.append({"proxy": p, "n": len(common), "rho": res.rho, "tau": res.tau,
                      "valid": res.valid, "reason": reason, "ci": ci,
                      **controlled(x, truth, size, groups, size_name, group_name),

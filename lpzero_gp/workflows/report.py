@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -109,19 +108,6 @@ def sample_note(n: int) -> str | None:
         return None
     return (f"small sample (n={n}): read the correlation with its 95% interval; fewer than "
             f"{SMALL_SAMPLE} architectures rank proxies only roughly")
-
-
-def interval(scores: Sequence[float], truth: Sequence[float]) -> dict:
-    """95% BCa bootstrap intervals of rho and tau. Where the bootstrap distribution is
-    degenerate (common on a handful of architectures) the interval is (nan, nan), shown as '-',
-    without SciPy's and NumPy's warnings about it."""
-    from scipy.stats import DegenerateDataWarning
-
-    from lpzero_gp.score.fitness import bootstrap_ci
-
-    with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
-        warnings.simplefilter("ignore", DegenerateDataWarning)
-        return bootstrap_ci(scores, truth)
 
 
 def ci_text(ci: Mapping[str, Sequence[float]] | None, key: str = "rho") -> str:

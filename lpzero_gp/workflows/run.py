@@ -27,6 +27,7 @@ from lpzero_gp.errors import CheckpointError, OptionError, ResultsError
 from lpzero_gp.jsonfile import read_json
 from lpzero_gp.lock import FolderLock
 from lpzero_gp.proxy.export import export
+from lpzero_gp.score.fitness import bootstrap_ci
 from lpzero_gp.search import CHECKPOINT, SearchConfig, checkpoint_info
 from lpzero_gp.stats.extract import batch_digest
 from lpzero_gp.versions import versions
@@ -52,7 +53,6 @@ from lpzero_gp.workflows.report import (
     controlled_names,
     controlled_text,
     corr,
-    interval,
     is_small,
     markdown_table,
     missing_note,
@@ -309,7 +309,7 @@ def _search_ci(loaded: Loaded, proxy: str, records: list) -> dict | None:
     if not is_small(len(records)):
         return None
     res = evaluate_proxy(loaded, proxy, records, "search statistics")
-    return interval(res.scores, [r.truth for r in res.records])
+    return bootstrap_ci(res.scores, [r.truth for r in res.records])
 
 
 def _feature_cis(loaded: Loaded, records: list) -> dict[str, dict]:
@@ -318,7 +318,8 @@ def _feature_cis(loaded: Loaded, records: list) -> dict[str, dict]:
         return {}
     feats = [loaded.space.features(r, loaded.variant) for r in records]
     truth = np.array([r.truth for r in records])
-    return {k: interval(np.array([f[k] for f in feats], dtype=float), truth) for k in feats[0]}
+    return {k: bootstrap_ci(np.array([f[k] for f in feats], dtype=float), truth)
+            for k in feats[0]}
 
 
 def _baseline_scores(loaded: Loaded, held, names: Iterable[str]) -> dict[str, np.ndarray]:
@@ -356,32 +357,38 @@ def _control_features(loaded: Loaded, records: list) -> tuple[tuple, tuple]:
 
 
 def _open_checkpoints(target: _Target, opts: RunOptions, cfg: SearchConfig, loaded,
-                      fingerprint: dict, note: Notify) -> None:
-    """Check a resumed run's data against its checkpoint, or start a fresh checkpoint folder."""
+                      fingerprint: dict, note: Notify) -> str:
+    """Check a resumed run's data against its checkpoint, or start a fresh checkpoint folder.
+
+    Returns the key every checkpoint of the run carries (:func:`checkpoint_key`).
+    """
     ckpt, out = target.ckpt, target.out
     if target.resuming:
-        _check_fingerprint(ckpt, read_run_file(ckpt)["fingerprint"], fingerprint)
+        run_file = read_run_file(ckpt)
+        _check_fingerprint(ckpt, run_file["fingerprint"], fingerprint)
         if target.resumed_from is None:
             note(f"resuming before the first generation (checkpoint folder {ckpt}; statistics "
                  "extracted so far are reused)")
         else:
             note(f"resuming from generation {target.resumed_from} of {cfg.generations} "
                  f"(checkpoint {ckpt})")
-        return
-    _start_checkpoints(ckpt, {"format": RUN_FILE_FORMAT, "version": __version__,
-                              "out": str(out.resolve()), "settings": _settings(opts, loaded),
-                              "runtime": {k: getattr(opts, k) for k in RUNTIME_OPTIONS},
-                              "fingerprint": fingerprint})
+        return checkpoint_key(run_file)
+    run_file = {"format": RUN_FILE_FORMAT, "version": __version__, "out": str(out.resolve()),
+                "settings": _settings(opts, loaded),
+                "runtime": {k: getattr(opts, k) for k in RUNTIME_OPTIONS},
+                "fingerprint": fingerprint}
+    _start_checkpoints(ckpt, run_file)
     note(f"checkpoints: {ckpt} (after a crash: lpzero-gp run --resume {out})")
+    return checkpoint_key(run_file)
 
 
 def _search(loaded, ctx: Context, cfg: SearchConfig, search_recs: list, target: _Target,
-            note: Notify):
+            key: str, note: Notify):
     """The search, checkpointed; a failed run keeps its last checkpoint (or none at all)."""
     try:
         return search(loaded, ctx, cfg, search_recs, target.ckpt,
                       resume=target.resumed_from is not None,
-                      checkpoint_key=checkpoint_key(read_run_file(target.ckpt)))
+                      checkpoint_key=key)
     except BaseException as exc:
         kept = (target.ckpt / CHECKPOINT).is_file() or isinstance(exc, KeyboardInterrupt) \
             or any((target.ckpt / STATS_FOLDER).glob("*/*.safetensors"))
@@ -434,10 +441,10 @@ def _run_locked(opts: RunOptions, ctx: Context, cfg: SearchConfig, target: _Targ
     ctx = replace(ctx, fallback_cache=str(target.ckpt / STATS_FOLDER))
     loaded = load(ctx)
     search_recs, held_recs = _records(loaded, opts, ctx.seed)
-    _open_checkpoints(target, opts, cfg, loaded, _fingerprint(loaded, search_recs, held_recs),
-                      note)
+    key = _open_checkpoints(target, opts, cfg, loaded,
+                            _fingerprint(loaded, search_recs, held_recs), note)
     built_before = loaded.extractor.loaded
-    s, state, recs, secs = _search(loaded, ctx, cfg, search_recs, target, note)
+    s, state, recs, secs = _search(loaded, ctx, cfg, search_recs, target, key, note)
     proxy, rho_s, tau_s = best_proxy(state)
     search_ci = _search_ci(loaded, proxy, recs)
     held = evaluate_proxy(loaded, proxy, held_recs, "held-out statistics", with_ci=True)
