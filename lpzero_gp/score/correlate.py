@@ -100,11 +100,6 @@ class Paired:
 # -- vectorised rank correlations over bootstrap rows -------------------------------------------
 
 
-def _ranks(x: np.ndarray) -> np.ndarray:
-    """Average ranks along the last axis."""
-    return rankdata(x)
-
-
 def _centre(x: np.ndarray) -> np.ndarray:
     return x - x.mean(axis=-1, keepdims=True)
 
@@ -119,7 +114,7 @@ def _pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def _spearman_rows(s: np.ndarray, t: np.ndarray) -> np.ndarray:
     """Spearman rho of every row pair (nan where either row is constant)."""
-    return _pearson_rows(_ranks(s), _ranks(t))
+    return _pearson_rows(rankdata(s), rankdata(t))
 
 
 def _residual(y: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -135,8 +130,8 @@ def _residual(y: np.ndarray, x: np.ndarray) -> np.ndarray:
 
 def _partial_rows(s: np.ndarray, t: np.ndarray, c: np.ndarray) -> np.ndarray:
     """Partial Spearman of every row triple (nan where undefined)."""
-    rc = _ranks(c)
-    return _pearson_rows(_residual(_ranks(s), rc), _residual(_ranks(t), rc))
+    rc = rankdata(c)
+    return _pearson_rows(_residual(rankdata(s), rc), _residual(rankdata(t), rc))
 
 
 def _bc_interval(boot: np.ndarray, estimate: float, level: float) -> Interval:
@@ -198,8 +193,8 @@ def partial(scores, truth, covariate, n: int = RESAMPLES, seed: int = 0, level: 
     reason = _reason(s, t)
     if reason:
         return Correlation(float("nan"), None, reason)
-    rc = _ranks(c)
-    rs, rt = _residual(_ranks(s), rc), _residual(_ranks(t), rc)
+    rc = rankdata(c)
+    rs, rt = _residual(rankdata(s), rc), _residual(rankdata(t), rc)
     if not np.any(rs):
         return Correlation(float("nan"), None, f"the score ranks are those of {given}")
     if not np.any(rt):
