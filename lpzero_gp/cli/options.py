@@ -164,6 +164,14 @@ def no_cache(help: str = "Keep no statistics between commands (also LPZERO_GP_NO
     return click.option("--no-cache", is_flag=True, help=help)
 
 
+def stats(help: str = "real: the networks' statistics; null: the shape-only control, every "
+                      "statistic replaced by seeded noise of the same shapes (what a proxy "
+                      "ranks from shapes alone).") -> Decorator:
+    """``--stats``: real statistics or the null control."""
+    return click.option("--stats", type=click.Choice(["real", "null"]), default="real",
+                        show_default=True, help=help)
+
+
 def workers(help: str = "Local worker processes for extraction and fitness.") -> Decorator:
     """``--workers``: local worker processes."""
     return click.option("--workers", type=click.IntRange(1, 256), default=1, show_default=True,
@@ -313,7 +321,7 @@ def common(batch_size_help: str = BATCH_SIZE_HELP, seq_len_help: str = SEQ_LEN_H
         benchmark(), batch_size(help=batch_size_help), seq_len(help=seq_len_help),
         tokenizer(), text(), seed() if seed_help is None else seed(seed_help), init_seed(),
         stat_budget() if stat_budget_help is None else stat_budget(stat_budget_help),
-        device(), cache_dir() if cache_dir_help is None else cache_dir(cache_dir_help),
+        stats(), device(), cache_dir() if cache_dir_help is None else cache_dir(cache_dir_help),
         no_cache(),
         workers() if workers_help is None else workers(workers_help),
         dask(), quiet(),

@@ -14,15 +14,29 @@ from lpzero_gp.primitives.pset import INPUTS, make_pset
 from lpzero_gp.proxy.read import as_tree
 from lpzero_gp.score.evaluate import Evaluator
 from lpzero_gp.score.fitness import INVALID_FITNESS, RankResult, rank
+from lpzero_gp.score.information import PARTLY, real_null_rho
 from lpzero_gp.spaces.base import RawInputs
 from lpzero_gp.stats.store import ArchStats, Dataset, compact
 
+#: Fitness of a candidate rejected because it is not statistics-driven (``null`` given): below
+#: every real correlation, above :data:`INVALID_FITNESS`.
+SHAPE_REJECTED = -1.5
+
 
 class Scorer:
-    """Callable ``proxy -> (fitness, tau)`` over one dataset; memoises sub-trees."""
+    """Callable ``proxy -> (fitness, tau)`` over one dataset; memoises sub-trees.
 
-    def __init__(self, dataset: Dataset, truth, memoize: bool = True, with_tau: bool = True):
+    With ``null`` (the null-control dataset of the same architectures,
+    :mod:`lpzero_gp.stats.null`), a valid proxy whose scores on real and null statistics agree
+    with ``|rho| >= PARTLY`` is rejected with :data:`SHAPE_REJECTED`: the search then rewards
+    only what the statistics add beyond shapes.
+    """
+
+    def __init__(self, dataset: Dataset, truth, memoize: bool = True, with_tau: bool = True,
+                 null: Dataset | None = None):
         self.dataset = dataset
+        self.null = null
+        self._null_evaluator: Evaluator | None = None
         self.truth = np.asarray(truth, dtype=np.float64)
         if len(self.truth) != dataset.n_archs:
             raise ValueError("one ground-truth value per architecture is needed")
@@ -38,9 +52,17 @@ class Scorer:
             self._evaluator = Evaluator(self.dataset, memoize=self.memoize)
         return self._evaluator
 
+    @property
+    def null_evaluator(self) -> Evaluator:
+        """The evaluator of the null dataset, created on first use."""
+        if self._null_evaluator is None:
+            self._null_evaluator = Evaluator(self.null, memoize=self.memoize)
+        return self._null_evaluator
+
     def __getstate__(self):
         state = dict(self.__dict__)
         state["_evaluator"] = None
+        state["_null_evaluator"] = None
         del state["pset"]  # DEAP primitive sets hold local closures: rebuilt on unpickling
         return state
 
@@ -53,6 +75,18 @@ class Scorer:
         out = self.evaluator.score(as_tree(proxy, self.pset))
         return None if out is None else out.numpy().astype(np.float64)
 
+    def null_scores(self, proxy: str | gp.PrimitiveTree) -> np.ndarray | None:
+        """Proxy score of every architecture on the null statistics (None if pruned)."""
+        out = self.null_evaluator.score(as_tree(proxy, self.pset))
+        return None if out is None else out.numpy().astype(np.float64)
+
+    def shape_decided(self, proxy: str | gp.PrimitiveTree, real: np.ndarray) -> bool:
+        """Whether ``real`` scores of ``proxy`` are not statistics-driven (null scores rank
+        them with |rho| >= PARTLY, or cannot be ranked)."""
+        null = self.null_scores(proxy)
+        rho = float("nan") if null is None else real_null_rho(real, null)
+        return not (np.isfinite(rho) and abs(rho) < PARTLY)
+
     def rank(self, proxy: str | gp.PrimitiveTree, with_tau: bool = True) -> RankResult:
         """Rank correlation of the proxy's scores with the ground truth."""
         s = self.scores(proxy)
@@ -63,7 +97,12 @@ class Scorer:
     def __call__(self, proxy: str | gp.PrimitiveTree) -> tuple[float, float]:
         """(fitness, tau); tau is nan unless the scorer was made ``with_tau``."""
         try:
-            r = self.rank(proxy, with_tau=self.with_tau)
+            s = self.scores(proxy)
+            if s is None:
+                return INVALID_FITNESS, float("nan")
+            r = rank(s, self.truth, with_tau=self.with_tau)
+            if r.valid and self.null is not None and self.shape_decided(proxy, s):
+                return SHAPE_REJECTED, float("nan")
         except (RuntimeError, ValueError, ArithmeticError, MemoryError):
             return INVALID_FITNESS, float("nan")  # a numerical fault makes the proxy invalid
         return (r.fitness, r.tau) if r.valid else (INVALID_FITNESS, float("nan"))

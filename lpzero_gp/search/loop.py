@@ -95,13 +95,20 @@ def evolve(population: list, toolbox: base.Toolbox, rng: random.Random, *, mu: i
 
 
 def _log_stats() -> tools.Statistics:
-    """The logbook's columns: best fitness, median of the valid ones, number invalid."""
+    """The logbook's columns: best fitness, median of the valid ones, number invalid or
+    rejected (fitness below -1: see :data:`~lpzero_gp.score.scoring.SHAPE_REJECTED`)."""
     s = tools.Statistics(lambda ind: ind.fitness.values[0])
-    valid = lambda xs: [x for x in xs if x > INVALID_FITNESS] or [np.nan]  # noqa: E731
+    valid = lambda xs: [x for x in xs if x >= -1.0] or [np.nan]  # noqa: E731
     s.register("best", lambda xs: float(np.max(xs)))
     s.register("median", lambda xs: float(np.median(valid(xs))))
-    s.register("invalid", lambda xs: int(sum(x <= INVALID_FITNESS for x in xs)))
+    s.register("invalid", lambda xs: int(sum(x < -1.0 for x in xs)))
     return s
+
+
+def _signed(fit: float, sign: int) -> float:
+    """A key's fitness for a proxy of the given sign: a correlation flips with the sign; the
+    fitness of an invalid or rejected proxy (below -1) does not."""
+    return fit * sign if fit >= -1.0 else fit
 
 
 def _best(population: list) -> str:
@@ -231,7 +238,7 @@ class Search:
                     if str(ind) == str(rep_ind):
                         self._assign(ind, fit, tau, 1)
                 continue
-            base_fit, base_tau = fit * rep_sign, tau * rep_sign
+            base_fit, base_tau = _signed(fit, rep_sign), tau * rep_sign
             self.cache[key] = (base_fit, base_tau)
             for ind, sign in group:
                 self._assign(ind, base_fit, base_tau, sign)
@@ -247,7 +254,7 @@ class Search:
 
     @staticmethod
     def _assign(ind, fit: float, tau: float, sign: int) -> None:
-        ind.fitness.values = (fit * sign if fit != INVALID_FITNESS else fit,)
+        ind.fitness.values = (_signed(fit, sign),)
         ind.tau = tau * sign
 
     # -- the loop -----------------------------------------------------------------------

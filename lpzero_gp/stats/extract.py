@@ -74,15 +74,19 @@ def _safe_name(arch_id: str) -> str:
 def extract_one(space: Space, record: Record, batch: dict[str, torch.Tensor],
                 cfg: ExtractConfig) -> ArchStats:
     """Build, run and compact one architecture."""
+    t0 = time.perf_counter()
     seed = space.model_seed(cfg.seed, record.id)
     model = space.build(record, cfg.variant, seed)
     device = torch.device(cfg.device)
     model.to(device)
+    t1 = time.perf_counter()
     dev_batch = {k: v.to(device) for k, v in batch.items()}
     torch.manual_seed(seed)
     raw = space.collect(model, dev_batch, cfg.semantics)
     del model
-    return compact(raw, budget=cfg.budget, seed=seed)
+    stats = compact(raw, budget=cfg.budget, seed=seed)
+    stats.seconds = {"build": t1 - t0, "statistics": time.perf_counter() - t1}
+    return stats
 
 
 def _attempt(space: Space, record: Record, batch: dict[str, torch.Tensor],
@@ -162,6 +166,19 @@ class Extractor:
             if st is not None:
                 self._memory[rid] = st
         return [out[r.id] for r in records]
+
+    def cost_seconds(self, ids: list[str]) -> dict:
+        """Median measured seconds per architecture among ``ids`` (in memory, with timings):
+        ``build`` (all a weights-only proxy needs) and ``statistics`` (forward, backward and
+        compaction on top), with the number ``n`` of architectures they come from."""
+        import statistics
+
+        timed = [st.seconds for i in ids if (st := self._memory.get(i)) is not None
+                 and {"build", "statistics"} <= st.seconds.keys()]
+        if not timed:
+            return {"n": 0}
+        return {"n": len(timed), "build": statistics.median(t["build"] for t in timed),
+                "statistics": statistics.median(t["statistics"] for t in timed)}
 
     def _key(self, arch_id: str) -> str:
         """The key a cached file must carry: its configuration folder and architecture."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -29,6 +29,9 @@ class ArchStats:
 
     n_blocks: int
     inputs: dict[str, list[tuple[int, torch.Tensor, int]]]
+    #: Measured seconds of the model's ``build`` and of its ``statistics`` pass (forward,
+    #: backward, compaction) when it was extracted; not part of the content digest.
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def nbytes(self) -> int:
         """Bytes held by the stored tensors."""
@@ -162,7 +165,8 @@ def save_stats(stats: ArchStats, path: Path, key: str = "") -> None:
                for i, (_, t, _) in enumerate(segs)}
     segments = {letter: [[b, n] for b, _, n in segs] for letter, segs in stats.inputs.items()}
     meta = {"format": str(STATS_FORMAT), "key": key, "digest": stats_digest(stats),
-            "n_blocks": str(stats.n_blocks), "segments": json.dumps(segments, sort_keys=True)}
+            "n_blocks": str(stats.n_blocks), "segments": json.dumps(segments, sort_keys=True),
+            "seconds": json.dumps(stats.seconds, sort_keys=True)}
     try:
         atomic_bytes(path, save(tensors, metadata=meta))
     except OSError as exc:
@@ -223,7 +227,23 @@ def read_stats(path: Path, key: str | None = None) -> ArchStats | None:
     stats = ArchStats(n_blocks, _inputs(segments, tensors))
     if meta.get("digest") != stats_digest(stats):
         raise StatsFileError("its content does not match its digest")
+    stats.seconds = _seconds(meta.get("seconds"))
     return stats
+
+
+def _seconds(text: str | None) -> dict[str, float]:
+    """The measured seconds a statistics file records (empty when absent or unreadable: they
+    are information, not data)."""
+    import json
+
+    try:
+        data = json.loads(text or "{}")
+    except ValueError:
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: float(v) for k, v in data.items() if isinstance(k, str)
+            and isinstance(v, int | float) and not isinstance(v, bool) and 0 <= v < 1e7}
 
 
 def load_stats(path: Path, key: str | None = None) -> ArchStats | None:

@@ -6,7 +6,10 @@ Three experiments share one set of statistics (search and validation split, comp
   rule-based pruning (RPS), evolution without it, and random search of genotype-shaped trees;
 * ``population``: final best rho (search split, and the validation rho of that proxy) for
   several population sizes at the same evaluation budget;
-* ``n_unary``: the same for 2, 3, 4 and 5 unary ops per branch.
+* ``n_unary``: the same for 2, 3, 4 and 5 unary ops per branch;
+* ``stats``: the same search on real statistics and on the null control (noise of the same
+  shapes, :mod:`lpzero_gp.stats.null`), each winner scored on the validation split's statistics
+  of its own kind, with a paired bootstrap per seed: what the statistics add beyond shapes.
 
 Counting rule, the same for every arm: a proxy is *evaluated* when its scores are computed on
 the search architectures (one call of the scorer); invalid proxies (nan, constant, overflowing
@@ -59,6 +62,9 @@ COUNTING = ("proxies evaluated = proxies whose scores were computed on the searc
             "architectures, invalid ones included; a repeat of a proxy already scored (the same "
             "string or, with RPS, the same canonical form as a valid one) is a free lookup and "
             "not counted")
+#: The arms of the ``stats`` experiment: the same evolution (with RPS) on real statistics and
+#: on the null control (shared with the ``rps`` experiment's evolution with RPS).
+STATS_ARMS = {"real": "evolution_rps", "null": "null_rps"}
 #: Generations in a row without a new evaluation after which an evolution stops early.
 STALL_LIMIT = 25
 #: Draws per budgeted evaluation after which random search stops early (tiny op sets).
@@ -124,14 +130,21 @@ class AblationConfig:
 
 
 class AblationData:
-    """Scorers of the search and validation architectures, shared by every run."""
+    """Scorers of the search and validation architectures, shared by every run; ``null``
+    holds the same for the null control (the ``stats`` experiment)."""
 
-    def __init__(self, search: Dataset, search_truth, validation: Dataset, validation_truth):
+    def __init__(self, search: Dataset, search_truth, validation: Dataset, validation_truth,
+                 null: AblationData | None = None):
         self.search = Scorer(search, search_truth, with_tau=False)
         self.validation = Scorer(validation, validation_truth, with_tau=False)
         self.available = available_inputs(search)
         self.n_search = search.n_archs
         self.n_validation = validation.n_archs
+        self.null = null
+
+    def validation_scores(self, proxy: str | None):
+        """Scores of ``proxy`` on the validation architectures (None if none or pruned)."""
+        return None if proxy is None else self.validation.scores(proxy)
 
     def validation_rho(self, proxy: str | None) -> float:
         """Spearman rho of ``proxy`` on the validation architectures (nan if invalid)."""
@@ -279,6 +292,9 @@ def plan(cfg: AblationConfig) -> dict[str, dict[str, list[RunKey]]]:
     if "n_unary" in cfg.experiments:
         out["n_unary"] = {str(k): [("evolution_rps", cfg.population, k, s) for s in cfg.seeds]
                           for k in cfg.n_unaries}
+    if "stats" in cfg.experiments:
+        out["stats"] = {arm: [(arm_key, cfg.population, cfg.n_unary, s) for s in cfg.seeds]
+                        for arm, arm_key in STATS_ARMS.items()}
     return out
 
 
@@ -287,6 +303,11 @@ def execute(data: AblationData, cfg: AblationConfig, key: RunKey) -> RunResult:
     arm, pop, n_unary, seed = key
     if arm == "random":
         return random_run(data, seed, cfg.evaluations, n_unary, cfg.aggregations)
+    if arm == "null_rps":
+        if data.null is None:
+            raise OptionError("the stats experiment needs the null control's statistics")
+        scfg = cfg.search_config(seed, pop, n_unary, rps=True)
+        return evolution_run(data.null, scfg, cfg.evaluations, arm)
     scfg = cfg.search_config(seed, pop, n_unary, rps=arm == "evolution_rps")
     return evolution_run(data, scfg, cfg.evaluations, arm)
 
@@ -343,12 +364,35 @@ def run_ablation(data: AblationData, cfg: AblationConfig, progress: bool = False
     experiments = {name: {value: summarize([done[k] for k in ks], cfg.evaluations,
                                            cfg.population)
                           for value, ks in exp.items()} for name, exp in groups.items()}
+    if "stats" in experiments:
+        experiments["stats"]["paired"] = _real_vs_null(data, [done[k] for k in groups["stats"]
+                                                              ["real"]],
+                                                       [done[k] for k in groups["stats"]["null"]])
     if timing is not None:
         timing["run_seconds"] = {"/".join(str(p) for p in k): done[k].seconds for k in keys}
         timing["search_seconds"] = sum(r.seconds for r in done.values())
     settings = asdict(cfg)
     return {"settings": settings, "counting": COUNTING, "n_search": data.n_search,
             "n_validation": data.n_validation, "experiments": experiments}
+
+
+def _real_vs_null(data: AblationData, real: list[RunResult], null: list[RunResult]
+                  ) -> list[dict]:
+    """Per seed: paired bootstrap of the real-statistics winner (on real validation
+    statistics) against the null-control winner (on null validation statistics)."""
+    from lpzero_gp.score.correlate import paired_entry
+
+    out = []
+    truth = data.validation.truth
+    for r, n in zip(real, null, strict=True):
+        a, b = data.validation_scores(r.proxy), data.null.validation_scores(n.proxy)
+        if a is None or b is None:
+            out.append({"seed": r.seed, "a": "real", "b": "null", "reason": "no valid winner"})
+            continue
+        entry = paired_entry("real", "null", a, b, truth)
+        out.append({"seed": r.seed, **{k: _num(v) if isinstance(v, float) else v
+                                       for k, v in entry.items()}})
+    return out
 
 
 # -- tables and plots ---------------------------------------------------------------------
@@ -412,7 +456,26 @@ def markdown(result: dict, title: str) -> str:
                  _pct(s["invalid_fraction"])] for v, s in _ordered(exps[name]).items()]
         out.append(f"## {label} (evolution with RPS)\n")
         out.append(markdown_table([head, "search rho", "validation rho", "invalid"], rows))
+    if "stats" in exps:
+        out += _stats_section(exps["stats"])
     return "\n".join(out)
+
+
+def _stats_section(exp: dict) -> list[str]:
+    """The real-vs-null table and the per-seed paired comparisons."""
+    rows = [[arm, _cell(exp[arm]["search_rho"]), _cell(exp[arm]["validation_rho"])]
+            for arm in STATS_ARMS]
+    lines = [f"- seed {e['seed']}: " + (f"invalid ({e['reason']})" if e.get("reason") else
+                                       f"Δrho {fmt(e['diff'])} [{fmt(e['ci'][0])}, "
+                                       f"{fmt(e['ci'][1])}], P(Δ≤0)={fmt(e['p_le_zero'])}")
+             for e in exp.get("paired", [])]
+    return ["## Real vs null statistics (evolution with RPS)\n",
+            "The same search on the networks' statistics and on the null control (seeded "
+            "noise of the same shapes: what shapes alone give); each winner is scored on the "
+            "validation statistics of its own kind. Paired bootstrap of real against null "
+            "winner, per seed:\n",
+            markdown_table(["statistics", "search rho", "validation rho"], rows),
+            "\n".join(lines) + "\n"]
 
 
 def _pyplot():
@@ -562,9 +625,12 @@ def load_data(ctx, search_archs: str = "search", heldout: str = "validation"
                        "--search-archs")
     held = pick(loaded.records, heldout, loaded.space, loaded.packaged, ctx.seed, "--heldout",
                 exclude={r.id for r in search_recs}, sample_seed=ctx.seed + 1)
-    ds, truth, _ = dataset_for(loaded, search_recs, "search statistics")
-    vds, vtruth, _ = dataset_for(loaded, held, "validation statistics")
-    return AblationData(ds, truth, vds, vtruth), loaded
+    ds, truth, srecs = dataset_for(loaded, search_recs, "search statistics")
+    vds, vtruth, vrecs = dataset_for(loaded, held, "validation statistics")
+    nds, _, _ = dataset_for(loaded, srecs, "search statistics", kind="null")
+    nvds, _, _ = dataset_for(loaded, vrecs, "validation statistics", kind="null")
+    null = AblationData(nds, truth, nvds, vtruth)
+    return AblationData(ds, truth, vds, vtruth, null), loaded
 
 
 def ablation_lines(result: dict, title: str, out: Path, wall: float, extractor) -> list[str]:

@@ -52,6 +52,10 @@ class Loaded:
     extractor: Extractor
     info: dict = field(default_factory=dict)
     packaged: bool = True
+    #: ``real`` statistics or the ``null`` control (:mod:`lpzero_gp.stats.null`).
+    stats_kind: str = "real"
+    #: Seed of the null control's noise (the models' initialisation seed).
+    null_seed: int = 0
 
 
 def _mapper(ctx: Context):
@@ -93,7 +97,8 @@ def load(ctx: Context, default_batch: tuple[int, int] | None = None) -> Loaded:
     mapper = _mapper(ctx) if (ctx.workers > 1 or ctx.dask) else None
     cache = stats_cache(ctx.cache_dir, ctx.no_cache) or ctx.fallback_cache
     extractor = Extractor(space, cfg, batch, cache, mapper, ctx.progress)
-    return Loaded(space, variant, records, batch, extractor, info, ctx.benchmark is None)
+    return Loaded(space, variant, records, batch, extractor, info, ctx.benchmark is None,
+                  ctx.stats, init_seed)
 
 
 def _batch_shape(ctx: Context, space: Space, records: list[Record] | None,
@@ -126,13 +131,21 @@ def _stand_in(space: Space, seed: int, batch: dict, progress: bool) -> list[Reco
     return records
 
 
-def dataset_for(loaded: Loaded, records: list[Record], label: str
+def dataset_for(loaded: Loaded, records: list[Record], label: str, kind: str | None = None
                 ) -> tuple[Dataset, np.ndarray, list[Record]]:
-    """Statistics of ``records`` as a dataset with its ground truth (failed ones dropped)."""
+    """Statistics of ``records`` as a dataset with its ground truth (failed ones dropped).
+
+    ``kind`` (default: the run's ``--stats``) ``null`` gives the null control of the same
+    statistics: noise of the same shapes (:func:`~lpzero_gp.stats.null.null_stats`).
+    """
+    from lpzero_gp.stats.null import null_stats
+
     stats = loaded.extractor.stats(records, label)
     keep = [(r, s) for r, s in zip(records, stats, strict=True) if s is not None]
     if len(keep) < 3:
         raise SpaceError(f"only {len(keep)} architectures could be evaluated ({label})")
+    if (kind or loaded.stats_kind) == "null":
+        keep = [(r, null_stats(s, loaded.null_seed)) for r, s in keep]
     ds = Dataset.from_stats([s for _, s in keep])
     truth = np.array([r.truth for r, _ in keep])
     return ds, truth, [r for r, _ in keep]
@@ -150,44 +163,71 @@ def feature_ranks(loaded: Loaded, records: list[Record]) -> dict[str, RankResult
 
 @dataclass
 class EvalResult:
-    """A proxy scored on a set of architectures."""
+    """A proxy scored on a set of architectures, with what its statistics add beyond shapes:
+    ``info`` (:func:`~lpzero_gp.score.information.information`: rho between its scores on real
+    and null statistics, and the label), ``cost`` (its cost class) and ``precision`` (True when
+    its ranking rests on differences float32 barely resolves)."""
 
     proxy: str
     records: list[Record]
     scores: np.ndarray
     result: RankResult
     ci: dict | None = None
+    info: dict = field(default_factory=dict)
+    cost: str = "config"
+    precision: bool = False
 
 
 def evaluate_proxy(loaded: Loaded, proxy: str, records: list[Record], label: str = "eval",
                    with_ci: bool = False) -> EvalResult:
     """Score one proxy on ``records``: a feature name, or any input :func:`read_proxy` takes
-    (proxy text in any exported form, a named proxy, a JSON file, a results folder)."""
+    (proxy text in any exported form, a named proxy, a JSON file, a results folder).
+
+    A proxy over statistics is also scored on the null control of the same architectures (its
+    information label; with ``--stats null`` both are the control, labelled as such).
+    """
+    from lpzero_gp.score.information import cost_class, information, inputs_of, precision_flag
+
     feats = [loaded.space.features(r, loaded.variant) for r in records]
     if feats and proxy in feats[0]:
         scores = np.array([f[proxy] for f in feats], dtype=float)
-        recs = records
+        recs, info, cost = records, {"rho_real_null": 1.0, "label": "config"}, "config"
     else:
         tree = read_proxy(proxy)  # a bad proxy input fails here, before any model is built
         ds, _, recs = dataset_for(loaded, records, label)
-        s = Scorer(ds, np.array([r.truth for r in recs])).scores(tree)
+        scorer = Scorer(ds, np.array([r.truth for r in recs]))
+        s = scorer.scores(tree)
         if s is None:
             raise ProxyError("every branch of the proxy is pruned")
         scores = s
+        cost = cost_class(inputs_of(tree))
+        if loaded.stats_kind == "null":
+            info = {"rho_real_null": 1.0, "label": "null control"}
+        else:
+            null, _, _ = dataset_for(loaded, recs, label, kind="null")
+            info = information(s, Scorer(null, scorer.truth).scores(tree))
     truth = np.array([r.truth for r in recs])
     res = rank(scores, truth)
     ci = bootstrap_ci(scores, truth) if with_ci and res.valid else None
-    return EvalResult(proxy, recs, scores, res, ci)
+    return EvalResult(proxy, recs, scores, res, ci, info, cost,
+                      precision_flag(scores, truth) if res.valid else False)
 
 
 def search(loaded: Loaded, ctx: Context, cfg: SearchConfig, search_records: list[Record],
-           checkpoint_dir: Path | None = None, resume: bool = False, checkpoint_key: str = ""):
+           checkpoint_dir: Path | None = None, resume: bool = False, checkpoint_key: str = "",
+           fitness: str = "rho"):
     """Run the GP search on ``search_records``; returns (search, final state, dataset info).
 
     ``checkpoint_key`` is stored with every checkpoint, and a resumed checkpoint must carry it.
+    ``fitness`` ``beyond-shape`` rejects candidates that are not statistics-driven on the
+    search architectures (:class:`~lpzero_gp.score.scoring.Scorer` with a null dataset); it
+    is plain rho on the null control itself.
     """
     ds, truth, recs = dataset_for(loaded, search_records, "search statistics")
-    scorer = Scorer(ds, truth, memoize=cfg.memoize, with_tau=False)
+    null = None
+    if fitness == "beyond-shape" and loaded.stats_kind == "real":
+        null, _, _ = dataset_for(loaded, recs, "search statistics", kind="null")
+    scorer = Scorer(ds, truth, memoize=cfg.memoize, with_tau=False, null=null)
     from lpzero_gp.parallel import fitness_mapper
 
     score_fn, mapper = fitness_mapper(scorer, ctx.workers, ctx.dask)

@@ -26,7 +26,9 @@ from lpzero_gp.workflows.report import (
     controlled_names,
     controlled_text,
     corr,
+    cost_line,
     fmt,
+    info_text,
     is_small,
     markdown_table,
     missing_note,
@@ -35,6 +37,12 @@ from lpzero_gp.workflows.report import (
     sample_note,
     statistics_line,
 )
+
+#: What the information and cost column means, printed under every table.
+LABEL_KEY = ("[information, cost]: rho between the proxy's scores on real and on null "
+             "(shape-only) statistics; |rho| >= 0.9 shape-only, >= 0.5 partly, else "
+             "statistics-driven; cost: config (no model), weights (no forward), forward, "
+             "backward")
 
 
 def evaluate(opts: EvalOptions) -> Report:
@@ -62,13 +70,23 @@ def evaluate(opts: EvalOptions) -> Report:
     ctx = opts.context()
     loaded = load(ctx)
     recs = pick(loaded.records, opts.archs, loaded.space, loaded.packaged, ctx.seed)
-    scored, seconds = [], []
+    scored, seconds, labels = [], [], []
     for p in opts.proxies:
         t0 = time.perf_counter()
         r = evaluate_proxy(loaded, p, recs, "statistics")
         scored.append({rec.id: float(x) for rec, x in zip(r.records, r.scores, strict=True)})
         seconds.append(time.perf_counter() - t0)
+        labels.append({"information": r.info, "cost": r.cost, "precision_limited": r.precision})
+    free, free_note = _free(loaded, ctx.seed, recs)
     common = [r for r in recs if all(r.id in s for s in scored)]
+    names = list(opts.proxies)
+    for name, values in free.scores(loaded, common).items():
+        if name not in names:  # a free row the user named already is not repeated
+            names.append(name)
+            scored.append({rec.id: float(x) for rec, x in zip(common, values, strict=True)})
+            seconds.append(0.0)
+            labels.append({"information": {"rho_real_null": 1.0, "label": "config"},
+                           "cost": "config", "precision_limited": False})
     truth = np.array([r.truth for r in common])
     space = loaded.space
     feats = [space.features(r, loaded.variant) for r in common]
@@ -78,7 +96,7 @@ def evaluate(opts: EvalOptions) -> Report:
     groups = None if group_name is None else np.array([f[group_name] for f in feats],
                                                       dtype=float)
     rows, columns = [], {}
-    for p, s, secs in zip(opts.proxies, scored, seconds, strict=True):
+    for p, s, secs, lab in zip(names, scored, seconds, labels, strict=True):
         x = np.array([s[r.id] for r in common])
         columns[p] = x
         res = rank(x, truth)
@@ -88,14 +106,15 @@ def evaluate(opts: EvalOptions) -> Report:
         rows.append({"proxy": p, "n": len(common), "rho": res.rho, "tau": res.tau,
                      "valid": res.valid, "reason": reason, "ci": ci,
                      **controlled(x, truth, size, groups, size_name, group_name),
-                     "note": sample_note(len(common)), "seconds": secs})
+                     **lab, "note": sample_note(len(common)), "seconds": secs})
     comparisons = []
     if opts.compare:
         first = opts.proxies[0]
         comparisons = [paired_entry(first, p, columns[first], columns[p], truth)
                        for p in opts.proxies[1:]]
     head = {"space": space.name, "variant": loaded.variant,
-            "semantics": ctx.semantics, "archs": opts.archs,
+            "semantics": ctx.semantics, "stats": ctx.stats, "archs": opts.archs,
+            "free": {**free.to_json(), "note": free_note},
             "truth": space.truth_label, "size_feature": size_name,
             "group_feature": group_name}
     missing = [r.id for r in recs if r.id not in {c.id for c in common}]
@@ -112,7 +131,27 @@ def evaluate(opts: EvalOptions) -> Report:
         _write(folder, data, common, truth, columns, extra, size, groups, loaded)
         lines.append(f"results: {folder.out}")
     notes = [line] if (line := statistics_line(ex)) else []
+    cost = ex.cost_seconds([r.id for r in common])
+    statistics["cost_seconds_per_arch"] = cost
+    notes.append(cost_line(cost))
     return Report(data, lines, notes, out=folder.out if folder else None)
+
+
+def _free(loaded, seed: int, recs: list):
+    """The free rows (best feature, config formula) chosen on the space's search split with
+    the default budget, and a note when the evaluated architectures include that split."""
+    from lpzero_gp.workflows.free import free_rows
+    from lpzero_gp.workflows.options import BUDGETS
+    from lpzero_gp.workflows.splits import pick
+
+    search = pick(loaded.records, "search", loaded.space, loaded.packaged, seed,
+                  "--search-archs")
+    pop, off, evals = BUDGETS["default"]
+    free = free_rows(loaded, search, pop, off, -(-evals // off), seed)
+    shared = len({r.id for r in search} & {r.id for r in recs})
+    note = (f"the config formula was searched on {shared} of these architectures (the search "
+            "split); judge it on validation or test" if shared else "")
+    return free, note
 
 
 def _controls(head: dict[str, Any]) -> str:
@@ -140,8 +179,14 @@ def eval_lines(head: dict[str, Any], rows: list[dict[str, Any]],
         ptext, wtext = controlled_text(row)
         lines.append(f"{row['proxy']}: n={row['n']}  Spearman {corr(row['rho'], row['reason'])}"
                      f"  Kendall {corr(row['tau'], row['reason'])}{extra}  {pname} {ptext}"
-                     f"  {wname} {wtext}")
-    lines += [paired_text(c) for c in comparisons] + [_controls(head)]
+                     f"  {wname} {wtext}  [{info_text(row)}]")
+    free = head.get("free")
+    if free:
+        lines.append(f"config-formula: {free['config_formula']} (searched on the search split; "
+                     f"best single feature there: {free['best_feature']})")
+        if free.get("note"):
+            lines.append(f"note: {free['note']}")
+    lines += [paired_text(c) for c in comparisons] + [_controls(head), LABEL_KEY]
     notes = {row["note"] for row in rows if row.get("note")}
     return lines + [f"note: {n}" for n in sorted(notes)]
 
@@ -151,18 +196,20 @@ def _write(folder, data: dict, common: list, truth, columns: dict, extra: dict, 
     """scores.csv, summary.json (the ``--json`` data without timings), timing.json, summary.md
     and the rank-space plot, atomically."""
     from lpzero_gp.score.correlate import controlled
-    from lpzero_gp.score.fitness import rank
+    from lpzero_gp.score.fitness import rank, settle
     from lpzero_gp.workflows.report import plot_ranks
 
     space = loaded.space
     size_name, group_name = data["size_feature"], data["group_feature"]
+    ranked = {p: settle(x) for p, x in columns.items()}  # the values that were ranked
     table = []
     for i, r in enumerate(common):
         row = {"id": r.id, "truth": float(truth[i])}
         for name, values in ((size_name, size), (group_name, groups)):
             if name is not None:
                 row[name] = float(values[i])
-        row.update({p: float(x[i]) for p, x in columns.items()})
+        row.update({p: float(ranked[p][i]) for p in columns})
+        row.update({f"{p} (raw)": float(x[i]) for p, x in columns.items()})
         table.append(row)
     panels = [(row["proxy"], columns[row["proxy"]], panel_caption(row["rho"], row))
               for row in data["results"]]
@@ -195,10 +242,15 @@ def _markdown(data: dict) -> str:
         ci = r["ci"] or {}
         ptext, wtext = controlled_text(r)
         rows.append([f"`{r['proxy']}`", r["n"], corr(r["rho"], r["reason"]) + bracket(
-            ci.get("rho")), corr(r["tau"], r["reason"]) + bracket(ci.get("tau")), ptext, wtext])
+            ci.get("rho")), corr(r["tau"], r["reason"]) + bracket(ci.get("tau")), ptext, wtext,
+            info_text(r)])
+    free = data.get("free") or {}
     out = (f"# {data['space']} ({data['variant']}): {data['archs']} architectures\n\n"
-           f"Truth: {data['truth']}. {_controls(data)}.\n\n"
-           + markdown_table(["proxy", "n", "Spearman", "Kendall", pname, wname], rows))
+           f"Truth: {data['truth']}. {_controls(data)}. {LABEL_KEY}.\n\n"
+           + markdown_table(["proxy", "n", "Spearman", "Kendall", pname, wname,
+                             "information, cost"], rows)
+           + (f"\nconfig-formula: `{free['config_formula']}` (searched on the search split)\n"
+              if free else ""))
     groups = results[0]["within"]["groups"] if results else []
     kept = [k for k, g in enumerate(groups) if g["n"] >= MIN_GROUP]
     if kept:

@@ -29,11 +29,16 @@ BUDGETS: dict[str, tuple[int, int, int]] = {
     "default": (80, 40, 1000),
     "paper": (80, 40, 1000),
 }
+#: ``--stats`` choices: the network's own statistics, or the shape-only null control.
+STATS = ("real", "null")
+#: ``run --fitness`` choices: reject candidates that are not statistics-driven on the search
+#: split (their scores on real and null statistics agree with |rho| >= 0.5), or plain rho.
+FITNESS = ("beyond-shape", "rho")
 #: Block aggregations searched, per ``aggregation`` option.
 AGG: dict[str, tuple[str, ...]] = {"mean": ("agg_mean",), "sum": ("agg_sum",),
                                    "both": ("agg_mean", "agg_sum")}
 #: The ablation experiments, in report order.
-EXPERIMENTS = ("rps", "population", "n_unary")
+EXPERIMENTS = ("rps", "population", "n_unary", "stats")
 #: Proxies evaluated per ablation run by default: the whole default ablation runs in minutes.
 DEFAULT_EVALUATIONS = 300
 #: The paper's budget: 80 initial proxies plus 1,000 offspring (as ``run --budget paper``).
@@ -149,6 +154,9 @@ class Source:
     no_cache: bool = False
     workers: int = 1
     dask: str | None = None
+    #: ``real`` statistics, or the ``null`` control: seeded noise of the same shapes
+    #: (:mod:`lpzero_gp.stats.null`), so the same search and scoring see shapes only.
+    stats: str = "real"
 
 
 class _SpaceOptions:
@@ -184,6 +192,8 @@ class CommonOptions(Source, _SpaceOptions):
         if self.benchmark and not Path(self.benchmark).is_file():
             raise OptionError(f"benchmark file {self.benchmark} does not exist")
         check_device(self.device)
+        if self.stats not in STATS:
+            raise OptionError(f"--stats {self.stats!r}: choose {' or '.join(STATS)}")
         shared = {f.name: getattr(self, f.name) for f in fields(Source)}
         return Context(**shared, progress=not self.quiet, space_options=self.space_options)
 
@@ -210,6 +220,9 @@ class RunOptions(CommonOptions):
     mutpb: float = 0.5
     no_rps: bool = False
     no_memo: bool = False
+    #: ``beyond-shape``: candidates that are not statistics-driven on the search split are
+    #: rejected (:data:`FITNESS`); ``rho``: the plain Spearman rho.
+    fitness: str = "beyond-shape"
     search_archs: str = "search"
     heldout: str = "validation"
     out: str | None = None
@@ -359,6 +372,7 @@ def changed_options(options: Any) -> set[str]:
 
 __all__ = [
     "ABLATE_BUDGETS", "AGG", "BUDGETS", "BUDGET_FIELDS", "DEFAULT_EVALUATIONS", "EXPERIMENTS",
+    "FITNESS", "STATS",
     "PAPER_EVALUATIONS", "AblateOptions", "BaselineOptions", "CommonOptions", "EvalOptions",
     "LlamaModelOptions", "Notify", "Report", "RunOptions", "SubnetOptions", "changed_options",
     "check_device", "resolve_budget",

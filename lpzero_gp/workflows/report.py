@@ -257,3 +257,26 @@ def plot_ranks(panels: Sequence[tuple[str, Sequence[float], str]], truth: Sequen
         bar.ax.tick_params(labelsize=7)
     fig.savefig(path, metadata={"Software": None}, bbox_inches="tight")
     plt.close(fig)
+
+
+def info_text(row: Mapping) -> str:
+    """``statistics-driven (real~null 0.12), backward`` of a report row: the information label
+    with its real-vs-null rho, and the cost class ('' for a row without them)."""
+    info = row.get("information")
+    if not info:
+        return ""
+    rho = info.get("rho_real_null")
+    what = info["label"]
+    if info["label"] not in ("config", "null control"):
+        what += f" (real~null {fmt(rho)})"
+    flag = ", precision-limited" if row.get("precision_limited") else ""
+    return f"{what}, {row.get('cost', '-')}{flag}"
+
+
+def cost_line(cost: dict) -> str:
+    """What the cost classes cost here: the median measured seconds per architecture."""
+    if not cost.get("n"):
+        return "cost per architecture: not measured (no statistics with timings were used)"
+    return (f"cost per architecture (median of {cost['n']} measured): weights {cost['build']:.2f} "
+            f"s (model build); forward/backward {cost['build'] + cost['statistics']:.2f} s "
+            "(build, forward, backward and compaction together; not timed apart)")

@@ -27,7 +27,8 @@ from lpzero_gp.errors import CheckpointError, OptionError, ResultsError
 from lpzero_gp.jsonfile import read_json
 from lpzero_gp.lock import FolderLock
 from lpzero_gp.proxy.export import export
-from lpzero_gp.score.fitness import bootstrap_ci
+from lpzero_gp.proxy.parse import format_tree
+from lpzero_gp.score.fitness import bootstrap_ci, rank, settle
 from lpzero_gp.search import CHECKPOINT, SearchConfig, checkpoint_info
 from lpzero_gp.stats.extract import batch_digest
 from lpzero_gp.versions import versions
@@ -40,6 +41,7 @@ from lpzero_gp.workflows.context import (
     load,
     search,
 )
+from lpzero_gp.workflows.free import CONFIG_FORMULA, comparisons, free_rows
 from lpzero_gp.workflows.options import (
     AGG,
     BUDGETS,
@@ -53,9 +55,12 @@ from lpzero_gp.workflows.report import (
     controlled_names,
     controlled_text,
     corr,
+    cost_line,
+    info_text,
     is_small,
     markdown_table,
     missing_note,
+    paired_text,
     panel_caption,
     plot_generations,
     plot_ranks,
@@ -322,18 +327,22 @@ def _feature_cis(loaded: Loaded, records: list) -> dict[str, dict]:
             for k in feats[0]}
 
 
-def _baseline_scores(loaded: Loaded, held, names: Iterable[str]) -> dict[str, np.ndarray]:
-    """The held-out scores of the searched proxy (key '') and of each baseline: a feature's
-    values, or a reference proxy scored again (its statistics are already in memory)."""
+def _baseline_scores(loaded: Loaded, held, names: Iterable[str],
+                     known: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """The held-out scores of the searched proxy (key '') and of each baseline: ``known``
+    scores, a feature's values, or a reference proxy scored again (its statistics are already
+    in memory)."""
     feats = [loaded.space.features(r, loaded.variant) for r in held.records]
     out = {"": np.asarray(held.scores, dtype=float)}
     for name in names:
-        out[name] = (np.array([f[name] for f in feats], dtype=float) if name in feats[0] else
+        out[name] = (known[name] if name in known else
+                     np.array([f[name] for f in feats], dtype=float) if name in feats[0] else
                      evaluate_proxy(loaded, name, held.records, f"{name} (held-out)").scores)
     return out
 
 
-def _controls(loaded: Loaded, held, names: Iterable[str]) -> dict[str, dict]:
+def _controls(loaded: Loaded, held, names: Iterable[str],
+              known: dict[str, np.ndarray]) -> dict[str, dict]:
     """Partial (given the space's size feature) and within-group (its group feature) rank
     correlations, with intervals, of the searched proxy (key '') and each baseline."""
     from lpzero_gp.score.correlate import controlled
@@ -341,7 +350,44 @@ def _controls(loaded: Loaded, held, names: Iterable[str]) -> dict[str, dict]:
     size, group = _control_features(loaded, held.records)
     truth = np.array([r.truth for r in held.records])
     return {k: controlled(x, truth, size[1], group[1], size[0], group[0])
-            for k, x in _baseline_scores(loaded, held, names).items()}
+            for k, x in _baseline_scores(loaded, held, names, known).items()}
+
+
+def _hof_labels(loaded: Loaded, hof, records: list) -> dict[str, str]:
+    """The information label of every valid hall-of-fame proxy on the search architectures."""
+    out = {}
+    for ind in hof:
+        if ind.fitness.values[0] >= -1.0:
+            proxy = format_tree(ind)
+            out[proxy] = evaluate_proxy(loaded, proxy, records, "search statistics").info["label"]
+    return out
+
+
+def _free_label() -> dict:
+    """The information and cost of a row computed from the configs alone."""
+    return {"information": {"rho_real_null": 1.0, "label": "config"}, "cost": "config",
+            "precision_limited": False}
+
+
+def _label_of(res) -> dict:
+    """The information label, cost class and precision flag of an evaluated proxy."""
+    return {"information": res.info, "cost": res.cost, "precision_limited": res.precision}
+
+
+def _rejected_reason(fitness: str) -> str:
+    """Why a search ended without a valid candidate."""
+    if fitness == "beyond-shape":
+        return "every candidate was invalid or not statistics-driven"
+    return "no valid proxy found"
+
+
+def _verdict(stats: str, held, versus: list[dict]) -> str:
+    """The run's one-line verdict on its proxy against the free rows."""
+    from lpzero_gp.workflows.free import verdict
+
+    if stats == "null":
+        return "null control: the search saw shapes only"
+    return verdict(held.info.get("label", "undefined"), versus)
 
 
 def _control_features(loaded: Loaded, records: list) -> tuple[tuple, tuple]:
@@ -383,12 +429,12 @@ def _open_checkpoints(target: _Target, opts: RunOptions, cfg: SearchConfig, load
 
 
 def _search(loaded, ctx: Context, cfg: SearchConfig, search_recs: list, target: _Target,
-            key: str, note: Notify):
+            key: str, note: Notify, fitness: str):
     """The search, checkpointed; a failed run keeps its last checkpoint (or none at all)."""
     try:
         return search(loaded, ctx, cfg, search_recs, target.ckpt,
                       resume=target.resumed_from is not None,
-                      checkpoint_key=key)
+                      checkpoint_key=key, fitness=fitness)
     except BaseException as exc:
         kept = (target.ckpt / CHECKPOINT).is_file() or isinstance(exc, KeyboardInterrupt) \
             or any((target.ckpt / STATS_FOLDER).glob("*/*.safetensors"))
@@ -444,31 +490,48 @@ def _run_locked(opts: RunOptions, ctx: Context, cfg: SearchConfig, target: _Targ
     key = _open_checkpoints(target, opts, cfg, loaded,
                             _fingerprint(loaded, search_recs, held_recs), note)
     built_before = loaded.extractor.loaded
-    s, state, recs, secs = _search(loaded, ctx, cfg, search_recs, target, key, note)
+    s, state, recs, secs = _search(loaded, ctx, cfg, search_recs, target, key, note,
+                                   opts.fitness)
     proxy, rho_s, tau_s = best_proxy(state)
-    search_ci = _search_ci(loaded, proxy, recs)
+    rejected = rho_s < -1.0  # every candidate was invalid or rejected as not statistics-driven
+    search_ci = None if rejected else _search_ci(loaded, proxy, recs)
     held = evaluate_proxy(loaded, proxy, held_recs, "held-out statistics", with_ci=True)
     base = feature_ranks(loaded, held.records)  # the same architectures as the proxy
     base_ci = _feature_cis(loaded, held.records)
+    labels = {k: _free_label() for k in base}
     for name in loaded.space.reference_proxies:  # e.g. the paper's proxy for the space
         ref = evaluate_proxy(loaded, name, held.records, f"{name} (held-out)", with_ci=True)
         base[name], base_ci[name] = ref.result, ref.ci
+        labels[name] = _label_of(ref)
+    free = free_rows(loaded, recs, cfg.population, cfg.offspring, cfg.generations, cfg.seed)
+    truth = np.array([r.truth for r in held.records])
+    free_scores = free.scores(loaded, held.records)
+    base[CONFIG_FORMULA] = rank(free_scores[CONFIG_FORMULA], truth)
+    base_ci[CONFIG_FORMULA] = bootstrap_ci(free_scores[CONFIG_FORMULA], truth)
+    labels[CONFIG_FORMULA] = _free_label()
+    versus = comparisons("searched proxy", held.scores, free_scores, truth)
     wall = time.perf_counter() - t_start
     ex = loaded.extractor
-    controls = _controls(loaded, held, base)  # what the proxy adds beyond size and depth
+    controls = _controls(loaded, held, base, free_scores)  # beyond size and depth
     summary = {
         "space": loaded.space.name, "variant": loaded.variant, "semantics": ctx.semantics,
         "truth": loaded.space.truth_label, "proxy": proxy,
-        "search": {"n": len(recs), "rho": rho_s, "tau": tau_s, "ci": search_ci,
+        "fitness": opts.fitness, "stats": ctx.stats,
+        "search": {"n": len(recs), "rho": float("nan") if rejected else rho_s,
+                   "tau": tau_s, "ci": search_ci,
+                   "reason": _rejected_reason(opts.fitness) if rejected else "",
                    "note": sample_note(len(recs)), "missing": _missing(search_recs, recs)},
         "heldout": {"split": opts.heldout, "n": len(held.records), "rho": held.result.rho,
                     "tau": held.result.tau, "ci": held.ci, "valid": held.result.valid,
-                    "reason": held.result.reason, **controls[""],
+                    "reason": held.result.reason, **controls[""], **_label_of(held),
                     "note": sample_note(len(held.records)),
                     "missing": _missing(held_recs, held.records)},
         "baselines_heldout": {k: {"rho": v.rho, "tau": v.tau, "ci": base_ci.get(k),
-                                  "reason": v.reason, **controls[k]}
+                                  "reason": v.reason, **controls[k], **labels[k]}
                               for k, v in base.items()},
+        "free": {**free.to_json(), "comparisons": versus},
+        "hall_of_fame_labels": _hof_labels(loaded, state.hof, recs),
+        "verdict": _verdict(ctx.stats, held, versus),
         "evaluations": s.stats_counts, "generations": state.generation,
         "skipped_architectures": ex.failures,
     }
@@ -476,7 +539,9 @@ def _run_locked(opts: RunOptions, ctx: Context, cfg: SearchConfig, target: _Targ
     if not context["space_options"]:  # recorded only for spaces that take options
         del context["space_options"]
     context["variant"] = loaded.variant
+    cost = ex.cost_seconds([r.id for r in recs + held.records])
     timing = {"search_seconds": secs, "wall_seconds": wall, "extract_seconds": ex.seconds,
+              "cost_seconds_per_arch": cost,
               "models_built": ex.built, "statistics_loaded_from_cache": ex.loaded - built_before,
               "resumed_from_generation": target.resumed_from,
               "runtime": {k: getattr(ctx, k) for k in RUNTIME_FIELDS}}
@@ -489,7 +554,8 @@ def _run_locked(opts: RunOptions, ctx: Context, cfg: SearchConfig, target: _Targ
         raise
     if not opts.keep_checkpoint:
         shutil.rmtree(target.ckpt, ignore_errors=True)
-    return Report(summary, summary_lines(summary, ex, target.out, wall), out=target.out)
+    return Report(summary, summary_lines(summary, ex, target.out, wall), [cost_line(cost)],
+                  out=target.out)
 
 
 def _write(out, force, summary, state, held, cfg, context, loaded, meta, timing) -> None:
@@ -504,10 +570,14 @@ def _write(out, force, summary, state, held, cfg, context, loaded, meta, timing)
         rf.text("best.tex", export(summary["proxy"])["latex"] + "\n")
         rf.json("summary.json", summary)
         rf.json("timing.json", timing)
-        rf.csv("heldout_scores.csv", [{"id": r.id, "score": float(s), "truth": r.truth}
-                                      for r, s in zip(held.records, held.scores, strict=True)])
-        rf.csv("hall_of_fame.csv", [{"proxy": str(ind), "rho": ind.fitness.values[0],
-                                     "tau": getattr(ind, "tau", float("nan"))}
+        ranked = settle(held.scores)
+        rf.csv("heldout_scores.csv", [{"id": r.id, "score": float(x), "score_raw": float(s),
+                                       "truth": r.truth} for r, x, s in
+                                      zip(held.records, ranked, held.scores, strict=True)])
+        rf.csv("hall_of_fame.csv", [{"proxy": format_tree(ind), "rho": ind.fitness.values[0],
+                                     "tau": getattr(ind, "tau", float("nan")),
+                                     "search_label": summary["hall_of_fame_labels"].get(
+                                         format_tree(ind), "")}
                                     for ind in state.hof])
         title = f"{summary['space']} ({summary['variant']}, {summary['semantics']} inputs)"
         h = summary["heldout"]
@@ -544,14 +614,21 @@ def _markdown(summary: dict) -> str:
     for name, v in [("searched proxy", h), *summary["baselines_heldout"].items()]:
         rows.append([name, corr(v["rho"], v.get("reason", "")),
                      corr(v["tau"], v.get("reason", "")), ci_text(v["ci"]),
-                     *controlled_text(v)])
+                     *controlled_text(v), info_text(v)])
     notes = [n for n in (h["note"], missing_note("held-out", h["missing"])) if n]
+    free = summary["free"]
     return (f"# {summary['space']} ({summary['variant']})\n\n`{summary['proxy']}`\n\n"
+            f"**Verdict:** {summary['verdict']}.\n\n"
             f"Held-out ({h['split']}, n={h['n']}, the same architectures in every row; "
             "partial: Spearman given the size feature; within: Spearman within each group "
-            "of the depth feature, size-weighted; both with 95% bootstrap intervals):\n\n"
+            "of the depth feature, size-weighted; both with 95% bootstrap intervals; "
+            "information: the label from the Spearman rho between the proxy's scores on real "
+            "and on null (shape-only) statistics, with its cost class):\n\n"
             + markdown_table(["proxy", "Spearman", "Kendall", "interval",
-                              *controlled_names(h)], rows)
+                              *controlled_names(h), "information, cost"], rows)
+            + f"\nconfig-formula: `{free['config_formula']}` (searched on the search split "
+            f"with the run's budget; best single feature there: {free['best_feature']})\n\n"
+            + "".join(f"- {paired_text(c)}\n" for c in free["comparisons"])
             + "".join(f"\nNote: {n}\n" for n in notes))
 
 
@@ -564,17 +641,22 @@ def summary_lines(summary: dict, extractor, out: Path, wall: float) -> list[str]
         lines.append(line)
     lines.append(f"best proxy: {summary['proxy']}")
     s = summary["search"]
-    why = "no valid proxy found"
+    why = s.get("reason") or "no valid proxy found"
     lines.append(f"search ({s['n']} archs): Spearman {corr(s['rho'], why)}  Kendall "
                  f"{corr(s['tau'], why)}{_interval(s['ci'])}")
     h = summary["heldout"]
     lines.append(f"held-out {h['split']} ({h['n']} archs): Spearman "
                  f"{corr(h['rho'], h.get('reason', ''))}  Kendall "
-                 f"{corr(h['tau'], h.get('reason', ''))}{_interval(h['ci'])}{_controlled(h)}")
+                 f"{corr(h['tau'], h.get('reason', ''))}{_interval(h['ci'])}{_controlled(h)}"
+                 f"  [{info_text(h)}]")
     for k, v in summary["baselines_heldout"].items():
         lines.append(f"  baseline {k:<15} Spearman {corr(v['rho'], v.get('reason', ''))}  "
                      f"Kendall {corr(v['tau'], v.get('reason', ''))}{_interval(v['ci'])}"
-                     f"{_controlled(v)}")
+                     f"{_controlled(v)}  [{info_text(v)}]")
+    free = summary["free"]
+    lines.append(f"  config-formula (searched on the search split): {free['config_formula']}")
+    lines += [f"  paired: {paired_text(c)}" for c in free["comparisons"]]
+    lines.append(f"verdict: {summary['verdict']}")
     lines.append(f"results: {out}  ({wall:.0f} s)")
     if math.isnan(h["rho"]):
         lines.append("note: the best proxy is invalid on the held-out architectures")
