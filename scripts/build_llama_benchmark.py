@@ -2,7 +2,7 @@
 
 Three steps, each writing into ``lpzero_gp/spaces/llama/data/smollm2/``:
 
-  python scripts/build_llama_benchmark.py tokens    # text parts -> text_ids.npz (+ provenance)
+  python scripts/build_llama_benchmark.py tokens    # disjoint text parts -> text_ids.npz
   python scripts/build_llama_benchmark.py config    # the model's sizes -> config.json
   python scripts/build_llama_benchmark.py train     # super-adapter -> adapter/ + training.json
   python scripts/build_llama_benchmark.py measure   # held-out perplexity -> benchmark.json
@@ -44,18 +44,49 @@ from lpzero_gp.spaces.llama.smollm2 import (
     text_ids,
 )
 from lpzero_gp.spaces.llama.supernet import LonasSupernet, save_space_file
-from lpzero_gp.spaces.llama.text import text_parts
+from lpzero_gp.spaces.llama.text import (
+    SHARED_SPAN,
+    Encoder,
+    disjoint_parts,
+    spans,
+    text_parts,
+)
 from lpzero_gp.versions import versions
 
 TRAINING_FILE = DATA / "training.json"
 
 
+def _encoder(gguf: str) -> Encoder:
+    """Pieces -> ids with the tokenizer and arguments ``token_stream`` uses, one list a piece."""
+    from lpzero_gp.stats.calibration import pretrained_tokenizer
+
+    tok = pretrained_tokenizer(gguf)
+
+    def encode(pieces: list[str]) -> list[list[int]]:
+        return tok(pieces, add_special_tokens=False, return_attention_mask=False,
+                   return_token_type_ids=False, verbose=False)["input_ids"]
+
+    return encode
+
+
+def _check_disjoint(arrays: dict[str, np.ndarray]) -> None:
+    """Stop unless no two parts' id streams share a SHARED_SPAN-token run."""
+    runs = {name: spans(ids) for name, ids in arrays.items()}
+    for a, b in (("train", "heldout"), ("train", "calibration"), ("heldout", "calibration")):
+        if runs[a] & runs[b]:
+            raise SystemExit(f"{a} and {b} share {len(runs[a] & runs[b])} runs of "
+                             f"{SHARED_SPAN} tokens")
+
+
 def cmd_tokens(_: argparse.Namespace) -> None:
-    """Tokenise the three text parts with SmolLM2's own tokenizer (from the GGUF file)."""
+    """Tokenise the three text parts with SmolLM2's own tokenizer (from the GGUF file), after
+    dropping the held-out and calibration paragraphs that share a 32-token run with a part
+    before them (``text.disjoint_parts``)."""
     from lpzero_gp.stats.calibration import token_stream
 
     gguf = str(checkpoints.smollm2_path())
-    parts = text_parts()
+    topics = text_parts()
+    parts = disjoint_parts(_encoder(gguf))
     arrays, meta = {}, {}
     for name, text in parts.items():
         ids = token_stream("lm", tokenizer=gguf, text=text)
@@ -63,11 +94,20 @@ def cmd_tokens(_: argparse.Namespace) -> None:
             raise SystemExit("token ids do not fit uint16")
         arrays[name] = ids.astype(np.uint16)
         meta[name] = {"characters": len(text), "tokens": int(ids.size),
-                      "text_sha256": hashlib.sha256(text.encode()).hexdigest()}
+                      "text_sha256": hashlib.sha256(text.encode()).hexdigest(),
+                      "topic_characters": len(topics[name]),
+                      "topic_tokens": int(token_stream("lm", tokenizer=gguf,
+                                                       text=topics[name]).size)}
+    _check_disjoint(arrays)
     DATA.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(DATA / IDS_FILE, **arrays)
     atomic_json(DATA / "text_ids.json", {
-        "text": "pydoc_data.topics.topics, split by lpzero_gp.spaces.llama.text.part_of",
+        "text": "pydoc_data.topics.topics, split by lpzero_gp.spaces.llama.text.part_of, "
+                "filtered by lpzero_gp.spaces.llama.text.disjoint_parts",
+        "shared_span": SHARED_SPAN,
+        "filter": f"train whole; heldout without the paragraphs sharing a {SHARED_SPAN}-token "
+                  "run with train; calibration without those sharing one with train or "
+                  "heldout; repeated until none; no two parts share such a run",
         "tokenizer": f"SmolLM2-135M-Instruct ({checkpoints.SMOLLM2_FILE})",
         "lm_pieces": "each line stripped; blank -> '\\n', other -> '\\n ' + line",
         "parts": meta, "versions": versions("transformers", "tokenizers", "gguf")})
