@@ -57,13 +57,14 @@ TRAINING_FILE = DATA / "training.json"
 
 
 def _encoder(gguf: str) -> Encoder:
-    """Pieces -> ids with the tokenizer and arguments ``token_stream`` uses, one list a piece."""
-    from lpzero_gp.stats.calibration import pretrained_tokenizer
+    """Text -> ids of its LM pieces (``lm_pieces``, one per line) with the tokenizer and
+    arguments ``token_stream`` uses, one list a piece."""
+    from lpzero_gp.stats.calibration import lm_pieces, pretrained_tokenizer
 
     tok = pretrained_tokenizer(gguf)
 
-    def encode(pieces: list[str]) -> list[list[int]]:
-        return tok(pieces, add_special_tokens=False, return_attention_mask=False,
+    def encode(text: str) -> list[list[int]]:
+        return tok(lm_pieces(text), add_special_tokens=False, return_attention_mask=False,
                    return_token_type_ids=False, verbose=False)["input_ids"]
 
     return encode

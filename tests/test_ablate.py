@@ -13,6 +13,7 @@ import lpzero_gp.workflows.ablate as ablate_mod
 from lpzero_gp.cli import main
 from lpzero_gp.errors import LpzeroError, OptionError
 from lpzero_gp.score.scoring import score_stats
+from lpzero_gp.stats.null import null_stats
 from lpzero_gp.stats.store import Dataset
 from lpzero_gp.workflows.ablate import (
     ARMS,
@@ -32,8 +33,11 @@ BUDGET = 30
 
 def _data() -> AblationData:
     search, held = toy_family(12, seed=0), toy_family(8, seed=40)
-    return AblationData(Dataset.from_stats(search), score_stats(PLANTED, search),
-                        Dataset.from_stats(held), score_stats(PLANTED, held))
+    truth, vtruth = score_stats(PLANTED, search), score_stats(PLANTED, held)
+    null = AblationData(Dataset.from_stats([null_stats(s) for s in search]), truth,
+                        Dataset.from_stats([null_stats(s) for s in held]), vtruth)
+    return AblationData(Dataset.from_stats(search), truth, Dataset.from_stats(held), vtruth,
+                        null)
 
 
 def _config(**kw) -> AblationConfig:
@@ -60,7 +64,9 @@ def _all_runs(result: dict) -> list[dict]:
 
 def test_structure(result):
     exps = result["experiments"]
-    assert list(exps) == ["rps", "population", "n_unary"]
+    assert list(exps) == ["rps", "population", "n_unary", "stats"]
+    assert list(exps["stats"]) == ["real", "null"]
+    assert [e["seed"] for e in result["real_vs_null"]] == list(result["settings"]["seeds"])
     assert list(exps["rps"]) == list(ARMS)
     assert list(exps["population"]) == ["10", "20"]
     assert list(exps["n_unary"]) == ["1", "2"]

@@ -35,7 +35,7 @@ def test_evaluate_and_search_on_a_small_sample(tmp_path):
              "cache_dir": str(tmp_path / "cache")}
     report = lz.evaluate_proxies(["decoder_params", "agg_sum(fro(J))"], archs="5", **small)
     rows = report.data["results"]
-    assert [r["proxy"] for r in rows] == ["decoder_params", "agg_sum(fro(J))"]
+    assert [r["proxy"] for r in rows] == ["decoder_params", "agg_sum(fro(J))", "config-formula"]
     assert all(r["n"] == 5 for r in rows) and report.lines[0].startswith("space gpt2")
 
     out = tmp_path / "run"

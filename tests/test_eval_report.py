@@ -51,14 +51,16 @@ def test_rows_carry_partial_and_within_and_compare_prints_paired_differences(
                          "params", "--proxy", "layers", "--compare")
     assert code == 0
     lines = out.splitlines()
-    assert "partial|params: Spearman given params" in lines[6] and "within layers" in lines[6]
+    key = next(line for line in lines if line.startswith("partial|params: Spearman given"))
+    assert "within layers" in key
     rows = {line.split(":")[0]: line for line in lines[1:4]}
     assert "partial|params invalid (the score ranks are those of params)" in rows["params"]
     assert "within layers 0.000 [0.000, 0.000]" in rows["layers"]
     assert "partial|params 0." in rows["decoder_params"]
     paired = [line for line in lines if " vs " in line]
     assert [line.split(":")[0] for line in paired] == ["decoder_params vs params",
-                                                       "decoder_params vs layers"]
+                                                       "decoder_params vs layers",
+                                                       "decoder_params vs config-formula"]
     assert all("Δrho " in line and ", P(Δ≤0)=" in line for line in paired)
 
     code, out, _ = _eval(capsys, "--benchmark", bench, "--proxy", "decoder_params", "--proxy",
@@ -89,7 +91,8 @@ def test_out_writes_scores_summary_and_plot_identically_twice(tmp_path, raw_reco
             "--out", out]
     code, printed, _ = _eval(capsys, *argv)
     assert code == 0 and f"results: {out}" in printed
-    names = {"scores.csv", "summary.json", "summary.md", "score_vs_truth.png", "timing.json"}
+    names = {"scores.csv", "scores_raw.csv", "summary.json", "summary.md", "score_vs_truth.png",
+             "timing.json"}
     assert {p.name for p in out.iterdir()} == names
     with open(out / "scores.csv", newline="") as f:
         rows = list(csv.DictReader(f))
@@ -153,7 +156,8 @@ def test_run_summary_lines_print_invalid_correlations():
                "heldout": {"split": "validation", "n": 12, "rho": nan, "tau": nan, "ci": None,
                            "reason": "constant scores", "note": None, "missing": [], **ctrl},
                "baselines_heldout": {"params": {"rho": 0.5, "tau": 0.4, "ci": None,
-                                                "reason": "", **ctrl}}}
+                                                "reason": "", **ctrl}},
+               "free": {"comparisons": []}, "verdict": "the proxy is undefined"}
     text = "\n".join(summary_lines(summary, Ex(), "out", 1.0))
     assert "search (8 archs): Spearman invalid (no valid proxy found)" in text
     assert "Spearman invalid (constant scores)  Kendall invalid (constant scores)" in text

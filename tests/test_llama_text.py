@@ -84,9 +84,9 @@ def test_training_part_is_the_one_the_adapter_was_trained_on():
 # ------------------------------------------------------------------ the filter on a toy text
 
 
-def _chars(pieces: list[str]) -> list[list[int]]:
-    """A toy tokenizer: one id per character."""
-    return [[ord(c) for c in piece] for piece in pieces]
+def _chars(text: str) -> list[list[int]]:
+    """A toy tokenizer of a text's LM pieces: one id per character."""
+    return [[ord(c) for c in piece] for piece in lm_pieces(text)]
 
 
 def test_paragraph_index_groups_lines_with_their_blank_lines():

@@ -48,6 +48,7 @@ SAMPLES: dict[str, tuple[str | None, Any]] = {
     "--seed": ("7", 7),
     "--init-seed": ("5", 5),
     "--stat-budget": ("512", 512),
+    "--stats": ("null", "null"),
     "--device": ("cuda:1", "cuda:1"),
     "--cache-dir": ("cache", "cache"),
     "--no-cache": (None, True),

@@ -33,8 +33,8 @@ from lpzero_gp.workflows.options import BUDGETS, RunOptions, resolve_budget
 @click.option("--fitness", type=click.Choice(["beyond-shape", "rho"]), default="beyond-shape",
               show_default=True,
               help="beyond-shape: reject candidates that are not statistics-driven on the "
-              "search split (their scores on real and on null statistics agree, |rho| >= 0.5); "
-              "rho: plain Spearman rho.")
+              "search split (their scores on real and on null statistics agree, or a formula of "
+              "the config ranks like them, |rho| >= 0.5); rho: plain Spearman rho.")
 @o.search_archs("Search architectures: a stored split name or a number N (seeded sample).")
 @o.heldout("Held-out architectures: validation, test, heldout (all not searched), N.")
 @o.out("runs/<space>-<variant>-s<seed>")

@@ -1,11 +1,14 @@
 """What a proxy's statistics add beyond shapes: its information label, cost class and precision.
 
-* **Information.** A proxy is scored on the real statistics and on the null control
-  (:mod:`lpzero_gp.stats.null`: noise that depends on shapes only) of the same architectures;
-  the Spearman rho between the two score vectors says how much of its ranking the shapes alone
-  decide. ``|rho| >= 0.9``: *shape-only*; ``0.5 <= |rho| < 0.9``: *partly*; below 0.5:
-  *statistics-driven*. A proxy that is constant on null statistics carries no shape
-  information (rho 0).
+* **Information.** Two measures of how much of a proxy's ranking the architecture alone
+  decides, on the same architectures: the Spearman rho between its scores on the real
+  statistics and on the null control (:mod:`lpzero_gp.stats.null`: noise that depends on
+  shapes only; a proxy constant on null statistics has rho 0), and the Spearman rho with which
+  a formula of the config features (:func:`lpzero_gp.search.formula.config_rho`, searched to
+  reproduce the proxy's own scores) ranks like the proxy. The larger of the two decides the label:
+  ``>= 0.9``: *shape-only*; ``0.5 <= x < 0.9``: *partly*; below 0.5: *statistics-driven*. The
+  null control misses what the init scale or an input's kind fixes for a given shape; the
+  config formula catches that.
 * **Cost.** What a proxy needs: nothing but the config (a feature), the weights (no forward
   pass), a forward pass (A, H, S), or a backward pass too (G, J).
 * **Precision.** Scores are ranked at 6 significant digits
@@ -56,10 +59,14 @@ def label(rho_real_null: float) -> str:
     return LABELS[0] if a >= SHAPE_ONLY else LABELS[1] if a >= PARTLY else LABELS[2]
 
 
-def information(real, null) -> dict:
-    """``{"rho_real_null", "label"}`` of one proxy, JSON-ready."""
+def information(real, null, rho_config: float = float("nan")) -> dict:
+    """``{"rho_real_null", "rho_config", "label"}`` of one proxy, JSON-ready; the label comes
+    from the larger of |rho(real, null)| and |rho_config| (nan ones left out)."""
     rho = real_null_rho(real, null)
-    return {"rho_real_null": rho, "label": label(rho)}
+    known = [abs(x) for x in (rho, rho_config) if np.isfinite(x)]
+    return {"rho_real_null": rho, "rho_config": rho_config,
+            "label": label(max(known)) if known else "undefined"}
+
 
 
 def inputs_of(tree: gp.PrimitiveTree) -> frozenset[str]:

@@ -6,6 +6,8 @@ JSON) or a DEAP tree, including a tree of the stock set (``make_pset(stock=True)
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 from deap import gp
 
@@ -28,14 +30,18 @@ class Scorer:
 
     With ``null`` (the null-control dataset of the same architectures,
     :mod:`lpzero_gp.stats.null`), a valid proxy whose scores on real and null statistics agree
-    with ``|rho| >= PARTLY`` is rejected with :data:`SHAPE_REJECTED`: the search then rewards
-    only what the statistics add beyond shapes.
+    with ``|rho| >= PARTLY``, or (with ``explain``) that a formula of the config ranks like with
+    ``|rho| >= PARTLY``, is rejected with :data:`SHAPE_REJECTED`: the search then rewards only
+    what the statistics add beyond shapes.
     """
 
     def __init__(self, dataset: Dataset, truth, memoize: bool = True, with_tau: bool = True,
-                 null: Dataset | None = None):
+                 null: Dataset | None = None, explain: Callable | None = None):
         self.dataset = dataset
         self.null = null
+        #: ``scores -> rho`` of the best config formula reproducing them (picklable), checked
+        #: with the null control: a proxy a formula of the config ranks like is shape-decided.
+        self.explain = explain
         self._null_evaluator: Evaluator | None = None
         self.truth = np.asarray(truth, dtype=np.float64)
         if len(self.truth) != dataset.n_archs:
@@ -85,7 +91,12 @@ class Scorer:
         them with |rho| >= PARTLY, or cannot be ranked)."""
         null = self.null_scores(proxy)
         rho = float("nan") if null is None else real_null_rho(real, null)
-        return not (np.isfinite(rho) and abs(rho) < PARTLY)
+        if not (np.isfinite(rho) and abs(rho) < PARTLY):
+            return True
+        if self.explain is None:
+            return False
+        by_config = self.explain(real)
+        return bool(np.isfinite(by_config) and abs(by_config) >= PARTLY)
 
     def rank(self, proxy: str | gp.PrimitiveTree, with_tau: bool = True) -> RankResult:
         """Rank correlation of the proxy's scores with the ground truth."""

@@ -301,3 +301,20 @@ def search_formula(features: list[dict[str, float]], truth, *, population: int, 
     best = min((ind for ind in hof if ind.fitness.values[0] >= top - TIE), key=len)
     rho = float("nan") if top <= INVALID_FITNESS else float(best.fitness.values[0])
     return Formula(str(best), rho, names)
+
+
+def config_rho(scores, features: list[dict[str, float]], seed: int = 0) -> float:
+    """How well a formula of the config features ranks like ``scores``: the Spearman rho of
+    the best formula a small search (population 40, 20 offspring, 10 generations) finds; nan
+    when the scores cannot be ranked or no feature varies."""
+    from lpzero_gp.score.fitness import invalid_reason, settle
+
+    s = settle(np.asarray(scores, float))
+    if invalid_reason(s) or not features:
+        return float("nan")
+    try:
+        found = search_formula(features, s, population=40, offspring=20, generations=10,
+                               seed=seed)
+    except (OptionError, SpaceError):
+        return float("nan")
+    return found.rho

@@ -364,16 +364,18 @@ def run_ablation(data: AblationData, cfg: AblationConfig, progress: bool = False
     experiments = {name: {value: summarize([done[k] for k in ks], cfg.evaluations,
                                            cfg.population)
                           for value, ks in exp.items()} for name, exp in groups.items()}
-    if "stats" in experiments:
-        experiments["stats"]["paired"] = _real_vs_null(data, [done[k] for k in groups["stats"]
-                                                              ["real"]],
-                                                       [done[k] for k in groups["stats"]["null"]])
+    paired = (_real_vs_null(data, [done[k] for k in groups["stats"]["real"]],
+                            [done[k] for k in groups["stats"]["null"]])
+              if "stats" in experiments else None)
     if timing is not None:
         timing["run_seconds"] = {"/".join(str(p) for p in k): done[k].seconds for k in keys}
         timing["search_seconds"] = sum(r.seconds for r in done.values())
     settings = asdict(cfg)
-    return {"settings": settings, "counting": COUNTING, "n_search": data.n_search,
-            "n_validation": data.n_validation, "experiments": experiments}
+    out = {"settings": settings, "counting": COUNTING, "n_search": data.n_search,
+           "n_validation": data.n_validation, "experiments": experiments}
+    if paired is not None:
+        out["real_vs_null"] = paired
+    return out
 
 
 def _real_vs_null(data: AblationData, real: list[RunResult], null: list[RunResult]
@@ -457,18 +459,18 @@ def markdown(result: dict, title: str) -> str:
         out.append(f"## {label} (evolution with RPS)\n")
         out.append(markdown_table([head, "search rho", "validation rho", "invalid"], rows))
     if "stats" in exps:
-        out += _stats_section(exps["stats"])
+        out += _stats_section(exps["stats"], result.get("real_vs_null", []))
     return "\n".join(out)
 
 
-def _stats_section(exp: dict) -> list[str]:
+def _stats_section(exp: dict, paired: list[dict]) -> list[str]:
     """The real-vs-null table and the per-seed paired comparisons."""
     rows = [[arm, _cell(exp[arm]["search_rho"]), _cell(exp[arm]["validation_rho"])]
             for arm in STATS_ARMS]
     lines = [f"- seed {e['seed']}: " + (f"invalid ({e['reason']})" if e.get("reason") else
                                        f"Δrho {fmt(e['diff'])} [{fmt(e['ci'][0])}, "
                                        f"{fmt(e['ci'][1])}], P(Δ≤0)={fmt(e['p_le_zero'])}")
-             for e in exp.get("paired", [])]
+             for e in paired]
     return ["## Real vs null statistics (evolution with RPS)\n",
             "The same search on the networks' statistics and on the null control (seeded "
             "noise of the same shapes: what shapes alone give); each winner is scored on the "

@@ -125,6 +125,9 @@ def _check_options(opts: BaselineOptions) -> None:
     if not opts.trees and opts.stat_budget != STAT_BUDGET:
         raise OptionError("--stat-budget sets the statistics of --trees only; give --trees "
                           "or leave --stat-budget out")
+    if opts.stats != "real":
+        raise OptionError("--stats null is a control for proxies over statistics (run, eval, "
+                          "ablate); the hand-crafted baselines read the models themselves")
 
 
 def _score(loaded, records: list, cfg: ExtractConfig, keys: list[str],

@@ -138,14 +138,15 @@ def dataset_for(loaded: Loaded, records: list[Record], label: str, kind: str | N
     ``kind`` (default: the run's ``--stats``) ``null`` gives the null control of the same
     statistics: noise of the same shapes (:func:`~lpzero_gp.stats.null.null_stats`).
     """
-    from lpzero_gp.stats.null import null_stats
+    from lpzero_gp.stats.null import input_scales, null_stats
 
     stats = loaded.extractor.stats(records, label)
     keep = [(r, s) for r, s in zip(records, stats, strict=True) if s is not None]
     if len(keep) < 3:
         raise SpaceError(f"only {len(keep)} architectures could be evaluated ({label})")
     if (kind or loaded.stats_kind) == "null":
-        keep = [(r, null_stats(s, loaded.null_seed)) for r, s in keep]
+        scales = input_scales([s for _, s in keep])
+        keep = [(r, null_stats(s, loaded.null_seed, scales)) for r, s in keep]
     ds = Dataset.from_stats([s for _, s in keep])
     truth = np.array([r.truth for r, _ in keep])
     return ds, truth, [r for r, _ in keep]
@@ -187,6 +188,7 @@ def evaluate_proxy(loaded: Loaded, proxy: str, records: list[Record], label: str
     information label; with ``--stats null`` both are the control, labelled as such).
     """
     from lpzero_gp.score.information import cost_class, information, inputs_of, precision_flag
+    from lpzero_gp.search.formula import config_rho
 
     feats = [loaded.space.features(r, loaded.variant) for r in records]
     if feats and proxy in feats[0]:
@@ -205,7 +207,8 @@ def evaluate_proxy(loaded: Loaded, proxy: str, records: list[Record], label: str
             info = {"rho_real_null": 1.0, "label": "null control"}
         else:
             null, _, _ = dataset_for(loaded, recs, label, kind="null")
-            info = information(s, Scorer(null, scorer.truth).scores(tree))
+            by_config = config_rho(s, [loaded.space.features(r, loaded.variant) for r in recs])
+            info = information(s, Scorer(null, scorer.truth).scores(tree), by_config)
     truth = np.array([r.truth for r in recs])
     res = rank(scores, truth)
     ci = bootstrap_ci(scores, truth) if with_ci and res.valid else None
@@ -224,10 +227,16 @@ def search(loaded: Loaded, ctx: Context, cfg: SearchConfig, search_records: list
     is plain rho on the null control itself.
     """
     ds, truth, recs = dataset_for(loaded, search_records, "search statistics")
-    null = None
+    null = explain = None
     if fitness == "beyond-shape" and loaded.stats_kind == "real":
+        from functools import partial
+
+        from lpzero_gp.search.formula import config_rho
+
         null, _, _ = dataset_for(loaded, recs, "search statistics", kind="null")
-    scorer = Scorer(ds, truth, memoize=cfg.memoize, with_tau=False, null=null)
+        explain = partial(config_rho, features=[loaded.space.features(r, loaded.variant)
+                                                for r in recs])
+    scorer = Scorer(ds, truth, memoize=cfg.memoize, with_tau=False, null=null, explain=explain)
     from lpzero_gp.parallel import fitness_mapper
 
     score_fn, mapper = fitness_mapper(scorer, ctx.workers, ctx.dask)

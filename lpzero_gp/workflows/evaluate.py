@@ -39,10 +39,11 @@ from lpzero_gp.workflows.report import (
 )
 
 #: What the information and cost column means, printed under every table.
-LABEL_KEY = ("[information, cost]: rho between the proxy's scores on real and on null "
-             "(shape-only) statistics; |rho| >= 0.9 shape-only, >= 0.5 partly, else "
-             "statistics-driven; cost: config (no model), weights (no forward), forward, "
-             "backward")
+LABEL_KEY = ("[information, cost]: real~null, the rho between the proxy's scores on real and "
+             "on null (shape-only) statistics; config~proxy, the rho of the best config formula "
+             "fitted to the proxy's scores; the larger |rho| >= 0.9: shape-only, >= 0.5: "
+             "partly, else statistics-driven; cost: config (no model), weights (no forward), "
+             "forward, backward")
 
 
 def evaluate(opts: EvalOptions) -> Report:
@@ -60,6 +61,7 @@ def evaluate(opts: EvalOptions) -> Report:
     from lpzero_gp.score.correlate import controlled, paired_entry, undefined_reason
     from lpzero_gp.score.fitness import bootstrap_ci, rank
     from lpzero_gp.workflows.context import evaluate_proxy, load
+    from lpzero_gp.workflows.free import CONFIG_FORMULA
     from lpzero_gp.workflows.splits import pick
 
     if opts.compare and len(opts.proxies) < 2:
@@ -80,8 +82,8 @@ def evaluate(opts: EvalOptions) -> Report:
     free, free_note = _free(loaded, ctx.seed, recs)
     common = [r for r in recs if all(r.id in s for s in scored)]
     names = list(opts.proxies)
-    for name, values in free.scores(loaded, common).items():
-        if name not in names:  # a free row the user named already is not repeated
+    for name, values in (free.scores(loaded, common) if free else {}).items():
+        if name == CONFIG_FORMULA and name not in names:  # features are rows when asked for
             names.append(name)
             scored.append({rec.id: float(x) for rec, x in zip(common, values, strict=True)})
             seconds.append(0.0)
@@ -111,10 +113,10 @@ def evaluate(opts: EvalOptions) -> Report:
     if opts.compare:
         first = opts.proxies[0]
         comparisons = [paired_entry(first, p, columns[first], columns[p], truth)
-                       for p in opts.proxies[1:]]
+                       for p in names[1:]]
     head = {"space": space.name, "variant": loaded.variant,
             "semantics": ctx.semantics, "stats": ctx.stats, "archs": opts.archs,
-            "free": {**free.to_json(), "note": free_note},
+            "free": {**free.to_json(), "note": free_note} if free else {"note": free_note},
             "truth": space.truth_label, "size_feature": size_name,
             "group_feature": group_name}
     missing = [r.id for r in recs if r.id not in {c.id for c in common}]
@@ -140,14 +142,18 @@ def evaluate(opts: EvalOptions) -> Report:
 def _free(loaded, seed: int, recs: list):
     """The free rows (best feature, config formula) chosen on the space's search split with
     the default budget, and a note when the evaluated architectures include that split."""
+    from lpzero_gp.errors import LpzeroError
     from lpzero_gp.workflows.free import free_rows
     from lpzero_gp.workflows.options import BUDGETS
     from lpzero_gp.workflows.splits import pick
 
-    search = pick(loaded.records, "search", loaded.space, loaded.packaged, seed,
-                  "--search-archs")
-    pop, off, evals = BUDGETS["default"]
-    free = free_rows(loaded, search, pop, off, -(-evals // off), seed)
+    try:
+        search = pick(loaded.records, "search", loaded.space, loaded.packaged, seed,
+                      "--search-archs")
+        pop, off, evals = BUDGETS["default"]
+        free = free_rows(loaded, search, pop, off, -(-evals // off), seed)
+    except LpzeroError as exc:  # a benchmark too small for a search split, no varying feature
+        return None, f"no config formula: {exc}"
     shared = len({r.id for r in search} & {r.id for r in recs})
     note = (f"the config formula was searched on {shared} of these architectures (the search "
             "split); judge it on validation or test" if shared else "")
@@ -180,12 +186,13 @@ def eval_lines(head: dict[str, Any], rows: list[dict[str, Any]],
         lines.append(f"{row['proxy']}: n={row['n']}  Spearman {corr(row['rho'], row['reason'])}"
                      f"  Kendall {corr(row['tau'], row['reason'])}{extra}  {pname} {ptext}"
                      f"  {wname} {wtext}  [{info_text(row)}]")
-    free = head.get("free")
-    if free:
+    free = head.get("free") or {}
+    if free.get("note"):
+        lines.append(f"note: {free['note']}")
+    if "config_formula" in free:
         lines.append(f"config-formula: {free['config_formula']} (searched on the search split; "
                      f"best single feature there: {free['best_feature']})")
-        if free.get("note"):
-            lines.append(f"note: {free['note']}")
+
     lines += [paired_text(c) for c in comparisons] + [_controls(head), LABEL_KEY]
     notes = {row["note"] for row in rows if row.get("note")}
     return lines + [f"note: {n}" for n in sorted(notes)]
@@ -193,8 +200,9 @@ def eval_lines(head: dict[str, Any], rows: list[dict[str, Any]],
 
 def _write(folder, data: dict, common: list, truth, columns: dict, extra: dict, size, groups,
            loaded) -> None:
-    """scores.csv, summary.json (the ``--json`` data without timings), timing.json, summary.md
-    and the rank-space plot, atomically."""
+    """scores.csv (the values ranked: 6 significant digits), scores_raw.csv (as computed),
+    summary.json (the ``--json`` data without timings), timing.json, summary.md and the
+    rank-space plot, atomically."""
     from lpzero_gp.score.correlate import controlled
     from lpzero_gp.score.fitness import rank, settle
     from lpzero_gp.workflows.report import plot_ranks
@@ -202,22 +210,23 @@ def _write(folder, data: dict, common: list, truth, columns: dict, extra: dict, 
     space = loaded.space
     size_name, group_name = data["size_feature"], data["group_feature"]
     ranked = {p: settle(x) for p, x in columns.items()}  # the values that were ranked
-    table = []
+    table, raw_table = [], []
     for i, r in enumerate(common):
         row = {"id": r.id, "truth": float(truth[i])}
         for name, values in ((size_name, size), (group_name, groups)):
             if name is not None:
                 row[name] = float(values[i])
         row.update({p: float(ranked[p][i]) for p in columns})
-        row.update({f"{p} (raw)": float(x[i]) for p, x in columns.items()})
         table.append(row)
+        raw_table.append({"id": r.id, **{p: float(x[i]) for p, x in columns.items()}})
     panels = [(row["proxy"], columns[row["proxy"]], panel_caption(row["rho"], row))
               for row in data["results"]]
     for name, values in extra.items():
         ctrl = controlled(values, truth, size, groups, size_name, group_name, n=0)
         panels.append((name, values, panel_caption(rank(values, truth).rho, ctrl)))
     with folder as rf:  # timings apart, so every other file is identical for identical runs
-        rf.csv("scores.csv", table)
+        rf.csv("scores.csv", table)  # as ranked: 6 significant digits (fitness.settle)
+        rf.csv("scores_raw.csv", raw_table)  # as computed, before settling
         rf.json("summary.json", {**{k: v for k, v in data.items() if k != "statistics"},
                                  "results": [{k: v for k, v in row.items() if k != "seconds"}
                                              for row in data["results"]]})
@@ -250,7 +259,7 @@ def _markdown(data: dict) -> str:
            + markdown_table(["proxy", "n", "Spearman", "Kendall", pname, wname,
                              "information, cost"], rows)
            + (f"\nconfig-formula: `{free['config_formula']}` (searched on the search split)\n"
-              if free else ""))
+              if "config_formula" in free else ""))
     groups = results[0]["within"]["groups"] if results else []
     kept = [k for k, g in enumerate(groups) if g["n"] >= MIN_GROUP]
     if kept:

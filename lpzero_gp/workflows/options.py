@@ -32,7 +32,8 @@ BUDGETS: dict[str, tuple[int, int, int]] = {
 #: ``--stats`` choices: the network's own statistics, or the shape-only null control.
 STATS = ("real", "null")
 #: ``run --fitness`` choices: reject candidates that are not statistics-driven on the search
-#: split (their scores on real and null statistics agree with |rho| >= 0.5), or plain rho.
+#: split (their scores on real and null statistics agree with |rho| >= 0.5, or a formula of
+#: the config ranks like them with |rho| >= 0.5), or plain rho.
 FITNESS = ("beyond-shape", "rho")
 #: Block aggregations searched, per ``aggregation`` option.
 AGG: dict[str, tuple[str, ...]] = {"mean": ("agg_mean",), "sum": ("agg_sum",),

@@ -268,7 +268,7 @@ def info_text(row: Mapping) -> str:
     rho = info.get("rho_real_null")
     what = info["label"]
     if info["label"] not in ("config", "null control"):
-        what += f" (real~null {fmt(rho)})"
+        what += f" (real~null {fmt(rho)}, config~proxy {fmt(info.get('rho_config'))})"
     flag = ", precision-limited" if row.get("precision_limited") else ""
     return f"{what}, {row.get('cost', '-')}{flag}"
 

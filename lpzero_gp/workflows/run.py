@@ -353,6 +353,18 @@ def _controls(loaded: Loaded, held, names: Iterable[str],
             for k, x in _baseline_scores(loaded, held, names, known).items()}
 
 
+def _free(loaded: Loaded, records: list, cfg: SearchConfig):
+    """The free rows searched on ``records`` with the run's budget (None when no feature
+    varies there)."""
+    from lpzero_gp.errors import SpaceError
+
+    try:
+        return free_rows(loaded, records, cfg.population, cfg.offspring, cfg.generations,
+                         cfg.seed)
+    except SpaceError:
+        return None
+
+
 def _hof_labels(loaded: Loaded, hof, records: list) -> dict[str, str]:
     """The information label of every valid hall-of-fame proxy on the search architectures."""
     out = {}
@@ -503,12 +515,13 @@ def _run_locked(opts: RunOptions, ctx: Context, cfg: SearchConfig, target: _Targ
         ref = evaluate_proxy(loaded, name, held.records, f"{name} (held-out)", with_ci=True)
         base[name], base_ci[name] = ref.result, ref.ci
         labels[name] = _label_of(ref)
-    free = free_rows(loaded, recs, cfg.population, cfg.offspring, cfg.generations, cfg.seed)
-    truth = np.array([r.truth for r in held.records])
-    free_scores = free.scores(loaded, held.records)
-    base[CONFIG_FORMULA] = rank(free_scores[CONFIG_FORMULA], truth)
-    base_ci[CONFIG_FORMULA] = bootstrap_ci(free_scores[CONFIG_FORMULA], truth)
-    labels[CONFIG_FORMULA] = _free_label()
+    free, free_scores, truth = _free(loaded, recs, cfg), {}, np.array([r.truth for r in
+                                                                      held.records])
+    if free is not None:
+        free_scores = free.scores(loaded, held.records)
+        base[CONFIG_FORMULA] = rank(free_scores[CONFIG_FORMULA], truth)
+        base_ci[CONFIG_FORMULA] = bootstrap_ci(free_scores[CONFIG_FORMULA], truth)
+        labels[CONFIG_FORMULA] = _free_label()
     versus = comparisons("searched proxy", held.scores, free_scores, truth)
     wall = time.perf_counter() - t_start
     ex = loaded.extractor
@@ -529,7 +542,7 @@ def _run_locked(opts: RunOptions, ctx: Context, cfg: SearchConfig, target: _Targ
         "baselines_heldout": {k: {"rho": v.rho, "tau": v.tau, "ci": base_ci.get(k),
                                   "reason": v.reason, **controls[k], **labels[k]}
                               for k, v in base.items()},
-        "free": {**free.to_json(), "comparisons": versus},
+        "free": {**(free.to_json() if free else {}), "comparisons": versus},
         "hall_of_fame_labels": _hof_labels(loaded, state.hof, recs),
         "verdict": _verdict(ctx.stats, held, versus),
         "evaluations": s.stats_counts, "generations": state.generation,
@@ -626,8 +639,9 @@ def _markdown(summary: dict) -> str:
             "and on null (shape-only) statistics, with its cost class):\n\n"
             + markdown_table(["proxy", "Spearman", "Kendall", "interval",
                               *controlled_names(h), "information, cost"], rows)
-            + f"\nconfig-formula: `{free['config_formula']}` (searched on the search split "
-            f"with the run's budget; best single feature there: {free['best_feature']})\n\n"
+            + (f"\nconfig-formula: `{free['config_formula']}` (searched on the search split "
+               f"with the run's budget; best single feature there: {free['best_feature']})\n\n"
+               if "config_formula" in free else "\n")
             + "".join(f"- {paired_text(c)}\n" for c in free["comparisons"])
             + "".join(f"\nNote: {n}\n" for n in notes))
 
@@ -654,7 +668,9 @@ def summary_lines(summary: dict, extractor, out: Path, wall: float) -> list[str]
                      f"Kendall {corr(v['tau'], v.get('reason', ''))}{_interval(v['ci'])}"
                      f"{_controlled(v)}  [{info_text(v)}]")
     free = summary["free"]
-    lines.append(f"  config-formula (searched on the search split): {free['config_formula']}")
+    if "config_formula" in free:
+        lines.append(f"  config-formula (searched on the search split): "
+                     f"{free['config_formula']}")
     lines += [f"  paired: {paired_text(c)}" for c in free["comparisons"]]
     lines.append(f"verdict: {summary['verdict']}")
     lines.append(f"results: {out}  ({wall:.0f} s)")

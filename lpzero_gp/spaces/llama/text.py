@@ -37,8 +37,10 @@ import numpy as np
 PARTS: tuple[str, ...] = ("train", "calibration", "heldout")
 #: Length, in token ids, of the runs no two parts share.
 SHARED_SPAN = 32
-#: Encodes the LM pieces of a text (one per line) into one list of token ids per piece.
-Encoder = Callable[[list[str]], list[list[int]]]
+#: Encodes a text into one list of token ids per line, cut as the LM batches cut it (the
+#: engine's ``stats.calibration.lm_pieces``; given by the caller, since a space imports
+#: nothing from the engine).
+Encoder = Callable[[str], list[list[int]]]
 
 
 def part_of(key: str) -> str:
@@ -94,10 +96,8 @@ def _concat(pieces: list[list[int]]) -> tuple[np.ndarray, np.ndarray]:
 def shared_paragraphs(text: str, banned: set[bytes], encode: Encoder,
                       n: int = SHARED_SPAN) -> set[int]:
     """The paragraphs of ``text`` that an ``n``-id run found in ``banned`` touches."""
-    from lpzero_gp.stats.calibration import lm_pieces
-
     lines = text.splitlines()
-    ids, owner = _concat(encode(lm_pieces(text)))
+    ids, owner = _concat(encode(text))
     para = np.asarray(paragraph_index(lines), dtype=np.int64)
     hit = np.zeros(ids.size, dtype=bool)
     for start, key in enumerate(_span_keys(ids, n)):
@@ -121,9 +121,7 @@ def drop_shared(text: str, banned: set[bytes], encode: Encoder,
 
 def part_spans(text: str, encode: Encoder, n: int = SHARED_SPAN) -> set[bytes]:
     """The ``n``-id runs of a text's id stream (its lines' ids concatenated)."""
-    from lpzero_gp.stats.calibration import lm_pieces
-
-    return spans(_concat(encode(lm_pieces(text)))[0], n)
+    return spans(_concat(encode(text))[0], n)
 
 
 def disjoint_parts(encode: Encoder, n: int = SHARED_SPAN) -> dict[str, str]:
