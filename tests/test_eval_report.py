@@ -66,7 +66,8 @@ def test_rows_carry_partial_and_within_and_compare_prints_paired_differences(
     code, out, _ = _eval(capsys, "--benchmark", bench, "--proxy", "decoder_params", "--proxy",
                          "params", "--compare", "--json")
     data = json.loads(out)
-    (pair,) = data["comparisons"]
+    pair, formula = data["comparisons"]
+    assert formula["b"] == "config-formula"
     rho = {r["proxy"]: r["rho"] for r in data["results"]}
     assert pair["diff"] == pytest.approx(rho["decoder_params"] - rho["params"])
     assert pair["ci"][0] <= pair["diff"] <= pair["ci"][1] and 0 <= pair["p_le_zero"] <= 1
