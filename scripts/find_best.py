@@ -1,10 +1,11 @@
-"""Search many settings on the search split, choose by the validation split, report test once.
+"""Search many settings on the search split and choose the winner by the validation split.
 
     python scripts/find_best.py --space flexibert --cache-dir CACHE --out runs/grid-flexibert
 
 Every setting is one ``lpzero-gp run`` command (recorded verbatim), so the chosen proxy is
-reproduced by re-running its command. Selection uses validation Spearman only; the test split is
-scored once, for the chosen proxy and the trivial baselines, with bootstrap intervals.
+reproduced by re-running its command. Selection uses validation Spearman only; this script does
+not score the test split (``lpzero-gp eval --archs test`` does, once, for the chosen proxy;
+``scripts/what_stats_add.py`` runs the whole protocol with the free rows and the null control).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """What the statistics add on one space: searches with the beyond-shape fitness, the winner
 chosen on validation, scored once on test against every free row, and the real-vs-null ablation.
 
-    python scripts/what_stats_add.py --space flexibert --cache-dir CACHE --out docs/results/flexibert
+    python scripts/what_stats_add.py --space flexibert --cache-dir C --out docs/results/flexibert
 
 Every step is one ``lpzero-gp`` command, recorded verbatim in ``summary.json``, so each number
 is reproduced by re-running its command. Selection uses the validation split only: among the
@@ -87,7 +87,8 @@ def main() -> None:
                "test_null": {"command": shlex.join(["lpzero-gp", *null_args]),
                              "results": null["results"]},
                "ablate": {"command": shlex.join(["lpzero-gp", *ablate_args]),
-                          "stats": ablate["experiments"]["stats"]}}
+                          "stats": ablate["experiments"]["stats"],
+                          "paired": ablate.get("real_vs_null", [])}}
     (out / "summary.json").write_text(json.dumps(summary, indent=2, sort_keys=True) + "\n")
     print(json.dumps({"chosen": chosen, "driven": bool(driven)}, indent=2))
 
