@@ -130,7 +130,7 @@ def test_run_eval_and_baselines_on_a_user_file(bench, size, tmp_path, capsys, mo
     assert search["missing"] + held["missing"] == [failing]
     assert held["note"].startswith(f"small sample (n={held['n']})")
     assert held["ci"] and all(v["ci"] for v in summary["baselines_heldout"].values())
-    assert set(summary["baselines_heldout"]) == {"params", "layers", "hidden"}
+    assert set(summary["baselines_heldout"]) == {"params", "layers", "hidden", "config-formula"}
     assert "small sample" in printed and "without statistics left out" in printed
     assert "95% CI" in (out / "summary.md").read_text()
 

@@ -102,3 +102,23 @@ def test_beyond_shape_fitness_rejects_shape_decided_proxies(family):
     assert INVALID_FITNESS < SHAPE_REJECTED < -1.0
     fit, _ = beyond("agg_mean(mean(A))")
     assert fit >= -1.0  # statistics-driven: scored as usual
+
+
+def test_eval_rows_carry_labels_and_the_null_control(capsys, tmp_path):
+    import json
+
+    from lpzero_gp.cli import main
+
+    argv = ["eval", "--space", "gpt2", "--archs", "6", "--batch-size", "2", "--seq-len", "16",
+            "--cache-dir", str(tmp_path / "c"), "--quiet", "--json", "--proxy",
+            "agg_sum(fro(W))", "--proxy", "params"]
+    assert main(argv) == 0
+    rows = {r["proxy"]: r for r in json.loads(capsys.readouterr().out)["results"]}
+    size = rows["agg_sum(fro(W))"]
+    assert size["cost"] == "weights" and size["information"]["label"] == "shape-only"
+    assert rows["params"]["information"]["label"] == "config"
+    assert main([*argv, "--stats", "null"]) == 0
+    null = json.loads(capsys.readouterr().out)
+    assert null["stats"] == "null"
+    assert null["results"][0]["information"]["label"] == "null control"
+    assert null["results"][0]["rho"] == size["rho"]  # a size proxy ranks alike on shapes only

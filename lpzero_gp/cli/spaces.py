@@ -21,7 +21,8 @@ def best_proxies() -> dict[str, dict[str, dict[str, Any]]]:
         out.setdefault(entry.get("space", ""), {})[name] = {
             "proxy": entry["proxy"], "variant": entry.get("variant"),
             "semantics": entry.get("semantics"), "command": entry.get("command"),
-            "reproducible": entry.get("reproducible", True), **figures}
+            "reproducible": entry.get("reproducible", True),
+            "information": entry.get("information"), "cost": entry.get("cost"), **figures}
     return out
 
 
@@ -100,7 +101,9 @@ def spaces_command(as_json: bool) -> None:
             where = ", ".join(x for x in (entry["variant"], entry["semantics"]) if x)
             again = "" if entry["reproducible"] else " (its search command does not find it " \
                 "again; the scores reproduce)"
-            click.echo(f"  best proxy {proxy} ({where}): {_figures(entry)}{again}")
+            info = entry.get("information")
+            label = f" [{info['label']} on test, {entry.get('cost')}]" if info else ""
+            click.echo(f"  best proxy {proxy} ({where}): {_figures(entry)}{label}{again}")
     click.echo("named proxies:")
     for line in _named_lines():
         click.echo(line)
