@@ -176,7 +176,8 @@ def run_baselines(opts: BaselineOptions) -> Report:
     cfg = loaded.extractor.cfg
     results, threads, wall = _score(loaded, records, cfg, keys, opts)
     truth = np.array([r.truth for r in records], dtype=np.float64)
-    rows = rank_rows(results, truth, keys, loaded.space)
+    rows = rank_rows(results, truth, keys, loaded.space) + _formula_row(loaded, ctx.seed,
+                                                                        records, truth)
     trees = _tree_rows(loaded, records, keys) if opts.trees else []
     head = {
         "space": loaded.space.name, "variant": loaded.variant, "semantics": ctx.semantics,
@@ -196,6 +197,23 @@ def run_baselines(opts: BaselineOptions) -> Report:
                                   for r, t in zip(results, truth, strict=True)])
         folder.json("scores.json", [r.to_json() for r in results])
     return Report({**head, "rows": rows, "trees": trees}, [md, f"written to {out}"], out=out)
+
+
+def _formula_row(loaded, seed: int, records: list, truth: np.ndarray) -> list[dict]:
+    """The config-formula row (searched on the space's search split; none when the benchmark
+    has no usable search split): what the configs alone give on these architectures."""
+    from lpzero_gp.workflows.free import CONFIG_FORMULA, free_for
+
+    free, note = free_for(loaded, seed, records)
+    if free is None:
+        return []
+    res = rank(free.scores(loaded, records)[CONFIG_FORMULA], truth)
+    nan = float("nan")
+    return [{"key": CONFIG_FORMULA, "proxy": f"config formula {free.formula}", "table1": False,
+             "n": len(records), "rho": res.rho if res.valid else nan,
+             "tau": res.tau if res.valid else nan, "paper_rho": nan, "paper_tau": nan,
+             "reference_rho": nan, "reference_tau": nan, "seconds_per_arch": 0.0, "tree": "",
+             "note": note or "searched on the search split"}]
 
 
 def _markdown(head: dict, rows: list[dict], trees: list[dict]) -> str:

@@ -61,7 +61,7 @@ def evaluate(opts: EvalOptions) -> Report:
     from lpzero_gp.score.correlate import controlled, paired_entry, undefined_reason
     from lpzero_gp.score.fitness import bootstrap_ci, rank
     from lpzero_gp.workflows.context import evaluate_proxy, load
-    from lpzero_gp.workflows.free import CONFIG_FORMULA
+    from lpzero_gp.workflows.free import CONFIG_FORMULA, free_for
     from lpzero_gp.workflows.splits import pick
 
     if opts.compare and len(opts.proxies) < 2:
@@ -79,7 +79,7 @@ def evaluate(opts: EvalOptions) -> Report:
         scored.append({rec.id: float(x) for rec, x in zip(r.records, r.scores, strict=True)})
         seconds.append(time.perf_counter() - t0)
         labels.append({"information": r.info, "cost": r.cost, "precision_limited": r.precision})
-    free, free_note = _free(loaded, ctx.seed, recs)
+    free, free_note = free_for(loaded, ctx.seed, recs)
     common = [r for r in recs if all(r.id in s for s in scored)]
     names = list(opts.proxies)
     for name, values in (free.scores(loaded, common) if free else {}).items():
@@ -137,27 +137,6 @@ def evaluate(opts: EvalOptions) -> Report:
     statistics["cost_seconds_per_arch"] = cost
     notes.append(cost_line(cost))
     return Report(data, lines, notes, out=folder.out if folder else None)
-
-
-def _free(loaded, seed: int, recs: list):
-    """The free rows (best feature, config formula) chosen on the space's search split with
-    the default budget, and a note when the evaluated architectures include that split."""
-    from lpzero_gp.errors import LpzeroError
-    from lpzero_gp.workflows.free import free_rows
-    from lpzero_gp.workflows.options import BUDGETS
-    from lpzero_gp.workflows.splits import pick
-
-    try:
-        search = pick(loaded.records, "search", loaded.space, loaded.packaged, seed,
-                      "--search-archs")
-        pop, off, evals = BUDGETS["default"]
-        free = free_rows(loaded, search, pop, off, -(-evals // off), seed)
-    except LpzeroError as exc:  # a benchmark too small for a search split, no varying feature
-        return None, f"no config formula: {exc}"
-    shared = len({r.id for r in search} & {r.id for r in recs})
-    note = (f"the config formula was searched on {shared} of these architectures (the search "
-            "split); judge it on validation or test" if shared else "")
-    return free, note
 
 
 def _controls(head: dict[str, Any]) -> str:

@@ -80,3 +80,23 @@ def verdict(label: str, entries: list[dict], alpha: float = 0.05) -> str:
         return f"{head}; it beats {names} (paired P < {alpha})"
     return f"{head}; it does not beat every free row significantly ({names}; paired P < {alpha} " \
            f"needed)"
+
+
+def free_for(loaded, seed: int, recs: list):
+    """The free rows (best feature, config formula) chosen on the space's search split with
+    the default budget, and a note when the evaluated architectures include that split."""
+    from lpzero_gp.errors import LpzeroError
+    from lpzero_gp.workflows.options import BUDGETS
+    from lpzero_gp.workflows.splits import pick
+
+    try:
+        search = pick(loaded.records, "search", loaded.space, loaded.packaged, seed,
+                      "--search-archs")
+        pop, off, evals = BUDGETS["default"]
+        free = free_rows(loaded, search, pop, off, -(-evals // off), seed)
+    except LpzeroError as exc:  # a benchmark too small for a search split, no varying feature
+        return None, f"no config formula: {exc}"
+    shared = len({r.id for r in search} & {r.id for r in recs})
+    note = (f"the config formula was searched on {shared} of these architectures (the search "
+            "split); judge it on validation or test" if shared else "")
+    return free, note
