@@ -184,7 +184,7 @@ def test_the_generation_curve_scores_each_best_proxy_once(monkeypatch):
 
     asked = []
 
-    def fake(loaded, proxy, records, label="eval", with_ci=False):
+    def fake(loaded, proxy, records, label="eval", with_ci=False, labelled=True):
         asked.append(proxy)
         return SimpleNamespace(result=SimpleNamespace(rho={"a": 0.5, "b": 0.7}[proxy]))
 

@@ -44,11 +44,10 @@ def real_null_rho(real, null) -> float:
     ranking); 0 when the null scores are constant (no shape information), nan when either side
     cannot be ranked (nan, overflow, constant real scores)."""
     r, n = settle(np.asarray(real, float)), settle(np.asarray(null, float))
-    if invalid_reason(r) or (invalid_reason(n) and invalid_reason(n) != "constant scores"):
+    why = invalid_reason(n)
+    if invalid_reason(r) or why not in ("", "constant scores"):
         return float("nan")
-    if invalid_reason(n) == "constant scores":
-        return 0.0
-    return spearman(r, n)
+    return 0.0 if why else spearman(r, n)
 
 
 def label(rho_real_null: float) -> str:
@@ -67,6 +66,12 @@ def information(real, null, rho_config: float = float("nan")) -> dict:
     return {"rho_real_null": rho, "rho_config": rho_config,
             "label": label(max(known)) if known else "undefined"}
 
+
+def config_labels() -> dict:
+    """The information, cost and precision entries of a row computed from the configs alone
+    (a feature, the config formula), as every report row carries them."""
+    return {"information": {"rho_real_null": 1.0, "label": "config"}, "cost": "config",
+            "precision_limited": False}
 
 
 def inputs_of(tree: gp.PrimitiveTree) -> frozenset[str]:

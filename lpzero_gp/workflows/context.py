@@ -178,22 +178,34 @@ class EvalResult:
     cost: str = "config"
     precision: bool = False
 
+    def labels(self) -> dict:
+        """The information, cost and precision entries of a report row."""
+        return {"information": self.info, "cost": self.cost, "precision_limited": self.precision}
+
 
 def evaluate_proxy(loaded: Loaded, proxy: str, records: list[Record], label: str = "eval",
-                   with_ci: bool = False) -> EvalResult:
+                   with_ci: bool = False, labelled: bool = True) -> EvalResult:
     """Score one proxy on ``records``: a feature name, or any input :func:`read_proxy` takes
     (proxy text in any exported form, a named proxy, a JSON file, a results folder).
 
-    A proxy over statistics is also scored on the null control of the same architectures (its
-    information label; with ``--stats null`` both are the control, labelled as such).
+    A proxy over statistics is also scored on the null control of the same architectures and a
+    config formula is fitted to its scores (its information label; with ``--stats null`` both
+    are the control, labelled as such); ``labelled=False`` skips both where only the scores or
+    the rank are wanted.
     """
-    from lpzero_gp.score.information import cost_class, information, inputs_of, precision_flag
+    from lpzero_gp.score.information import (
+        config_labels,
+        cost_class,
+        information,
+        inputs_of,
+        precision_flag,
+    )
     from lpzero_gp.search.formula import config_rho
 
     feats = [loaded.space.features(r, loaded.variant) for r in records]
     if feats and proxy in feats[0]:
         scores = np.array([f[proxy] for f in feats], dtype=float)
-        recs, info, cost = records, {"rho_real_null": 1.0, "label": "config"}, "config"
+        recs, info, cost = records, config_labels()["information"], "config"
     else:
         tree = read_proxy(proxy)  # a bad proxy input fails here, before any model is built
         ds, _, recs = dataset_for(loaded, records, label)
@@ -203,7 +215,9 @@ def evaluate_proxy(loaded: Loaded, proxy: str, records: list[Record], label: str
             raise ProxyError("every branch of the proxy is pruned")
         scores = s
         cost = cost_class(inputs_of(tree))
-        if loaded.stats_kind == "null":
+        if not labelled:
+            info = {}
+        elif loaded.stats_kind == "null":
             info = {"rho_real_null": 1.0, "label": "null control"}
         else:
             null, _, _ = dataset_for(loaded, recs, label, kind="null")

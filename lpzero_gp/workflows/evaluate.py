@@ -60,6 +60,7 @@ def evaluate(opts: EvalOptions) -> Report:
     from lpzero_gp.atomic import AtomicFolder
     from lpzero_gp.score.correlate import controlled, paired_entry, undefined_reason
     from lpzero_gp.score.fitness import bootstrap_ci, rank
+    from lpzero_gp.score.information import config_labels
     from lpzero_gp.workflows.context import evaluate_proxy, load
     from lpzero_gp.workflows.free import CONFIG_FORMULA, free_for
     from lpzero_gp.workflows.splits import pick
@@ -78,7 +79,7 @@ def evaluate(opts: EvalOptions) -> Report:
         r = evaluate_proxy(loaded, p, recs, "statistics")
         scored.append({rec.id: float(x) for rec, x in zip(r.records, r.scores, strict=True)})
         seconds.append(time.perf_counter() - t0)
-        labels.append({"information": r.info, "cost": r.cost, "precision_limited": r.precision})
+        labels.append(r.labels())
     free, free_note = free_for(loaded, ctx.seed, recs)
     common = [r for r in recs if all(r.id in s for s in scored)]
     names = list(opts.proxies)
@@ -87,8 +88,7 @@ def evaluate(opts: EvalOptions) -> Report:
             names.append(name)
             scored.append({rec.id: float(x) for rec, x in zip(common, values, strict=True)})
             seconds.append(0.0)
-            labels.append({"information": {"rho_real_null": 1.0, "label": "config"},
-                           "cost": "config", "precision_limited": False})
+            labels.append(config_labels())
     truth = np.array([r.truth for r in common])
     space = loaded.space
     feats = [space.features(r, loaded.variant) for r in common]

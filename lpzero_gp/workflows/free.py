@@ -60,6 +60,17 @@ def free_rows(loaded, search_records: list[Record], population: int, offspring: 
     return FreeRows(best, ranks[best], formula.text, formula.rho)
 
 
+def try_free_rows(loaded, search_records: list[Record], population: int, offspring: int,
+                  generations: int, seed: int) -> FreeRows | None:
+    """:func:`free_rows`, or None when no config feature varies on ``search_records``."""
+    from lpzero_gp.errors import SpaceError
+
+    try:
+        return free_rows(loaded, search_records, population, offspring, generations, seed)
+    except SpaceError:
+        return None
+
+
 def comparisons(name: str, scores: np.ndarray, free: dict[str, np.ndarray], truth) -> list[dict]:
     """Paired bootstrap of proxy ``name`` against each free row on the same architectures."""
     from lpzero_gp.score.correlate import paired_entry

@@ -29,6 +29,7 @@ from lpzero_gp.lock import FolderLock
 from lpzero_gp.proxy.export import export
 from lpzero_gp.proxy.parse import format_tree
 from lpzero_gp.score.fitness import bootstrap_ci, rank, settle
+from lpzero_gp.score.information import config_labels
 from lpzero_gp.search import CHECKPOINT, SearchConfig, checkpoint_info
 from lpzero_gp.stats.extract import batch_digest
 from lpzero_gp.versions import versions
@@ -41,7 +42,7 @@ from lpzero_gp.workflows.context import (
     load,
     search,
 )
-from lpzero_gp.workflows.free import CONFIG_FORMULA, comparisons, free_rows
+from lpzero_gp.workflows.free import CONFIG_FORMULA, comparisons, try_free_rows, verdict
 from lpzero_gp.workflows.options import (
     AGG,
     BUDGETS,
@@ -313,7 +314,7 @@ def _search_ci(loaded: Loaded, proxy: str, records: list) -> dict | None:
     """The interval of the best proxy's search correlation, on a small sample only."""
     if not is_small(len(records)):
         return None
-    res = evaluate_proxy(loaded, proxy, records, "search statistics")
+    res = evaluate_proxy(loaded, proxy, records, "search statistics", labelled=False)
     return bootstrap_ci(res.scores, [r.truth for r in res.records])
 
 
@@ -337,7 +338,8 @@ def _baseline_scores(loaded: Loaded, held, names: Iterable[str],
     for name in names:
         out[name] = (known[name] if name in known else
                      np.array([f[name] for f in feats], dtype=float) if name in feats[0] else
-                     evaluate_proxy(loaded, name, held.records, f"{name} (held-out)").scores)
+                     evaluate_proxy(loaded, name, held.records, f"{name} (held-out)",
+                                    labelled=False).scores)
     return out
 
 
@@ -353,18 +355,6 @@ def _controls(loaded: Loaded, held, names: Iterable[str],
             for k, x in _baseline_scores(loaded, held, names, known).items()}
 
 
-def _free(loaded: Loaded, records: list, cfg: SearchConfig):
-    """The free rows searched on ``records`` with the run's budget (None when no feature
-    varies there)."""
-    from lpzero_gp.errors import SpaceError
-
-    try:
-        return free_rows(loaded, records, cfg.population, cfg.offspring, cfg.generations,
-                         cfg.seed)
-    except SpaceError:
-        return None
-
-
 def _hof_labels(loaded: Loaded, hof, records: list) -> dict[str, str]:
     """The information label of every valid hall-of-fame proxy on the search architectures."""
     out = {}
@@ -373,17 +363,6 @@ def _hof_labels(loaded: Loaded, hof, records: list) -> dict[str, str]:
             proxy = format_tree(ind)
             out[proxy] = evaluate_proxy(loaded, proxy, records, "search statistics").info["label"]
     return out
-
-
-def _free_label() -> dict:
-    """The information and cost of a row computed from the configs alone."""
-    return {"information": {"rho_real_null": 1.0, "label": "config"}, "cost": "config",
-            "precision_limited": False}
-
-
-def _label_of(res) -> dict:
-    """The information label, cost class and precision flag of an evaluated proxy."""
-    return {"information": res.info, "cost": res.cost, "precision_limited": res.precision}
 
 
 def _rejected_reason(fitness: str) -> str:
@@ -395,8 +374,6 @@ def _rejected_reason(fitness: str) -> str:
 
 def _verdict(stats: str, held, versus: list[dict]) -> str:
     """The run's one-line verdict on its proxy against the free rows."""
-    from lpzero_gp.workflows.free import verdict
-
     if stats == "null":
         return "null control: the search saw shapes only"
     return verdict(held.info.get("label", "undefined"), versus)
@@ -510,18 +487,19 @@ def _run_locked(opts: RunOptions, ctx: Context, cfg: SearchConfig, target: _Targ
     held = evaluate_proxy(loaded, proxy, held_recs, "held-out statistics", with_ci=True)
     base = feature_ranks(loaded, held.records)  # the same architectures as the proxy
     base_ci = _feature_cis(loaded, held.records)
-    labels = {k: _free_label() for k in base}
+    labels = {k: config_labels() for k in base}
     for name in loaded.space.reference_proxies:  # e.g. the paper's proxy for the space
         ref = evaluate_proxy(loaded, name, held.records, f"{name} (held-out)", with_ci=True)
         base[name], base_ci[name] = ref.result, ref.ci
-        labels[name] = _label_of(ref)
-    free, free_scores, truth = _free(loaded, recs, cfg), {}, np.array([r.truth for r in
-                                                                      held.records])
+        labels[name] = ref.labels()
+    free = try_free_rows(loaded, recs, cfg.population, cfg.offspring, cfg.generations,
+                         cfg.seed)
+    free_scores, truth = {}, np.array([r.truth for r in held.records])
     if free is not None:
         free_scores = free.scores(loaded, held.records)
         base[CONFIG_FORMULA] = rank(free_scores[CONFIG_FORMULA], truth)
         base_ci[CONFIG_FORMULA] = bootstrap_ci(free_scores[CONFIG_FORMULA], truth)
-        labels[CONFIG_FORMULA] = _free_label()
+        labels[CONFIG_FORMULA] = config_labels()
     versus = comparisons("searched proxy", held.scores, free_scores, truth)
     wall = time.perf_counter() - t_start
     ex = loaded.extractor
@@ -536,7 +514,7 @@ def _run_locked(opts: RunOptions, ctx: Context, cfg: SearchConfig, target: _Targ
                    "note": sample_note(len(recs)), "missing": _missing(search_recs, recs)},
         "heldout": {"split": opts.heldout, "n": len(held.records), "rho": held.result.rho,
                     "tau": held.result.tau, "ci": held.ci, "valid": held.result.valid,
-                    "reason": held.result.reason, **controls[""], **_label_of(held),
+                    "reason": held.result.reason, **controls[""], **held.labels(),
                     "note": sample_note(len(held.records)),
                     "missing": _missing(held_recs, held.records)},
         "baselines_heldout": {k: {"rho": v.rho, "tau": v.tau, "ci": base_ci.get(k),
@@ -615,7 +593,8 @@ def _generation_curve(loaded: Loaded, held, logbook) -> list[float] | None:
     proxies = [r.get("best_proxy") for r in logbook]
     if not proxies or not all(proxies):
         return None
-    rho = {p: evaluate_proxy(loaded, p, held.records, "held-out statistics").result.rho
+    rho = {p: evaluate_proxy(loaded, p, held.records, "held-out statistics",
+                             labelled=False).result.rho
            for p in dict.fromkeys(proxies)}
     return [rho[p] for p in proxies]
 
