@@ -1,6 +1,6 @@
 """Build the packaged SmolLM2 LoNAS benchmark: token ids, the super-adapter, measured sub-networks.
 
-Three steps, each writing into ``lpzero_gp/spaces/llama/data/smollm2/``:
+Three steps, each writing into ``spaces/llama/data/smollm2/``:
 
   python scripts/build_llama_benchmark.py tokens    # disjoint text parts -> text_ids.npz
   python scripts/build_llama_benchmark.py config    # the model's sizes -> config.json

@@ -13,7 +13,13 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent / "lpzero_gp"
+REPO = Path(__file__).resolve().parent.parent
+ROOT = REPO / "lpzero_gp"
+#: Source folder of each package root: the op table and the spaces stand at the repository's top
+#: level (the two things users extend) and are installed as ``lpzero_gp.primitives`` and
+#: ``lpzero_gp.spaces``.
+ROOTS = {"lpzero_gp": ROOT, "lpzero_gp.primitives": REPO / "primitives",
+         "lpzero_gp.spaces": REPO / "spaces"}
 #: Layer of each top-level part of the package (lower may not import higher).
 LAYERS = {
     "errors": 0, "atomic": 0, "lock": 0, "jsonfile": 0, "versions": 0, "parallel": 0,
@@ -26,11 +32,12 @@ API = "lpzero_gp"
 
 def _modules() -> dict[str, Path]:
     out = {}
-    for path in ROOT.rglob("*.py"):
-        parts = list(path.relative_to(ROOT.parent).with_suffix("").parts)
-        if parts[-1] == "__init__":
-            parts.pop()
-        out[".".join(parts)] = path
+    for package, folder in ROOTS.items():
+        for path in folder.rglob("*.py"):
+            parts = package.split(".") + list(path.relative_to(folder).with_suffix("").parts)
+            if parts[-1] == "__init__":
+                parts.pop()
+            out[".".join(parts)] = path
     return out
 
 
@@ -126,7 +133,7 @@ def test_only_the_cli_imports_click(module):
 
 
 def _space_names() -> set[str]:
-    return {p.name for p in (ROOT / "spaces").iterdir()
+    return {p.name for p in ROOTS["lpzero_gp.spaces"].iterdir()
             if p.is_dir() and (p / "__init__.py").is_file()}
 
 
@@ -155,3 +162,32 @@ def test_spaces_import_nothing_from_the_engine():
         for imported in _imports(module):
             part = _resolve(imported).split(".")
             assert len(part) > 1 and part[1] in allowed, f"{module} imports {imported}"
+
+
+#: The one module above ``spaces/`` that may name a space's module: the registry's built-in list.
+REGISTRY = "lpzero_gp.spaces"
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES
+                                          if not m.startswith("lpzero_gp.spaces")))
+def test_no_engine_module_imports_a_space_module(module):
+    """Outside ``spaces/`` only ``lpzero_gp.spaces`` (registry, contract) and ``.base`` are used."""
+    names = _space_names()
+    for imported in _imports(module):
+        parts = imported.split(".")
+        assert not (len(parts) > 2 and parts[1] == "spaces" and parts[2] in names), (
+            f"{module} imports the space module {imported}")
+
+
+def _packages_in_setup_cfg() -> set[str]:
+    import configparser
+
+    cfg = configparser.ConfigParser()
+    cfg.read(REPO / "setup.cfg")
+    return {p.strip() for p in cfg["options"]["packages"].split() if p.strip()}
+
+
+def test_setup_cfg_lists_every_package_folder():
+    """A new subpackage not listed in setup.cfg would be missing from a regular install."""
+    folders = {m for m, p in MODULES.items() if p.name == "__init__.py"}
+    assert folders == _packages_in_setup_cfg()

@@ -1,6 +1,6 @@
 """The packaged SmolLM2 super-network: its LoNAS settings, shipped token ids and data files.
 
-``lpzero_gp/spaces/llama/data/smollm2/`` holds what ``--model smollm2`` needs at run time: the
+``spaces/llama/data/smollm2/`` holds what ``--model smollm2`` needs at run time: the
 trained super-adapter (``adapter/``, peft format, fp16 safetensors), the sub-network benchmark
 (``benchmark.json``) and the token ids of the three text parts (``text_ids.npz``), all made by
 ``scripts/build_llama_benchmark.py`` (see ``ATTRIBUTION.md`` there).

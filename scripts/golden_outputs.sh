@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Runs a fixed set of commands and prints the SHA-256 of every results file and stdout,
+# so a refactor can be checked byte for byte: run it before and after, then diff.
+# Usage: scripts/golden_outputs.sh OUTDIR   (LPZ="python -m lpzero_gp" to pick the code;
+# LLAMA_SYNTAX=flags for the older --model/--dtype flags, default space-option).
+set -euo pipefail
+out=${1:?usage: golden_outputs.sh OUTDIR}
+lpz=${LPZ:-lpzero-gp}
+mkdir -p "$out"
+llama() {  # llama space settings in whichever spelling the code takes
+  if [ "${LLAMA_SYNTAX:-space-option}" = flags ]; then echo "--model $1";
+  else echo "--space-option model=$1"; fi
+}
+q=--quiet
+$lpz run $q --out "$out/run_flex" > "$out/run_flex.stdout"
+$lpz run $q --space gpt2 --budget quick --search-archs 12 --heldout 6 --batch-size 4 \
+  --out "$out/run_gpt2" > "$out/run_gpt2.stdout"
+$lpz eval $q --archs 8 --proxy params --proxy flexibert-best --proxy synflow \
+  --proxy "agg_mean(l1(G))" --ci > "$out/eval_flex.stdout"
+$lpz eval $q --space gpt2 --archs 6 --proxy params --proxy gpt2-best \
+  --proxy "agg_sum(fro(A))" > "$out/eval_gpt2.stdout"
+$lpz baselines $q --space gpt2 --archs 3 --out "$out/base_gpt2" > "$out/base_gpt2.stdout"
+$lpz baselines $q --archs 3 --batch-size 2 --seq-len 64 --trees --out "$out/base_flex" \
+  > "$out/base_flex.stdout"
+$lpz ablate $q --experiments rps,population,n_unary --seeds 1 --evaluations 24 \
+  --population 8 --offspring 8 --populations 4,8 --n-unary-values 1,2 \
+  --search-archs 12 --heldout 8 --out "$out/ablate" > "$out/ablate.stdout"
+$lpz subnets $q $(llama tiny) --generations 2 --population 4 --out "$out/sub_tiny_paper" \
+  --proxy paper_llama > "$out/sub_tiny_paper.stdout"
+$lpz subnets $q $(llama tiny) --generations 2 --population 4 --out "$out/sub_tiny_g" \
+  --proxy "agg_mean(l1(G))" > "$out/sub_tiny_g.stdout"
+$lpz subnets $q $(llama smollm2) --generations 1 --population 3 --seq-len 32 --batch-size 2 \
+  --proxy params --out "$out/sub_smol" > "$out/sub_smol.stdout"
+$lpz eval $q --space llama --archs 6 --proxy params --proxy "agg_mean(l1(G))" \
+  > "$out/eval_llama.stdout"
+$lpz export --proxy flexibert-best --format latex > "$out/export_latex.stdout"
+$lpz export --proxy gpt2-best --format sympy > "$out/export_sympy.stdout"
+$lpz export --proxy "agg_sum(mul(fro(G), abslog(W)))" --format json > "$out/export_json.stdout"
+cd "$out" && find . -type f ! -name hashes.txt | sort | xargs sha256sum > hashes.txt
