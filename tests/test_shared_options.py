@@ -1,7 +1,7 @@
-"""One set of shared options: the README's table says which commands take each, and every such
-command parses it into the same options field with the same value.
+"""One set of shared options: the CLI reference's table says which commands take each, and every
+such command parses it into the same options field with the same value.
 
-The table is read from README.md, so the documentation and the command line cannot drift
+The table is read from docs/cli.md, so the documentation and the command line cannot drift
 apart. Everything here parses options (click's ``make_context``) or refuses them before any
 model is built, so the whole module takes a few seconds.
 """
@@ -21,7 +21,7 @@ from lpzero_gp.cli import cli, main
 from lpzero_gp.errors import OptionError
 from lpzero_gp.workflows.options import EvalOptions
 
-README = Path(__file__).resolve().parents[1] / "README.md"
+CLI_DOC = Path(__file__).resolve().parents[1] / "docs" / "cli.md"
 #: The commands that take options of a benchmark space or a model (export and spaces: none).
 COMMANDS = ("run", "eval", "ablate", "baselines", "subnets")
 #: Options two commands spell alike on purpose with a meaning of their own in each.
@@ -70,8 +70,8 @@ SAMPLES: dict[str, tuple[str | None, Any]] = {
 
 
 def shared_table() -> dict[str, set[str]]:
-    """``{option: commands}`` of the shared-options table of the README's CLI reference."""
-    section = README.read_text(encoding="utf-8").split("\n## CLI reference", 1)[1]
+    """``{option: commands}`` of the shared-options table of the CLI reference (docs/cli.md)."""
+    section = CLI_DOC.read_text(encoding="utf-8").split("\n## Shared options", 1)[1]
     section = section.split("\n## ", 1)[0]
     lines = section.splitlines()
     head = next(i for i, line in enumerate(lines) if line.startswith("| option | commands |"))
@@ -117,7 +117,7 @@ def test_the_table_is_found_and_sampled():
 @pytest.mark.parametrize("option", sorted(TABLE))
 def test_exactly_the_listed_commands_take_each_shared_option(option):
     takes = {c for c in COMMANDS if option in long_names(c)}
-    assert takes == TABLE[option], f"{option}: the README says {sorted(TABLE[option])}"
+    assert takes == TABLE[option], f"{option}: docs/cli.md says {sorted(TABLE[option])}"
 
 
 def test_every_option_two_commands_spell_alike_is_in_the_table():
