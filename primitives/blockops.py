@@ -143,9 +143,8 @@ def log_softmax(x: Blocks) -> Blocks:
 # element-wise and binary ops on every value type
 
 
-def elementwise(name: str):
-    """The element-wise op ``name`` lifted to Blocks, Layer and Score values."""
-    fn = kernels.ELEMENTWISE[name]
+def elementwise(name: str, fn):
+    """The element-wise kernel ``fn`` of op ``name`` lifted to Blocks, Layer and Score values."""
 
     def op(x):
         if x is PRUNED:
@@ -176,9 +175,9 @@ def scalar_constant(name: str, value: float):
     return op
 
 
-def binary(name: str):
-    """The binary op ``name`` on two values of one type; a pruned side yields the other side."""
-    fn = kernels.BINARY[name]
+def binary(name: str, fn):
+    """The binary kernel ``fn`` of op ``name`` on two values of one type; a pruned side yields
+    the other side."""
 
     def op(a, b):
         if a is PRUNED:

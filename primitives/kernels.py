@@ -84,25 +84,6 @@ def safe_sub(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
     return finite(a - b)
 
 
-#: Element-wise unary kernels by op name.
-ELEMENTWISE = {
-    "log": safe_log,
-    "abslog": abslog,
-    "abs": torch.abs,
-    "square": square,
-    "exp": safe_exp,
-    "sqrt": safe_sqrt,
-    "relu": torch.relu,
-    "reciprocal": safe_reciprocal,
-    "neg": neg,
-    "sigmoid": torch.sigmoid,
-    "identity": identity,
-}
-
-#: Binary kernels by op name.
-BINARY = {"add": safe_add, "sub": safe_sub, "mul": safe_mul, "div": safe_div}
-
-
 def row_softmax(x: torch.Tensor) -> torch.Tensor:
     """Softmax over the last (feature) axis."""
     return torch.softmax(x, dim=-1)
@@ -111,3 +92,15 @@ def row_softmax(x: torch.Tensor) -> torch.Tensor:
 def row_log_softmax(x: torch.Tensor) -> torch.Tensor:
     """Log-softmax over the last (feature) axis."""
     return finite(torch.log_softmax(x, dim=-1))
+
+
+def saturating(kernel):
+    """``kernel`` with its result saturated (:func:`finite`): how a registered op's kernel runs,
+    so that overflow never gives an infinity."""
+
+    def safe(*args: torch.Tensor) -> torch.Tensor:
+        return finite(kernel(*args))
+
+    safe.__name__ = getattr(kernel, "__name__", "kernel")
+    safe.__doc__ = getattr(kernel, "__doc__", None)
+    return safe

@@ -53,36 +53,40 @@ def input_type(name: str) -> type:
     return ParamList if name in PARAM_INPUTS else TensorList
 
 
+#: The first-argument types each kind of op is registered for.
+KIND_TYPES: dict[str, tuple[type, ...]] = {
+    O.ELEMENTWISE: (TensorList, ParamList, Layerwise, Score),
+    O.PRUNE: (TensorList, ParamList, Layerwise, Score),
+    O.ROWWISE: (TensorList, ParamList, Layerwise),
+    O.BLOCKWISE: (TensorList, ParamList, Layerwise),
+    O.REDUCE: (TensorList,),
+    O.BINARY: (ParamList, Layerwise, Score),
+    O.AGGREGATE: (Layerwise,),
+}
+_RETURNS = {O.REDUCE: Layerwise, O.AGGREGATE: Score}
+
+
 def overloads(op: O.OpSpec) -> list[Overload]:
-    """Every typed registration of ``op``."""
-    k = op.kind
-    if k in (O.ELEMENTWISE, O.PRUNE):
-        return [Overload(op, (t,), t) for t in (TensorList, ParamList, Layerwise, Score)]
-    if k in (O.ROWWISE, O.BLOCKWISE):
-        return [Overload(op, (t,), t) for t in (TensorList, ParamList, Layerwise)]
-    if k == O.REDUCE:
-        return [Overload(op, (TensorList,), Layerwise)]
-    if k == O.BINARY:
-        return [Overload(op, (t, t), t) for t in (ParamList, Layerwise, Score)]
-    if k == O.AGGREGATE:
-        return [Overload(op, (Layerwise,), Score)]
-    raise ValueError(f"unknown op kind {k!r}")
+    """Every typed registration of ``op``: one per first-argument type its kind takes (the
+    types its row names, if any); a reduction returns a Layerwise, an aggregation a Score, any
+    other op the type it takes."""
+    if op.kind not in KIND_TYPES:
+        raise ValueError(f"unknown op kind {op.kind!r}")
+    types = [t for t in KIND_TYPES[op.kind] if not op.types or t in op.types]
+    return [Overload(op, (t,) * op.arity, _RETURNS.get(op.kind, t)) for t in types]
 
 
 def overload_fn(ov: Overload):
     """Python callable of one overload: on per-block scalars, the row-wise and block-wise ops
-    are the reference's constants (softmax of a scalar is 1, the others 0)."""
+    are the constants their rows give (the reference's: softmax of a scalar is 1, others 0)."""
     from . import blockops
 
-    if ov.args[0] in (TensorList, ParamList):
+    if ov.args[0] in (TensorList, ParamList) or ov.op.kind not in (O.ROWWISE, O.BLOCKWISE):
         return ov.op.fn
-    if ov.op.kind == O.ROWWISE:
-        return blockops.scalar_constant(ov.op.name, 1.0 if ov.op.name == "softmax" else 0.0)
-    if ov.op.kind == O.BLOCKWISE:
-        return blockops.scalar_constant(ov.op.name, 0.0)
-    return ov.op.fn
+    return blockops.scalar_constant(ov.op.name, float(ov.op.on_scalar))
 
 
+#: Every overload by typed name, in op order: the table's, then the registered ops'.
 ALL_OVERLOADS: dict[str, Overload] = {
     ov.typed_name: ov for op in O.OPS for ov in overloads(op)
 }
@@ -112,9 +116,10 @@ def make_pset(
     bad = wanted - set(O.OPS_BY_NAME)
     if bad:
         raise ValueError(f"unknown op(s) {sorted(bad)}; choose from {', '.join(O.OPS_BY_NAME)}")
-    if not wanted & {"agg_mean", "agg_sum"}:
+    kinds = {o.kind for o in O.OPS_BY_NAME.values() if o.name in wanted}
+    if O.AGGREGATE not in kinds:
         raise ValueError("the primitive set needs an aggregation (agg_mean or agg_sum)")
-    if not wanted & {o.name for o in O.OPS if o.kind == O.REDUCE}:
+    if O.REDUCE not in kinds:
         raise ValueError("the primitive set needs a reduction (mean, l1, fro, std, norm_sum)")
     pset = gp.PrimitiveSetTyped(name, [input_type(i) for i in inputs], Score)
     pset.renameArguments(**{f"ARG{k}": n for k, n in enumerate(inputs)})
@@ -139,8 +144,9 @@ def _add_stock(pset: gp.PrimitiveSetTyped) -> None:
         pset.addTerminal(PRUNED, type_, name=term_name)
 
 
-def check_op_safety() -> None:
-    """Check every op the way gplearn does: finite on zeros, negatives and huge values."""
+def check_op_safety(names: tuple[str, ...] | None = None) -> None:
+    """Check every op (or the ops ``names``) the way gplearn does: finite on zeros, negatives
+    and huge values."""
     from .types import Blocks, Layer, Layout
 
     lay = Layout((torch.tensor([0, 1]),), (torch.tensor([12.0, 12.0], dtype=torch.float64),),
@@ -150,7 +156,7 @@ def check_op_safety() -> None:
         x = Blocks((x.groups[0] + torch.linspace(0, 1e-3, 4),), lay) if fill else x
         layer = Layer(torch.tensor([fill, fill], dtype=torch.float64), lay.block_arch, 1)
         for ov in ALL_OVERLOADS.values():
-            if ov.op.kind == O.PRUNE:
+            if ov.op.kind == O.PRUNE or names is not None and ov.op.name not in names:
                 continue
             arg = {TensorList: x, ParamList: x, Layerwise: layer,
                    Score: torch.tensor([fill], dtype=torch.float64)}[ov.args[0]]

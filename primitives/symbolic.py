@@ -38,12 +38,16 @@ def _with_exp(tex: str, exp) -> str:
     return tex if exp is None else rf"\left({tex}\right)^{{{exp}}}"
 
 
-def _latex_fn(name: str):
-    def _latex(self, printer, exp=None):
-        tex = rf"\operatorname{{{name}}}\left({printer._print(self.args[0])}\right)"
-        return _with_exp(tex, exp)
+class Named(sp.Function):
+    """A function printed by its name, ``\\operatorname{name}\\left(x\\right)``: the LaTeX of
+    an op's twin that has no notation of its own. ``latex_name`` is the name."""
 
-    return _latex
+    latex_name = ""
+
+    def _latex(self, printer, exp=None):
+        args = ", ".join(printer._print(a) for a in self.args)
+        name = self.latex_name.replace("_", r"\_")
+        return _with_exp(rf"\operatorname{{{name}}}\left({args}\right)", exp)
 
 
 #: The index of the blocks in the LaTeX of a block aggregation: ``\sum_{l=1}^{L}``.
@@ -132,9 +136,10 @@ class SafeLog(sp.Function):
         return _with_exp(rf"\log\left({printer._print(self.args[0])}\right)", exp)
 
 
-class Softmax(sp.Function):
+class Softmax(Named):
     """Softmax over the feature axis: positive and at most 1; shift-invariant."""
 
+    latex_name = "softmax"
     is_positive = True
     is_real = True
 
@@ -146,8 +151,6 @@ class Softmax(sp.Function):
         if c != 0:
             return Softmax(rest)
         return None
-
-    _latex = _latex_fn("softmax")
 
 
 class InvWidth(sp.Function):
@@ -164,9 +167,10 @@ def _width_atom(u):
     return InvWidth(syms[0]) if syms else sp.S.One
 
 
-class ZNorm(sp.Function):
+class ZNorm(Named):
     """Z-score over a block; idempotent, odd, invariant to shifts and positive scaling."""
 
+    latex_name = "znorm"
     is_real = True
 
     @classmethod
@@ -185,12 +189,11 @@ class ZNorm(sp.Function):
             return ZNorm(rest)
         return None
 
-    _latex = _latex_fn("znorm")
 
-
-class MinMax(sp.Function):
+class MinMax(Named):
     """Min-max scaling over a block: values in [0, 1]; MinMax(-u) = 1 - MinMax(u)."""
 
+    latex_name = "minmax"
     is_nonnegative = True
     is_real = True
 
@@ -209,8 +212,6 @@ class MinMax(sp.Function):
         if c != 1:
             return MinMax(rest)
         return None
-
-    _latex = _latex_fn("minmax")
 
 
 class Mean(sp.Function):
@@ -281,9 +282,10 @@ class Fro(sp.Function):
         return _with_exp(rf"\left\lVert {printer._print(self.args[0])} \right\rVert_F", exp)
 
 
-class Std(sp.Function):
+class Std(Named):
     """Standard deviation of a block's entries."""
 
+    latex_name = "std"
     is_nonnegative = True
 
     @classmethod
@@ -299,8 +301,6 @@ class Std(sp.Function):
         if c != 1:
             return abs(c) * Std(rest)
         return None
-
-    _latex = _latex_fn("std")
 
 
 class BlockMean(sp.Function):
@@ -345,3 +345,15 @@ class BlockSum(sp.Function):
 
 #: Names of every custom function, for srepr-based keys and for tests.
 CUSTOM = (SafeLog, Softmax, InvWidth, ZNorm, MinMax, Mean, L1, Fro, Std, BlockMean, BlockSum)
+#: Names the SymPy forms give a meaning of their own (the blocks count, the softmax constant).
+TAKEN_NAMES = frozenset({NBLOCKS.name, CONST_SOFTMAX.name, "Named", *(f.__name__ for f in CUSTOM)})
+
+
+def op_function(name: str, nargs: int = 1) -> type[sp.Function]:
+    """The SymPy twin of an op that brings none: a real function ``Name(x)`` (``my_op`` gives
+    ``MyOp``) with no rules, printed ``\\operatorname{my\\_op}\\left(x\\right)``."""
+    title = "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+    if not title.isidentifier() or title in SYMBOLS or title in TAKEN_NAMES or hasattr(sp, title):
+        raise ValueError(f"op {name!r}: its SymPy name {title!r} is taken; give it a twin")
+    return type(title, (Named,), {"latex_name": name, "nargs": nargs, "is_real": True,
+                                  "__module__": __name__, "__doc__": f"The op {name}."})

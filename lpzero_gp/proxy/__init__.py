@@ -10,20 +10,17 @@ from deap import gp
 
 from lpzero_gp.errors import ProxyError
 from lpzero_gp.primitives.pset import INPUTS, make_pset
+from lpzero_gp.primitives.registry import per_version
 from lpzero_gp.proxy.genotype import Genotype, genotype_string, genotype_tree
 from lpzero_gp.proxy.named import NAMED, resolve
 from lpzero_gp.proxy.parse import format_tree, parse_tree
 from lpzero_gp.proxy.symtree import from_literal, to_literal, to_sympy
 
-_PSET = None
 
-
+@per_version
 def default_pset() -> gp.PrimitiveSetTyped:
-    """The full primitive set over all six inputs (built once)."""
-    global _PSET
-    if _PSET is None:
-        _PSET = make_pset(INPUTS)
-    return _PSET
+    """The full primitive set over all six inputs (built once per version of the op table)."""
+    return make_pset(INPUTS)
 
 
 def parse(text: str, pset: gp.PrimitiveSetTyped | None = None) -> gp.PrimitiveTree:

@@ -17,7 +17,7 @@ from types import ModuleType
 from deap import gp
 
 from lpzero_gp.errors import ProxyError
-from lpzero_gp.primitives.ops import TABLE7_BINARY, UNARY
+from lpzero_gp.primitives.ops import binary_ops, unary_ops
 from lpzero_gp.proxy.genotype import genotype_string, random_genotype
 from lpzero_gp.proxy.parse import parse_tree
 
@@ -78,8 +78,8 @@ def gen_lpzero(pset: gp.PrimitiveSetTyped, n_unary: int = 2,
     """A random tree of the paper's shape: two inputs, ``n_unary`` ops per branch, one binary."""
     rng = _source(rng)
     inputs = tuple(pset.arguments)
-    ops = tuple(u for u in (unary or UNARY) if f"{u}_T" in pset.mapping)
-    binary = tuple(b for b in TABLE7_BINARY if f"{b}_L" in pset.mapping)
+    ops = tuple(u for u in (unary or unary_ops()) if f"{u}_T" in pset.mapping)
+    binary = tuple(b for b in binary_ops() if f"{b}_L" in pset.mapping)
     for _ in range(1000):
         g = random_genotype(rng, inputs, n_unary, ops, binary)
         try:

@@ -3,7 +3,8 @@
 A branch is walked as the reference evaluates it: a reduction turns a tensor into a per-block
 scalar; on a scalar, frobenius/l1 act as abs, mean/norm_sum as identity, softmax is 1,
 log_softmax, min-max and z-score are 0, std is undefined; a branch still holding a tensor at the
-end is reduced by its mean; identity genes vanish and a prune gene removes the branch.
+end is reduced by its mean; identity genes vanish and a prune gene removes the branch. A
+registered op (:func:`lpzero_gp.primitives.register_op`) is a gene like the table's.
 """
 
 from __future__ import annotations
@@ -14,10 +15,15 @@ from dataclasses import dataclass
 from deap import gp
 
 from lpzero_gp.errors import ProxyError
-from lpzero_gp.primitives.ops import OPS_BY_NAME, REDUCE, TABLE7_BINARY, UNARY
-from lpzero_gp.proxy.parse import ALIASES, parse_tree
-
-_SCALAR_REDUCE = {"fro": "abs", "l1": "abs", "mean": None, "norm_sum": None}
+from lpzero_gp.primitives.ops import (
+    ALIASES,
+    OPS_BY_NAME,
+    REDUCE,
+    TABLE7_BINARY,
+    binary_ops,
+    unary_ops,
+)
+from lpzero_gp.proxy.parse import parse_tree
 
 
 @dataclass(frozen=True)
@@ -40,19 +46,20 @@ class Genotype:
 def branch_string(inp: str, chain: tuple[str, ...]) -> str | None:
     """Proxy sub-string of one branch (a per-block scalar), or None when pruned."""
     expr, scalar = inp, False
+    unary = unary_ops()
     for name in chain:
-        if name not in OPS_BY_NAME or name in TABLE7_BINARY or name not in UNARY:
+        if name not in unary:
             raise ProxyError(f"unknown unary op {name!r} in genotype")
         if name == "prune":
             return None
         if name == "identity":
             continue
         if OPS_BY_NAME[name].kind == REDUCE:
-            if scalar:
-                if name == "std":
-                    raise ProxyError("std of a per-block scalar is undefined (nan)")
-                rep = _SCALAR_REDUCE[name]
-                expr = f"{rep}({expr})" if rep else expr
+            if scalar:  # on a per-block number a reduction acts as its row says
+                rep = OPS_BY_NAME[name].on_scalar
+                if rep is None:
+                    raise ProxyError(f"{name} of a per-block scalar is undefined (nan)")
+                expr = expr if rep == "identity" else f"{rep}({expr})"
                 continue
             scalar = True
         expr = f"{name}({expr})"
@@ -62,8 +69,8 @@ def branch_string(inp: str, chain: tuple[str, ...]) -> str | None:
 def genotype_string(g: Genotype, aggregation: str = "agg_mean") -> str:
     """Proxy string of a genotype."""
     g = g.normalised()
-    if g.binary not in TABLE7_BINARY:
-        raise ProxyError(f"unknown binary op {g.binary!r}; choose from {TABLE7_BINARY}")
+    if g.binary not in binary_ops():
+        raise ProxyError(f"unknown binary op {g.binary!r}; choose from {binary_ops()}")
     a, b = branch_string(g.in1, g.u1), branch_string(g.in2, g.u2)
     if a is None and b is None:
         raise ProxyError("both branches are pruned (empty proxy)")

@@ -5,8 +5,11 @@ The canonical form forgets how a proxy was written (``log_softmax`` of a per-blo
 gives *a* proxy with the same canonical form: one that ranks every architecture the same way.
 Each SymPy node is matched to candidate sub-trees at the level its place needs (tensor,
 per-block, per-architecture); a candidate is kept only if its own canonical form is that node,
-so what is returned is checked, not assumed. The literal form (undefined functions named after
-the ops, :func:`symtree.to_literal`) is not inverted but read node for node: the same tree.
+so what is returned is checked, not assumed. Which op a function of the twins stands for (``Mean``
+is ``mean``, ``Softsign`` a registered ``softsign``) comes from the op table (:func:`heads`);
+the algebra (sums, products, powers, constants) is SymPy's own. The literal form (undefined
+functions named after the ops, :func:`symtree.to_literal`) is not inverted but read node for
+node: the same tree.
 """
 
 from __future__ import annotations
@@ -20,22 +23,16 @@ from deap import gp
 from sympy.core.function import AppliedUndef
 
 from lpzero_gp.errors import ProxyError
+from lpzero_gp.primitives import ops as O
 from lpzero_gp.primitives.pset import PARAM_INPUTS
+from lpzero_gp.primitives.registry import per_version
 from lpzero_gp.primitives.symbolic import (
     CONST_SOFTMAX,
-    L1,
     NBLOCKS,
     SYMBOLS,
-    BlockMean,
-    BlockSum,
-    Fro,
     InvWidth,
-    Mean,
     MinMax,
     SafeLog,
-    Softmax,
-    Std,
-    ZNorm,
 )
 from lpzero_gp.primitives.types import Layerwise, ParamList, Score, TensorList
 from lpzero_gp.proxy.parse import EMPTY_PROXY, MAX_NODES, parse_tree, resolve_overload
@@ -43,14 +40,31 @@ from lpzero_gp.proxy.symtree import from_literal, to_sympy
 
 TENSOR, LAYER, SCORE = "tensor", "layer", "score"
 _LEVEL_TYPES = {TENSOR: (TensorList, ParamList), LAYER: (Layerwise,), SCORE: (Score,)}
-_REDUCTIONS = {Mean: "mean", L1: "l1", Fro: "fro", Std: "std"}
-_TENSOR_OPS = {Softmax: "softmax", ZNorm: "znorm", MinMax: "minmax"}
-_AGGREGATIONS = {BlockMean: "agg_mean", BlockSum: "agg_sum"}
+#: (level of the result, level of the arguments) by kind of op; None: the same as the result's.
+_KIND_LEVELS = {O.REDUCE: (LAYER, TENSOR), O.ROWWISE: (TENSOR, TENSOR),
+                O.BLOCKWISE: (TENSOR, TENSOR), O.AGGREGATE: (SCORE, LAYER)}
 _UNARY_CONST_OPS = ("neg", "reciprocal", "square", "sqrt", "sigmoid", "exp", "abs")
 _MAX_INT = 1 << 16
 #: What SymPy raises on a candidate it cannot evaluate (ProxyError, a ValueError, included).
 _SYMPY_FAULTS = (ValueError, TypeError, ArithmeticError)
 _MAX_RECURSION = 120
+
+
+@per_version
+def heads() -> dict[type, list[tuple[str, str | None, str | None]]]:
+    """The ops whose twin is one SymPy function of its arguments (``Mean(x)`` is ``mean``), by
+    that function: (op, level of the result, level of the arguments), None for any level (the
+    same for both). An op that computes as another (``same_as``) is left to that one."""
+    out: dict[type, list] = {}
+    args = sp.symbols("x y")
+    for op in O.OPS_BY_NAME.values():
+        if op.sym is None or op.same_as:
+            continue
+        expr = op.sym(*args[:op.arity])
+        if isinstance(expr, sp.Basic) and expr.args == args[:op.arity]:
+            levels = _KIND_LEVELS.get(op.kind, (None, None))
+            out.setdefault(expr.func, []).append((op.name, *levels))
+    return out
 
 
 class _NoWay(Exception):
@@ -152,29 +166,27 @@ class _Builder:
                 y = _one_plus_exp(base)
                 if y is not None:  # 1 / (1 + exp(-x)) is sigmoid(x)
                     yield lambda: self.power(ap("sigmoid", b(-y, level)), -k)
-        elif isinstance(e, sp.exp):
-            y = e.args[0]
-            yield lambda: ap("exp", b(y, level))
-            c, rest = y.as_coeff_Mul()
+        elif type(e) in heads():
+            yield from self.applied(e, level)
+            c, rest = e.args[0].as_coeff_Mul() if isinstance(e, sp.exp) else (sp.S.One, e)
             if c.is_Rational and c not in (1, -1):  # exp(c y) is exp(y) ** c
                 yield lambda: self.power(ap("exp", b(rest, level)), c)
-        elif isinstance(e, sp.Abs):
-            yield lambda: ap("abs", b(e.args[0], level))
         elif isinstance(e, sp.Max) and len(e.args) == 2 and sp.S.Zero in e.args:
             other = e.args[0] if e.args[1] == 0 else e.args[1]
             yield lambda: ap("relu", b(other, level))
-        elif (isinstance(e, SafeLog) or isinstance(e, sp.log)) and len(e.args) == 1:
+        elif isinstance(e, sp.log) and len(e.args) == 1:
             yield lambda: ap("log", b(e.args[0], level))
         elif isinstance(e, sp.re):  # |exp(y)| is exp(re(y)) and log(exp(x)) is x
             yield lambda: ap("log", ap("abs", ap("exp", b(e.args[0], level))))
-        elif type(e) in _REDUCTIONS and level == LAYER:
-            yield lambda: ap(_REDUCTIONS[type(e)], b(e.args[0], TENSOR))
         elif isinstance(e, InvWidth) and level == LAYER and isinstance(e.args[0], sp.Symbol):
             yield lambda: ap("mean", ap("softmax", self.leaf(e.args[0].name)))
-        elif type(e) in _TENSOR_OPS and level == TENSOR:
-            yield lambda: ap(_TENSOR_OPS[type(e)], b(e.args[0], TENSOR))
-        elif type(e) in _AGGREGATIONS and level == SCORE:
-            yield lambda: ap(_AGGREGATIONS[type(e)], b(e.args[0], LAYER))
+
+    def applied(self, e, level: str) -> Iterator[Callable[[], Frag]]:
+        """The ops whose twin is ``e``'s function, where their levels fit."""
+        for name, ret, arg in heads()[type(e)]:
+            if ret in (None, level):
+                yield lambda name=name, arg=arg: self.apply(
+                    name, *(self.build(a, arg or level) for a in e.args))
 
     def tensor_add(self, e) -> Iterator[Callable[[], Frag]]:
         """Sums an activation tensor can hold without a binary op."""

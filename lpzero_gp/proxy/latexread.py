@@ -1,13 +1,16 @@
-"""Read the LaTeX that ``export`` prints back into SymPy, with readers for exactly that LaTeX.
+"""Read the LaTeX that ``export`` prints back into SymPy: two forms of the reader core.
 
 It is not a general LaTeX parser: it reads the two forms ``export`` writes, where every construct
-has one meaning.
+has one meaning, with the reader core of :mod:`.reader` and one token table per form.
 
 * The literal form (:func:`lpzero_gp.proxy.symtree.literal_latex`) is read first, into the very
-  same tree: each op has a notation of its own, ``\\cdot`` is ``mul``, ``+`` and ``-`` are
-  ``add`` and ``sub`` (left-associative; a bracketed right operand is a nested op), a leading
-  ``-`` is ``neg`` and ``^{2}`` is ``square``. Text that is not exactly that grammar, or whose
-  proxy does not type-check, is read as the canonical form.
+  same tree. Its token table is the op table's notations (:class:`~lpzero_gp.primitives.notation.
+  Notation`): a notation that opens with text is an atom (``\\log\\left(#1\\right)``), one
+  that opens and closes with an argument joins terms or factors by how tightly it binds
+  (``#1 + #2``, ``#1 \\cdot #2``, left-associative: a bracketed right operand is a nested op),
+  one that closes with text follows an atom (``#1^{2}``) and one that opens with text and closes
+  with an argument leads a sum (``-#1``). Text that is not exactly that grammar, or whose proxy
+  does not type-check, is read as the canonical form.
 * The canonical form, what SymPy's printer and the ``_latex`` methods of
   :mod:`lpzero_gp.primitives.symbolic` write: ``\\frac{1}{L}\\sum_{l=1}^{L} \\left(x\\right)``
   is the block mean and ``\\sum_{l=1}^{L} \\left(x\\right)`` the block sum (the inputs of ``x``
@@ -22,12 +25,17 @@ has one meaning.
 
 from __future__ import annotations
 
+import operator
 import re
+from dataclasses import dataclass
 
 import sympy as sp
 
 from lpzero_gp.errors import ProxyError
+from lpzero_gp.primitives.notation import ADD, MUL
+from lpzero_gp.primitives.ops import AGGREGATE, OPS_BY_NAME
 from lpzero_gp.primitives.pset import INPUTS
+from lpzero_gp.primitives.registry import per_version
 from lpzero_gp.primitives.symbolic import (
     BLOCK_INDEX,
     L1,
@@ -37,34 +45,22 @@ from lpzero_gp.primitives.symbolic import (
     Fro,
     InvWidth,
     Mean,
-    MinMax,
+    Named,
     SafeLog,
-    Softmax,
     Std,
-    ZNorm,
 )
 from lpzero_gp.proxy import default_pset
-from lpzero_gp.proxy.parse import MAX_CHARS, MAX_DEPTH, parse_tree
-from lpzero_gp.proxy.symread import (
-    CONSTANTS,
-    MAX_TEXT,
-    SYMPY_ERRORS,
-    TokenReader,
-    number,
-    power,
-    scan,
-)
-from lpzero_gp.proxy.symtree import LITERAL_LATEX, to_literal
+from lpzero_gp.proxy.parse import MAX_CHARS, parse_tree
+from lpzero_gp.proxy.reader import ExprReader, scan
+from lpzero_gp.proxy.symread import CONSTANTS, MAX_TEXT, SYMPY_ERRORS, functions, number, power
+from lpzero_gp.proxy.symtree import to_literal
 
 _TOKEN = re.compile(r"\s*(?:(\\[A-Za-z]+|\\_)|\\[,;:! ]|(\d+)|([A-Za-z])|([{}()\[\]^_+\-,=|]))")
-_NAMED = {"softmax": Softmax, "znorm": ZNorm, "minmax": MinMax, "std": Std, "re": sp.re}
-#: Ops the literal form writes as ``\\operatorname{name}\\left(x\\right)``.
-_LITERAL_NAMED = frozenset(op for op, tex in LITERAL_LATEX.items() if "operatorname" in tex)
 #: Tokens after which a product continues by juxtaposition.
 _FACTOR_START = {"{", "(", "\\left", "\\frac", "\\sum", "\\overline", "\\log", "\\operatorname",
                  "\\sigma", "\\max", "\\sqrt", "\\infty", "\\tilde", "\\text", "\\cdot"}
 _SUM_PREFIX = ["_", "{", BLOCK_INDEX, "=", "1", "}", "^", "{", "L", "}"]
-_BLOCK_MEAN_PREFIX = ["{", "L", "}", "\\sum"]
+_GROUP = (["\\left", "("], ["\\right", ")"])
 
 
 def tokens(text: str) -> list[str]:
@@ -72,18 +68,11 @@ def tokens(text: str) -> list[str]:
     return scan(_TOKEN, text)
 
 
-class _LatexTokens(TokenReader):
-    """Token sequences and words shared by the two LaTeX readers."""
+class _Latex(ExprReader):
+    """What the two LaTeX forms share: their words and the block index."""
 
     end_message = "unexpected end of the LaTeX (unbalanced braces?)"
-
-    def expect(self, seq: list[str]) -> None:
-        for tok in seq:
-            self.take(tok)
-
-    def ahead(self, seq: list[str]) -> bool:
-        """Whether the next tokens are ``seq``."""
-        return all(self.peek(i) == tok for i, tok in enumerate(seq))
+    what = "LaTeX"
 
     def word(self) -> str:
         """Letters in braces: ``{softmax}``, ``{log\\_softmax}``."""
@@ -97,22 +86,6 @@ class _LatexTokens(TokenReader):
         self.take("}")
         return "".join(letters)
 
-    def delimited(self):
-        """``\\left( x \\right)``, ``\\left| x \\right|`` or ``\\left\\lVert x \\right\\rVert_F``
-        after its ``\\left``: the bracketed value, or the reader's :meth:`absolute` or
-        :meth:`frobenius` of it."""
-        delim = self.take("(", "|", "\\lVert")
-        value = self.expr()
-        self.take("\\right")
-        if delim == "(":
-            self.take(")")
-            return value
-        if delim == "|":
-            self.take("|")
-            return self.absolute(value)
-        self.expect(["\\rVert", "_", "F"])
-        return self.frobenius(value)
-
     def index(self) -> None:
         """The block index of an input inside a block aggregation: ``_{l}`` or ``_l``."""
         self.take("_")
@@ -122,157 +95,158 @@ class _LatexTokens(TokenReader):
             self.take(BLOCK_INDEX)
 
 
-class _LiteralReader(_LatexTokens):
-    """Recursive descent over the literal form's tokens, into a proxy string."""
+# -- the literal form: the op table's notations -----------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Template:
+    """One op's literal LaTeX as tokens: the pieces around its arguments."""
+
+    op: str
+    pieces: tuple[tuple[str, ...], ...]
+    binds: int
+    block: bool
+
+
+@dataclass(frozen=True)
+class _LiteralTable:
+    """The literal form's token table, from the op table."""
+
+    atoms: dict[str, list[_Template]]  # by first token, longest opening first
+    signs: dict[str, _Template]
+    sums: dict[str, str]
+    products: dict[str, str]
+    suffixes: list[_Template]
+
+
+@per_version
+def literal_table() -> _LiteralTable:
+    """The literal LaTeX of every op, sorted by the part of the grammar it belongs to."""
+    atoms: dict[str, list[_Template]] = {}
+    signs: dict[str, _Template] = {}
+    joins: dict[int, dict[str, str]] = {ADD: {}, MUL: {}}
+    suffixes: list[_Template] = []
+    for op in OPS_BY_NAME.values():
+        pieces = tuple(tuple(tokens(p)) for p in op.latex.pieces)
+        t = _Template(op.name, pieces, op.latex.binds, op.kind == AGGREGATE)
+        opens, closes = bool(pieces[0]), bool(pieces[-1])
+        if opens and closes:
+            atoms.setdefault(pieces[0][0], []).append(t)
+        elif opens:
+            signs[pieces[0][0]] = t
+        elif closes:
+            suffixes.append(t)
+        elif len(pieces) == 3 and len(pieces[1]) == 1 and t.binds in joins:
+            joins[t.binds][pieces[1][0]] = op.name
+    for group in atoms.values():
+        group.sort(key=lambda t: -len(t.pieces[0]))
+    return _LiteralTable(atoms, signs, joins[ADD], joins[MUL], suffixes)
+
+
+def _call(op: str, *args: str) -> str:
+    return f"{op}({', '.join(args)})"
+
+
+def _joining(op: str):
+    return lambda a, b: _call(op, a, b)
+
+
+class _LiteralReader(_Latex):
+    """The literal form, into a proxy string."""
 
     def __init__(self, toks: list[str]):
         super().__init__(toks)
+        self.table = literal_table()
+        self.sums = {tok: _joining(op) for tok, op in self.table.sums.items()}
+        self.products = {tok: _joining(op) for tok, op in self.table.products.items()}
         self.in_block = False
 
-    @staticmethod
-    def absolute(value: str) -> str:
-        return f"abs({value})"
-
-    @staticmethod
-    def frobenius(value: str) -> str:
-        return f"fro({value})"
-
-    def expr(self) -> str:
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise ProxyError(f"LaTeX nested deeper than {MAX_DEPTH}")
-        if self.peek() == "-":
-            self.take()
-            value = f"neg({self.factor()})"
-            if self.peek() in ("+", "-", "\\cdot"):
-                raise ProxyError("a negation that is an operand is bracketed in the literal form")
-        else:
-            value = self.term()
-            while self.peek() in ("+", "-"):
-                op = "add" if self.take() == "+" else "sub"
-                value = f"{op}({value}, {self.term()})"
-        self.depth -= 1
-        return value
-
-    def term(self) -> str:
-        value = self.factor()
-        while self.peek() == "\\cdot":
-            self.take()
-            value = f"mul({value}, {self.factor()})"
+    def first(self) -> str:
+        sign = self.table.signs.get(self.peek())
+        if sign is None or not self.ahead(sign.pieces[0]):
+            return self.term()
+        self.expect(sign.pieces[0])
+        value = _call(sign.op, self.factor())
+        if self.peek() in self.sums or self.peek() in self.products:
+            raise ProxyError("a negation that is an operand is bracketed in the literal form")
         return value
 
     def factor(self) -> str:
         value = self.primary()
-        if self.peek() == "^":
-            self.expect(["^", "{", "2", "}"])
-            return f"square({value})"
-        return value
-
-    def braced(self) -> str:
-        self.take("{")
-        value = self.expr()
-        self.take("}")
-        return value
-
-    def parens(self) -> str:
-        self.expect(["\\left", "("])
-        value = self.expr()
-        self.expect(["\\right", ")"])
+        for t in self.table.suffixes:
+            if self.ahead(t.pieces[1]):
+                self.expect(t.pieces[1])
+                return _call(t.op, value)
         return value
 
     def primary(self) -> str:
-        tok = self.take()
+        tok = self.peek()
         if tok in INPUTS:
+            self.take()
             if self.in_block:
                 self.index()
             return tok
-        if tok == "e":
-            self.take("^")
-            return f"exp({self.braced()})"
-        if tok == "\\left":
-            return self.delimited()
-        if tok == "\\frac":
-            if self.ahead(["{", "1", "}"]):
-                self.expect(["{", "1", "}"])
-                if self.ahead(_BLOCK_MEAN_PREFIX):
-                    self.expect(_BLOCK_MEAN_PREFIX)
-                    return self.aggregation("agg_mean")
-                return f"reciprocal({self.braced()})"
-            numerator = self.braced()
-            return f"div({numerator}, {self.braced()})"
-        if tok == "\\sum":
-            return self.aggregation("agg_sum")
-        if tok == "\\sqrt":
-            return f"sqrt({self.braced()})"
-        if tok == "\\overline":
-            return f"mean({self.braced()})"
-        if tok == "\\log":
-            self.take("\\left")
-            delim = self.take("(", "|")
-            value = self.expr()
-            self.expect(["\\right", ")" if delim == "(" else "|"])
-            return f"{'log' if delim == '(' else 'abslog'}({value})"
-        if tok == "\\max":
-            self.expect(["\\left", "("])
-            value = self.expr()
-            self.expect([",", "0", "\\right", ")"])
-            return f"relu({value})"
-        if tok == "\\operatorname":
-            name = self.word()
-            if name not in _LITERAL_NAMED:
-                raise ProxyError(f"unknown operator {name!r} in the literal LaTeX")
-            return f"{name}({self.parens()})"
+        if self.ahead(_GROUP[0]):
+            return self.enclosed(*_GROUP)
+        for t in self.table.atoms.get(tok, ()):
+            if self.ahead(t.pieces[0]):
+                return self.template(t)
         raise ProxyError(f"unexpected {tok!r} in the literal LaTeX")
 
-    def aggregation(self, name: str) -> str:
-        if self.in_block:
+    def template(self, t: _Template) -> str:
+        """An op written in its notation: the opening, then each argument and what follows it."""
+        if t.block and self.in_block:
             raise ProxyError("a block aggregation inside another")
-        self.expect(_SUM_PREFIX)
-        self.in_block = True
+        self.expect(t.pieces[0])
+        args, outer = [], self.in_block
+        self.in_block = outer or t.block
         try:
-            body = self.parens()
+            for piece in t.pieces[1:]:
+                args.append(self.expr())
+                self.expect(piece)
         finally:
-            self.in_block = False
-        return f"{name}({body})"
+            self.in_block = outer
+        return _call(t.op, *args)
 
 
 def _read_literal(toks: list[str]):
     """The literal-form expression of the tokens, or None when they are not the literal form."""
     reader = _LiteralReader(toks)
     try:
-        proxy = reader.expr()
-        if reader.peek() is not None:
-            return None
+        proxy = reader.read()
         return to_literal(parse_tree(proxy, default_pset()))
     except ProxyError:
         return None
 
 
-class _Reader(_LatexTokens):
-    """Recursive descent over the canonical form's LaTeX tokens, into SymPy."""
+# -- the canonical form: SymPy's printer and the twins' notations ------------------------------
 
-    def expr(self):
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise ProxyError(f"LaTeX nested deeper than {MAX_DEPTH}")
+
+@per_version
+def operator_names() -> dict[str, type]:
+    """The functions written ``\\operatorname{name}``: the twins without a notation of their
+    own (``softmax``, ``std``, a registered op's) and SymPy's real part."""
+    named = {f.latex_name: f for f in functions().values()
+             if isinstance(f, type) and issubclass(f, Named)}
+    return {**named, "re": sp.re}
+
+
+class _Reader(_Latex):
+    """The canonical form, into SymPy."""
+
+    sums = {"+": operator.add, "-": operator.sub}
+    products = {"\\cdot": operator.mul}
+    juxtapose = operator.mul
+    faults = SYMPY_ERRORS
+    refusal = "not the LaTeX of a proxy"
+
+    def first(self):
         sign = self.take() if self.peek() in ("+", "-") else "+"
         value = self.term()
-        value = -value if sign == "-" else value
-        while self.peek() in ("+", "-"):
-            op, rhs = self.take(), self.term()
-            value = value + rhs if op == "+" else value - rhs
-        self.depth -= 1
-        return value
+        return -value if sign == "-" else value
 
-    def term(self):
-        value = self.factor()
-        while True:
-            tok = self.peek()
-            if tok == "\\cdot":
-                self.take()
-            elif tok is None or not (tok in _FACTOR_START or tok[0].isalnum()):
-                return value
-            value = value * self.factor()
+    def starts_factor(self, tok: str | None) -> bool:
+        return tok is not None and (tok in _FACTOR_START or tok[0].isalnum())
 
     def factor(self):
         base = self.base()
@@ -289,10 +263,7 @@ class _Reader(_LatexTokens):
         return number(tok) if tok.isdigit() else self.letter(tok)
 
     def group(self):
-        self.take("{")
-        value = self.expr()
-        self.take("}")
-        return value
+        return self.enclosed("{", "}")
 
     def letter(self, tok: str):
         if tok == "e":
@@ -314,10 +285,7 @@ class _Reader(_LatexTokens):
 
     def parens(self):
         """``\\left( x \\right)``."""
-        self.expect(["\\left", "("])
-        value = self.expr()
-        self.expect(["\\right", ")"])
-        return value
+        return self.enclosed(*_GROUP)
 
     def block_sum(self):
         """``\\sum_{l=1}^{L} \\left(x\\right)`` (or the older ``... \\left(x\\right)_l``): ``x``."""
@@ -347,12 +315,19 @@ class _Reader(_LatexTokens):
             raise ProxyError(f"unexpected {tok!r} in LaTeX")
         return handler()
 
-    @staticmethod
-    def absolute(value):
-        return sp.Abs(value)
-
-    @staticmethod
-    def frobenius(value):
+    def delimited(self):
+        """``\\left( x \\right)``, ``\\left| x \\right|`` (its absolute value) or
+        ``\\left\\lVert x \\right\\rVert_F`` (its Frobenius norm) after its ``\\left``."""
+        delim = self.take("(", "|", "\\lVert")
+        value = self.expr()
+        self.take("\\right")
+        if delim == "(":
+            self.take(")")
+            return value
+        if delim == "|":
+            self.take("|")
+            return sp.Abs(value)
+        self.expect(["\\rVert", "_", "F"])
         return Fro(value)
 
     # -- commands ------------------------------------------------------------------------------
@@ -370,10 +345,8 @@ class _Reader(_LatexTokens):
     def cmd_overline(self):
         start = self.pos
         self.take("{")
-        if self.peek() == "\\left" and self.peek(1) == "|":
-            self.expect(["\\left", "|"])
-            inner = self.expr()
-            self.expect(["\\right", "|"])
+        if self.ahead(["\\left", "|"]):
+            inner = self.enclosed(["\\left", "|"], ["\\right", "|"])
             if self.peek() == "}":
                 self.take()
                 return L1(inner)
@@ -387,9 +360,13 @@ class _Reader(_LatexTokens):
 
     def cmd_operatorname(self):
         name = self.word()
-        if name not in _NAMED:
+        fn = operator_names().get(name)
+        if fn is None:
             raise ProxyError(f"unknown operator {name!r} in LaTeX")
-        return _NAMED[name](self.base())
+        if getattr(fn, "nargs", None) != sp.FiniteSet(2):
+            return fn(self.base())
+        first = self.enclosed(_GROUP[0], ",")  # two arguments: \left(a, b\right)
+        return fn(first, self.enclosed((), _GROUP[1]))
 
     def cmd_sigma(self):
         return Std(self.parens())
@@ -437,12 +414,4 @@ def read_latex(text: str):
         return literal
     if len(text) > MAX_CHARS:
         raise ProxyError(f"proxy text longer than {MAX_CHARS} characters")
-    try:
-        value = reader.expr()
-    except ProxyError:
-        raise
-    except SYMPY_ERRORS as exc:
-        raise ProxyError(f"not the LaTeX of a proxy ({type(exc).__name__})") from None
-    if reader.peek() is not None:
-        raise ProxyError(f"unexpected {reader.peek()!r} after the end of the LaTeX")
-    return value
+    return reader.read()

@@ -18,6 +18,7 @@ import re
 from deap import gp
 
 from lpzero_gp.errors import ProxyError
+from lpzero_gp.primitives.ops import ALIASES
 from lpzero_gp.primitives.pset import (
     ALL_OVERLOADS,
     INPUTS,
@@ -38,14 +39,6 @@ EMPTY_PROXY = f"agg_mean(prune(mean({INPUTS[0]})))"
 _EMPTY = {Score: EMPTY_PROXY, Layerwise: f"prune(mean({INPUTS[0]}))"}
 
 _TOKEN = re.compile(r"\s*(?:([A-Za-z][A-Za-z0-9_]*)|(\()|(\))|(,))")
-
-#: Aliases accepted in proxy strings and genotypes (the reference code's op keys).
-ALIASES = {
-    "no_op": "identity", "noop": "identity", "normalize": "znorm", "frobenius": "fro",
-    "frobenius_norm": "fro", "l1_norm": "l1", "normalized_sum": "norm_sum", "revert": "neg",
-    "invert": "reciprocal", "disconnect": "prune", "logsoftmax": "log_softmax",
-    "min_max_normalize": "minmax", "sum_blocks": "agg_sum", "mean_blocks": "agg_mean",
-}
 
 
 def _tokens(text: str) -> list[str]:

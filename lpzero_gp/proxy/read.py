@@ -5,8 +5,9 @@ results folder. Text is read in this order:
 
 1. a named proxy (``flexibert-best``) or a proxy string (``agg_sum(fro(W))``);
 2. a JSON document (``{"proxy": ...}``, what ``export --format json`` prints);
-3. the SymPy ``str`` or ``srepr`` form, or the LaTeX form: read by the project's own readers
-   and turned back into a proxy with the same canonical form (:mod:`.invert`).
+3. the SymPy ``str`` or ``srepr`` form, or the LaTeX form: read by the project's own reader
+   core (:mod:`.reader`, one token table per form) and turned back into a proxy with the same
+   canonical form (:mod:`.invert`).
 
 Only text that is none of these is taken as a path, and only if that file or folder exists:
 a results folder means its ``best.json``; a file holds a JSON document or proxy text. So a
@@ -24,17 +25,25 @@ from deap import gp
 
 from lpzero_gp.errors import ProxyError
 from lpzero_gp.jsonfile import loads_json
+from lpzero_gp.primitives.registry import per_version
 from lpzero_gp.proxy import default_pset
 from lpzero_gp.proxy.named import resolve
 from lpzero_gp.proxy.parse import format_tree, parse_tree
 
-#: Marks of the SymPy and LaTeX forms (operators, braces, their function names): text that reads
-#: as nothing gets the SymPy reader's error if it holds one, else the proxy-string parser's.
-_SYMPY_ONLY = re.compile(r"[\\^{}*/+]|\b(Block(Mean|Sum)|Mean|L1|Fro|Std|SafeLog|Softmax|ZNorm"
-                         r"|MinMax|InvWidth|Symbol|Integer|Rational|Add|Mul|Pow|Abs|Max)\(")
 _PATH_LIKE = re.compile(r"[/\\~]|\.[A-Za-z0-9]+$")
 _MAX_FILE_BYTES = 1 << 20
 _EMPTY = "empty proxy: give a proxy, a named proxy, a JSON file or a results folder"
+
+
+@per_version
+def _sympy_only() -> re.Pattern[str]:
+    """Marks of the SymPy and LaTeX forms (operators, braces, the capitalised function names of
+    the SymPy forms): text that reads as nothing gets the SymPy reader's error if it holds one,
+    else the proxy-string parser's."""
+    from lpzero_gp.proxy.symread import functions
+
+    names = sorted(n for n in [*functions(), "Symbol"] if n[0].isupper())
+    return re.compile(r"[\\^{}*/+]|\b(" + "|".join(names) + r")\(")
 
 
 def as_tree(proxy: str | gp.PrimitiveTree, pset: gp.PrimitiveSetTyped | None = None
@@ -70,7 +79,7 @@ def read_text(text: str, pset: gp.PrimitiveSetTyped | None = None) -> gp.Primiti
     try:
         return _from_sympy(text, pset)
     except ProxyError:
-        if _SYMPY_ONLY.search(text):
+        if _sympy_only().search(text):
             raise
         raise as_string from None
 

@@ -1,8 +1,8 @@
 """Read the SymPy forms that ``export`` prints (``str`` and ``srepr``) back into SymPy, safely.
 
-User text never reaches ``sympify`` or ``eval``: a tokeniser and a recursive-descent reader
-build the expression from a fixed vocabulary (the input symbols, the blocks count ``L``, the
-softmax constant ``w``, the custom functions of :mod:`lpzero_gp.primitives.symbolic` and the
+User text never reaches ``sympify`` or ``eval``: the reader core (:mod:`.reader`) with this
+form's token table builds the expression from a fixed vocabulary (the input symbols, the blocks
+count ``L``, the softmax constant ``w``, the functions the ops' SymPy twins are written with, the
 few SymPy classes the canonical form uses, and ``Function('op')`` of the literal form). Both
 forms share one grammar: ``srepr`` is calls and literals only (``Pow(Symbol('H', real=True),
 Integer(-2))``), ``str`` adds Python's operators (``H**(-2)``).
@@ -10,15 +10,18 @@ Integer(-2))``), ``str`` adds Python's operators (``H**(-2)``).
 
 from __future__ import annotations
 
+import operator
 import re
 
 import sympy as sp
-from sympy.core.function import UndefinedFunction
+from sympy.core.function import Application, UndefinedFunction
 
 from lpzero_gp.errors import ProxyError
 from lpzero_gp.primitives.ops import OPS_BY_NAME
+from lpzero_gp.primitives.registry import per_version
 from lpzero_gp.primitives.symbolic import CONST_SOFTMAX, CUSTOM, NBLOCKS, SYMBOLS
-from lpzero_gp.proxy.parse import MAX_CHARS, MAX_DEPTH
+from lpzero_gp.proxy.parse import MAX_CHARS
+from lpzero_gp.proxy.reader import Combine, ExprReader, scan
 
 #: Names that stand for a value.
 CONSTANTS: dict[str, object] = {**SYMBOLS, NBLOCKS.name: NBLOCKS, CONST_SOFTMAX.name: CONST_SOFTMAX,
@@ -71,32 +74,36 @@ def power(base, exp):
     return sp.Pow(base, exp)
 
 
-#: Functions of the canonical form, by the name SymPy prints.
-FUNCTIONS: dict[str, object] = {
-    **{f.__name__: f for f in CUSTOM},
+#: SymPy's own classes and functions the canonical form is written with, by printed name.
+_SYMPY_FUNCTIONS: dict[str, object] = {
     "exp": sp.exp, "log": sp.log, "Abs": sp.Abs, "Max": sp.Max,
     "sqrt": lambda x: power(x, sp.S.Half), "re": sp.re,
     "Add": sp.Add, "Mul": sp.Mul, "Pow": power,
     "Integer": lambda n: sp.Integer(_int(n)),
     "Rational": lambda p, q: sp.Rational(_int(p), _int(q)),
 }
+_X, _Y = sp.Symbol("x"), sp.Symbol("y")
 
 
-def scan(pattern: re.Pattern[str], text: str) -> list[str]:
-    """Tokens of ``text``: the first matched group of each match of ``pattern`` (a match that
-    captures nothing, such as spacing, gives no token); ProxyError at the first bad character."""
-    out, pos = [], 0
-    text = text.rstrip()
-    while pos < len(text):
-        m = pattern.match(text, pos)
-        if not m:
-            bad = text[pos:].lstrip()[:20]
-            raise ProxyError(f"unexpected character(s) {bad!r} at position {pos}")
-        tok = next((g for g in m.groups() if g is not None), None)
-        if tok is not None:
-            out.append(tok)
-        pos = m.end()
-    return out
+def _twin_classes(op) -> list[type]:
+    """The SymPy functions an op's twin is written with (``SafeLog`` and ``Abs`` for abslog)."""
+    if op.sym is None:
+        return []
+    expr = op.sym(*(_X, _Y)[:op.arity])
+    return [type(e) for e in sp.preorder_traversal(expr) if isinstance(e, Application)]
+
+
+@per_version
+def functions() -> dict[str, object]:
+    """Functions of the canonical form by the name SymPy prints: the classes of
+    :mod:`~lpzero_gp.primitives.symbolic`, those the ops' twins are written with (a registered
+    op's among them) and SymPy's own."""
+    classes = list(CUSTOM) + [c for op in OPS_BY_NAME.values() for c in _twin_classes(op)]
+    return {**{c.__name__: c for c in classes}, **_SYMPY_FUNCTIONS}
+
+
+#: The functions of the package's own table (:func:`functions` follows registrations).
+FUNCTIONS: dict[str, object] = functions()
 
 
 def tokens(text: str) -> list[str]:
@@ -104,60 +111,32 @@ def tokens(text: str) -> list[str]:
     return scan(_TOKEN, text)
 
 
-class TokenReader:
-    """Position, look-ahead and nesting guard of a recursive-descent reader over tokens."""
+def _checked(op: Combine) -> Combine:
+    """``op`` on two SymPy objects (the right operand checked first, as it is read last)."""
 
-    #: What running out of tokens means, in the reader's words.
-    end_message = "unexpected end of the expression (unbalanced parentheses?)"
+    def combine(a, b):
+        b = _basic(b)
+        return op(_basic(a), b)
 
-    def __init__(self, toks: list[str]):
-        self.toks = toks
-        self.pos = 0
-        self.depth = 0
-
-    def peek(self, ahead: int = 0) -> str | None:
-        i = self.pos + ahead
-        return self.toks[i] if i < len(self.toks) else None
-
-    def take(self, *want: str) -> str:
-        tok = self.peek()
-        if tok is None:
-            raise ProxyError(self.end_message)
-        if want and tok not in want:
-            raise ProxyError(f"expected {' or '.join(map(repr, want))}, got {tok!r}")
-        self.pos += 1
-        return tok
+    return combine
 
 
-class _Reader(TokenReader):
-    """Recursive descent over the tokens; every value is built by a whitelisted constructor."""
+class _Reader(ExprReader):
+    """The SymPy form: Python's operators over calls of whitelisted constructors."""
 
-    def expr(self):
-        self.depth += 1
-        if self.depth > MAX_DEPTH:
-            raise ProxyError(f"expression nested deeper than {MAX_DEPTH}")
-        value = self.term()
-        while self.peek() in ("+", "-"):
-            op, rhs = self.take(), _basic(self.term())
-            value = _basic(value) + rhs if op == "+" else _basic(value) - rhs
-        self.depth -= 1
-        return value
+    sums = {"+": _checked(operator.add), "-": _checked(operator.sub)}
+    products = {"*": _checked(operator.mul), "/": _checked(operator.truediv)}
+    faults = SYMPY_ERRORS
+    refusal = "not a SymPy proxy expression"
 
-    def term(self):
-        value = self.unary()
-        while self.peek() in ("*", "/"):
-            op, rhs = self.take(), _basic(self.unary())
-            value = _basic(value) * rhs if op == "*" else _basic(value) / rhs
-        return value
-
-    def unary(self):
+    def factor(self):
         if self.peek() == "-":
             self.take()
-            return -_basic(self.unary())
+            return -_basic(self.factor())
         base = self.atom()
         if self.peek() == "**":
             self.take()
-            return power(_basic(base), _basic(self.unary()))
+            return power(_basic(base), _basic(self.factor()))
         return base
 
     def atom(self):
@@ -195,7 +174,7 @@ class _Reader(TokenReader):
         while self.peek() != ")":
             if args or kwargs:
                 self.take(",")
-            if self.pos + 1 < len(self.toks) and self.toks[self.pos + 1] == "=":
+            if self.peek(1) == "=":
                 key = self.take()
                 self.take("=")
                 kwargs[key] = self.expr()
@@ -215,11 +194,12 @@ class _Reader(TokenReader):
             if len(args) != 1 or kwargs or args[0] not in OPS_BY_NAME:
                 raise ProxyError(f"unknown op {args[0] if args else ''!r} in Function(...)")
             return sp.Function(args[0])
-        if name not in FUNCTIONS:
+        table = functions()
+        if name not in table:
             raise ProxyError(f"unknown function {name!r}")
         if kwargs or any(isinstance(a, str | bool) for a in args):
             raise ProxyError(f"unexpected arguments of {name}")
-        return FUNCTIONS[name](*args)
+        return table[name](*args)
 
 
 def read_sympy(text: str):
@@ -237,13 +217,4 @@ def read_sympy(text: str):
     toks = tokens(text)
     if literal and any(t[0] in _LITERAL_REFUSED for t in toks):
         raise ProxyError("the literal form holds only Function(...)(...) and Symbol(...)")
-    reader = _Reader(toks)
-    try:
-        value = reader.expr()
-    except ProxyError:
-        raise
-    except SYMPY_ERRORS as exc:
-        raise ProxyError(f"not a SymPy proxy expression ({type(exc).__name__})") from None
-    if reader.peek() is not None:
-        raise ProxyError(f"unexpected {reader.peek()!r} after the end of the expression")
-    return _basic(value)
+    return _basic(_Reader(toks).read())

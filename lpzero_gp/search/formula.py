@@ -32,7 +32,7 @@ import torch
 from deap import base, creator, gp, tools
 
 from lpzero_gp.errors import OptionError, ProxyError, SpaceError
-from lpzero_gp.primitives.kernels import BINARY, ELEMENTWISE
+from lpzero_gp.primitives.ops import OPS_BY_NAME
 from lpzero_gp.proxy.fold import fold
 from lpzero_gp.proxy.generate import cx_one_point, gen_typed
 from lpzero_gp.proxy.parse import _ast, _tokens  # the proxy parser's reader, name-agnostic
@@ -49,12 +49,12 @@ from lpzero_gp.search.operators import (
 __all__ = ["BINARY_OPS", "Formula", "UNARY_OPS", "formula_scores", "parse_formula",
            "search_formula"]
 
-#: Binary operations of a formula (kernels of :data:`lpzero_gp.primitives.kernels.BINARY`).
+#: Binary operations of a formula (the op table's kernels, :mod:`lpzero_gp.primitives.ops`).
 BINARY_OPS: tuple[str, ...] = ("add", "sub", "mul", "div")
-#: Unary operations of a formula (kernels of :data:`lpzero_gp.primitives.kernels.ELEMENTWISE`).
+#: Unary operations of a formula (the op table's element-wise kernels).
 UNARY_OPS: tuple[str, ...] = ("log", "abslog", "abs", "square", "exp", "sqrt", "reciprocal",
                               "neg", "sigmoid")
-_KERNELS = {**{op: BINARY[op] for op in BINARY_OPS}, **{op: ELEMENTWISE[op] for op in UNARY_OPS}}
+_KERNELS = {op: OPS_BY_NAME[op].kernel for op in (*BINARY_OPS, *UNARY_OPS)}
 _ARITY = {**dict.fromkeys(BINARY_OPS, 2), **dict.fromkeys(UNARY_OPS, 1)}
 
 MAX_CHARS = 2000
