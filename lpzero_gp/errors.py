@@ -16,7 +16,11 @@ class OptionError(LpzeroError):
 
 
 class SpaceError(LpzeroError):
-    """A space's input: unknown space or variant, a bad benchmark file or record."""
+    """A space's input: unknown space or variant, a bad benchmark file or record.
+
+    Raised by a space's ``build`` or ``collect``, it means an architecture the space refuses
+    (one it cannot build or run): the engine skips that architecture with one line.
+    """
 
 
 class CalibrationError(LpzeroError):

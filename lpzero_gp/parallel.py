@@ -79,7 +79,11 @@ def _pool(workers: int, initializer=None, initargs=()) -> ProcessPoolExecutor:
 
 class _ResilientPool:
     """A process-pool map that survives a dying worker: the pool is rebuilt once, and if it
-    breaks again the remaining work runs in this process (results are the same either way)."""
+    breaks again the remaining work runs in this process (results are the same either way).
+
+    An exception a task raises is not a dying worker: it propagates to the caller, with the
+    worker's traceback as its ``__cause__`` (shown under ``LPZERO_GP_DEBUG=1``).
+    """
 
     def __init__(self, workers: int, initializer=None, initargs=(), local=None,
                  chunksize: int = 4):

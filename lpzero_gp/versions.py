@@ -1,11 +1,16 @@
-"""Version metadata recorded with every result, so a number can be traced to its software."""
+"""Version metadata recorded with every result, so a number can be traced to its software.
+
+``__version__`` is defined here, in the base layer, and re-exported by the package root, so
+base and engine modules read it without importing the package's Python API.
+"""
 
 from __future__ import annotations
 
 import platform
 from importlib import metadata
 
-from lpzero_gp import __version__
+#: lpzero-gp's version (the package root re-exports it as ``lpzero_gp.__version__``).
+__version__ = "0.1.0"
 
 
 def versions(*packages: str) -> dict[str, str]:

@@ -132,7 +132,7 @@ def pin_streams(out_dir: Path) -> dict:
         streams[kind] = stream.astype(np.uint16)
         tok_meta[kind] = {
             "file": path.name,
-            "sha256": cal._file_sha256(path),
+            "sha256": cal.file_sha256(path),
             "vocab_size": tok.get_vocab_size(),
             "stream_tokens": int(stream.size),
         }

@@ -10,6 +10,7 @@ import pytest
 from toy import toy_family
 
 import lpzero_gp.workflows.ablate as ablate_mod
+import lpzero_gp.workflows.ablate.command as ablate_command
 from lpzero_gp.cli import main
 from lpzero_gp.errors import LpzeroError, OptionError
 from lpzero_gp.score.scoring import score_stats
@@ -192,7 +193,7 @@ def test_cli_end_to_end(monkeypatch, capsys, tmp_path, data):
     extractor = SimpleNamespace(seconds={}, built=0, loaded=20)
     loaded = SimpleNamespace(space=SimpleNamespace(name="flexibert", truth_label="toy"),
                              variant="as-trained", info={"batch": "toy"}, extractor=extractor)
-    monkeypatch.setattr(ablate_mod, "load_data", lambda ctx, s, h: (data, loaded))
+    monkeypatch.setattr(ablate_command, "load_data", lambda ctx, s, h: (data, loaded))
     out = tmp_path / "cli"
     args = ["ablate", "--out", str(out), "--evaluations", "20", "--population", "10",
             "--offspring", "10", "--populations", "10", "--n-unary-values", "2",

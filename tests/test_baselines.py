@@ -310,3 +310,51 @@ def test_pool_mapper_yields_every_result():
     assert sorted(make_mapper(1)(abs, [-1, -3, 2])) == [1, 2, 3]
     with pytest.raises(OptionError, match="--workers"):
         make_mapper(0)
+
+
+# --- the score cache --------------------------------------------------------------------------
+
+
+def test_cached_scores_carry_a_digest_and_damaged_entries_are_recomputed(tmp_path,
+                                                                         monkeypatch):
+    import warnings
+
+    from faulty_space import ToySpace
+
+    from lpzero_gp.score.baselines import tasks
+    from lpzero_gp.stats.extract import ExtractConfig
+
+    space = ToySpace()
+    records, batch = space.load_records(), space_batch(space.calibration, 2, 8)
+    cfg, keys = ExtractConfig("toy", "default"), ["params", "layers"]
+
+    def scores(**kw):
+        got = BL.score_many(space, records, batch, cfg, keys, cache_dir=str(tmp_path), **kw)
+        return [(r.id, r.scores) for r in got]
+
+    first = scores()
+    folder = BL.cache_folder(tmp_path, cfg, batch)
+    files = [BL.cache_file(folder, r.id) for r in records]
+    entry = json.loads(files[0].read_text())
+    assert entry["key"] == f"{folder.name}/{records[0].id}" and len(entry["digest"]) == 64
+    entry["scores"]["scores"]["params"] += 1  # an edited value
+    files[0].write_text(json.dumps(entry))
+    files[2].write_bytes(files[1].read_bytes())  # a swapped file
+    files[3].write_text("{not json")  # a damaged file
+    with pytest.warns(UserWarning) as caught:
+        assert scores() == first
+    said = [str(w.message) for w in caught if "cache" in str(w.message)]
+    assert len(said) == 1 and said[0].startswith("3 baseline score cache entries in ")
+    assert f"architecture {records[0].id}: its content does not match its digest" in said[0]
+    assert said[0].endswith("(and 2 more); recomputing")
+
+    def no_task(_args):
+        raise AssertionError("scored again instead of read from the cache")
+
+    monkeypatch.setattr(tasks, "_task", no_task)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert scores() == first  # every entry rewritten, and now read back
+    files[2].write_bytes(files[1].read_bytes())
+    with pytest.raises(BL.ScoresFileError, match="another architecture"):
+        BL.read_cached(folder, records[2].id)

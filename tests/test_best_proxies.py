@@ -1,5 +1,6 @@
 """The shipped best proxies: well formed, named, reproduced by their stored commands, and their
-recorded scores reproduced on the shipped statistics."""
+recorded scores reproduced on statistics computed afresh (no statistics are shipped: they are
+computed from the models, with the recorded seed, and cached)."""
 
 from __future__ import annotations
 

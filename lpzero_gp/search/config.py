@@ -16,7 +16,14 @@ if not hasattr(creator, "ProxyTree"):
 
 @dataclass
 class SearchConfig:
-    """Search settings; the defaults are the paper's except the evaluation budget."""
+    """Search settings.
+
+    The paper's numbers are the defaults where the paper gives one: population 80, crossover
+    and mutation probabilities 0.5, two unary ops per branch, seed 42, and 1,000 offspring
+    evaluations (its 1,000 steady-state iterations). The loop is DEAP's (mu + lambda), so 40
+    offspring per generation, tournaments of 3, 2 elites and the retry cap of RPS are ours;
+    the default aggregation is the reference code's block mean (docs/specs.md §4.6).
+    """
 
     population: int = 80
     offspring: int = 40

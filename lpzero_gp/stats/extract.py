@@ -17,10 +17,15 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from lpzero_gp import __version__
 from lpzero_gp.parallel import stream
 from lpzero_gp.spaces.base import Record, Space
 from lpzero_gp.stats.cache import write_key
+from lpzero_gp.stats.failures import (
+    architecture_failure,
+    damaged_line,
+    failure_line,
+    skipped_line,
+)
 from lpzero_gp.stats.store import (
     DEFAULT_BUDGET,
     STATS_SUFFIX,
@@ -30,6 +35,7 @@ from lpzero_gp.stats.store import (
     read_stats,
     save_stats,
 )
+from lpzero_gp.versions import __version__
 
 
 @dataclass(frozen=True)
@@ -91,12 +97,19 @@ def extract_one(space: Space, record: Record, batch: dict[str, torch.Tensor],
 
 def _attempt(space: Space, record: Record, batch: dict[str, torch.Tensor],
              cfg: ExtractConfig) -> tuple[str, ArchStats | None, str, float]:
-    """(id, statistics or None, error line, seconds): a failure is this record's alone."""
+    """(id, statistics or None, error line, seconds).
+
+    An architecture the space refuses or that runs out of memory is this record's failure
+    alone (None and one line); any other exception is a bug and stops the command.
+    """
     t0 = time.perf_counter()
     try:
-        return record.id, extract_one(space, record, batch, cfg), "", time.perf_counter() - t0
-    except Exception as exc:  # reported per architecture, never fatal to the run
-        return record.id, None, f"{type(exc).__name__}: {exc}".splitlines()[0], 0.0
+        stats = extract_one(space, record, batch, cfg)
+    except Exception as exc:
+        if not architecture_failure(exc):
+            raise
+        return record.id, None, failure_line(exc), 0.0
+    return record.id, stats, "", time.perf_counter() - t0
 
 
 def _worker(args) -> tuple[str, ArchStats | None, str, float]:
@@ -158,9 +171,7 @@ class Extractor:
                     save_stats(st, self.cache / f"{_safe_name(rid)}{STATS_SUFFIX}", self._key(rid))
             out[rid] = st
         if failed:
-            more = f" (and {len(failed) - 1} more)" if len(failed) > 1 else ""
-            warnings.warn(f"{len(failed)} architecture{'' if len(failed) == 1 else 's'} "
-                          f"skipped: {failed[0]}: {self.failures[failed[0]]}{more}",
+            warnings.warn(skipped_line({rid: self.failures[rid] for rid in failed}),
                           stacklevel=2)
         for rid, st in out.items():
             if st is not None:
@@ -197,13 +208,9 @@ class Extractor:
 
     def _warn_damaged(self, ids: list[str]) -> None:
         """One warning for the damaged cache entries met by one :meth:`stats` call."""
-        if not ids:
-            return
-        first = ids[0]
-        more = f" (and {len(ids) - 1} more)" if len(ids) > 1 else ""
-        warnings.warn(f"{len(ids)} statistics cache entr{'y' if len(ids) == 1 else 'ies'} in "
-                      f"{self.cache} damaged: architecture {first}: {self.damaged[first]}"
-                      f"{more}; recomputing", stacklevel=3)
+        if ids:
+            warnings.warn(damaged_line("statistics cache", self.cache,
+                                       {i: self.damaged[i] for i in ids}), stacklevel=3)
 
     def _map(self, tasks, label):
         """Yield (id, stats or None, error, seconds) per task, in order."""

@@ -33,10 +33,6 @@ class ArchStats:
     #: backward, compaction) when it was extracted; not part of the content digest.
     seconds: dict[str, float] = field(default_factory=dict)
 
-    def nbytes(self) -> int:
-        """Bytes held by the stored tensors."""
-        return sum(t.numel() * t.element_size() for v in self.inputs.values() for _, t, _ in v)
-
 
 def _rows(t: torch.Tensor, budget: int, seed: int) -> torch.Tensor:
     """A seeded subset of the rows of ``t`` viewed as (-1, features), float32, contiguous."""
