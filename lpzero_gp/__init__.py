@@ -20,9 +20,8 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
-__version__ = "0.1.0"
-
 from lpzero_gp.errors import LpzeroError  # noqa: E402
+from lpzero_gp.versions import __version__
 from lpzero_gp.workflows.options import (  # noqa: E402
     AblateOptions,
     BaselineOptions,
@@ -31,6 +30,7 @@ from lpzero_gp.workflows.options import (  # noqa: E402
     RunOptions,
     SubnetOptions,
 )
+from lpzero_gp.workflows.optionspec import STAT_BUDGET  # noqa: E402
 
 
 def _options(cls: type, options: Any, overrides: dict[str, Any]) -> Any:
@@ -65,9 +65,8 @@ def run_baselines(options: BaselineOptions | None = None, **overrides: Any) -> R
     return run(_options(BaselineOptions, options, overrides))
 
 
-#: Elements kept per statistic tensor by default: the search's ``--stat-budget`` (2048, as
-#: ``lpzero_gp.stats.store.DEFAULT_BUDGET``, not imported here to keep the import light).
-_BUDGET = 2048
+#: Elements kept per statistic tensor by default: the search's ``--stat-budget``.
+_BUDGET = STAT_BUDGET.default
 
 
 def collect_stats(model: Any, batch: Any, loss: Any = None, blocks: Any = None,

@@ -111,7 +111,8 @@ class AtomicFolder:
         if self.out.exists() and not self.out.is_dir():
             raise ResultsError(f"{self.out} exists and is not a folder")
         if self.out.exists() and not force:
-            raise ResultsError(f"results folder {self.out} exists (use --force to replace it)")
+            raise ResultsError(f"results folder {self.out} exists (use --force / force=True to "
+                               "replace it)")
         self.tmp: Path | None = None
 
     def _prefix(self, kind: str) -> str:
@@ -157,7 +158,7 @@ class AtomicFolder:
         if self.out.exists() and not self.force:  # written meanwhile by another command
             shutil.rmtree(self.tmp, ignore_errors=True)
             raise ResultsError(f"results folder {self.out} appeared while this command ran "
-                               "(use --force to replace it)")
+                               "(use --force / force=True to replace it)")
         try:
             self._replace()
         except OSError as exc:

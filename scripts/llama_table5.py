@@ -30,9 +30,14 @@ from lpzero_gp.score.subnets import SubnetScorer
 from lpzero_gp.spaces.llama.cost import subnet_cost
 from lpzero_gp.spaces.llama.finetune import heldout_loss, windows
 from lpzero_gp.spaces.llama.smollm2 import HELDOUT_SEQ_LEN, HELDOUT_WINDOWS, text_ids
-from lpzero_gp.spaces.llama.subnet_space import LlamaSpace
-from lpzero_gp.workflows.llama import setup
-from lpzero_gp.workflows.subnets import SearchSettings, budget_limit, search_subnets
+from lpzero_gp.workflows.context import calibration_batch
+from lpzero_gp.workflows.options import SubnetOptions
+from lpzero_gp.workflows.subnets import (
+    SearchSettings,
+    budget_limit,
+    open_subnets,
+    search_subnets,
+)
 
 #: Validation windows: the held-out stream after the benchmark's own windows.
 VALIDATION_WINDOWS = 8
@@ -41,8 +46,8 @@ VALIDATION_WINDOWS = 8
 class PerplexityScorer:
     """The evaluation-based objective: minus validation perplexity (duck-types SubnetScorer)."""
 
-    def __init__(self, supernet, rows: torch.Tensor):
-        self.supernet, self.rows = supernet, rows
+    def __init__(self, subnets, rows: torch.Tensor):
+        self.subnets, self.rows = subnets, rows
         self.cache: dict = {}
         self.invalid = 0
 
@@ -52,7 +57,8 @@ class PerplexityScorer:
     def score(self, config, proxy: str) -> float:
         """Minus the validation perplexity of ``config`` (cached)."""
         if config not in self.cache:
-            self.cache[config] = -math.exp(heldout_loss(self.supernet, config, self.rows))
+            self.cache[config] = -math.exp(heldout_loss(self.subnets.supernet, config,
+                                                        self.rows))
         return self.cache[config]
 
     def scored(self, proxy: str) -> int:
@@ -79,25 +85,27 @@ def main() -> None:
     ap.add_argument("--out", default="docs/llama_table5.json")
     args = ap.parse_args()
     proxy = format_tree(read_proxy(args.proxy))
-    supernet, batch, modules, _ = setup(threads=args.threads, seed=args.seed)
+    torch.set_num_threads(args.threads)
+    opts = SubnetOptions(space="llama", seed=args.seed, threads=args.threads)
+    bench, subnets = open_subnets(opts)  # the packaged SmolLM2 super-network and benchmark
+    batch, _ = calibration_batch(opts.context(bench.name), bench)
+    supernet = subnets.supernet
     space = supernet.space
     settings = SearchSettings(population=args.population, offspring=args.population,
                               generations=args.generations, top_k=1, seed=args.seed,
                               budget_params=args.budget)
-    limit = budget_limit(space, args.budget)
+    limit = budget_limit(subnets, args.budget)
     found = {}
     t0 = time.perf_counter()
-    res = search_subnets(SubnetScorer(supernet, batch, modules=modules), proxy, settings,
-                         progress=True)
+    res = search_subnets(SubnetScorer(subnets, batch), proxy, settings, progress=True)
     found["proxy search"] = (tuple(res.best[0]["config"]), time.perf_counter() - t0,
                              res.evaluated)
     t0 = time.perf_counter()
-    res = search_subnets(PerplexityScorer(supernet, validation_rows()), "validation ppl",
+    res = search_subnets(PerplexityScorer(subnets, validation_rows()), "validation ppl",
                          settings, progress=True)
     found["perplexity search"] = (tuple(res.best[0]["config"]), time.perf_counter() - t0,
                                   res.evaluated)
     found["LoNAS heuristic"] = (space.heuristic(), 0.0, 0)
-    bench = LlamaSpace()
     records = bench.load_records(None)
     within = [r for r in records if subnet_cost(space, tuple(r.config["subnet"])).params <= limit]
     best = max(within, key=lambda r: r.truth)

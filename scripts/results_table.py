@@ -1,6 +1,10 @@
-"""Markdown tables of ``scripts/what_stats_add.py`` results, for docs/results.md and the README.
+"""Markdown tables of ``scripts/what_stats_add.py`` results: the per-space sections of
+docs/results.md.
 
-    python scripts/results_table.py docs/results/flexibert docs/results/gpt2 > docs/results.md
+    python scripts/results_table.py docs/results/flexibert docs/results/gpt2 docs/results/llama
+
+The other sections of docs/results.md are kept by hand, so merge the printed tables into that
+page rather than replacing it.
 
 Reads each folder's ``summary.json`` (written by what_stats_add.py) and prints, per space: the
 searches with their validation figures and labels, the test table of the chosen proxy against

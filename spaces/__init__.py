@@ -67,10 +67,29 @@ def _load(name: str) -> type[Space]:
 def get_space(name: str, **options: object) -> Space:
     """An instance of the space called ``name`` (``options`` go to its constructor)."""
     cls = _load(name)
+    known = _option_names(cls)
+    unknown = [] if known is None else sorted(set(options) - known)
+    if unknown:
+        known = sorted(known)
+        takes = f"its options are {', '.join(known)}" if known else "it takes no options"
+        raise SpaceError(f"space {name!r} has no option {unknown[0]!r}; {takes}")
     try:
         return cls(**options)
     except TypeError as exc:
         raise SpaceError(f"space {name!r} does not take these options: {exc}") from None
+
+
+def _option_names(cls: type[Space]) -> set[str] | None:
+    """Keyword options of a space's constructor (None: it takes ``**kwargs``, any name)."""
+    from inspect import Parameter, signature
+
+    if cls.__init__ is object.__init__:
+        return set()
+    params = signature(cls.__init__).parameters.values()
+    if any(p.kind is Parameter.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params if p.name != "self"
+            and p.kind in (Parameter.POSITIONAL_OR_KEYWORD, Parameter.KEYWORD_ONLY)}
 
 
 __all__ = ["ENTRY_POINT_GROUP", "REGISTRY", "CalibrationSpec", "Record", "Space", "SpaceError",

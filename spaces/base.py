@@ -10,6 +10,7 @@ a space's name. Spaces import nothing from the engine: the engine hands them wha
 from __future__ import annotations
 
 import hashlib
+import random
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping, Sequence
@@ -184,6 +185,88 @@ class BaselineHooks(Protocol):
         """Synflow's objective on a model whose parameters are already |.| and float64."""
 
 
+#: A sub-network configuration: one value per elastic group (hashable: the cache key).
+SubnetConfig = tuple[int, ...]
+
+
+class SubnetSearchSpace(ABC):
+    """Sub-networks of one super-network: what the engine needs to score and search them.
+
+    The capability a space offers through :meth:`Space.subnets` (``lpzero-gp subnets``). The
+    search works on a genome of indices, one gene per free choice: gene ``i`` takes
+    ``0 .. choices[i] - 1`` and a larger index is a smaller network (index 0 is the largest
+    value). A config (:data:`SubnetConfig`) is what the genome decodes to. The super-network
+    may be built lazily: :attr:`name` never needs it.
+    """
+
+    #: Short name of the super-network, for the default results folder.
+    name: str = ""
+    #: Cost features of a config, read without running a model; ``params`` is the count a
+    #: parameter budget limits, so every capability has it. Higher is bigger.
+    feature_names: tuple[str, ...] = ("params",)
+    #: The cost features the results table shows (a subset of :attr:`feature_names`).
+    table_features: tuple[str, ...] = ("params",)
+    #: The proxy ``subnets`` maximises when none is given (None: the engine's default).
+    default_proxy: str | None = None
+    #: Packages whose versions are recorded with the results (beside torch and Python).
+    packages: tuple[str, ...] = ()
+
+    @property
+    @abstractmethod
+    def choices(self) -> tuple[int, ...]:
+        """How many values each gene takes."""
+
+    @abstractmethod
+    def validate(self, config: Sequence[Any]) -> SubnetConfig:
+        """``config`` checked and normalised; SpaceError names the bad entry."""
+
+    @abstractmethod
+    def encode(self, config: Sequence[Any]) -> tuple[int, ...]:
+        """The genome (one index per gene) of a config."""
+
+    @abstractmethod
+    def decode(self, genes: Sequence[int]) -> SubnetConfig:
+        """The config of a genome."""
+
+    @abstractmethod
+    def maximal(self) -> SubnetConfig:
+        """The largest sub-network (the whole super-network)."""
+
+    @abstractmethod
+    def minimal(self) -> SubnetConfig:
+        """The smallest sub-network."""
+
+    @abstractmethod
+    def named(self) -> dict[str, SubnetConfig]:
+        """Named sub-networks the results report beside the best ones, in report order."""
+
+    def seeds(self) -> list[SubnetConfig]:
+        """Configs the search's first population starts with (default: the named ones)."""
+        return list(self.named().values())
+
+    @abstractmethod
+    def features(self, config: SubnetConfig) -> dict[str, int]:
+        """The cost features of a config (:attr:`feature_names`, in that order)."""
+
+    def shrink(self, genes: list[int], rng: random.Random) -> bool:
+        """One step of the budget repair, in place: one gene drawn with ``rng`` among those
+        that can still shrink moves one value smaller. False when none can."""
+        room = [i for i, n in enumerate(self.choices) if genes[i] < n - 1]
+        if not room:
+            return False
+        genes[rng.choice(room)] += 1
+        return True
+
+    @abstractmethod
+    def collect(self, config: SubnetConfig, batch: dict[str, torch.Tensor],
+                letters: Sequence[str] = INPUT_NAMES) -> RawInputs:
+        """The RawInputs of one config on ``batch`` (letters not asked for may be empty)."""
+
+    @abstractmethod
+    def describe(self) -> dict[str, Any]:
+        """JSON-ready facts of the super-network and its settings, recorded with the results."""
+
+
 class Space(ABC):
     """A benchmark family: records, seeded models, calibration and proxy inputs.
 
@@ -226,6 +309,11 @@ class Space(ABC):
     baselines: BaselineSpec = BaselineSpec()
     #: What produces the gradients, per semantics, in words.
     losses: Mapping[str, str] = {}
+    #: Named values of the constructor's options, per option (an option may take other values
+    #: too, such as a path). Code outside the spaces never compares against them.
+    option_choices: Mapping[str, tuple[str, ...]] = {}
+    #: Whether :meth:`subnets` gives the space's sub-networks (``lpzero-gp subnets``).
+    has_subnets: bool = False
 
     def model_seed(self, seed: int, record_id: str) -> int:
         """Seed of one architecture's model (default: a hash of run seed and id, so the model
@@ -259,6 +347,11 @@ class Space(ABC):
                          progress: Any = None) -> list[Record] | None:
         """Records with a measured stand-in truth when no benchmark is available (None: the
         space has none). The engine hands over the run's seed and the calibration batch."""
+        return None
+
+    def subnets(self, seed: int, device: str = "cpu") -> SubnetSearchSpace | None:
+        """The sub-networks of the super-network built with ``seed`` on ``device`` (None: the
+        space has none; a space that gives them sets :attr:`has_subnets`)."""
         return None
 
     @abstractmethod

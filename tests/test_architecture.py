@@ -3,7 +3,8 @@
 Layers point one way: base utilities <- primitives <- spaces <- proxy <- stats <- score <- search
 <- workflows <- cli. A module may import its own layer and the layers below it, never one above;
 module-level imports form no cycle; only ``lpzero_gp/cli`` imports click; outside the spaces no
-code compares against a space's name; and spaces import nothing from the engine.
+code compares against a space's name or an option value a space declares (a model name, a
+dtype); and spaces import nothing from the engine.
 """
 
 from __future__ import annotations
@@ -137,21 +138,63 @@ def _space_names() -> set[str]:
             if p.is_dir() and (p / "__init__.py").is_file()}
 
 
-@pytest.mark.parametrize("module", sorted(m for m in MODULES
-                                          if not m.startswith("lpzero_gp.spaces")))
-def test_no_code_outside_the_spaces_compares_a_space_name(module):
-    names = _space_names()
+def _literal_hits(module: str, literals: set[str]) -> list[tuple[int, str, str]]:
+    """(line, what, value) for each comparison against, or dict key of, one of ``literals``."""
+    hits = []
     for node in ast.walk(ast.parse(MODULES[module].read_text())):
         if isinstance(node, ast.Compare):
             consts = [c for c in [node.left, *node.comparators] if isinstance(c, ast.Constant)]
             for c in node.comparators:
                 if isinstance(c, ast.Tuple | ast.List | ast.Set):
                     consts += [e for e in c.elts if isinstance(e, ast.Constant)]
-            hit = [c.value for c in consts if c.value in names]
-            assert not hit, f"{module}:{node.lineno} compares against space name {hit[0]!r}"
+            hits += [(node.lineno, "compares against", c.value) for c in consts
+                     if isinstance(c.value, str) and c.value in literals]
         if isinstance(node, ast.Dict):
-            hit = [k.value for k in node.keys if isinstance(k, ast.Constant) and k.value in names]
-            assert not hit, f"{module}:{node.lineno} keys a dict by space name {hit[0]!r}"
+            hits += [(node.lineno, "keys a dict by", k.value) for k in node.keys
+                     if isinstance(k, ast.Constant) and isinstance(k.value, str)
+                     and k.value in literals]
+    return hits
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES
+                                          if not m.startswith("lpzero_gp.spaces")))
+def test_no_code_outside_the_spaces_compares_a_space_name(module):
+    hits = _literal_hits(module, _space_names())
+    assert not hits, "{}:{} {} space name {!r}".format(module, *hits[0])
+
+
+#: Option values a space declares that are also the engine's own words, each with where the
+#: engine owns it: comparing against them outside the spaces means the engine's meaning.
+ENGINE_WORDS = {
+    "lm": "a calibration batch kind (spaces.base.CalibrationSpec.kind)",
+    "all": "an --archs choice (workflows/splits.py)",
+}
+
+
+def _option_literals() -> set[str]:
+    """Every named option value (model names, dtypes, ...) a built-in space declares in
+    ``option_choices``, except :data:`ENGINE_WORDS`."""
+    from lpzero_gp.spaces import REGISTRY, get_space
+
+    out: set[str] = set()
+    for name in REGISTRY:
+        for choices in get_space(name).option_choices.values():
+            out |= {c for c in choices if isinstance(c, str)}
+    return out - set(ENGINE_WORDS)
+
+
+def test_the_spaces_declare_their_option_values():
+    """The check below has something to check: the llama space's models and dtypes."""
+    assert {"smollm2", "tiny", "fp32", "bf16", "fp16"} <= _option_literals()
+
+
+@pytest.mark.parametrize("module", sorted(m for m in MODULES
+                                          if not m.startswith("lpzero_gp.spaces")))
+def test_no_code_outside_the_spaces_compares_a_space_option_value(module):
+    """A model name or option value a space declares is the space's business: no code above
+    the spaces compares against it or keys a dict by it (options reach a space as data)."""
+    hits = _literal_hits(module, _option_literals())
+    assert not hits, "{}:{} {} space option {!r}".format(module, *hits[0])
 
 
 def test_spaces_import_nothing_from_the_engine():

@@ -13,7 +13,6 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-import click
 import pytest
 from cli_check import refused
 
@@ -89,38 +88,6 @@ def test_help_and_version(capsys):
     for cmd in ("run", "eval", "export", "spaces"):
         assert main([cmd, "--help"]) == 0
     assert "--resume" in capsys.readouterr().out
-
-
-@pytest.mark.parametrize(("command", "options", "derived", "aliases"), [
-    ("run", "RunOptions", {"checkpoint_dir"}, set()),
-    ("eval", "EvalOptions", set(), set()),
-    ("ablate", "AblateOptions", set(), set()),
-    ("baselines", "BaselineOptions", {"command"}, {"batch"}),
-    ("subnets", "SubnetOptions", set(), set()),
-])
-def test_options_objects_mirror_the_command_options(command, options, derived, aliases):
-    """Every option reaches the typed options object, with the same default (``aliases``:
-    deprecated spellings of other options, not fields of their own)."""
-    from dataclasses import fields
-
-    import lpzero_gp.workflows.options as typed
-    from lpzero_gp.cli import cli
-    from lpzero_gp.cli.ablate import experiment_names, int_list
-
-    defaults = {f.name: f.default for f in fields(getattr(typed, options))}
-    cmd = cli.commands[command]
-    params = {p.name: p for p in cmd.params if p.name not in {"as_json", *aliases}}
-    assert set(params) == set(defaults) - derived
-    ctx = click.Context(cmd)
-    for name, param in params.items():
-        default = param.get_default(ctx)
-        if name == "experiments":
-            default = experiment_names(default)
-        elif name in ("populations", "n_unary_values"):
-            default = int_list(default, name)
-        elif param.multiple:  # none given: an empty tuple
-            default = tuple(default) if isinstance(default, list | tuple) else ()
-        assert default == defaults[name], name
 
 
 def test_export_named_proxy(capsys):

@@ -11,6 +11,7 @@ from lpzero_gp.errors import SpaceError
 from lpzero_gp.score.subnets import SubnetScorer, needed_letters
 from lpzero_gp.spaces.base import INPUT_NAMES
 from lpzero_gp.spaces.llama.inputs import collect_subnet
+from lpzero_gp.spaces.llama.subnets import LlamaSubnets
 
 
 @pytest.fixture(scope="module")
@@ -100,7 +101,7 @@ def test_scorer_cache_and_invalid(supernet, batch):
         calls.append(proxy)
         return math.nan if proxy == "bad" else float(len(raw["W"][0]))
 
-    scorer = SubnetScorer(supernet, batch, score_fn=fake, keep_raw=True)
+    scorer = SubnetScorer(LlamaSubnets(supernet), batch, score_fn=fake, keep_raw=True)
     c = supernet.space.minimal()
     assert scorer.score(c, "good") == 19.0
     assert scorer.score(c, "good") == 19.0
@@ -112,8 +113,9 @@ def test_scorer_cache_and_invalid(supernet, batch):
 
 def test_engine_proxy_scores_are_reproducible(supernet, batch):
     pytest.importorskip("lpzero_gp.proxy")
-    first = SubnetScorer(supernet, batch).score(supernet.space.heuristic(), "paper_llama")
-    again = SubnetScorer(supernet, batch).score(supernet.space.heuristic(), "paper_llama")
+    subnets = LlamaSubnets(supernet)
+    first = SubnetScorer(subnets, batch).score(supernet.space.heuristic(), "paper_llama")
+    again = SubnetScorer(subnets, batch).score(supernet.space.heuristic(), "paper_llama")
     assert math.isfinite(first) and first == again
-    g = SubnetScorer(supernet, batch).score(supernet.space.minimal(), "agg_mean(l1(G))")
+    g = SubnetScorer(subnets, batch).score(supernet.space.minimal(), "agg_mean(l1(G))")
     assert math.isfinite(g)

@@ -61,9 +61,6 @@ SAMPLES: dict[str, tuple[str | None, Any]] = {
     "--heldout": ("test", "test"),
     "--n-unary": ("3", 3),
     "--aggregation": ("sum", "sum"),
-    "--model": ("tiny", "tiny"),
-    "--adapter": ("adapter", "adapter"),
-    "--dtype": ("bf16", "bf16"),
     "--out": ("results", "results"),
     "--force": (None, True),
 }
@@ -170,7 +167,7 @@ def _refused(capsys, argv: list[str], *fragments: str) -> str:
     ["eval", "--proxy", "agg_sum(fro(W))", "--archs", "5"],
     ["ablate"],
     ["baselines", "--archs", "5", "--proxies", "snip"],
-    ["subnets", "--model", "tiny"],
+    ["subnets", "--space-option", "model=tiny"],
 ])
 def test_a_missing_cuda_device_is_refused_once_up_front(argv, capsys, monkeypatch, tmp_path):
     import torch

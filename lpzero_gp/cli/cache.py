@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from lpzero_gp.cli import options as o
+from lpzero_gp.workflows.optionspec import CACHE_DIR, CACHE_SPACE
 
 
 @click.group("cache")
@@ -17,7 +18,7 @@ def cache_command() -> None:
 
 
 @cache_command.command("info")
-@o.cache_dir()
+@o.option(CACHE_DIR)
 @o.as_json("Print the report as JSON.")
 def info_command(cache_dir: str | None, as_json: bool) -> None:
     """Where the cache is, its size, and one line per stored configuration."""
@@ -28,8 +29,8 @@ def info_command(cache_dir: str | None, as_json: bool) -> None:
 
 
 @cache_command.command("clear")
-@o.cache_dir()
-@click.option("--space", default=None, help="Clear only this space's statistics.")
+@o.option(CACHE_DIR)
+@o.option(CACHE_SPACE)
 @o.as_json("Print the report as JSON.")
 def clear_command(cache_dir: str | None, space: str | None, as_json: bool) -> None:
     """Remove cached statistics (they are rebuilt when next needed)."""

@@ -4,17 +4,14 @@ from __future__ import annotations
 
 import click
 
+from lpzero_gp.cli import options as o
+from lpzero_gp.workflows.optionspec import EXPORT_FORMAT, EXPORT_LITERAL, EXPORT_PROXY
+
 
 @click.command("export")
-@click.option("--proxy", required=True,
-              help="Proxy in any exported form (string, SymPy, srepr, LaTeX, JSON), named proxy, "
-                   "JSON file (best.json) or results folder.")
-@click.option("--format", "fmt_", type=click.Choice(["string", "sympy", "srepr", "latex",
-                                                     "json"]), default="latex",
-              show_default=True)
-@click.option("--literal", is_flag=True,
-              help="Keep the proxy exactly as written (every primitive, in order) in the SymPy, "
-                   "srepr and LaTeX forms, instead of its canonical form.")
+@o.option(EXPORT_PROXY)
+@o.option(EXPORT_FORMAT)
+@o.option(EXPORT_LITERAL)
 def export_command(proxy: str, fmt_: str, literal: bool) -> None:
     """Export a proxy as SymPy, LaTeX or JSON (every form reads back as --proxy).
 

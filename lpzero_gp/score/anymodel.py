@@ -1,7 +1,7 @@
 """Score proxies on any transformer: one forward/backward, then as many proxies as you like.
 
-:func:`collect_stats` runs the generic collector of :mod:`lpzero_gp.spaces.hf.collect` (blocks,
-attention and linear layers found from the model's structure) and keeps the compacted
+:func:`collect_stats` runs the generic collector of the ``hf`` space (its ``collect_model``:
+blocks, attention and linear layers found from the model's structure) and keeps the compacted
 statistics in a :class:`ModelStats`, whose :meth:`ModelStats.score` evaluates a proxy string or
 a named proxy on them without touching the model again. :func:`score_model` does both in one
 call.
@@ -9,22 +9,28 @@ call.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 import torch
 from torch import nn
 
-from lpzero_gp.errors import ProxyError
+from lpzero_gp.errors import ProxyError, SpaceError
 from lpzero_gp.primitives.pset import INPUTS, make_pset
 from lpzero_gp.proxy.named import resolve
 from lpzero_gp.proxy.parse import parse_tree
 from lpzero_gp.score.evaluate import Evaluator
-from lpzero_gp.spaces.hf.collect import collect_inputs
-from lpzero_gp.spaces.hf.losses import LossFn
-from lpzero_gp.spaces.hf.structure import BlockSpec
+from lpzero_gp.spaces import get_space
 from lpzero_gp.stats.store import DEFAULT_BUDGET, ArchStats, Dataset, compact
+
+#: A loss: ``(model outputs, batch) -> scalar tensor``.
+LossFn = Callable[[Any, Mapping[str, torch.Tensor]], torch.Tensor]
+#: Blocks: None (found from the model's structure), a dotted path, or the block modules.
+BlockSpec = str | Sequence[nn.Module] | None
+#: The registered space whose collector reads any transformer.
+GENERIC_SPACE = "hf"
 
 
 @cache
@@ -79,7 +85,10 @@ def collect_stats(model: nn.Module, batch: Mapping[str, torch.Tensor],
     ``lpzero-gp run --stat-budget`` (None keeps everything, so scores are exact); ``seed``
     chooses the kept rows. Every hook is removed afterwards, also when the pass fails.
     """
-    raw = collect_inputs(model, batch, loss=loss, blocks=blocks)
+    collect = getattr(get_space(GENERIC_SPACE), "collect_model", None)
+    if collect is None:
+        raise SpaceError(f"space {GENERIC_SPACE!r} has no collect_model: it cannot read any model")
+    raw = collect(model, batch, loss=loss, blocks=blocks)
     if budget is None:
         budget = max((t.numel() for blocks_ in raw.values() for ts in blocks_ for t in ts),
                      default=1)

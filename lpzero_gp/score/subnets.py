@@ -1,11 +1,11 @@
-"""Proxy scores of LoNAS sub-networks, with a per-config cache of inputs and scores.
+"""Proxy scores of a space's sub-networks, with a per-config cache of inputs and scores.
 
-A proxy is either a named cost feature of the sub-network (``params``, ``total_params``,
-``mlp_params``, ``macs``, ``adapter_params``, ``frozen_params``: the naive baselines, no model
-run needed) or any proxy
-the engine understands (an expression over A/H/S/G/W/J or a named proxy such as
-``paper_llama``), scored with :func:`lpzero_gp.score.scoring.score_raw`. A score that is NaN,
-infinite or raises is invalid and comes back as NaN; invalid scores are counted.
+The sub-networks come from a space's capability (:class:`~lpzero_gp.spaces.base.
+SubnetSearchSpace`). A proxy is either one of its cost features (``params`` and whatever else
+the capability declares: the naive baselines, no model run needed) or any proxy the engine
+understands (an expression over A/H/S/G/W/J or a named proxy such as ``paper_llama``), scored
+with :func:`lpzero_gp.score.scoring.score_raw`. A score that is NaN, infinite or raises is
+invalid and comes back as NaN; invalid scores are counted.
 """
 
 from __future__ import annotations
@@ -20,15 +20,7 @@ import torch
 from lpzero_gp.errors import ProxyError
 from lpzero_gp.proxy.named import resolve
 from lpzero_gp.score.scoring import score_raw
-from lpzero_gp.spaces.base import INPUT_NAMES, RawInputs
-from lpzero_gp.spaces.llama.cost import subnet_cost
-from lpzero_gp.spaces.llama.inputs import collect_subnet
-from lpzero_gp.spaces.llama.space import Subnet
-from lpzero_gp.spaces.llama.supernet import LonasSupernet
-
-#: Proxies answered from the analytic cost model (higher = bigger sub-network).
-FEATURE_PROXIES: tuple[str, ...] = ("params", "total_params", "mlp_params", "macs",
-                                     "adapter_params", "frozen_params")
+from lpzero_gp.spaces.base import INPUT_NAMES, RawInputs, SubnetConfig, SubnetSearchSpace
 
 ScoreFn = Callable[[str, RawInputs], float]
 
@@ -51,13 +43,13 @@ def needed_letters(proxy: str) -> tuple[str, ...]:
     return tuple(x for x in INPUT_NAMES if x in found) or INPUT_NAMES
 
 
-def is_feature(proxy: str) -> bool:
-    """Whether ``proxy`` is one of the cost-model baselines."""
-    return proxy.strip() in FEATURE_PROXIES
+def is_feature(subnets: SubnetSearchSpace, proxy: str) -> bool:
+    """Whether ``proxy`` is one of the sub-networks' cost features."""
+    return proxy.strip() in subnets.feature_names
 
 
 class SubnetScorer:
-    """Scores sub-networks of one super-network on one fixed calibration batch.
+    """Scores the sub-networks of one capability on one fixed calibration batch.
 
     ``keep_raw`` keeps each sub-network's RawInputs (the statistics cache) so several proxies
     share one forward/backward per sub-network; scores are always cached by (proxy, config).
@@ -65,21 +57,17 @@ class SubnetScorer:
 
     def __init__(
         self,
-        supernet: LonasSupernet,
+        subnets: SubnetSearchSpace,
         batch: dict[str, torch.Tensor],
-        modules: str = "all",
-        loss: str = "lm",
         keep_raw: bool = False,
         score_fn: ScoreFn | None = None,
     ) -> None:
-        self.supernet = supernet
+        self.subnets = subnets
         self.batch = batch
-        self.modules = modules
-        self.loss = loss
         self.keep_raw = keep_raw
         self._score_fn = score_fn
-        self._raw: dict[tuple[Subnet, tuple[str, ...]], RawInputs] = {}
-        self._scores: dict[tuple[str, Subnet], float] = {}
+        self._raw: dict[tuple[SubnetConfig, tuple[str, ...]], RawInputs] = {}
+        self._scores: dict[tuple[str, SubnetConfig], float] = {}
         self.collections = 0
         self.invalid = 0
 
@@ -90,14 +78,12 @@ class SubnetScorer:
             self._score_fn = score_raw
         return self._score_fn
 
-    def raw(self, config: Subnet, letters: Sequence[str] = INPUT_NAMES) -> RawInputs:
+    def raw(self, config: SubnetConfig, letters: Sequence[str] = INPUT_NAMES) -> RawInputs:
         """The RawInputs of a sub-network (one forward/backward; cached if ``keep_raw``)."""
-        key = (self.supernet.space.validate(config), tuple(letters))
+        key = (self.subnets.validate(config), tuple(letters))
         if key in self._raw:
             return self._raw[key]
-        raw = collect_subnet(
-            self.supernet, key[0], self.batch, letters=key[1], modules=self.modules, loss=self.loss
-        )
+        raw = self.subnets.collect(key[0], self.batch, letters=key[1])
         self.collections += 1
         if self.keep_raw:
             self._raw[key] = raw
@@ -105,19 +91,19 @@ class SubnetScorer:
 
     def check(self, proxy: str) -> None:
         """Fail early (ProxyError / SpaceError) on a proxy the engine cannot parse."""
-        if is_feature(proxy):
+        if is_feature(self.subnets, proxy):
             return
-        self.score_fn(proxy, self.raw(self.supernet.space.maximal(), needed_letters(proxy)))
+        self.score_fn(proxy, self.raw(self.subnets.maximal(), needed_letters(proxy)))
 
-    def score(self, config: Subnet, proxy: str) -> float:
+    def score(self, config: SubnetConfig, proxy: str) -> float:
         """The proxy's score of one sub-network; NaN if invalid (counted in ``invalid``)."""
-        config = self.supernet.space.validate(config)
+        config = self.subnets.validate(config)
         proxy = proxy.strip()
         key = (proxy, config)
         if key in self._scores:
             return self._scores[key]
-        if is_feature(proxy):
-            value = float(subnet_cost(self.supernet.space, config).as_dict()[proxy])
+        if is_feature(self.subnets, proxy):
+            value = float(self.subnets.features(config)[proxy])
         else:
             letters = INPUT_NAMES if self.keep_raw else needed_letters(proxy)
             raw = self.raw(config, letters)
@@ -138,7 +124,8 @@ class SubnetScorer:
         proxy = proxy.strip()
         return sum(1 for p, _ in self._scores if p == proxy)
 
-    def scores(self, configs: Sequence[Subnet], proxy: str, progress: Any = None) -> list[float]:
+    def scores(self, configs: Sequence[SubnetConfig], proxy: str,
+               progress: Any = None) -> list[float]:
         """Scores of many sub-networks (``progress`` is an optional tqdm-like bar to update)."""
         out = []
         for c in configs:

@@ -8,7 +8,6 @@ into an atomic results folder.
 
 from __future__ import annotations
 
-import re
 import sys
 import time
 from collections import Counter
@@ -31,25 +30,10 @@ from lpzero_gp.score.fitness import rank
 from lpzero_gp.spaces.base import Space
 from lpzero_gp.stats.extract import ExtractConfig
 from lpzero_gp.versions import versions
-from lpzero_gp.workflows.options import BaselineOptions, Report, Source
+from lpzero_gp.workflows.options import BaselineOptions, Report
+from lpzero_gp.workflows.optionspec import STAT_BUDGET
 from lpzero_gp.workflows.report import fmt, markdown_table
 from lpzero_gp.workflows.splits import pick
-
-#: The default ``--stat-budget``, the only one that means nothing without ``--trees``.
-STAT_BUDGET = Source.stat_budget
-
-
-def parse_batch(text: str) -> tuple[int, int]:
-    """``BxT`` (e.g. ``4x128``), the deprecated ``--batch`` spelling of ``--batch-size B
-    --seq-len T``."""
-    m = re.fullmatch(r"\s*(\d+)\s*[xX*]\s*(\d+)\s*", text)
-    if not m:
-        raise OptionError(f"--batch {text!r}: expected BATCHxSEQ_LEN, e.g. 4x128 (better: "
-                          "--batch-size 4 --seq-len 128)")
-    bs, sl = int(m.group(1)), int(m.group(2))
-    if not 1 <= bs <= 4096 or not 2 <= sl <= 8192:
-        raise OptionError(f"--batch {text!r}: batch 1..4096 and sequence length 2..8192")
-    return bs, sl
 
 
 def rank_rows(results: list[ArchScores], truth: np.ndarray, keys: list[str], space: Space
@@ -122,7 +106,7 @@ def _tree_rows(loaded, records, keys: list[str]) -> list[dict]:
 
 def _check_options(opts: BaselineOptions) -> None:
     """OptionError for an option that cannot apply, before any work."""
-    if not opts.trees and opts.stat_budget != STAT_BUDGET:
+    if not opts.trees and opts.stat_budget != STAT_BUDGET.default:
         raise OptionError("--stat-budget sets the statistics of --trees only; give --trees "
                           "or leave --stat-budget out")
     if opts.stats != "real":

@@ -25,20 +25,7 @@ from lpzero_gp.stats.cache import resolve as stats_cache
 from lpzero_gp.stats.calibration import load_text, space_batch, space_batch_info
 from lpzero_gp.stats.extract import ExtractConfig, Extractor
 from lpzero_gp.stats.store import Dataset
-from lpzero_gp.workflows.options import Source
-from lpzero_gp.workflows.splits import select
-
-
-@dataclass
-class Context(Source):
-    """Where architectures and their statistics come from, and how the work is shown."""
-
-    progress: bool = True
-    #: Options handed to the space's constructor (e.g. llama: model, adapter, dtype).
-    space_options: dict = field(default_factory=dict)
-    #: Where statistics go when no cache is used (a run's checkpoint folder), so that they
-    #: survive a crash all the same.
-    fallback_cache: str | None = None
+from lpzero_gp.workflows.options import Context
 
 
 @dataclass
@@ -80,16 +67,8 @@ def load(ctx: Context, default_batch: tuple[int, int] | None = None) -> Loaded:
                          f"{', '.join(space.semantics)}")
     stand_in = ctx.benchmark is None and not space.ships_benchmark
     records = None if stand_in else space.load_records(ctx.benchmark)
-    spec = space.calibration
-    bs, sl = _batch_shape(ctx, space, records, default_batch or (spec.batch_size, spec.seq_len))
-    if bs < 1 or sl < 2 or bs * sl > 1 << 22:
-        raise OptionError(f"absurd calibration batch {bs} x {sl}")
-    text = load_text(ctx.text) if ctx.text else None
-    tokenizer = ctx.tokenizer or spec.tokenizer
-    batch = space_batch(spec, bs, sl, tokenizer=tokenizer, text=text)
-    info = space_batch_info(spec, bs, sl, tokenizer=tokenizer, text=text,
-                            text_source=ctx.text)
-    init_seed = ctx.seed if ctx.init_seed is None else ctx.init_seed
+    batch, info = calibration_batch(ctx, space, records, default_batch)
+    init_seed = ctx.model_init_seed()
     if stand_in:
         records = _stand_in(space, init_seed, batch, ctx.progress)
     cfg = ExtractConfig(space.name, variant, ctx.semantics, init_seed, ctx.stat_budget,
@@ -101,18 +80,37 @@ def load(ctx: Context, default_batch: tuple[int, int] | None = None) -> Loaded:
                   ctx.stats, init_seed)
 
 
+def calibration_batch(ctx: Context, space: Space, records: list[Record] | None = None,
+                      default_batch: tuple[int, int] | None = None) -> tuple[dict, dict]:
+    """The calibration batch of ``space`` and its description, built once per command by
+    every command alike: the shape of the options, else ``default_batch`` (default: the
+    space's), its length checked against what the models of ``records`` accept."""
+    spec = space.calibration
+    bs, sl = _batch_shape(ctx, space, records, default_batch or (spec.batch_size, spec.seq_len))
+    text = load_text(ctx.text) if ctx.text else None
+    tokenizer = ctx.tokenizer or spec.tokenizer
+    batch = space_batch(spec, bs, sl, tokenizer=tokenizer, text=text)
+    info = space_batch_info(spec, bs, sl, tokenizer=tokenizer, text=text,
+                            text_source=ctx.text)
+    return batch, info
+
+
 def _batch_shape(ctx: Context, space: Space, records: list[Record] | None,
                  default: tuple[int, int]) -> tuple[int, int]:
-    """Calibration batch size and length: the options, else ``default``, whose length is cut
-    to what every model of ``records`` accepts; an explicit longer ``--seq-len`` is refused
-    here, once, before any model is built."""
+    """Calibration batch size and length: the options (checked when ``ctx`` was built), else
+    ``default``, whose length is cut to what every model of ``records`` accepts. A given
+    length longer than that is refused here, once, before any model is built: the one check
+    that needs the records."""
     limit = space.max_seq_len(records)
-    if ctx.seq_len is not None and limit is not None and ctx.seq_len > limit:
+    if ctx.seq_len is None:
+        seq_len = default[1] if limit is None else min(default[1], limit)
+    elif limit is not None and ctx.seq_len > limit:
         raise OptionError(f"--seq-len {ctx.seq_len} is longer than the {limit} tokens the "
                           f"models of this {space.name} benchmark accept; give --seq-len "
                           f"{limit} or less")
-    seq_len = ctx.seq_len or (default[1] if limit is None else min(default[1], limit))
-    return ctx.batch_size or default[0], seq_len
+    else:
+        seq_len = ctx.seq_len
+    return default[0] if ctx.batch_size is None else ctx.batch_size, seq_len
 
 
 def space_key(options: dict) -> str:
@@ -301,14 +299,3 @@ def best_proxy(state) -> tuple[str, float, float]:
     """(proxy string, rho, tau) of the hall of fame's best."""
     ind = state.hof[0]
     return format_tree(ind), ind.fitness.values[0], getattr(ind, "tau", float("nan"))
-
-
-def pick_records(loaded: Loaded, which: str, seed: int) -> list[Record]:
-    """Records of a named split, ``all``, or a number N (a seeded sample of N)."""
-    if which.isdigit():
-        n = int(which)
-        if n < 3 or n > len(loaded.records):
-            raise OptionError(f"--archs {n}: choose between 3 and {len(loaded.records)}")
-        idx = np.random.default_rng(seed).permutation(len(loaded.records))[:n]
-        return [loaded.records[i] for i in sorted(idx)]
-    return select(loaded.records, which, loaded.space, loaded.packaged, seed)

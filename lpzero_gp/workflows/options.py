@@ -1,55 +1,63 @@
 """Typed options of the workflows, and the report every workflow returns.
 
 Each command of the command line fills one of these dataclasses and hands it to a workflow
-function; a Python caller does the same. The defaults are those of the command line. This
-module stays light (standard library and :mod:`lpzero_gp.errors` only) because the command
-line imports it at start-up for its presets and choices.
+function; a Python caller does the same. Every field with an option spec
+(:mod:`lpzero_gp.workflows.optionspec`) takes its default from the spec, and every value is
+checked against it when the dataclass is built (an int count such as ``archs=5`` is kept as
+its text ``"5"``); the command line builds its click options from the same specs. This module
+stays light (standard library and :mod:`lpzero_gp.errors` only) because the command line
+imports it at start-up for its presets and choices.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from lpzero_gp.errors import OptionError
-
-if TYPE_CHECKING:
-    from lpzero_gp.workflows.context import Context
+from lpzero_gp.workflows.optionspec import (
+    ABLATE_BUDGETS,
+    ABLATE_SPECS,
+    AGG,
+    BASELINE_SPECS,
+    BATCH_SIZE,
+    BENCHMARK,
+    BUDGETS,
+    CACHE_DIR,
+    DASK,
+    DEFAULT_EVALUATIONS,
+    DEVICE,
+    EVAL_SPECS,
+    EXPERIMENTS,
+    FITNESS,
+    INIT_SEED,
+    MAX_BATCH_TOKENS,
+    NO_CACHE,
+    PAPER_EVALUATIONS,
+    QUIET,
+    RUN_SPECS,
+    SEED,
+    SEMANTICS,
+    SEQ_LEN,
+    SPACE,
+    SPACE_OPTION,
+    STAT_BUDGET,
+    STATS,
+    STATS_KIND,
+    SUBNET_SPECS,
+    TEXT,
+    TOKENIZER,
+    VARIANT,
+    WORKERS,
+    check_fields,
+    from_spec,
+)
 
 #: A callback that shows one line of progress news (where checkpoints go, what resumes).
 Notify = Callable[[str], None]
 
-#: ``run`` budget presets: population, offspring per generation, offspring evaluations (the
-#: initial population is evaluated on top). The search itself takes seconds once statistics
-#: are stored, so the default already spends the paper's budget.
-BUDGETS: dict[str, tuple[int, int, int]] = {
-    "quick": (20, 10, 100),
-    "default": (80, 40, 1000),
-    "paper": (80, 40, 1000),
-}
-#: ``--stats`` choices: the network's own statistics, or the shape-only null control.
-STATS = ("real", "null")
-#: ``run --fitness`` choices: reject candidates that are not statistics-driven on the search
-#: split (their scores on real and null statistics agree with |rho| >= 0.5, or a formula of
-#: the config ranks like them with |rho| >= 0.5), or plain rho.
-FITNESS = ("beyond-shape", "rho")
-#: Block aggregations searched, per ``aggregation`` option.
-AGG: dict[str, tuple[str, ...]] = {"mean": ("agg_mean",), "sum": ("agg_sum",),
-                                   "both": ("agg_mean", "agg_sum")}
-#: The ablation experiments, in report order.
-EXPERIMENTS = ("rps", "population", "n_unary", "stats")
-#: Proxies evaluated per ablation run by default: the whole default ablation runs in minutes.
-DEFAULT_EVALUATIONS = 300
-#: The paper's budget: 80 initial proxies plus 1,000 offspring (as ``run --budget paper``).
-PAPER_EVALUATIONS = 80 + 1000
-#: ``ablate`` budget presets: population, offspring per generation, and proxies evaluated per
-#: run *including* the initial population (every arm of an experiment spends the same total).
-ABLATE_BUDGETS: dict[str, tuple[int, int, int]] = {
-    "default": (80, 40, DEFAULT_EVALUATIONS),
-    "paper": (80, 40, PAPER_EVALUATIONS),
-}
 #: The numbers a budget preset sets, in order.
 BUDGET_FIELDS = ("population", "offspring", "evaluations")
 
@@ -136,28 +144,55 @@ class Report:
 @dataclass
 class Source:
     """Where architectures and their statistics come from: the fields shared by the workflow
-    :class:`~lpzero_gp.workflows.context.Context` and the commands' options."""
+    :class:`Context` and the commands' options.
 
-    space: str = "flexibert"
-    variant: str | None = None
-    semantics: str = "intended"
-    benchmark: str | None = None
-    batch_size: int | None = None
-    seq_len: int | None = None
-    tokenizer: str | None = None
-    text: str | None = None
-    seed: int = 42
-    init_seed: int | None = None
-    stat_budget: int = 2048
-    device: str = "cpu"
-    cache_dir: str | None = None
+    Every value is checked against its spec when built (OptionError naming the option), once:
+    nothing downstream checks it again.
+    """
+
+    space: str = from_spec(SPACE)
+    variant: str | None = from_spec(VARIANT)
+    semantics: str = from_spec(SEMANTICS)
+    benchmark: str | None = from_spec(BENCHMARK)
+    batch_size: int | None = from_spec(BATCH_SIZE)
+    seq_len: int | None = from_spec(SEQ_LEN)
+    tokenizer: str | None = from_spec(TOKENIZER)
+    text: str | None = from_spec(TEXT)
+    seed: int = from_spec(SEED)
+    init_seed: int | None = from_spec(INIT_SEED)
+    stat_budget: int = from_spec(STAT_BUDGET)
+    device: str = from_spec(DEVICE)
+    cache_dir: str | None = from_spec(CACHE_DIR)
     #: Keep no statistics between runs (``--no-cache``); a run's checkpoint still keeps its own.
-    no_cache: bool = False
-    workers: int = 1
-    dask: str | None = None
+    no_cache: bool = from_spec(NO_CACHE)
+    workers: int = from_spec(WORKERS)
+    dask: str | None = from_spec(DASK)
     #: ``real`` statistics, or the ``null`` control: seeded noise of the same shapes
     #: (:mod:`lpzero_gp.stats.null`), so the same search and scoring see shapes only.
-    stats: str = "real"
+    stats: str = from_spec(STATS_KIND)
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        if self.batch_size is not None and self.seq_len is not None \
+                and self.batch_size * self.seq_len > MAX_BATCH_TOKENS:
+            raise OptionError(f"--batch-size {self.batch_size} x --seq-len {self.seq_len}: "
+                              f"absurd calibration batch (over {MAX_BATCH_TOKENS:,} tokens)")
+
+    def model_init_seed(self) -> int:
+        """The seed the models are initialised with: ``init_seed``, else ``seed``."""
+        return self.seed if self.init_seed is None else self.init_seed
+
+
+@dataclass
+class Context(Source):
+    """Where architectures and their statistics come from, and how the work is shown."""
+
+    progress: bool = True
+    #: Options handed to the space's constructor (e.g. llama: model, adapter, dtype).
+    space_options: dict = field(default_factory=dict)
+    #: Where statistics go when no cache is used (a run's checkpoint folder), so that they
+    #: survive a crash all the same.
+    fallback_cache: str | None = None
 
 
 class _SpaceOptions:
@@ -180,21 +215,17 @@ class CommonOptions(Source, _SpaceOptions):
     ``model=/data/llama`` or ``stand_in=10`` for llama.
     """
 
-    quiet: bool = False
-    space_option: tuple[str, ...] = ()
+    quiet: bool = from_spec(QUIET)
+    space_option: tuple[str, ...] = from_spec(SPACE_OPTION)
 
     def context(self) -> Context:
         """The workflow context of these options; OptionError for a missing file or a device
         this machine does not have (checked once, before any model is built)."""
-        from lpzero_gp.workflows.context import Context
-
         if self.text and not Path(self.text).is_file():
             raise OptionError(f"calibration text file {self.text} does not exist")
         if self.benchmark and not Path(self.benchmark).is_file():
             raise OptionError(f"benchmark file {self.benchmark} does not exist")
         check_device(self.device)
-        if self.stats not in STATS:
-            raise OptionError(f"--stats {self.stats!r}: choose {' or '.join(STATS)}")
         shared = {f.name: getattr(self, f.name) for f in fields(Source)}
         return Context(**shared, progress=not self.quiet, space_options=self.space_options)
 
@@ -209,70 +240,43 @@ class RunOptions(CommonOptions):
     ``checkpoint_dir`` is the checkpoint folder found from it (filled by ``merge_resume``).
     """
 
-    budget: str = "default"
-    population: int | None = None
-    offspring: int | None = None
-    evaluations: int | None = None
-    n_unary: int = 2
-    shape: str = "lpzero"
-    max_height: int = 8
-    aggregation: str = "both"
-    cxpb: float = 0.5
-    mutpb: float = 0.5
-    no_rps: bool = False
-    no_memo: bool = False
+    budget: str = from_spec(RUN_SPECS["budget"])
+    population: int | None = from_spec(RUN_SPECS["population"])
+    offspring: int | None = from_spec(RUN_SPECS["offspring"])
+    evaluations: int | None = from_spec(RUN_SPECS["evaluations"])
+    n_unary: int = from_spec(RUN_SPECS["n_unary"])
+    shape: str = from_spec(RUN_SPECS["shape"])
+    max_height: int = from_spec(RUN_SPECS["max_height"])
+    aggregation: str = from_spec(RUN_SPECS["aggregation"])
+    cxpb: float = from_spec(RUN_SPECS["cxpb"])
+    mutpb: float = from_spec(RUN_SPECS["mutpb"])
+    no_rps: bool = from_spec(RUN_SPECS["no_rps"])
+    no_memo: bool = from_spec(RUN_SPECS["no_memo"])
     #: ``beyond-shape``: candidates that are not statistics-driven on the search split are
     #: rejected (:data:`FITNESS`); ``rho``: the plain Spearman rho.
-    fitness: str = "beyond-shape"
-    search_archs: str = "search"
-    heldout: str = "validation"
-    out: str | None = None
-    force: bool = False
-    resume_dir: str | None = None
-    keep_checkpoint: bool = False
+    fitness: str = from_spec(RUN_SPECS["fitness"])
+    search_archs: str = from_spec(RUN_SPECS["search_archs"])
+    heldout: str = from_spec(RUN_SPECS["heldout"])
+    out: str | None = from_spec(RUN_SPECS["out"])
+    force: bool = from_spec(RUN_SPECS["force"])
+    resume_dir: str | None = from_spec(RUN_SPECS["resume_dir"])
+    keep_checkpoint: bool = from_spec(RUN_SPECS["keep_checkpoint"])
     checkpoint_dir: str | None = None
 
 
 @dataclass
 class EvalOptions(CommonOptions):
     """``lpzero-gp eval``: proxies (strings, named proxies or features) and architectures,
-    with ``compare`` (paired bootstrap against the first proxy) and a results folder ``out``.
+    with ``compare`` (paired bootstrap against the first proxy) and a results folder ``out``."""
 
-    ``model``, ``adapter`` and ``dtype`` are short for the space options of the same names
-    (the llama space takes them); ``ground_truth`` is another name for ``benchmark``.
-    """
-
-    proxies: tuple[str, ...] = ()
-    archs: str = "all"
-    ci: bool = False
+    proxies: tuple[str, ...] = from_spec(EVAL_SPECS["proxies"])
+    archs: str = from_spec(EVAL_SPECS["archs"])
+    ci: bool = from_spec(EVAL_SPECS["ci"])
     #: Paired bootstrap of the first proxy against each other one.
-    compare: bool = False
+    compare: bool = from_spec(EVAL_SPECS["compare"])
     #: Results folder (None: print only) and whether an existing one is replaced.
-    out: str | None = None
-    force: bool = False
-    model: str = "smollm2"
-    ground_truth: str | None = None
-    adapter: str | None = None
-    dtype: str = "fp32"
-
-    @property
-    def space_options(self) -> dict[str, Any]:
-        """The ``--space-option`` items plus ``model``/``adapter``/``dtype`` when given."""
-        out = parse_space_options(self.space_option)
-        given = {"model": self.model != "smollm2", "adapter": self.adapter is not None,
-                 "dtype": self.dtype != "fp32"}
-        for key, is_given in given.items():
-            if is_given:
-                out[key] = getattr(self, key)
-        return out
-
-    def context(self) -> Context:
-        """As :meth:`CommonOptions.context`, with ``ground_truth`` read as the benchmark."""
-        if self.ground_truth and self.benchmark and self.ground_truth != self.benchmark:
-            raise OptionError("give the benchmark once: --benchmark or --ground-truth")
-        if self.ground_truth:
-            return replace(self, benchmark=self.ground_truth, ground_truth=None).context()
-        return super().context()
+    out: str | None = from_spec(EVAL_SPECS["out"])
+    force: bool = from_spec(EVAL_SPECS["force"])
 
 
 @dataclass
@@ -284,61 +288,83 @@ class AblateOptions(CommonOptions):
     ``run``; ``seeds`` is the number of search seeds (``seed``, ``seed + 1``, ...).
     """
 
-    experiments: tuple[str, ...] = EXPERIMENTS
-    seeds: int = 3
-    budget: str = "default"
-    evaluations: int | None = None
-    population: int | None = None
-    offspring: int | None = None
-    n_unary: int = 2
-    populations: tuple[int, ...] = (80, 100, 200)
-    n_unary_values: tuple[int, ...] = (2, 3, 4, 5)
-    aggregation: str = "both"
-    search_archs: str = "search"
-    heldout: str = "validation"
-    out: str | None = None
-    force: bool = False
+    experiments: tuple[str, ...] = from_spec(ABLATE_SPECS["experiments"])
+    seeds: int = from_spec(ABLATE_SPECS["seeds"])
+    budget: str = from_spec(ABLATE_SPECS["budget"])
+    evaluations: int | None = from_spec(ABLATE_SPECS["evaluations"])
+    population: int | None = from_spec(ABLATE_SPECS["population"])
+    offspring: int | None = from_spec(ABLATE_SPECS["offspring"])
+    n_unary: int = from_spec(ABLATE_SPECS["n_unary"])
+    populations: tuple[int, ...] = from_spec(ABLATE_SPECS["populations"])
+    n_unary_values: tuple[int, ...] = from_spec(ABLATE_SPECS["n_unary_values"])
+    aggregation: str = from_spec(ABLATE_SPECS["aggregation"])
+    search_archs: str = from_spec(ABLATE_SPECS["search_archs"])
+    heldout: str = from_spec(ABLATE_SPECS["heldout"])
+    out: str | None = from_spec(ABLATE_SPECS["out"])
+    force: bool = from_spec(ABLATE_SPECS["force"])
 
 
 @dataclass
 class BaselineOptions(CommonOptions):
     """``lpzero-gp baselines``: the hand-crafted proxies on a space's own models.
 
-    The shared options mean what they mean for ``run``; ``batch_size`` and ``seq_len`` default
-    to the space's baseline batch (smaller than the search's). ``stat_budget`` only matters
-    with ``trees`` (the statistics of the tree twins). ``proxies`` are the baseline keys
-    (default: all); ``command`` the command line recorded with the results.
+    The shared options mean what they mean for ``run`` (the fields declared again here only
+    word their help for the baselines); ``batch_size`` and ``seq_len`` default to the space's
+    baseline batch (smaller than the search's). ``stat_budget`` only matters with ``trees``
+    (the statistics of the tree twins). ``proxies`` are the baseline keys (default: all; a
+    comma-separated text is split); ``command`` the command line recorded with the results.
     """
 
-    archs: str = "all"
-    proxies: tuple[str, ...] | None = None
-    trees: bool = False
-    threads: int | None = None
-    out: str | None = None
-    force: bool = False
+    semantics: str = from_spec(BASELINE_SPECS["semantics"])
+    batch_size: int | None = from_spec(BASELINE_SPECS["batch_size"])
+    seq_len: int | None = from_spec(BASELINE_SPECS["seq_len"])
+    seed: int = from_spec(BASELINE_SPECS["seed"])
+    stat_budget: int = from_spec(BASELINE_SPECS["stat_budget"])
+    cache_dir: str | None = from_spec(BASELINE_SPECS["cache_dir"])
+    workers: int = from_spec(BASELINE_SPECS["workers"])
+    archs: str = from_spec(BASELINE_SPECS["archs"])
+    proxies: tuple[str, ...] | None = from_spec(BASELINE_SPECS["proxies"])
+    trees: bool = from_spec(BASELINE_SPECS["trees"])
+    threads: int | None = from_spec(BASELINE_SPECS["threads"])
+    out: str | None = from_spec(BASELINE_SPECS["out"])
+    force: bool = from_spec(BASELINE_SPECS["force"])
     command: str = ""
 
 
 @dataclass
-class LlamaModelOptions:
-    """The LLaMA super-network, its adapters and the calibration batch (llama commands)."""
+class SubnetOptions(_SpaceOptions):
+    """``lpzero-gp subnets``: the space, the proxy, the parameter budget and the evolution of
+    the sub-networks, and their calibration batch.
 
-    model: str = "smollm2"
-    adapter: str | None = None
-    lora_r: int | None = None
-    lora_init: str = "nonzero"
-    tie_ranks: bool = False
-    modules: str = "auto"
-    loss: str = "lm"
-    batch_size: int = 4
-    seq_len: int = 64
-    tokenizer: str | None = None
-    text: str | None = None
-    device: str = "cpu"
-    dtype: str = "fp32"
-    seed: int = 42
-    threads: int | None = 1
-    quiet: bool = False
+    ``space`` None is the one registered space that offers sub-networks; its own settings are
+    ``space_option`` items. ``budget_params`` is a fraction of the maximal sub-network (<= 1) or
+    a parameter count; ``offspring`` defaults to the population size; ``proxy`` None is the
+    space's default proxy.
+    """
+
+    space: str | None = from_spec(SUBNET_SPECS["space"])
+    space_option: tuple[str, ...] = from_spec(SUBNET_SPECS["space_option"])
+    proxy: str | None = from_spec(SUBNET_SPECS["proxy"])
+    budget_params: float | None = from_spec(SUBNET_SPECS["budget_params"])
+    generations: int = from_spec(SUBNET_SPECS["generations"])
+    population: int = from_spec(SUBNET_SPECS["population"])
+    offspring: int | None = from_spec(SUBNET_SPECS["offspring"])
+    top_k: int = from_spec(SUBNET_SPECS["top_k"])
+    batch_size: int | None = from_spec(SUBNET_SPECS["batch_size"])
+    seq_len: int | None = from_spec(SUBNET_SPECS["seq_len"])
+    tokenizer: str | None = from_spec(SUBNET_SPECS["tokenizer"])
+    text: str | None = from_spec(SUBNET_SPECS["text"])
+    seed: int = from_spec(SUBNET_SPECS["seed"])
+    device: str = from_spec(SUBNET_SPECS["device"])
+    threads: int | None = from_spec(SUBNET_SPECS["threads"])
+    out: str | None = from_spec(SUBNET_SPECS["out"])
+    force: bool = from_spec(SUBNET_SPECS["force"])
+    quiet: bool = from_spec(SUBNET_SPECS["quiet"])
+
+    def __post_init__(self) -> None:
+        check_fields(self)
+        if self.budget_params is not None and not self.budget_params > 0:
+            raise OptionError(f"--budget-params must be > 0, got {self.budget_params}")
 
     def check(self) -> None:
         """OptionError, before the super-network is built, for a device this machine lacks or
@@ -347,23 +373,12 @@ class LlamaModelOptions:
             raise OptionError(f"calibration text file {self.text} does not exist")
         check_device(self.device)
 
-
-@dataclass
-class SubnetOptions(LlamaModelOptions):
-    """``lpzero-gp subnets``: the proxy, parameter budget and evolution of the sub-networks.
-
-    ``budget_params`` is a fraction of the maximal sub-network (<= 1) or a parameter count;
-    ``offspring`` defaults to the population size.
-    """
-
-    proxy: str = "paper_llama"
-    budget_params: float | None = None
-    generations: int = 8
-    population: int = 16
-    offspring: int | None = None
-    top_k: int = 10
-    out: str | None = None
-    force: bool = False
+    def context(self, space: str) -> Context:
+        """The workflow context of the calibration batch, for the space called ``space``."""
+        return Context(space=space, batch_size=self.batch_size, seq_len=self.seq_len,
+                       tokenizer=self.tokenizer, text=self.text, seed=self.seed,
+                       device=self.device, progress=not self.quiet,
+                       space_options=self.space_options)
 
 
 def changed_options(options: Any) -> set[str]:
@@ -374,7 +389,7 @@ def changed_options(options: Any) -> set[str]:
 __all__ = [
     "ABLATE_BUDGETS", "AGG", "BUDGETS", "BUDGET_FIELDS", "DEFAULT_EVALUATIONS", "EXPERIMENTS",
     "FITNESS", "STATS",
-    "PAPER_EVALUATIONS", "AblateOptions", "BaselineOptions", "CommonOptions", "EvalOptions",
-    "LlamaModelOptions", "Notify", "Report", "RunOptions", "SubnetOptions", "changed_options",
-    "check_device", "resolve_budget",
+    "PAPER_EVALUATIONS", "AblateOptions", "BaselineOptions", "CommonOptions", "Context",
+    "EvalOptions", "Notify", "Report", "RunOptions", "Source",
+    "SubnetOptions", "changed_options", "check_device", "resolve_budget",
 ]

@@ -92,8 +92,6 @@ def search_config(opts: RunOptions) -> SearchConfig:
 
     (pop, off, evals), _ = resolve_budget(BUDGETS, opts.budget, opts.population,
                                           opts.offspring, opts.evaluations)
-    if opts.aggregation not in AGG:
-        raise OptionError(f"unknown aggregation {opts.aggregation!r}; choose {', '.join(AGG)}")
     cfg = SearchConfig(
         population=pop, offspring=off, evaluations=evals, cxpb=opts.cxpb, mutpb=opts.mutpb,
         seed=opts.seed, n_unary=opts.n_unary, shape=opts.shape,
@@ -135,7 +133,8 @@ def find_checkpoint(path: str | Path) -> Path:
             return folder
     if path.is_dir() and (path / "summary.json").is_file():
         raise CheckpointError(f"{path} holds a finished run and no checkpoint (checkpoints are "
-                         "removed when a run completes unless --keep-checkpoint)")
+                              "removed when a run completes unless --keep-checkpoint / "
+                              "keep_checkpoint=True)")
     for folder in (path, sibling):  # stopped before its first generation: start the search
         if (folder / RUN_FILE).is_file():
             return folder
@@ -248,14 +247,17 @@ def _target(opts: RunOptions, cfg: SearchConfig) -> _Target:
         # the interrupted run's own results folder may be replaced; any other needs --force
         replace_ = opts.force or out.resolve() == Path(read_run_file(ckpt)["out"])
         if out.exists() and not replace_:
-            raise ResultsError(f"results folder {out} exists (use --force to replace it)")
+            raise ResultsError(f"results folder {out} exists (use --force / force=True to "
+                               "replace it)")
         return _Target(out, ckpt, replace_, generation, resuming=True)
     ckpt = checkpoint_dir_for(out)
     if out.exists() and not opts.force:
-        raise ResultsError(f"results folder {out} exists (use --force to replace it)")
+        raise ResultsError(f"results folder {out} exists (use --force / force=True to replace "
+                           "it)")
     if ((ckpt / CHECKPOINT).is_file() or (ckpt / RUN_FILE).is_file()) and not opts.force:
         raise CheckpointError(f"an interrupted run left a checkpoint in {ckpt}: continue it with "
-                         f"--resume {out}, or start over with --force")
+                              f"--resume {out} (resume_dir={str(out)!r}), or start over with "
+                              "--force (force=True)")
     return _Target(out, ckpt, opts.force)
 
 

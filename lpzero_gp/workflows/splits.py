@@ -3,7 +3,9 @@
 Search only on ``search``; choose among runs only by ``validation``; report ``test`` once.
 The splits are stored as package data; :func:`draw_splits` regenerates them for a check. A
 user benchmark is split 10 / 10 / 80 % from its own ids (at least 2 each); :func:`pick` says,
-naming the option to change, when a choice leaves too few architectures to rank.
+naming the option to change, when a choice leaves too few architectures to rank. A choice
+arrives checked by the options (:data:`~lpzero_gp.workflows.optionspec.ARCH_CHOICES` or the
+text of a number N); only what depends on the records is checked here.
 """
 
 from __future__ import annotations
@@ -16,13 +18,14 @@ import numpy as np
 from lpzero_gp.errors import OptionError, SpaceError
 from lpzero_gp.jsonfile import read_json
 from lpzero_gp.spaces.base import Record, Space
+from lpzero_gp.workflows.optionspec import ARCH_CHOICES, SEED
 
 SPLIT_NAMES = ("search", "validation", "test")
 SPLIT_SEED = 42
 #: Fewest architectures a rank correlation is computed on.
 MIN_ARCHS = 3
 #: What an architecture choice may name besides a number N.
-CHOICES = (*SPLIT_NAMES, "heldout", "all")
+CHOICES = ARCH_CHOICES
 
 
 def draw_splits(ids: list[str], sizes: tuple[int, int, int], seed: int = SPLIT_SEED
@@ -47,8 +50,8 @@ def stored_splits(space: str) -> dict[str, list[str]]:
     return data[space]
 
 
-def select(records: list[Record], which: str, space: Space, packaged: bool, seed: int = 42,
-           option: str = "--archs") -> list[Record]:
+def select(records: list[Record], which: str, space: Space, packaged: bool,
+           seed: int = SEED.default, option: str = "--archs") -> list[Record]:
     """Records of a split (``search|validation|test|all``) or ``heldout`` (not search).
 
     For a user benchmark file the splits are drawn from its own ids with the same sizes
@@ -106,9 +109,6 @@ def pick(records: list[Record], which: str, space: Space, packaged: bool, seed: 
     pool = [r for r in records if r.id not in exclude]
     if which.isdigit():
         return _sample(pool, int(which), seed if sample_seed is None else sample_seed, option)
-    if which not in CHOICES:
-        raise OptionError(f"{option}: unknown split {which!r}; choose {', '.join(CHOICES)} or "
-                          "a number N")
     if which == "heldout" and exclude:
         chosen = pool
     else:

@@ -1,11 +1,16 @@
-"""Rank and search LoNAS sub-networks with a zero-cost proxy.
+"""The ``lpzero-gp subnets`` workflow: rank and search a space's sub-networks with a proxy.
 
-:func:`rank_subnets` scores a user-supplied list of sub-network configurations;
+The sub-networks come from the space's capability (:meth:`~lpzero_gp.spaces.base.Space.
+subnets`, a :class:`~lpzero_gp.spaces.base.SubnetSearchSpace`), so any space that offers them
+works. :func:`rank_subnets` scores a user-supplied list of configurations;
 :func:`search_subnets` runs the (mu + lambda) loop of :mod:`lpzero_gp.search.loop` over the
-space's index vectors to maximise a proxy under a parameter budget (over-budget children are
-repaired by shrinking random groups one step until they fit), with plain tournament survivor
+capability's genomes to maximise a proxy under a parameter budget (over-budget children are
+repaired by the capability's one-step shrink until they fit), with plain tournament survivor
 selection and its own seeded ``random.Random``. Scores are cached per configuration, so a
-configuration is scored once however often the search meets it.
+configuration is scored once however often the search meets it. :func:`run_subnets` is the
+command: it opens the space through the registry, builds the calibration batch as ``run`` and
+``eval`` do, searches and writes ``subnets.json`` and ``subnets.csv``. How well a proxy ranks
+sub-networks is ``eval`` on the space, the same code as for every space.
 """
 
 from __future__ import annotations
@@ -15,18 +20,25 @@ import random
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import torch
 from deap import base, creator, tools
 
-from lpzero_gp.errors import OptionError
-from lpzero_gp.score.subnets import SubnetScorer
+from lpzero_gp.errors import LpzeroError, OptionError, ResultsError, SpaceError
+from lpzero_gp.score.subnets import SubnetScorer, is_feature
 from lpzero_gp.search.loop import evaluate_invalid, evolve
 from lpzero_gp.search.operators import cx_uniform, mut_uniform_int, sel_tournament
-from lpzero_gp.spaces.llama.cost import subnet_cost
-from lpzero_gp.spaces.llama.space import LonasSpace, Subnet
-from lpzero_gp.spaces.llama.supernet import LonasSupernet
+from lpzero_gp.spaces import get_space, names
+from lpzero_gp.spaces.base import Space, SubnetConfig, SubnetSearchSpace
+from lpzero_gp.versions import versions
+from lpzero_gp.workflows.options import Report, SubnetOptions
+
+#: The proxy maximised when neither the command nor the space names one.
+DEFAULT_PROXY = "paper_llama"
+#: The cost feature a parameter budget limits (every capability has it).
+SIZE = "params"
 
 # DEAP creator classes live at module level so individuals pickle.
 if not hasattr(creator, "SubnetFitness"):
@@ -36,21 +48,18 @@ if not hasattr(creator, "SubnetIndividual"):
 
 
 def rank_subnets(
-    model: LonasSupernet,
+    subnets: SubnetSearchSpace,
     configs: Sequence[Sequence[int]],
     proxy: str,
     batch: dict[str, torch.Tensor],
-    modules: str = "all",
-    loss: str = "lm",
-) -> list[tuple[Subnet, float]]:
+) -> list[tuple[SubnetConfig, float]]:
     """``(config, score)`` for every config, best first (invalid scores, NaN, last).
 
-    ``configs`` are flat NNCF lists of ``model.space``; ``proxy`` is a feature (``params``),
-    a named proxy (``paper_llama``) or any proxy expression; ``batch`` holds ``input_ids``
-    (and optionally next-token ``labels``).
+    ``configs`` are configs of ``subnets``; ``proxy`` is a cost feature (``params``), a named
+    proxy or any proxy expression; ``batch`` is the calibration batch.
     """
-    scorer = SubnetScorer(model, batch, modules=modules, loss=loss)
-    valid = [model.space.validate(c) for c in configs]
+    scorer = SubnetScorer(subnets, batch)
+    valid = [subnets.validate(c) for c in configs]
     if valid:
         scorer.check(proxy)
     scored = [(c, scorer.score(c, proxy)) for c in valid]
@@ -59,13 +68,13 @@ def rank_subnets(
 
 @dataclass(frozen=True)
 class SearchSettings:
-    """Knobs of the evolutionary search (defaults sized for the tiny model on a small CPU)."""
+    """Knobs of the evolutionary search (defaults sized for a small model on a small CPU)."""
 
     population: int = 16
     offspring: int = 16
     generations: int = 8
-    cx_prob: float = 0.5
-    mut_prob: float = 0.4
+    cxpb: float = 0.5
+    mutpb: float = 0.4
     gene_prob: float = 0.2
     tournament: int = 3
     top_k: int = 10
@@ -77,9 +86,9 @@ class SearchSettings:
         """OptionError on impossible settings."""
         if self.population < 2 or self.offspring < 1 or self.generations < 0:
             raise OptionError("need population >= 2, offspring >= 1 and generations >= 0")
-        if not (0 <= self.cx_prob <= 1 and 0 <= self.mut_prob <= 1 and 0 < self.gene_prob <= 1):
+        if not (0 <= self.cxpb <= 1 and 0 <= self.mutpb <= 1 and 0 < self.gene_prob <= 1):
             raise OptionError("crossover/mutation probabilities must lie in [0, 1]")
-        if self.cx_prob + self.mut_prob > 1:
+        if self.cxpb + self.mutpb > 1:
             raise OptionError("crossover + mutation probability must not exceed 1")
         if self.tournament < 1 or self.top_k < 1:
             raise OptionError("tournament size and top-k must be at least 1")
@@ -106,13 +115,18 @@ class SearchResult:
         return asdict(self)
 
 
-def budget_limit(space: LonasSpace, budget: float | None) -> int | None:
+def _size(subnets: SubnetSearchSpace, config: SubnetConfig) -> int:
+    """The parameter count a budget limits."""
+    return int(subnets.features(config)[SIZE])
+
+
+def budget_limit(subnets: SubnetSearchSpace, budget: float | None) -> int | None:
     """The absolute ``params`` limit of a budget (fraction of the maximal network, or count)."""
     if budget is None:
         return None
-    full = subnet_cost(space, space.maximal()).params
+    full = _size(subnets, subnets.maximal())
     limit = int(math.floor(budget * full)) if budget <= 1 else int(budget)
-    smallest = subnet_cost(space, space.minimal()).params
+    smallest = _size(subnets, subnets.minimal())
     if limit < smallest:
         raise OptionError(
             f"parameter budget {limit} is below the minimal sub-network's {smallest} params "
@@ -121,26 +135,24 @@ def budget_limit(space: LonasSpace, budget: float | None) -> int | None:
     return limit
 
 
-def _repair(space: LonasSpace, ind: list[int], limit: int | None, rng: random.Random) -> None:
-    """Shrink random groups one step at a time until the individual fits the budget."""
+def _repair(subnets: SubnetSearchSpace, ind: list[int], limit: int | None,
+            rng: random.Random) -> None:
+    """Shrink the individual one step at a time until it fits the budget."""
     if limit is None:
         return
-    while subnet_cost(space, space.decode(ind)).params > limit:
-        room = [i for i, d in enumerate(space.dims_table) if ind[i] < len(d.values) - 1]
-        if not room:  # pragma: no cover - budget_limit() guarantees the minimal network fits
+    while _size(subnets, subnets.decode(ind)) > limit:
+        if not subnets.shrink(ind, rng):  # pragma: no cover - budget_limit() checked minimal
             raise OptionError("no sub-network fits the parameter budget")
-        ind[rng.choice(room)] += 1
 
 
-def _entry(
-    space: LonasSpace, config: Subnet, score: float, full: int, limit: int | None
-) -> dict[str, Any]:
-    cost = subnet_cost(space, config)
+def _entry(subnets: SubnetSearchSpace, config: SubnetConfig, score: float, full: int,
+           limit: int | None) -> dict[str, Any]:
+    cost = subnets.features(config)
     return {
         "score": score if math.isfinite(score) else None,
-        **cost.as_dict(),
-        "params_fraction": cost.params / full,
-        "within_budget": limit is None or cost.params <= limit,
+        **cost,
+        "params_fraction": cost[SIZE] / full,
+        "within_budget": limit is None or cost[SIZE] <= limit,
         "config": list(config),
     }
 
@@ -149,12 +161,12 @@ def _toolbox(scorer: SubnetScorer, proxy: str, settings: SearchSettings, limit: 
              rng: random.Random) -> base.Toolbox:
     """Uniform crossover, uniform integer mutation, tournament survivors; ``evaluate`` repairs
     an individual to the budget before scoring it (NaN scores become -inf)."""
-    space = scorer.supernet.space
-    uppers = [len(d.values) - 1 for d in space.dims_table]
+    subnets = scorer.subnets
+    uppers = [n - 1 for n in subnets.choices]
 
     def evaluate(ind: list[int]) -> tuple[float]:
-        _repair(space, ind, limit, rng)
-        value = scorer.score(space.decode(ind), proxy)
+        _repair(subnets, ind, limit, rng)
+        value = scorer.score(subnets.decode(ind), proxy)
         return (-math.inf if math.isnan(value) else value,)
 
     tb = base.Toolbox()
@@ -197,9 +209,9 @@ def search_subnets(
     from tqdm.auto import tqdm
 
     settings.check()
-    space = scorer.supernet.space
-    limit = budget_limit(space, settings.budget_params)
-    full = subnet_cost(space, space.maximal()).params
+    subnets = scorer.subnets
+    limit = budget_limit(subnets, settings.budget_params)
+    full = _size(subnets, subnets.maximal())
     t0 = time.perf_counter()
     scorer.check(proxy)
     rng = random.Random(settings.seed)
@@ -210,13 +222,13 @@ def search_subnets(
     history, record = _history(scorer, proxy, bar)
 
     pop = toolbox.population(n=settings.population)
-    for ind, name in zip(pop, ("heuristic", "minimal", "maximal"), strict=False):
-        ind[:] = space.encode(space.named(name))  # seeds; repaired to the budget when evaluated
+    for ind, seed in zip(pop, subnets.seeds(), strict=False):
+        ind[:] = subnets.encode(seed)  # seeds; repaired to the budget when evaluated
     evaluate_invalid(toolbox, pop)
     hof.update(pop)
     record(0, pop)
     evolve(pop, toolbox, rng, mu=settings.population, lambda_=settings.offspring,
-           cxpb=settings.cx_prob, mutpb=settings.mut_prob, ngen=settings.generations,
+           cxpb=settings.cxpb, mutpb=settings.mutpb, ngen=settings.generations,
            halloffame=hof, on_generation=record)
     bar.close()
     return _result(scorer, proxy, settings, limit, full, hof, list(history),
@@ -227,15 +239,15 @@ def _result(scorer: SubnetScorer, proxy: str, settings: SearchSettings, limit: i
             full: int, hof: tools.HallOfFame, history: list[dict[str, Any]],
             seconds: float) -> SearchResult:
     """The search's result: the hall of fame's finite entries and the named sub-networks."""
-    space = scorer.supernet.space
+    subnets = scorer.subnets
     best = [
-        _entry(space, space.decode(ind), ind.fitness.values[0], full, limit)
+        _entry(subnets, subnets.decode(ind), ind.fitness.values[0], full, limit)
         for ind in hof
         if math.isfinite(ind.fitness.values[0])
     ]
     named = {
-        name: _entry(space, space.named(name), scorer.score(space.named(name), proxy), full, limit)
-        for name in ("maximal", "heuristic", "minimal")
+        name: _entry(subnets, config, scorer.score(config, proxy), full, limit)
+        for name, config in subnets.named().items()
     }
     return SearchResult(
         proxy=proxy,
@@ -252,3 +264,124 @@ def _result(scorer: SubnetScorer, proxy: str, settings: SearchSettings, limit: i
         seconds=seconds,
         history=history,
     )
+
+
+# ------------------------------------------------------------------------------- the command
+
+
+def subnet_spaces() -> list[str]:
+    """The registered spaces that offer sub-networks (a space that cannot be opened with its
+    default options is left out)."""
+    found = []
+    for name in names():
+        try:
+            offers = get_space(name).has_subnets
+        except (LpzeroError, ImportError, OSError):
+            continue
+        if offers:
+            found.append(name)
+    return found
+
+
+def default_space() -> str:
+    """The one registered space that offers sub-networks; SpaceError if none or several."""
+    found = subnet_spaces()
+    if len(found) == 1:
+        return found[0]
+    if not found:
+        raise SpaceError("no registered space offers sub-networks to search")
+    raise SpaceError(f"several spaces offer sub-networks ({', '.join(found)}): give --space")
+
+
+def open_subnets(opts: SubnetOptions) -> tuple[Space, SubnetSearchSpace]:
+    """The space of ``opts`` (opened through the registry) and its sub-networks."""
+    name = opts.space or default_space()
+    space = get_space(name, **opts.space_options)
+    subnets = space.subnets(opts.seed, opts.device) if space.has_subnets else None
+    if subnets is None:
+        offer = subnet_spaces()
+        raise SpaceError(f"space {name!r} offers no sub-networks to search"
+                         + (f"; these do: {', '.join(offer)}" if offer else ""))
+    return space, subnets
+
+
+def run_subnets(opts: SubnetOptions) -> Report:
+    """Search sub-networks that maximise the proxy; writes subnets.json and subnets.csv.
+
+    Returns the written result as ``data``, the printed summary as ``lines`` and the results
+    folder as ``out``. ``threads`` sets torch's CPU thread count for the process (None leaves
+    it alone): small models gain nothing from more threads, and a busy CPU makes extra
+    threads spin.
+    """
+    from lpzero_gp.atomic import AtomicFolder
+    from lpzero_gp.workflows.context import calibration_batch
+
+    opts.check()
+    if opts.threads is not None:
+        torch.set_num_threads(int(opts.threads))
+    space, subnets = open_subnets(opts)
+    out = Path(opts.out) if opts.out else Path("runs") / f"subnets-{subnets.name}-s{opts.seed}"
+    if out.exists() and not opts.force:
+        raise ResultsError(f"results folder {out} exists (use --force / force=True to replace it)")
+    t0 = time.perf_counter()
+    batch, info = calibration_batch(opts.context(space.name), space)
+    settings = SearchSettings(
+        population=opts.population,
+        offspring=opts.offspring or opts.population,
+        generations=opts.generations,
+        top_k=opts.top_k,
+        seed=opts.seed,
+        budget_params=opts.budget_params,
+    )
+    proxy = _proxy_text(subnets, opts.proxy or subnets.default_proxy or DEFAULT_PROXY)
+    result = search_subnets(SubnetScorer(subnets, batch), proxy, settings,
+                            progress=not opts.quiet)
+    meta = {**subnets.describe(), "calibration": info,
+            "versions": versions("torch", *subnets.packages)}
+    data = {**result.as_dict(), "meta": meta, "seconds_total": time.perf_counter() - t0}
+    with AtomicFolder(out, force=opts.force) as rf:
+        rf.json("subnets.json", data)
+        rf.csv("subnets.csv", _csv_rows(result.best, subnets.table_features))
+    return Report(data, subnet_lines(data, out), out=out)
+
+
+def _proxy_text(subnets: SubnetSearchSpace, proxy: str) -> str:
+    """A cost feature or named proxy as given; any other proxy input (an exported form, a JSON
+    file, a results folder) read into its proxy string."""
+    from lpzero_gp.proxy.named import NAMED
+    from lpzero_gp.proxy.parse import format_tree
+    from lpzero_gp.proxy.read import read_proxy
+
+    if is_feature(subnets, proxy) or proxy in NAMED:
+        return proxy
+    return format_tree(read_proxy(proxy))
+
+
+def _csv_rows(best: list[dict[str, Any]], features: Sequence[str]) -> list[dict[str, Any]]:
+    """One row per best sub-network: rank, score, the table's cost features, the fraction of
+    the maximal network's params and the config."""
+    cols = ("score", *features, "params_fraction")
+    return [
+        {"rank": i + 1, **{c: b[c] for c in cols},
+         "config": " ".join(str(v) for v in b["config"])}
+        for i, b in enumerate(best)
+    ]
+
+
+def subnet_lines(data: dict[str, Any], out: Path) -> list[str]:
+    """The printed summary of a sub-network search: named and best sub-networks."""
+    lim = data["budget"]["limit_params"]
+    lines = [f"proxy {data['proxy']}  evaluated {data['evaluated']} sub-networks "
+             f"({data['invalid']} invalid) in {data['seconds_total']:.1f}s  budget "
+             f"{'none' if lim is None else f'{lim} params'}"]
+    for name, e in data["named"].items():
+        lines.append(f"  {name:9s} score {_num(e['score'])}  params {e['params']}")
+    for i, b in enumerate(data["best"][:5]):
+        lines.append(f"  best {i + 1}    score {_num(b['score'])}  params {b['params']} "
+                     f"({b['params_fraction']:.3f})")
+    lines.append(f"results: {out}/subnets.json, {out}/subnets.csv")
+    return lines
+
+
+def _num(x: float | None) -> str:
+    return "-" if x is None else f"{x:.6g}"

@@ -9,6 +9,8 @@ file's kind: a BERT-style batch for masked-LM models, a next-token batch for cau
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 from torch import nn
 
@@ -16,9 +18,10 @@ from lpzero_gp.errors import SpaceError
 
 from ..base import BaselineSpec, CalibrationSpec, RawInputs, Record, Space
 from .collect import collect_inputs
-from .losses import CAUSAL_LM, DESCRIPTIONS, MASKED_LM
+from .losses import CAUSAL_LM, DESCRIPTIONS, MASKED_LM, LossFn
 from .models import Shape, build_model, measure, record_kind
 from .records import FORMAT, load_benchmark
+from .structure import BlockSpec
 
 #: CPU default calibration batch (sequences x tokens) of both kinds.
 BATCH_SIZE, SEQ_LEN = 8, 128
@@ -90,3 +93,11 @@ class HfSpace(Space):
         if semantics not in self.semantics:
             raise SpaceError(f"the hf space has only intended semantics, not {semantics!r}")
         return collect_inputs(model, batch)
+
+    def collect_model(self, model: torch.nn.Module, batch: Mapping[str, torch.Tensor],
+                      loss: str | LossFn | None = None, blocks: BlockSpec = None) -> RawInputs:
+        """The six inputs of any transformer, not only of this space's records (the engine's
+        ``collect_stats``): ``loss`` a name (``masked-lm``, ``causal-lm``), a callable
+        ``(outputs, batch) -> scalar`` or None (by the model's head); ``blocks`` None (found
+        from the structure), a dotted path or the block modules."""
+        return collect_inputs(model, batch, loss=loss, blocks=blocks)

