@@ -110,3 +110,8 @@ __all__ = [
     "SubnetOptions", "__version__", "collect_stats", "evaluate_proxies", "export_proxy",
     "run_baselines", "score_model", "search_proxy",
 ]
+
+
+def __dir__() -> list[str]:
+    """The Python API (``__all__``): ``dir(lpzero_gp)`` shows it, not this module's helpers."""
+    return sorted(__all__)

@@ -5,3 +5,5 @@ import sys
 from lpzero_gp.cli import main
 
 sys.exit(main())
+
+__all__ = []

@@ -197,3 +197,5 @@ class AtomicFolder:
             w = csv.DictWriter(f, fieldnames=list(rows[0]))
             w.writeheader()
             w.writerows(rows)
+
+__all__ = ["AtomicFolder", "atomic_bytes", "atomic_json", "atomic_text", "atomic_write"]

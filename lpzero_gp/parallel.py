@@ -169,3 +169,5 @@ def fitness_mapper(scorer, workers: int = 1, dask: str | None = None):
     if workers > 1:
         return pool_score, _ResilientPool(workers, _init_scorer, (scorer,), local=scorer)
     return scorer, map
+
+__all__ = ["fitness_mapper", "make_mapper", "stream"]

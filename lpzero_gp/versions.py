@@ -22,3 +22,5 @@ def versions(*packages: str) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[name] = "not installed"
     return out
+
+__all__ = ["versions"]

@@ -225,3 +225,8 @@ def agg_sum(x: Layer) -> torch.Tensor:
     if x is PRUNED:
         return PRUNED
     return kernels.finite(_arch_sums(x))
+
+__all__ = [
+    "agg_mean", "agg_sum", "binary", "elementwise", "log_softmax", "minmax", "prune", "reduce_fro",
+    "reduce_l1", "reduce_mean", "reduce_std", "scalar_constant", "softmax", "znorm",
+]

@@ -104,3 +104,5 @@ def saturating(kernel):
     safe.__name__ = getattr(kernel, "__name__", "kernel")
     safe.__doc__ = getattr(kernel, "__doc__", None)
     return safe
+
+__all__ = ["EPS", "finite", "row_log_softmax", "row_softmax", "saturating"]

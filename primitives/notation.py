@@ -61,3 +61,5 @@ def named(name: str, arity: int = 1) -> Notation:
     an op without one of its own."""
     args = ", ".join(f"#{k}" for k in range(1, arity + 1))
     return Notation(r"\operatorname{" + name.replace("_", r"\_") + r"}\left(" + args + r"\right)")
+
+__all__ = ["Notation", "named"]

@@ -227,3 +227,8 @@ def binary_ops() -> tuple[str, ...]:
     """Table 7's binary ops and the registered binary ops, in order."""
     return TABLE7_BINARY + tuple(n for n, op in OPS_BY_NAME.items()
                                  if op.kind == BINARY and n not in TABLE7_BINARY)
+
+__all__ = [
+    "ALIASES", "OPS", "OPS_BY_NAME", "OpSpec", "TABLE7_BINARY", "TABLE7_UNARY", "UNARY",
+    "binary_ops", "spec", "unary_ops",
+]

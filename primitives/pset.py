@@ -166,3 +166,8 @@ def check_op_safety(names: tuple[str, ...] | None = None) -> None:
             for v in vals:
                 if not torch.isfinite(v).all():
                     raise AssertionError(f"{ov.typed_name} is not finite on {fill}")
+
+__all__ = [
+    "ALL_OVERLOADS", "INPUTS", "Overload", "PARAM_INPUTS", "STOCK_TERMINALS", "SUFFIX",
+    "TYPE_NAMES", "check_op_safety", "input_type", "make_pset", "overload_fn", "overloads",
+]

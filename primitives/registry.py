@@ -176,3 +176,5 @@ def registered_op(name: str, kernel: Callable, **kwargs) -> Iterator[O.OpSpec]:
         yield row
     finally:
         unregister_op(name)
+
+__all__ = ["per_version", "register_op", "registered_op", "unregister_op", "version"]

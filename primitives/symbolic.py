@@ -357,3 +357,9 @@ def op_function(name: str, nargs: int = 1) -> type[sp.Function]:
         raise ValueError(f"op {name!r}: its SymPy name {title!r} is taken; give it a twin")
     return type(title, (Named,), {"latex_name": name, "nargs": nargs, "is_real": True,
                                   "__module__": __name__, "__doc__": f"The op {name}."})
+
+__all__ = [
+    "BLOCK_INDEX", "BlockMean", "BlockSum", "CONST_SOFTMAX", "CUSTOM", "Fro", "InvWidth", "L1",
+    "Mean", "MinMax", "NBLOCKS", "Named", "SYMBOLS", "SafeLog", "Softmax", "Std", "ZNorm", "latex",
+    "op_function",
+]

@@ -101,3 +101,5 @@ class Layer:
     values: torch.Tensor
     block_arch: torch.Tensor
     n_archs: int
+
+__all__ = ["Blocks", "Layer", "Layerwise", "Layout", "PRUNED", "ParamList", "Score", "TensorList"]

@@ -378,3 +378,8 @@ class Space(ABC):
     def collect(self, model: torch.nn.Module, batch: dict[str, torch.Tensor],
                 semantics: str = "intended") -> RawInputs:
         """One forward and one backward pass; every hook removed before returning."""
+
+__all__ = [
+    "BaselineHooks", "BaselineSpec", "CalibrationSpec", "INPUT_NAMES", "RawInputs", "Record",
+    "SEMANTICS", "Space", "SubnetConfig", "SubnetSearchSpace", "arch_seed", "check_records",
+]

@@ -84,7 +84,7 @@ def test_budget_limits(supernet, subnets):
         budget_limit(subnets, 0.1)
     with pytest.raises(OptionError, match="population"):
         SearchSettings(population=1).check()
-    with pytest.raises(OptionError, match="must not exceed 1"):
+    with pytest.raises(OptionError, match="sum to at most 1"):
         SearchSettings(cxpb=0.7, mutpb=0.7).check()
 
 

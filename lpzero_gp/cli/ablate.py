@@ -27,3 +27,5 @@ def ablate_command(as_json: bool, **kw: Any) -> None:
 def make_options(params: dict[str, Any]) -> AblateOptions:
     """The typed options of the command's parameters (``--json`` left out)."""
     return AblateOptions(**{k: v for k, v in params.items() if k != "as_json"})
+
+__all__ = ["ablate_command", "make_options"]

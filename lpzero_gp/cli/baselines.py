@@ -49,3 +49,5 @@ def make_options(params: dict[str, Any], command: str = "") -> BaselineOptions:
         warnings.warn(f"--batch is deprecated: use --batch-size {kw['batch_size']} --seq-len "
                       f"{kw['seq_len']}", FutureWarning, stacklevel=2)
     return BaselineOptions(command=command, **kw)
+
+__all__ = ["baselines_command", "make_options"]

@@ -38,3 +38,5 @@ def clear_command(cache_dir: str | None, space: str | None, as_json: bool) -> No
     from lpzero_gp.workflows.cache import cache_clear
 
     show(cache_clear(cache_dir, space), as_json)
+
+__all__ = ["cache_command"]

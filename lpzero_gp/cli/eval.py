@@ -21,3 +21,5 @@ def eval_command(as_json: bool, **kw: Any) -> None:
     from lpzero_gp.workflows.evaluate import evaluate
 
     show(evaluate(EvalOptions(**kw)), as_json)
+
+__all__ = ["eval_command"]

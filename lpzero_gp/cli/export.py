@@ -26,3 +26,5 @@ def export_command(proxy: str, fmt_: str, literal: bool) -> None:
     line = note(d, fmt_)
     if line:
         click.echo(line, err=True)
+
+__all__ = ["export_command"]

@@ -116,3 +116,5 @@ def options_of(cls: type, *names: str) -> Decorator:
 def as_json(help: str = "Print the result as JSON.") -> Decorator:
     """``--json``: print the result as JSON (the command line's own; no field of the options)."""
     return click.option("--json", "as_json", is_flag=True, help=help)
+
+__all__ = ["LazyHelpOption"]

@@ -44,3 +44,5 @@ def note(line: str) -> None:
 def command_line() -> str:
     """The command line as typed, recorded with results."""
     return "lpzero-gp " + " ".join(sys.argv[1:])
+
+__all__ = ["OutputClosed", "command_line", "note", "show"]

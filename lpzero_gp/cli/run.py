@@ -35,3 +35,5 @@ def run_command(as_json: bool, **kw: Any) -> None:
 def make_options(params: dict[str, Any]) -> RunOptions:
     """The typed options of the command's parameters (``--json`` left out)."""
     return RunOptions(**{k: v for k, v in params.items() if k != "as_json"})
+
+__all__ = ["make_options", "run_command"]

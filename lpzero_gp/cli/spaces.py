@@ -107,3 +107,5 @@ def spaces_command(as_json: bool) -> None:
     click.echo("named proxies:")
     for line in _named_lines():
         click.echo(line)
+
+__all__ = ["spaces_command"]

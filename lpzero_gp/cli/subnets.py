@@ -30,3 +30,5 @@ def subnets_command(as_json: bool, **kw: Any) -> None:
 def make_options(params: dict[str, Any]) -> SubnetOptions:
     """The typed options of the command's parameters (``--json`` left out)."""
     return SubnetOptions(**{k: v for k, v in params.items() if k != "as_json"})
+
+__all__ = ["make_options", "subnets_command"]

@@ -171,3 +171,5 @@ def import_json(text: str) -> gp.PrimitiveTree:
     except (ProxyError, KeyError, TypeError) as exc:
         raise ProxyError(f"not an exported proxy JSON document ({exc})") from None
     return parse(proxy)
+
+__all__ = ["dropped_parts", "export", "import_json", "note", "render", "text_of"]

@@ -25,3 +25,5 @@ def fold(tree: gp.PrimitiveTree, visit: Callable[[int, Any, list], Any], begin: 
                 return value
             stack[-1][1].append(value)
     raise ValueError("not a complete prefix tree")
+
+__all__ = ["fold"]

@@ -113,3 +113,5 @@ def cx_one_point(ind1: gp.PrimitiveTree, ind2: gp.PrimitiveTree, *,
         s1, s2 = ind1.searchSubtree(i1), ind2.searchSubtree(i2)
         ind1[s1], ind2[s2] = ind2[s2], ind1[s1]
     return ind1, ind2
+
+__all__ = ["cx_one_point", "gen_lpzero", "gen_typed"]

@@ -91,3 +91,5 @@ def random_genotype(rng: random.Random, inputs: tuple[str, ...], n_unary: int,
     return Genotype(rng.choice(inputs), rng.choice(inputs),
                     tuple(rng.choice(unary) for _ in range(n_unary)),
                     tuple(rng.choice(unary) for _ in range(n_unary)), rng.choice(binary))
+
+__all__ = ["Genotype", "genotype_string", "genotype_tree", "random_genotype"]

@@ -342,3 +342,5 @@ def tree_from_sympy(expr, pset: gp.PrimitiveSetTyped) -> gp.PrimitiveTree:
     if len(frag.nodes) > MAX_NODES:
         raise ProxyError(f"the proxy read back has more than {MAX_NODES} nodes")
     return gp.PrimitiveTree(list(frag.nodes))
+
+__all__ = ["tree_from_sympy"]

@@ -415,3 +415,5 @@ def read_latex(text: str):
     if len(text) > MAX_CHARS:
         raise ProxyError(f"proxy text longer than {MAX_CHARS} characters")
     return reader.read()
+
+__all__ = ["read_latex", "tokens"]

@@ -27,7 +27,7 @@ GENOTYPES: dict[str, Genotype] = {
 
 #: Proxy strings by name (the block aggregation is the mean, as in the reference code).
 NAMED: dict[str, str] = {name: genotype_string(g) for name, g in GENOTYPES.items()}
-#: Aliases with the spelling used in the issue texts and the README.
+#: Aliases with hyphens, as the documentation spells the named proxies.
 NAMED.update({name.replace("_", "-"): s for name, s in list(NAMED.items())})
 NAMED["flexibert-paper"] = NAMED["paper_bert"]
 NAMED["gpt2-paper"] = NAMED["paper_gpt2"]
@@ -55,3 +55,5 @@ def resolve(proxy: str) -> str:
 def describe() -> dict[str, str]:
     """Every named proxy and its string."""
     return dict(NAMED)
+
+__all__ = ["NAMED", "resolve", "shipped_best"]

@@ -185,3 +185,8 @@ def format_tree(tree: gp.PrimitiveTree, begin: int = 0) -> str:
 
     out = fold(tree, visit, begin)
     return _EMPTY[tree[begin].ret] if out is None else out
+
+__all__ = [
+    "EMPTY_PROXY", "MAX_CHARS", "MAX_DEPTH", "MAX_NODES", "format_tree", "parse_tree",
+    "plain_name", "resolve_overload",
+]

@@ -157,3 +157,5 @@ def _from_sympy(text: str, pset: gp.PrimitiveSetTyped) -> gp.PrimitiveTree:
         except ProxyError:
             raise exc from None
     return tree_from_sympy(expr, pset)
+
+__all__ = ["as_tree", "read_proxy", "read_text"]

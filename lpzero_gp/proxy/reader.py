@@ -158,3 +158,5 @@ class ExprReader(TokenReader):
     def factor(self):
         """One factor: the form's atoms and powers."""
         raise NotImplementedError
+
+__all__ = ["Combine", "ExprReader", "scan"]

@@ -103,3 +103,5 @@ class RPS:
             return Verdict(False, _constant_reason(tree))
         key, sign, core = canonical_key(expr)
         return Verdict(True, "", key, sign, core)
+
+__all__ = ["RPS", "Verdict"]

@@ -218,3 +218,8 @@ def read_sympy(text: str):
     if literal and any(t[0] in _LITERAL_REFUSED for t in toks):
         raise ProxyError("the literal form holds only Function(...)(...) and Symbol(...)")
     return _basic(_Reader(toks).read())
+
+__all__ = [
+    "CONSTANTS", "FUNCTIONS", "MAX_TEXT", "SYMPY_ERRORS", "functions", "number", "power",
+    "read_sympy",
+]

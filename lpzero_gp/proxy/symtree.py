@@ -101,3 +101,5 @@ def literal_latex(tree: gp.PrimitiveTree) -> str:
         return notation.fill(args), notation.binds
 
     return fold(tree, visit)[0]
+
+__all__ = ["from_literal", "literal_latex", "literal_to_string", "to_literal", "to_sympy"]

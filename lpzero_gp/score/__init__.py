@@ -1,1 +1,3 @@
 """Scoring: proxies evaluated on stored statistics, rank-correlation fitness, baselines."""
+
+__all__ = []

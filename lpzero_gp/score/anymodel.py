@@ -107,3 +107,5 @@ def score_model(model: nn.Module, batch: Mapping[str, torch.Tensor],
     for proxy in names:  # a bad string fails here, before the model runs
         _tree(proxy)
     return collect_stats(model, batch, loss, blocks, budget, seed).scores(names)
+
+__all__ = ["collect_stats", "score_model"]

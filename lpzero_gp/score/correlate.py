@@ -334,3 +334,8 @@ def undefined_reason(scores, truth) -> str:
     the fitness's reasons for the scores (nan/inf, overflow, constant), or a constant truth."""
     s, t = _prepare(scores, truth)
     return _reason(s, t)
+
+__all__ = [
+    "MIN_GROUP", "controlled", "paired_bootstrap", "paired_entry", "partial", "partial_spearman",
+    "undefined_reason", "within", "within_group_spearman",
+]

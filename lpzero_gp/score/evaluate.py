@@ -107,3 +107,5 @@ class Evaluator:
 
         out = ev(0)
         return None if out is PRUNED else out
+
+__all__ = ["Evaluator"]

@@ -181,3 +181,8 @@ def bootstrap_ci(scores, truth, n: int = 1000, seed: int = 0, level: float = 0.9
                                   **{bootstrap_rng_keyword(): np.random.default_rng(seed)})
         out[name] = (float(res.confidence_interval.low), float(res.confidence_interval.high))
     return out
+
+__all__ = [
+    "INVALID_FITNESS", "RankResult", "bootstrap_ci", "bootstrap_rng_keyword", "invalid_reason",
+    "kendall_tau_b", "rank", "rankdata", "settle", "spearman",
+]

@@ -102,3 +102,8 @@ def precision_flag(scores, truth) -> bool:
     if invalid_reason(coarse):
         return True  # every difference is below 4 significant digits
     return abs(spearman(fine, t) - spearman(coarse, t)) > PRECISION_TOLERANCE
+
+__all__ = [
+    "config_labels", "cost_class", "information", "inputs_of", "label", "precision_flag",
+    "real_null_rho",
+]

@@ -132,3 +132,5 @@ def score_raw(proxy: str | gp.PrimitiveTree, raw: RawInputs, budget: int | None 
     """Score of one architecture from a space's raw inputs (named proxies allowed)."""
     stats = compact(raw) if budget is None else compact(raw, budget=budget)
     return float(score_stats(proxy, [stats])[0])
+
+__all__ = ["SHAPE_REJECTED", "Scorer", "score_raw", "score_stats"]

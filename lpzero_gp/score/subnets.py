@@ -133,3 +133,5 @@ class SubnetScorer:
             if progress is not None:
                 progress.update(1)
         return out
+
+__all__ = ["SubnetScorer", "is_feature", "needed_letters"]

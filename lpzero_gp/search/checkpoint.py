@@ -235,3 +235,8 @@ def load_checkpoint(directory: Path, pset: gp.PrimitiveSetTyped,
             RecursionError) as exc:
         raise CheckpointError(f"checkpoint {path} is damaged "
                               f"({one_line(exc, with_type=True)})") from None
+
+__all__ = [
+    "CHECKPOINT", "CHECKPOINT_FORMAT", "HOF_SIZE", "LOG_HEADER", "SearchState", "checkpoint_info",
+    "load_checkpoint", "rng_state", "save_checkpoint", "set_rng_state",
+]

@@ -14,6 +14,19 @@ if not hasattr(creator, "ProxyTree"):
     creator.create("ProxyTree", gp.PrimitiveTree, fitness=creator.ProxyFitness)
 
 
+def loop_checks(population: int, offspring: int, cxpb: float, mutpb: float,
+                tournsize: int) -> list[tuple[bool, str]]:
+    """(ok, problem) of the knobs every (mu + lambda) search of the package shares, named the
+    same everywhere: the proxy search here and the sub-network search."""
+    return [
+        (population >= 2, "--population must be at least 2"),
+        (offspring >= 1, "--offspring must be at least 1"),
+        (0 <= cxpb <= 1 and 0 <= mutpb <= 1 and cxpb + mutpb <= 1,
+         "--cxpb and --mutpb must be in [0, 1] and sum to at most 1"),
+        (tournsize >= 1, "tournament size must be at least 1"),
+    ]
+
+
 @dataclass
 class SearchConfig:
     """Search settings.
@@ -56,15 +69,11 @@ class SearchConfig:
     def validate(self) -> None:
         """Raise ValueError with one line for an absurd setting."""
         checks = [
-            (self.population >= 2, "--population must be at least 2"),
-            (self.offspring >= 1, "--offspring must be at least 1"),
+            *loop_checks(self.population, self.offspring, self.cxpb, self.mutpb, self.tournsize),
             (self.evaluations >= 1, "--evaluations must be at least 1"),
-            (0 <= self.cxpb <= 1 and 0 <= self.mutpb <= 1 and self.cxpb + self.mutpb <= 1,
-             "--cxpb and --mutpb must be in [0, 1] and sum to at most 1"),
             (1 <= self.n_unary <= 10, "--n-unary must be between 1 and 10"),
             (self.shape in ("lpzero", "deep"), "--shape must be 'lpzero' or 'deep'"),
             (3 <= self.max_height <= 30, "--max-height must be between 3 and 30"),
-            (self.tournsize >= 1, "tournament size must be at least 1"),
             (0 <= self.elite <= self.population, "elite must be between 0 and population"),
             (bool(self.aggregations) and set(self.aggregations) <= {"agg_mean", "agg_sum"},
              "--aggregation must be mean, sum or both"),
@@ -72,3 +81,5 @@ class SearchConfig:
         for ok, msg in checks:
             if not ok:
                 raise ValueError(msg)
+
+__all__ = ["SearchConfig", "loop_checks"]

@@ -153,3 +153,8 @@ def regenerate_rejected(accept: Callable[[Any], bool], fresh: Callable[[], Any],
             return (fresh(), *parents[1:])
         return varied
     return decorator
+
+__all__ = [
+    "cx_uniform", "mut_node_or_subtree", "mut_node_replacement", "mut_uniform", "mut_uniform_int",
+    "regenerate_rejected", "sel_random", "sel_tournament", "select_elitist_tournament", "var_or",
+]

@@ -1,1 +1,3 @@
 """Statistics of architectures: the calibration batch, extraction with a cache, compact storage."""
+
+__all__ = []

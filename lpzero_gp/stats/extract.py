@@ -230,3 +230,5 @@ class Extractor:
                             file=sys.stderr)
         finally:
             torch.set_num_threads(threads)
+
+__all__ = ["ExtractConfig", "Extractor", "batch_digest", "cache_folder", "cache_key", "extract_one"]

@@ -17,3 +17,5 @@ def gguf_tokenizer(path: str):
     except Exception as exc:  # noqa: BLE001 - any loader failure becomes one clear line
         raise CalibrationError(f"cannot load the tokenizer of {path}: "
                                f"{one_line(exc, limit=240)}") from None
+
+__all__ = ["gguf_tokenizer"]

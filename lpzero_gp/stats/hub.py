@@ -77,3 +77,8 @@ class QuietHub:
 
         for name, level in self.levels.items():
             logging.getLogger(name).setLevel(level)
+
+__all__ = [
+    "HUB_PROBE_SECONDS", "LOCAL_HINT", "OFFLINE_VARIABLES", "QuietHub", "hub_unreachable",
+    "in_hub_cache", "offline_variable",
+]

@@ -59,3 +59,5 @@ def null_stats(stats: ArchStats, seed: int = 0, scales: dict[str, float] | None 
             out.append((block, noise.softmax(-1) if letter == "S" else noise * scale, numel))
         inputs[letter] = out
     return ArchStats(stats.n_blocks, inputs)
+
+__all__ = ["input_scales", "null_stats"]

@@ -48,3 +48,5 @@ def pinned_stream(kind: str) -> np.ndarray | None:
     """The pinned default-text token stream for ``kind`` (a copy), or None if unavailable."""
     arr = shared_stream(check_kind(kind))
     return None if arr is None else arr.copy()
+
+__all__ = ["PINNED_IDS_FILE", "PINNED_META_FILE", "pinned_meta", "pinned_stream", "shared_stream"]

@@ -248,3 +248,8 @@ def load_stats(path: Path, key: str | None = None) -> ArchStats | None:
         return read_stats(path, key)
     except StatsFileError:
         return None
+
+__all__ = [
+    "ArchStats", "DEFAULT_BUDGET", "Dataset", "STATS_SUFFIX", "StatsFileError", "compact",
+    "load_stats", "read_stats", "save_stats",
+]

@@ -84,3 +84,8 @@ def check_kind(kind: str) -> str:
     if kind not in KINDS:
         raise CalibrationError(f"unknown calibration batch kind {kind!r}; expected one of {KINDS}")
     return kind
+
+__all__ = [
+    "DEFAULT_TEXT_SOURCE", "KINDS", "PIECES", "bert_pieces", "check_kind", "default_text",
+    "lm_pieces", "load_text", "python_version", "text_sha256",
+]

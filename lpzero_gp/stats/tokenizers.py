@@ -139,3 +139,8 @@ def token_stream(
         if limit is not None and total >= limit:
             break
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.int64)
+
+__all__ = [
+    "BERT_SPECIALS", "DATA_DIR", "LM_SPECIALS", "TOKENIZER_FILES", "file_sha256",
+    "pretrained_tokenizer", "shipped_tokenizer", "token_stream",
+]

@@ -221,3 +221,5 @@ def _markdown(head: dict, rows: list[dict], trees: list[dict]) -> str:
                                  [[t["key"], f"`{t['tree']}`", t["n"], fmt(t["tau"]),
                                    fmt(t["rho"])] for t in trees])]
     return "\n".join(lines)
+
+__all__ = ["run_baselines"]

@@ -50,3 +50,5 @@ def cache_clear(cache_dir: str | None = None, space: str | None = None) -> Repor
     scope = f" of space {space}" if space else ""
     return Report(done, [f"removed {done['files']} files ({_size(done['bytes'])}){scope} from "
                          f"{root}"])
+
+__all__ = ["cache_clear", "cache_info"]

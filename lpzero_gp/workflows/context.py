@@ -299,3 +299,8 @@ def best_proxy(state) -> tuple[str, float, float]:
     """(proxy string, rho, tau) of the hall of fame's best."""
     ind = state.hof[0]
     return format_tree(ind), ind.fitness.values[0], getattr(ind, "tau", float("nan"))
+
+__all__ = [
+    "Loaded", "available_inputs", "best_proxy", "calibration_batch", "dataset_for",
+    "evaluate_proxy", "feature_ranks", "load", "search", "search_pset",
+]

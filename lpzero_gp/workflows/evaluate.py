@@ -257,3 +257,5 @@ def _markdown(data: dict) -> str:
     notes = {r["note"] for r in results if r.get("note")}
     notes |= {n for n in (missing_note("requested", data["missing"]),) if n}
     return out + "".join(f"\nNote: {n}\n" for n in sorted(notes))
+
+__all__ = ["evaluate"]

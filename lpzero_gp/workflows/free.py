@@ -111,3 +111,5 @@ def free_for(loaded, seed: int, recs: list):
     note = (f"the config formula was searched on {shared} of these architectures (the search "
             "split); judge it on validation or test" if shared else "")
     return free, note
+
+__all__ = ["CONFIG_FORMULA", "comparisons", "free_for", "try_free_rows", "verdict"]

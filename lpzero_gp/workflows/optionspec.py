@@ -496,7 +496,7 @@ SUBNET_SPECS = {s.name: s for s in (
     DEVICE,
     THREADS.but(default=1, help="CPU threads for torch (1 avoids thread thrashing on busy "
                                 "CPUs)."),
-    out("runs/subnets-<model>-s<seed>"),
+    out("runs/subnets-<name>-s<seed>, name: the super-network's short name"),
     FORCE,
     QUIET,
 )}

@@ -280,3 +280,10 @@ def cost_line(cost: dict) -> str:
     return (f"cost per architecture (median of {cost['n']} measured): weights {cost['build']:.2f} "
             f"s (model build); forward/backward {cost['build'] + cost['statistics']:.2f} s "
             "(build, forward, backward and compaction together; not timed apart)")
+
+__all__ = [
+    "SMALL_SAMPLE", "bracket", "ci_text", "controlled_names", "controlled_text", "corr",
+    "cost_line", "fmt", "info_text", "is_small", "markdown_table", "metric_label", "missing_note",
+    "paired_text", "panel_caption", "plot_generations", "plot_ranks", "sample_note", "signed",
+    "statistics_line",
+]

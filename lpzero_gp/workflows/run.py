@@ -673,3 +673,5 @@ def _controlled(row: dict) -> str:
         return ""
     (pname, wname), (ptext, wtext) = controlled_names(row), controlled_text(row)
     return f"  {pname} {ptext}  {wname} {wtext}"
+
+__all__ = ["default_out", "run_search", "search_config", "summary_lines"]

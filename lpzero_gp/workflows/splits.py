@@ -117,3 +117,5 @@ def pick(records: list[Record], which: str, space: Space, packaged: bool, seed: 
     if len(chosen) < MIN_ARCHS:
         raise _too_few(option, which, len(chosen), len(records), packaged)
     return chosen
+
+__all__ = ["MIN_ARCHS", "SPLIT_NAMES", "draw_splits", "pick", "select", "stored_splits"]

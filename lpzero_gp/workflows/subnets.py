@@ -28,6 +28,7 @@ from deap import base, creator, tools
 
 from lpzero_gp.errors import LpzeroError, OptionError, ResultsError, SpaceError
 from lpzero_gp.score.subnets import SubnetScorer, is_feature
+from lpzero_gp.search.config import loop_checks
 from lpzero_gp.search.loop import evaluate_invalid, evolve
 from lpzero_gp.search.operators import cx_uniform, mut_uniform_int, sel_tournament
 from lpzero_gp.spaces import get_space, names
@@ -35,8 +36,9 @@ from lpzero_gp.spaces.base import Space, SubnetConfig, SubnetSearchSpace
 from lpzero_gp.versions import versions
 from lpzero_gp.workflows.options import Report, SubnetOptions
 
-#: The proxy maximised when neither the command nor the space names one.
-DEFAULT_PROXY = "paper_llama"
+#: The proxy maximised when neither the command nor the space names one: the parameter count
+#: every capability has (the largest sub-network within the budget, the naive baseline).
+DEFAULT_PROXY = "params"
 #: The cost feature a parameter budget limits (every capability has it).
 SIZE = "params"
 
@@ -76,22 +78,25 @@ class SearchSettings:
     cxpb: float = 0.5
     mutpb: float = 0.4
     gene_prob: float = 0.2
-    tournament: int = 3
+    tournsize: int = 3
     top_k: int = 10
     seed: int = 42
     #: Fraction of the maximal sub-network's ``params`` (<= 1) or an absolute count (> 1).
     budget_params: float | None = None
 
     def check(self) -> None:
-        """OptionError on impossible settings."""
-        if self.population < 2 or self.offspring < 1 or self.generations < 0:
-            raise OptionError("need population >= 2, offspring >= 1 and generations >= 0")
-        if not (0 <= self.cxpb <= 1 and 0 <= self.mutpb <= 1 and 0 < self.gene_prob <= 1):
-            raise OptionError("crossover/mutation probabilities must lie in [0, 1]")
-        if self.cxpb + self.mutpb > 1:
-            raise OptionError("crossover + mutation probability must not exceed 1")
-        if self.tournament < 1 or self.top_k < 1:
-            raise OptionError("tournament size and top-k must be at least 1")
+        """OptionError on impossible settings (the shared loop knobs checked as the proxy
+        search checks them)."""
+        problems = [msg for ok, msg in loop_checks(self.population, self.offspring, self.cxpb,
+                                                   self.mutpb, self.tournsize) if not ok]
+        if self.generations < 0:
+            problems.append("--generations must be at least 0")
+        if not 0 < self.gene_prob <= 1:
+            problems.append("the per-gene mutation probability must lie in (0, 1]")
+        if self.top_k < 1:
+            problems.append("--top-k must be at least 1")
+        if problems:
+            raise OptionError(problems[0])
         if self.budget_params is not None and not self.budget_params > 0:
             raise OptionError(f"--budget-params must be > 0, got {self.budget_params}")
 
@@ -177,7 +182,7 @@ def _toolbox(scorer: SubnetScorer, proxy: str, settings: SearchSettings, limit: 
     tb.register("mate", cx_uniform, indpb=0.5, rng=rng)
     tb.register("mutate", mut_uniform_int, low=[0] * len(uppers), up=uppers,
                 indpb=settings.gene_prob, rng=rng)
-    tb.register("select", sel_tournament, tournsize=settings.tournament, rng=rng)
+    tb.register("select", sel_tournament, tournsize=settings.tournsize, rng=rng)
     return tb
 
 
@@ -385,3 +390,8 @@ def subnet_lines(data: dict[str, Any], out: Path) -> list[str]:
 
 def _num(x: float | None) -> str:
     return "-" if x is None else f"{x:.6g}"
+
+__all__ = [
+    "SearchSettings", "budget_limit", "default_space", "open_subnets", "rank_subnets",
+    "run_subnets", "search_subnets",
+]

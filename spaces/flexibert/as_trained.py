@@ -124,3 +124,5 @@ class FlexibertAsTrained(FlexibertEncoder):
             elif isinstance(module, nn.LayerNorm):
                 module.weight.fill_(1.0)
                 module.bias.zero_()
+
+__all__ = ["FlexibertAsTrained"]

@@ -118,3 +118,5 @@ class FlexibertBaselineHooks:
 
 
 HOOKS = FlexibertBaselineHooks()
+
+__all__ = []

@@ -110,3 +110,9 @@ def as_trained_num_params(config: Mapping[str, Any]) -> int:
     total = embeddings_params(hidden, with_projection=hidden != EMBEDDING_SIZE)
     layers: Sequence[Layer] = config["encoder_layers"]
     return total + sum(as_trained_layer_params(hidden, layer) for layer in layers)
+
+__all__ = [
+    "DROPOUT", "EMBEDDING_SIZE", "INIT_STD", "LAYER_NORM_EPS", "MAX_POSITIONS", "REFERENCE_HIDDEN",
+    "REFERENCE_INTERMEDIATE", "TYPE_VOCAB_SIZE", "VOCAB_SIZE", "as_trained_ffn_widths",
+    "as_trained_num_params", "dsc_sizes", "reference_num_params",
+]

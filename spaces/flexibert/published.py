@@ -17,3 +17,5 @@ RECOMPUTED: dict[str, tuple[float, float]] = {
     "activation_distance": (0.331, 0.222), "head_importance": (0.250, 0.164),
     "softmax_confidence": (0.326, 0.216), "jacobian_cosine": (0.006, 0.003),
 }
+
+__all__ = ["PAPER", "RECOMPUTED"]

@@ -317,3 +317,8 @@ class FlexibertReference(FlexibertEncoder):
                 module.weight.normal_(0.0, INIT_STD)
             elif isinstance(module, DynamicSpanConvMixer):
                 module.conv_bias.zero_()
+
+__all__ = [
+    "DynamicSpanConvMixer", "Embeddings", "FeedForward", "FlexibertEncoder", "FlexibertReference",
+    "LinearTransformMixer", "attend", "dct2_matrix", "merge_heads", "split_heads",
+]

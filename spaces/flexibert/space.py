@@ -437,3 +437,5 @@ class FlexibertSpace(Space):
         finally:
             model.train(was_training)
             model.zero_grad(set_to_none=True)
+
+__all__ = ["FlexibertSpace", "mlm_positions", "parse_records", "prepare_batch", "tied_mlm_loss"]

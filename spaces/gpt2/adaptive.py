@@ -173,3 +173,5 @@ class AdaptiveLogSoftmax(nn.Module):
             tail_lp = F.log_softmax(self._logits(hidden, weight, bias, proj), dim=-1)
             parts.append(head_lp[:, n_0 + i - 1 : n_0 + i] + tail_lp)
         return torch.cat(parts, dim=1)
+
+__all__ = ["AdaptiveEmbedding", "AdaptiveLogSoftmax"]

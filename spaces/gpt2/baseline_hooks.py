@@ -98,3 +98,5 @@ class Gpt2BaselineHooks:
 
 
 HOOKS = Gpt2BaselineHooks()
+
+__all__ = []

@@ -253,3 +253,5 @@ def resolve_config(model_config: Any) -> FlexConfig:
             f"{len(cutoffs)} clusters {resolved.emb_dims}"
         )
     return resolved
+
+__all__ = ["FlexConfig", "clean_cutoffs", "resolve_config"]

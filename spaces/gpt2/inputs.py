@@ -174,3 +174,5 @@ def _input_grad_hook(out: RawInputs, b: int, handles: list[RemovableHandle]):
         return inputs
 
     return hook
+
+__all__ = ["check_batch", "collect_inputs", "conv1d_modules"]

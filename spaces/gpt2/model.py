@@ -197,3 +197,5 @@ def build_shapes(cfg: FlexConfig) -> FlexGPT2LM:
     """
     with no_init_weights(), torch.device("meta"):
         return FlexGPT2LM(cfg)
+
+__all__ = ["FlexGPT2LM", "build_model", "build_shapes", "causal_mask"]

@@ -58,3 +58,5 @@ def model_params(model: nn.Module) -> dict[str, int]:
             elif ".mlp." in name:
                 counts["FFN"] += size
     return counts
+
+__all__ = ["BUCKETS", "analytic_params", "model_params"]

@@ -26,3 +26,5 @@ RECOMPUTED: dict[str, tuple[float, float]] = {
     "decoder_params": (0.967, 0.847), "grasp": (-0.920, -0.758),
     "jacobian_cosine": (-0.362, -0.227),
 }
+
+__all__ = ["PAPER", "RECOMPUTED"]

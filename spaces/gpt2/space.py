@@ -193,3 +193,5 @@ class Gpt2Space(Space):
                 semantics: str = "intended") -> RawInputs:
         """One forward + backward of the mean adaptive-softmax NLL; see :mod:`.inputs`."""
         return collect_inputs(model, batch, semantics)
+
+__all__ = ["Gpt2Space", "TRUTH_CONVENTION", "load_records_with_errors"]

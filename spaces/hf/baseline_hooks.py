@@ -113,3 +113,5 @@ class HfBaselineHooks:
 
 
 HOOKS = HfBaselineHooks()
+
+__all__ = []

@@ -301,3 +301,5 @@ def attention_taps(model: nn.Module, blocks: BlockSpec = None
     finally:
         model.train(was_training)
     return [tap for tap in taps if tap is not None]
+
+__all__ = ["attention_taps", "collect_inputs", "run_forward"]

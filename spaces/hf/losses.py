@@ -130,3 +130,8 @@ def resolve_loss(model: nn.Module, loss: str | LossFn | None) -> tuple[str, Loss
         raise SpaceError(f"unknown loss {kind!r}; choose {' or '.join(LOSS_KINDS)}, or pass "
                          "a callable (outputs, batch) -> scalar")
     return DESCRIPTIONS[kind], masked_lm_loss if kind == MASKED_LM else causal_lm_loss
+
+__all__ = [
+    "DESCRIPTIONS", "LOSS_KINDS", "LossFn", "causal_lm_loss", "logits_of", "model_inputs",
+    "resolve_loss",
+]

@@ -125,3 +125,5 @@ def measure(rid: str, config: Mapping[str, Any], kind: str) -> Shape:
     return Shape(int(params), len(find_blocks(model)), int(getattr(cfg, "hidden_size", 0)),
                  vocab if isinstance(vocab, int) else None,
                  positions if isinstance(positions, int) else None)
+
+__all__ = ["Shape", "build_model", "check_model_type", "measure", "record_kind"]

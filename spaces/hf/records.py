@@ -142,3 +142,5 @@ def load_benchmark(path: str) -> Benchmark:
     records = check_records(records, path, space="hf")
     shapes = {r.id: measure(r.id, r.config, kind) for r in records}
     return Benchmark(records, kind, label, higher, shapes)
+
+__all__ = ["FORMAT", "load_benchmark"]

@@ -101,3 +101,5 @@ class HfSpace(Space):
         ``(outputs, batch) -> scalar`` or None (by the model's head); ``blocks`` None (found
         from the structure), a dotted path or the block modules."""
         return collect_inputs(model, batch, loss=loss, blocks=blocks)
+
+__all__ = ["HfSpace"]

@@ -112,3 +112,8 @@ def position_table(model: nn.Module, blocks: list[nn.Module]) -> nn.Parameter | 
     if not tables:
         return None
     return max(tables, key=lambda m: m.num_embeddings).weight
+
+__all__ = [
+    "BlockSpec", "fan", "find_blocks", "input_embeddings", "is_linear", "linears", "out_in",
+    "position_table", "resolve_blocks",
+]

@@ -133,3 +133,7 @@ def tokenizer_source(checkpoint: Checkpoint) -> str | None:
     names = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json")
     return str(checkpoint.folder) if any((checkpoint.folder / n).is_file() for n in names) \
         else None
+
+__all__ = [
+    "SMOLLM2_FILE", "load_config", "load_model", "resolve", "smollm2_path", "tokenizer_source",
+]

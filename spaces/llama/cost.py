@@ -83,3 +83,5 @@ def subnet_cost(space: LonasSpace, config: Subnet) -> SubnetCost:
 def subnet_params(space: LonasSpace, config: Subnet) -> int:
     """The budgeted parameter count (``SubnetCost.params``) of a config."""
     return subnet_cost(space, config).params
+
+__all__ = ["SubnetCost", "constant_params", "subnet_cost", "subnet_params"]

@@ -77,3 +77,5 @@ def active_bias(module: nn.Module) -> torch.Tensor | None:
     if isinstance(module, ElasticLinear):
         return module.active_bias()
     return module.bias
+
+__all__ = ["ElasticLinear", "active_bias", "active_weight", "make_elastic"]

@@ -128,3 +128,5 @@ def heldout_loss(supernet: LonasSupernet, config: Subnet, rows: torch.Tensor,
             total += float(_window_loss(supernet.model, chunk).item()) * n
             count += n
     return total / count
+
+__all__ = ["FinetuneSetup", "heldout_loss", "train_super_adapter", "windows"]

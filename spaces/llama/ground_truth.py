@@ -207,3 +207,8 @@ def save_ground_truth(path: str | Path, space: LonasSpace, truth: dict[Subnet, f
     """Write ``truth`` in the JSON form :func:`load_ground_truth` reads."""
     data = [{"config": space.to_nncf_list(c), "accuracy": v} for c, v in truth.items()]
     Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+
+__all__ = [
+    "TrainingSetup", "load_ground_truth", "save_ground_truth", "short_training_loss",
+    "short_training_truth",
+]

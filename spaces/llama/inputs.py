@@ -202,3 +202,5 @@ def _input_grad_hook(i: int, store: list[torch.Tensor | None]) -> Any:
         return args, {**kwargs, "hidden_states": x}
 
     return hook
+
+__all__ = ["LOSS_MODES", "collect_subnet", "lm_loss"]

@@ -78,3 +78,5 @@ def estimate_memory(
         device_total=base + adapters + base_grads + activations,
         host_inputs=host,
     )
+
+__all__ = ["estimate_memory"]

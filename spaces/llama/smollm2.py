@@ -87,3 +87,8 @@ def adapter_path() -> Path:
 def benchmark_path() -> Path:
     """The shipped sub-network benchmark."""
     return DATA / BENCH_FILE
+
+__all__ = [
+    "BENCH_FILE", "CONFIG_FILE", "DATA", "HELDOUT_SEQ_LEN", "HELDOUT_WINDOWS", "IDS_FILE",
+    "PRESET", "adapter_path", "benchmark_path", "heldout_rows", "model_config", "text_ids",
+]

@@ -399,3 +399,8 @@ class LonasSpace:
         else:
             raise SpaceError(f"unknown config format {fmt!r} (use list or nncf)")
         Path(path).write_text(json.dumps(data) + "\n", encoding="utf-8")
+
+__all__ = [
+    "LLAMA_13B", "LLAMA_7B", "LonasSpace", "ModelDims", "RANK_RATIOS", "Subnet", "TARGET_MODULES",
+    "default_rank",
+]

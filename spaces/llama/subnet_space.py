@@ -329,3 +329,4 @@ class LlamaSpace(Space):
     def _config(self, record: Record) -> Subnet:
         return self.lonas().validate(record.config.get("subnet", ()))
 
+__all__ = ["LlamaSpace"]

@@ -120,3 +120,5 @@ class LlamaSubnets(SubnetSearchSpace):
         """The super-network's build facts, its group table, module set and loss."""
         return {**self.supernet.meta, "space": self.lonas.describe(), "modules": self.modules,
                 "loss": self.loss}
+
+__all__ = ["LlamaSubnets", "resolve_modules"]

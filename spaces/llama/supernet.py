@@ -356,3 +356,8 @@ class LonasSupernet:
     def elastic_modules(self) -> list[ElasticLinear]:
         """Every elastic Linear (for tests and diagnostics)."""
         return [m for m in self.model.modules() if isinstance(m, ElasticLinear)]
+
+__all__ = [
+    "DTYPES", "LORA_INITS", "LonasSupernet", "MODULE_SETS", "TINY_CONFIG", "adapter_rank_ratios",
+    "build_base", "save_space_file", "tiny_config",
+]

@@ -133,3 +133,8 @@ def disjoint_parts(encode: Encoder, n: int = SHARED_SPAN) -> dict[str, str]:
     held = part_spans(heldout, encode, n)
     calibration = drop_shared(parts["calibration"], trained | held, encode, n)
     return {"train": parts["train"], "calibration": calibration, "heldout": heldout}
+
+__all__ = [
+    "Encoder", "PARTS", "SHARED_SPAN", "disjoint_parts", "drop_shared", "paragraph_index",
+    "part_of", "spans", "text_parts",
+]

@@ -180,3 +180,5 @@ def _score_synflow_pass(sheet: _Sheet, hooks: BaselineHooks, model: nn.Module,
     fns = synflow_scores(w, g)
     for key in keys:
         sheet.put(key, fns[key], build + secs)
+
+__all__ = ["ArchScores", "feature_score", "reason", "score_architecture"]

@@ -92,3 +92,7 @@ def save_cached(folder: Path, cfg: ExtractConfig, batch: dict[str, torch.Tensor]
     atomic_json(cache_file(folder, result.id),
                 {"format": SCORES_FORMAT, "key": key, "digest": _digest(key, scores),
                  "scores": scores}, sort_keys=True)
+
+__all__ = [
+    "SCORES_FORMAT", "ScoresFileError", "cache_file", "cache_folder", "read_cached", "save_cached",
+]

@@ -102,3 +102,8 @@ def check_keys(keys: Iterable[str]) -> list[str]:
         raise SpaceError(f"unknown baseline(s) {', '.join(bad)}; choose from "
                          f"{', '.join(BY_KEY)}")
     return [b.key for b in BASELINES if b.key in keys]
+
+__all__ = [
+    "BASELINES", "BASELINES_VERSION", "BY_KEY", "Baseline", "BaselineUnavailable", "MODULE_SETS",
+    "check_keys",
+]

@@ -135,3 +135,5 @@ def _jacobian(res: GradientPass) -> float:
     if res.position_grad is None:
         raise BaselineUnavailable("the space has no learned position table")
     return jacobian_cosine(res.position_grad)
+
+__all__ = ["forward_scores", "gradient_scores", "jacobian_cosine", "nuclear_norm", "synflow_scores"]

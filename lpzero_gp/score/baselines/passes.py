@@ -193,3 +193,5 @@ def synflow_pass(hooks: BaselineHooks, model: nn.Module, batch: dict[str, torch.
     grads = {m: (torch.zeros_like(m.weight) if g is None else g.detach())
              for m, g in zip(layers, got, strict=True)}
     return weights, grads, time.perf_counter() - t0
+
+__all__ = ["GradientPass", "gradient_pass", "synflow_pass"]

@@ -88,3 +88,5 @@ def score_many(space: Space, records: list[Record], batch: dict[str, torch.Tenso
         if progress:
             progress(res)
     return [out[r.id] for r in records]
+
+__all__ = ["score_many"]

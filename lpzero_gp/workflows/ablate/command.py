@@ -89,3 +89,5 @@ def run_ablate(opts: AblateOptions) -> Report:
     write(result, out, opts.force, title, timing)
     return Report(result, ablation_lines(result, title, out, timing["wall_seconds"], ex),
                   out=out)
+
+__all__ = ["load_data", "run_ablate", "write"]

@@ -110,3 +110,8 @@ def budget_of(opts: AblateOptions) -> tuple[tuple[int, int, int], str]:
     """(population, offspring, evaluations) of the options and where they come from."""
     return resolve_budget(ABLATE_BUDGETS, opts.budget, opts.population, opts.offspring,
                           opts.evaluations)
+
+__all__ = [
+    "ARMS", "AblationConfig", "COUNTING", "DRAW_LIMIT", "STALL_LIMIT", "STATS_ARMS", "budget_of",
+    "config_from_options",
+]

@@ -94,3 +94,5 @@ def ablation_lines(result: dict, title: str, out: Path, wall: float, extractor) 
     lines.append(f"\nresults: {out}  ({wall:.0f} s; statistics: "
                  f"{extractor.loaded} from the cache, {extractor.built} models built)")
     return lines
+
+__all__ = ["ablation_lines", "markdown"]

@@ -100,3 +100,4 @@ def plot_sweep(result: dict, name: str, path: Path, title: str, xlabel: str,
             "of each run, on the search split and scored on the validation split. "
             + COUNTING[0].upper() + COUNTING[1:] + ".")
 
+__all__ = ["plot_rps", "plot_sweep"]

@@ -201,3 +201,7 @@ def execute(data: AblationData, cfg: AblationConfig, key: RunKey) -> RunResult:
     scfg = cfg.search_config(seed, pop, n_unary, rps=arm == "evolution_rps")
     return evolution_run(data, scfg, cfg.evaluations, arm)
 
+__all__ = [
+    "AblationData", "RunKey", "RunResult", "evolution_run", "execute", "json_number", "plan",
+    "random_run",
+]

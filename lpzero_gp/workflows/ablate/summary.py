@@ -109,3 +109,5 @@ def _real_vs_null(data: AblationData, real: list[RunResult], null: list[RunResul
 def ordered(d: dict) -> dict:
     """A dict keyed by numbers as strings, in numeric order (JSON files sort keys as text)."""
     return dict(sorted(d.items(), key=lambda kv: int(kv[0])))
+
+__all__ = ["ordered", "run_ablation", "step_values", "summarize"]
