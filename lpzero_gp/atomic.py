@@ -2,7 +2,12 @@
 
 A file is written to a uniquely named temporary sibling, flushed and fsynced, then renamed over
 its target (and the folder entry fsynced), so a crash or a full disk never leaves a half-written
-file or a stray temporary one. :class:`AtomicFolder` does the same for a whole results folder.
+file or a stray temporary one. :class:`AtomicFolder` does the same for a whole results folder:
+before the rename it fsyncs every file and folder in it (those its callers wrote, plots saved by
+matplotlib included), and after it the parent, so a results folder that exists is on disk.
+
+CSV cells that a spreadsheet would run as a formula (text starting with ``=``, ``+``, ``-``,
+``@``, a tab or a carriage return) are written with a leading ``'``; numbers are left alone.
 """
 
 from __future__ import annotations
@@ -28,6 +33,29 @@ def _fsync_dir(folder: Path) -> None:
             os.fsync(fd)
         finally:
             os.close(fd)
+
+
+def _fsync_tree(folder: Path) -> None:
+    """fsync every regular file under ``folder``, then every folder, deepest first.
+
+    Symbolic links are neither followed nor synced. OSError from a file's fsync propagates:
+    a file that cannot be made durable is a failed write.
+    """
+    nofollow = getattr(os, "O_NOFOLLOW", 0)
+    folders = []
+    for root, _dirs, files in os.walk(folder):
+        folders.append(Path(root))
+        for name in sorted(files):
+            path = Path(root) / name
+            if path.is_symlink() or not path.is_file():
+                continue
+            fd = os.open(path, os.O_RDONLY | nofollow)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+    for sub in reversed(folders):
+        _fsync_dir(sub)
 
 
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], Any]) -> None:
@@ -134,8 +162,7 @@ class AtomicFolder:
             parent.mkdir(parents=True, exist_ok=True)
             self._remove_stale(parent)
             self.tmp = Path(tempfile.mkdtemp(prefix=self._prefix("partial") + f"{os.getpid()}-",
-                                             dir=parent))
-            self.tmp.chmod(0o777 & ~_umask())
+                                             dir=parent))  # private until renamed
         except OSError as exc:
             self._lock.__exit__()
             raise ResultsError(f"cannot write results to {self.out}: "
@@ -167,11 +194,19 @@ class AtomicFolder:
                                f"{exc.strerror or exc}") from None
 
     def _replace(self) -> None:
+        self.tmp.chmod(0o777 & ~_umask())
+        _fsync_tree(self.tmp)  # every file and folder on disk before the folder appears
         old = None
         if self.out.exists():  # move aside first so that ``out`` is never half-replaced
             old = self.out.parent / (self._prefix("old") + f"{os.getpid()}-{self.tmp.name}")
             self.out.replace(old)
-        self.tmp.replace(self.out)
+        try:
+            self.tmp.replace(self.out)
+        except OSError:
+            if old is not None:  # put the previous results back
+                with contextlib.suppress(OSError):
+                    old.replace(self.out)
+            raise
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
         _fsync_dir(self.out.parent)
@@ -190,12 +225,34 @@ class AtomicFolder:
         self.path(name).write_text(text)
 
     def csv(self, name: str, rows: list[dict]) -> None:
-        """Write rows as CSV (columns from the first row)."""
+        """Write rows as CSV (columns from the first row); text cells and column names that
+        a spreadsheet would run as a formula get a leading ``'`` (:func:`csv_cell`)."""
         with open(self.path(name), "w", newline="") as f:
             if not rows:
                 return
             w = csv.DictWriter(f, fieldnames=list(rows[0]))
-            w.writeheader()
-            w.writerows(rows)
+            w.writerow({key: csv_cell(key) for key in rows[0]})
+            w.writerows({key: csv_cell(value) for key, value in row.items()} for row in rows)
 
-__all__ = ["AtomicFolder", "atomic_bytes", "atomic_json", "atomic_text", "atomic_write"]
+
+#: First characters that make a spreadsheet read a cell as a formula.
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """``value`` as a CSV cell: text starting with a formula character gets a leading ``'``.
+
+    Numbers, and text that is exactly a number (``-0.5``, ``-inf``), are kept as they are.
+    """
+    if not isinstance(value, str) or not value.startswith(FORMULA_STARTS):
+        return value
+    if value == value.strip():
+        with contextlib.suppress(ValueError):
+            float(value)
+            return value
+    return "'" + value
+
+__all__ = [
+    "FORMULA_STARTS", "AtomicFolder", "atomic_bytes", "atomic_json", "atomic_text",
+    "atomic_write", "csv_cell",
+]

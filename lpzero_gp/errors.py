@@ -6,6 +6,14 @@ subclass says where the problem came from. Library code raises these and never e
 
 from __future__ import annotations
 
+import contextlib
+import io
+import logging
+import os
+import re
+import warnings
+from collections.abc import Iterator
+
 
 class LpzeroError(ValueError):
     """A problem the user can fix (bad option, file or proxy); shown as one line, exit 2."""
@@ -57,7 +65,91 @@ def one_line(exc: BaseException, with_type: bool = False, limit: int | None = No
     return msg if limit is None or len(msg) <= limit else msg[:limit - 3] + "..."
 
 
+def env_limit(name: str, default: int) -> int:
+    """A size limit: the environment variable ``name`` (a positive whole number) or
+    ``default``; OptionError naming the variable when it is set to anything else."""
+    text = os.environ.get(name, "").strip().replace("_", "")
+    if not text:
+        return default
+    if not text.isdigit() or int(text) < 1:
+        raise OptionError(f"{name}={os.environ[name]!r}: give a positive whole number")
+    return int(text)
+
+
+#: Loggers of the libraries that load models and tokenizers for the spaces and the engine.
+THIRD_PARTY_LOGGERS = ("transformers", "huggingface_hub", "accelerate", "peft", "gguf")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_REPORT_STATUS = re.compile(r"\|\s*(MISSING|UNEXPECTED|MISMATCH|CONVERSION)\s*\|")
+
+
+class Captured(list):
+    """The lines a third-party library printed or logged while :func:`captured_output` ran."""
+
+    def summary(self, limit: int = 200) -> str:
+        """The captured lines as one line ('' when there were none): a transformers load
+        report becomes its key counts (``load report: 2 mismatched keys``), anything else its
+        first line and how many more there were."""
+        lines = [line for line in (_ANSI.sub("", x).strip() for x in self) if line]
+        if not lines:
+            return ""
+        statuses = [m.group(1) for line in lines if (m := _REPORT_STATUS.search(line))]
+        if statuses:
+            names = {"MISSING": "missing", "UNEXPECTED": "unexpected",
+                     "MISMATCH": "mismatched", "CONVERSION": "unconverted"}
+            counts = [f"{statuses.count(s)} {names[s]}" for s in names if s in statuses]
+            return f"load report: {', '.join(counts)} weight tensor(s)"
+        text = lines[0].removeprefix("[transformers]").strip()
+        text = text if len(text) <= limit else text[:limit - 3] + "..."
+        more = len(lines) - 1
+        return f"{text} (+{more} more line{'s' if more > 1 else ''})" if more else text
+
+    def note(self) -> str:
+        """`` (summary)`` to append to an error message, or ''."""
+        text = self.summary()
+        return f" ({text})" if text else ""
+
+
+class _ListHandler(logging.Handler):
+    def __init__(self, sink: Captured) -> None:
+        super().__init__(logging.INFO)
+        self.sink = sink
+
+    def emit(self, record: logging.LogRecord) -> None:
+        with contextlib.suppress(Exception):
+            self.sink.extend(record.getMessage().splitlines())
+
+
+@contextlib.contextmanager
+def captured_output(loggers: tuple[str, ...] = THIRD_PARTY_LOGGERS) -> Iterator[Captured]:
+    """Capture what third-party loaders log (warning and above), print to stdout and warn,
+    so that a model load reports in one line of ours instead of a page of theirs; the
+    yielded :class:`Captured` holds the lines (summarise with ``summary``/``note``)."""
+    sink = Captured()
+    handler = _ListHandler(sink)
+    saved = []
+    for name in loggers:
+        logger = logging.getLogger(name)
+        saved.append((logger, logger.handlers[:], logger.propagate))
+        logger.handlers = [handler]
+        logger.propagate = False
+    stdout = io.StringIO()
+    try:
+        with warnings.catch_warnings(record=True) as caught, \
+                contextlib.redirect_stdout(stdout):
+            warnings.simplefilter("always")
+            try:
+                yield sink
+            finally:
+                sink.extend(str(w.message) for w in caught)
+                sink.extend(stdout.getvalue().splitlines())
+    finally:
+        for logger, handlers, propagate in saved:
+            logger.handlers = handlers
+            logger.propagate = propagate
+
+
 __all__ = [
-    "CalibrationError", "CheckpointError", "LpzeroError", "OptionError", "ParallelError",
-    "ProxyError", "ResultsError", "SpaceError", "one_line",
+    "CalibrationError", "Captured", "CheckpointError", "LpzeroError", "OptionError",
+    "ParallelError", "ProxyError", "ResultsError", "SpaceError", "THIRD_PARTY_LOGGERS",
+    "captured_output", "env_limit", "one_line",
 ]

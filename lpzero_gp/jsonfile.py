@@ -3,8 +3,11 @@
 Python's ``json`` recurses once per nesting level, so ``[[[[...]]]]`` 100,000 deep raises
 RecursionError, and an integer of thousands of digits raises ValueError. :func:`read_json`
 (a file) and :func:`loads_json` (text) refuse nesting deeper than :data:`MAX_DEPTH` before
-parsing and turn every decoding failure into one error of the caller's ``LpzeroError`` class,
-so a bad file is one line and exit code 2, never an internal error::
+parsing, refuse a key repeated in one object (Python's ``json`` keeps the last silently, so a
+file could say one thing to a reader's eye and another to the program), naming its path
+(``records[3].higher_is_better``), and turn every decoding failure into one error of the
+caller's ``LpzeroError`` class, so a bad file is one line and exit code 2, never an internal
+error::
 
     data = read_json(path, "checkpoint", error=CheckpointError)
 
@@ -42,14 +45,68 @@ def nesting_depth(text: str) -> int:
     return max(steps, default=0)
 
 
+class _Repeated(dict):
+    """An object of the parsed text that repeats ``key`` (kept with its last value)."""
+
+    key: str
+
+
+def _pairs(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """A JSON object as a dict; a :class:`_Repeated` one when a key appears twice."""
+    out = dict(pairs)
+    if len(out) == len(pairs):
+        return out
+    repeated = _Repeated(out)
+    seen: set[str] = set()
+    for key, _ in pairs:
+        if key in seen:
+            repeated.key = key
+            break
+        seen.add(key)
+    return repeated
+
+
+def _step(key: str | int) -> str:
+    """One step of a path: ``[3]``, ``.name`` or ``["odd key"]`` (escaped, one line)."""
+    if isinstance(key, int):
+        return f"[{key}]"
+    return f".{key}" if key.isidentifier() else f"[{json.dumps(key)}]"
+
+
+def _repeated_path(value: Any) -> str | None:
+    """The path of the first repeated key in parsed ``value`` (document order), else None."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, _Repeated):
+            return (path + _step(node.key)).lstrip(".")
+        if isinstance(node, dict):
+            children = [(v, path + _step(k)) for k, v in node.items()]
+        elif isinstance(node, list):
+            children = [(v, path + _step(i)) for i, v in enumerate(node)]
+        else:
+            continue
+        stack.extend(reversed(children))
+    return None
+
+
 def loads_json(text: str, what: str, error: type[LpzeroError] = SpaceError,
                max_depth: int = MAX_DEPTH) -> Any:
-    """The value of JSON ``text``; ``error`` naming ``what`` (when given) if it is not usable."""
+    """The value of JSON ``text``; ``error`` naming ``what`` (when given) if it is not usable
+    (invalid, nested too deeply, or repeating a key in one object)."""
     where = f"{what}: " if what else ""
     if text.count("[") + text.count("{") > max_depth and nesting_depth(text) > max_depth:
         raise error(f"{where}JSON nested deeper than {max_depth} levels")
+    found: list[bool] = []
+
+    def pairs(items: list[tuple[str, Any]]) -> dict[str, Any]:
+        out = _pairs(items)
+        if type(out) is _Repeated:
+            found.append(True)
+        return out
+
     try:
-        return json.loads(text)
+        value = json.loads(text, object_pairs_hook=pairs)
     except json.JSONDecodeError as exc:
         raise error(f"{where}not valid JSON ({exc.msg} at line {exc.lineno}, "
                     f"column {exc.colno})") from None
@@ -57,6 +114,10 @@ def loads_json(text: str, what: str, error: type[LpzeroError] = SpaceError,
         raise error(f"{where}JSON nested too deeply") from None
     except ValueError as exc:  # e.g. an integer of more digits than Python converts
         raise error(f"{where}not valid JSON ({one_line(exc, limit=120)})") from None
+    if found:
+        raise error(f"{where}duplicate key {_repeated_path(value)} (each key may appear once "
+                    "in an object)")
+    return value
 
 
 def read_json(path: str | os.PathLike[str] | Traversable, what: str,

@@ -9,6 +9,9 @@ from __future__ import annotations
 import atexit
 import multiprocessing as mp
 import random
+import socket
+import struct
+import time
 import warnings
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -17,6 +20,12 @@ from lpzero_gp.errors import OptionError, ParallelError
 
 _SCORER = None
 _CLIENTS: dict[str, object] = {}
+#: Seconds the handshake with a Dask scheduler may take (connect and first message).
+HANDSHAKE_SECONDS = 10.0
+#: Largest first message a Dask scheduler sends (its handshake is a few hundred bytes).
+HANDSHAKE_BYTES = 1 << 16
+#: Port of a Dask scheduler address given without one.
+DASK_PORT = 8786
 
 
 def _init_scorer(scorer) -> None:
@@ -56,13 +65,94 @@ def dask_client(address: str):
         client = Client(cluster)
         random.setstate(state)
     else:
+        check_scheduler(address)
         try:
             client = Client(address, timeout="10s")
-        except OSError as exc:
+        except (OSError, TimeoutError) as exc:
             raise ParallelError(f"cannot reach Dask scheduler {address}: {exc}") from None
     atexit.register(client.close)
     _CLIENTS[address] = client
     return client
+
+
+def _host_port(address: str) -> tuple[str, int] | None:
+    """(host, port) of a ``tcp://`` or bare ``host[:port]`` address; None for another scheme
+    (tls, ucx, ...), which distributed checks itself."""
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        rest = address
+    elif scheme != "tcp":
+        return None
+    rest = rest.rstrip("/")
+    if rest.startswith("["):  # [::1]:8786
+        host, _, port = rest[1:].partition("]")
+        port = port.removeprefix(":")
+    else:
+        host, _, port = rest.rpartition(":") if rest.count(":") == 1 else (rest, "", "")
+    if not host or (port and not port.isdigit()) or (port and not 0 < int(port) < 65536):
+        raise ParallelError(f"--dask {address!r}: give local or a scheduler address "
+                            "such as tcp://HOST:8786")
+    return host, int(port) if port else DASK_PORT
+
+
+def _read(sock: socket.socket, n: int, deadline: float) -> bytes:
+    """Exactly ``n`` bytes before ``deadline`` (fewer when the peer closes)."""
+    data = b""
+    while len(data) < n:
+        sock.settimeout(max(deadline - time.monotonic(), 0.001))
+        chunk = sock.recv(n - len(data))
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def check_scheduler(address: str, timeout: float = HANDSHAKE_SECONDS) -> None:
+    """Check that ``address`` answers as a Dask scheduler before distributed is handed it.
+
+    A scheduler sends its handshake first: an 8-byte length, then that many bytes that begin
+    with a frame count and the frames' sizes. It is read within ``timeout`` seconds and at most
+    :data:`HANDSHAKE_BYTES`, so a server that answers garbage (or nothing) is one
+    ParallelError line rather than a huge allocation or a hang.
+    """
+    where = _host_port(address)
+    if where is None:
+        return
+    deadline = time.monotonic() + timeout
+    problem = None
+    try:
+        with socket.create_connection(where, timeout=timeout) as sock:
+            head = _read(sock, 8, deadline)
+            if len(head) < 8:
+                problem = "it closed the connection without a handshake"
+            else:
+                (size,) = struct.unpack("<Q", head)
+                if not 16 <= size <= HANDSHAKE_BYTES:
+                    problem = (f"its first message claims {size:,} bytes, not a handshake "
+                               f"of at most {HANDSHAKE_BYTES:,}")
+                else:
+                    problem = _frames_problem(_read(sock, size, deadline), size)
+    except TimeoutError:
+        problem = f"no handshake within {timeout:g} s"
+    except OSError as exc:
+        raise ParallelError(f"cannot reach Dask scheduler {address}: "
+                            f"{exc.strerror or exc}") from None
+    if problem:
+        raise ParallelError(f"--dask {address} does not answer as a Dask scheduler ({problem}); "
+                            "give the address the scheduler prints (tcp://HOST:PORT) or local")
+
+
+def _frames_problem(body: bytes, size: int) -> str | None:
+    """Why ``body`` is not a framed Dask message of ``size`` bytes (None: it is one)."""
+    if len(body) < size:
+        return "it closed the connection in the middle of its handshake"
+    (frames,) = struct.unpack("<Q", body[:8])
+    if not 1 <= frames <= 64 or 8 * (frames + 1) > size:
+        return f"its handshake declares {frames:,} frames"
+    sizes = struct.unpack(f"<{frames}Q", body[8:8 * (frames + 1)])
+    if sum(sizes) > size - 8 * (frames + 1):
+        return "its handshake's frames are longer than the message"
+    return None
 
 
 def _check_workers(workers: int) -> None:
@@ -170,4 +260,4 @@ def fitness_mapper(scorer, workers: int = 1, dask: str | None = None):
         return pool_score, _ResilientPool(workers, _init_scorer, (scorer,), local=scorer)
     return scorer, map
 
-__all__ = ["fitness_mapper", "make_mapper", "stream"]
+__all__ = ["check_scheduler", "fitness_mapper", "make_mapper", "stream"]

@@ -10,7 +10,10 @@ a space's name. Spaces import nothing from the engine: the engine hands them wha
 from __future__ import annotations
 
 import hashlib
+import json
+import os
 import random
+import re
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping, Sequence
@@ -47,6 +50,64 @@ def arch_seed(seed: int, arch_id: str) -> int:
     return int.from_bytes(h, "little")
 
 
+#: Files up to this size are hashed whole by :func:`path_digest`; larger ones by a sample.
+FULL_HASH_BYTES = 8 << 20
+#: Bytes read from each end of a file larger than :data:`FULL_HASH_BYTES`.
+SAMPLE_BYTES = 1 << 20
+
+
+def config_digest(config: Any) -> str:
+    """SHA-256 of a record config as canonical JSON (sorted keys, no spaces): the same config
+    gives the same digest whatever the key order of the file it came from."""
+    text = json.dumps(config, sort_keys=True, separators=(",", ":"), ensure_ascii=False,
+                      default=str)
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def _file_digest(h: Any, path: str) -> None:
+    """Feed one file to ``h``: its whole content up to :data:`FULL_HASH_BYTES`; beyond, its
+    size, modification time and first and last :data:`SAMPLE_BYTES`."""
+    st = os.stat(path)
+    with open(path, "rb") as f:
+        if st.st_size <= FULL_HASH_BYTES:
+            h.update(b"full:%d:" % st.st_size)
+            for chunk in iter(lambda: f.read(SAMPLE_BYTES), b""):
+                h.update(chunk)
+            return
+        h.update(b"sampled:%d:%d:" % (st.st_size, st.st_mtime_ns))
+        h.update(f.read(SAMPLE_BYTES))
+        f.seek(st.st_size - SAMPLE_BYTES)
+        h.update(f.read(SAMPLE_BYTES))
+
+
+def path_digest(path: str | os.PathLike[str]) -> str:
+    """SHA-256 of what a file or folder holds, for cache keys of records that point at files.
+
+    A file of up to 8 MiB (:data:`FULL_HASH_BYTES`) is hashed whole; a larger one (weights: a
+    ``.gguf`` or ``.safetensors``) by its size, modification time and first and last MiB, so a
+    multi-gigabyte checkpoint costs two reads, and a copied or touched one counts as changed.
+    A folder is every file under it (hidden names and links to folders skipped) by relative
+    path, in sorted order. A missing or unreadable path digests its name and the error, so it
+    never matches a readable one.
+    """
+    h = hashlib.sha256()
+    root = os.path.abspath(os.fspath(path))
+    try:
+        if os.path.isdir(root):
+            files = []
+            for folder, dirs, names in os.walk(root):
+                dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+                files += [os.path.join(folder, n) for n in names if not n.startswith(".")]
+            for file in sorted(files):
+                h.update(f"\0{os.path.relpath(file, root)}\0".encode())
+                _file_digest(h, file)
+        else:
+            _file_digest(h, root)
+    except OSError as exc:
+        h.update(f"unreadable:{root}:{exc.strerror or type(exc).__name__}".encode())
+    return h.hexdigest()
+
+
 @dataclass(frozen=True)
 class Record:
     """One benchmark architecture: its id, its config, and its ground truth (higher is better)."""
@@ -66,6 +127,68 @@ def _shown_id(key: Hashable) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+#: The bidirectional marks, embeddings, overrides and isolates: they make text display other
+#: than it reads (an id that looks like another).
+_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+#: Characters no record id may hold: C0 and C1 controls (DEL included), the line and paragraph
+#: separators, and the bidirectional controls.
+_UNSAFE_ID_CHARS = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}]")
+#: The same for other text of a record (its config's keys and strings): tab and line breaks
+#: may appear there.
+_UNSAFE_TEXT_CHARS = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}]")
+
+
+def _unsafe(text: str, pattern: re.Pattern[str]) -> str | None:
+    """The first character of ``text`` that ``pattern`` refuses, else None."""
+    found = pattern.search(text)
+    return None if found is None else found.group()
+
+
+def _unsafe_in(value: Any, where: str) -> tuple[str, str] | None:
+    """(path, character) of the first refused character in the keys and strings of a
+    record's ``value`` (a config: dicts, lists, strings), else None."""
+    stack = [(value, where)]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, str):
+            char = _unsafe(node, _UNSAFE_TEXT_CHARS)
+            if char:
+                return path, char
+        elif isinstance(node, Mapping):
+            for key in node:
+                char = _unsafe(key, _UNSAFE_TEXT_CHARS) if isinstance(key, str) else None
+                if char:
+                    return f"{path} (a key)", char
+            stack.extend(reversed([(v, f"{path}.{k}") for k, v in node.items()]))
+        elif isinstance(node, list | tuple):
+            stack.extend(reversed([(v, f"{path}[{i}]") for i, v in enumerate(node)]))
+    return None
+
+
+def _check_text(records: Sequence[Record], source: str, positions: Mapping[Hashable, int],
+                ids: Sequence[Hashable | None]) -> None:
+    """SpaceError naming the record's position and the code point when an id holds a control
+    or bidirectional character (:data:`_UNSAFE_ID_CHARS`) or its config's text does
+    (:data:`_UNSAFE_TEXT_CHARS`): such text would reach tables and terminals as it is."""
+    def refuse(position: int, what: str, char: str) -> None:
+        kind = "bidirectional control" if re.match(f"[{_BIDI}]", char) else "control"
+        raise SpaceError(f"{source}: record #{position}: {what} holds the {kind} character "
+                         f"U+{ord(char):04X}; ids and record text must be plain printable text")
+
+    for position, key in enumerate(ids):
+        char = _unsafe(key, _UNSAFE_ID_CHARS) if isinstance(key, str) else None
+        if char:
+            refuse(position, "its id", char)
+    for index, record in enumerate(records):
+        position = positions.get(record.id, index)
+        char = _unsafe(record.id, _UNSAFE_ID_CHARS) if isinstance(record.id, str) else None
+        if char:
+            refuse(position, "its id", char)
+        found = _unsafe_in(record.config, "config")
+        if found:
+            refuse(position, f"{found[0]} (record {_shown_id(record.id)})", found[1])
+
+
 def check_records(records: Sequence[Record], source: str, *, space: str = "",
                   ids: Sequence[Hashable | None] | None = None,
                   skipped: Sequence[tuple[str, str]] = ()) -> list[Record]:
@@ -75,11 +198,15 @@ def check_records(records: Sequence[Record], source: str, *, space: str = "",
     found even when one copy is skipped; None marks a record without a usable id. ``skipped``
     holds ``(label, reason)`` for each record that cannot be built (its id, or ``#position``):
     they are one warning with their count, the first reason and the first few labels. A file
-    with no record left, a duplicate id, a truth that is not finite, and one truth shared by
-    every record (nothing to rank) are each one SpaceError naming ``source``.
+    with no record left, an id or config text holding a control or bidirectional character, a
+    duplicate id, a truth that is not finite, and one truth shared by every record (nothing to
+    rank) are each one SpaceError naming ``source`` (and the record's position).
     """
+    every = [r.id for r in records] if ids is None else list(ids)
     first: dict[Hashable, int] = {}
-    for position, key in enumerate([r.id for r in records] if ids is None else ids):
+    _check_text(records, source, {key: i for i, key in enumerate(every) if key is not None},
+                every)
+    for position, key in enumerate(every):
         if key is None:
             continue
         if key in first:
@@ -315,6 +442,20 @@ class Space(ABC):
     #: Whether :meth:`subnets` gives the space's sub-networks (``lpzero-gp subnets``).
     has_subnets: bool = False
 
+    #: Version of the space's model code, part of every statistics-cache key: bump it by hand
+    #: when a change to ``build`` or ``collect`` alters what the same record gives.
+    code_version: str = "1"
+
+    def record_digest(self, record: Record) -> str:
+        """Digest of what decides ``record``'s statistics beyond the run's settings, part of
+        its statistics-cache key, so a record edited under the same id is recomputed.
+
+        Default: :func:`config_digest` of its config (never its truth). A space whose records
+        or options point at files (weights, configs) overrides this to add their content
+        (:func:`path_digest`).
+        """
+        return config_digest(record.config)
+
     def model_seed(self, seed: int, record_id: str) -> int:
         """Seed of one architecture's model (default: a hash of run seed and id, so the model
         never depends on evaluation order or worker count)."""
@@ -382,4 +523,5 @@ class Space(ABC):
 __all__ = [
     "BaselineHooks", "BaselineSpec", "CalibrationSpec", "INPUT_NAMES", "RawInputs", "Record",
     "SEMANTICS", "Space", "SubnetConfig", "SubnetSearchSpace", "arch_seed", "check_records",
+    "config_digest", "path_digest",
 ]

@@ -334,9 +334,11 @@ def test_cached_scores_carry_a_digest_and_damaged_entries_are_recomputed(tmp_pat
 
     first = scores()
     folder = BL.cache_folder(tmp_path, cfg, batch)
-    files = [BL.cache_file(folder, r.id) for r in records]
+    digests = [space.record_digest(r) for r in records]
+    files = [BL.cache_file(folder, r.id, d) for r, d in zip(records, digests, strict=True)]
     entry = json.loads(files[0].read_text())
-    assert entry["key"] == f"{folder.name}/{records[0].id}" and len(entry["digest"]) == 64
+    assert entry["key"] == f"{folder.name}/{records[0].id}/{digests[0]}"
+    assert len(entry["digest"]) == 64
     entry["scores"]["scores"]["params"] += 1  # an edited value
     files[0].write_text(json.dumps(entry))
     files[2].write_bytes(files[1].read_bytes())  # a swapped file
@@ -357,4 +359,24 @@ def test_cached_scores_carry_a_digest_and_damaged_entries_are_recomputed(tmp_pat
         assert scores() == first  # every entry rewritten, and now read back
     files[2].write_bytes(files[1].read_bytes())
     with pytest.raises(BL.ScoresFileError, match="another architecture"):
-        BL.read_cached(folder, records[2].id)
+        BL.read_cached(folder, records[2].id, digests[2])
+
+
+def test_an_edited_record_is_scored_again_not_read_from_the_cache(tmp_path):
+    """Baseline scores are keyed by what defines the architecture, not its id alone."""
+    from dataclasses import replace
+
+    from faulty_space import ToySpace
+
+    from lpzero_gp.stats.extract import ExtractConfig
+
+    space = ToySpace()
+    records, batch = space.load_records()[:2], space_batch(space.calibration, 2, 8)
+    cfg, keys = ExtractConfig("toy", "default"), ["params"]
+    first = BL.score_many(space, records, batch, cfg, keys, cache_dir=str(tmp_path))
+    wider = {**records[0].config, "width": records[0].config["width"] * 2}
+    edited = [replace(records[0], config=wider), records[1]]
+    again = BL.score_many(space, edited, batch, cfg, keys, cache_dir=str(tmp_path))
+    assert again[0].id == first[0].id
+    assert again[0].scores["params"] != first[0].scores["params"]
+    assert again[1].scores == first[1].scores

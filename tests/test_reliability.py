@@ -608,7 +608,7 @@ def _nan(path: Path) -> None:
 
 
 @pytest.mark.parametrize("damage", ["flipped bytes", "swapped files", "nan tensor",
-                                    "wrong structure", "truncated"])
+                                    "wrong structure", "truncated", "replaced by a folder"])
 def test_damaged_cache_entries_are_recomputed(reference, cache, tmp_path, capsys, damage):
     own = tmp_path / "cache"
     shutil.copytree(cache, own)
@@ -621,6 +621,9 @@ def test_damaged_cache_entries_are_recomputed(reference, cache, tmp_path, capsys
         _nan(files[0])
     elif damage == "wrong structure":
         torch.save([1, 2, 3], files[0])
+    elif damage == "replaced by a folder":
+        files[0].unlink()
+        (files[0] / "inside").mkdir(parents=True)
     else:
         files[0].write_bytes(files[0].read_bytes()[:100])
     out = tmp_path / "run"

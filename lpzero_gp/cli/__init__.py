@@ -90,6 +90,28 @@ def _output_closed() -> int:
     return 141
 
 
+#: Names under which the code that failed may hold the path it was reading or writing.
+_PATH_NAMES = ("path", "filename", "file", "target", "folder")
+
+
+def _os_error_path(exc: OSError) -> str | None:
+    """The path an OSError is about: its ``filename``, else (a read that failed after the file
+    opened carries none) a path held by the innermost frame of its traceback that has one."""
+    if exc.filename:
+        return str(exc.filename)
+    frames = []
+    tb = exc.__traceback__
+    while tb is not None:
+        frames.append(tb.tb_frame)
+        tb = tb.tb_next
+    for frame in reversed(frames):
+        for name in _PATH_NAMES:
+            value = frame.f_locals.get(name)
+            if isinstance(value, str | os.PathLike) and str(value).strip():
+                return str(value)
+    return None
+
+
 def _main(argv: list[str] | None) -> int:
     from concurrent.futures.process import BrokenProcessPool
 
@@ -120,8 +142,8 @@ def _main(argv: list[str] | None) -> int:
     except UnicodeDecodeError as e:
         return _error(f"a file is not UTF-8 text ({one_line(e)})", 2)
     except OSError as e:
-        where = f": {e.filename}" if e.filename else ""
-        return _error(f"{e.strerror or one_line(e)}{where}", 2)
+        where = _os_error_path(e)
+        return _error(f"{e.strerror or one_line(e)}{f': {where}' if where else ''}", 2)
     except KeyboardInterrupt:
         return _error("interrupted", 130)
     except BrokenProcessPool:

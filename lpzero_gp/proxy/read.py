@@ -23,7 +23,7 @@ from pathlib import Path
 
 from deap import gp
 
-from lpzero_gp.errors import ProxyError
+from lpzero_gp.errors import ProxyError, one_line
 from lpzero_gp.jsonfile import loads_json
 from lpzero_gp.primitives.registry import per_version
 from lpzero_gp.proxy import default_pset
@@ -106,16 +106,25 @@ def read_proxy(source: str | gp.PrimitiveTree, pset: gp.PrimitiveSetTyped | None
         return _from_file(path, pset)
     if "(" not in source and _PATH_LIKE.search(source):
         shown = source if len(source) <= 80 else source[:77] + "..."
+        if os.path.exists(path):  # a device, a pipe, a socket
+            raise ProxyError(f"{shown}: not a proxy, and not a regular file or folder")
         raise ProxyError(f"{shown}: not a proxy, and no such file or folder")
     raise error
 
 
 def _from_file(path: Path, pset: gp.PrimitiveSetTyped) -> gp.PrimitiveTree:
     """The proxy in a file: a JSON document (``best.json``, exported JSON) or proxy text."""
-    if path.stat().st_size > _MAX_FILE_BYTES:
-        raise ProxyError(f"{path} is too large to be a proxy file")
+    try:  # at most one byte past the limit: a file may grow, or report no size (/proc)
+        with open(path, "rb") as f:
+            raw = f.read(_MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ProxyError(f"cannot read proxy file {path}: {exc.strerror or one_line(exc)}"
+                         ) from None
+    if len(raw) > _MAX_FILE_BYTES:
+        raise ProxyError(f"{path} is too large to be a proxy file (over "
+                         f"{_MAX_FILE_BYTES >> 20} MiB)")
     try:
-        text = path.read_text(encoding="utf-8").strip()
+        text = raw.decode("utf-8").strip()
     except UnicodeDecodeError:
         raise ProxyError(f"{path} is not a proxy file (not UTF-8 text)") from None
     if path.suffix == ".json" or text.startswith("{"):

@@ -1,23 +1,26 @@
 """The persistent statistics cache: where it lives, what it holds, and clearing it.
 
-Statistics are a pure function of (space, variant, semantics, seed, stored-element budget,
-calibration batch, lpzero-gp version), so they are kept by default in the user's cache folder
-(the platform's convention, via platformdirs). ``$LPZERO_GP_CACHE_DIR`` or ``--cache-dir``
-choose another folder; ``--no-cache`` or ``LPZERO_GP_NO_CACHE=1`` keep nothing. Each
-configuration has its own sub-folder named by a hash of that key, with a ``key.json`` saying
-what it is; every file is written by an atomic rename, so concurrent commands can share a cache.
+Statistics are a pure function of (space and its options, the space's model-code version,
+variant, semantics, seed, stored-element budget, device, calibration batch, lpzero-gp version)
+and of each record (its config and the files it or the options point at: the space's record
+digest), so they are kept by default in the user's cache folder (the platform's convention, via
+platformdirs). ``$LPZERO_GP_CACHE_DIR`` or ``--cache-dir`` choose another folder;
+``--no-cache`` or ``LPZERO_GP_NO_CACHE=1`` keep nothing. Each configuration has its own
+sub-folder named by a hash of its key, with a ``key.json`` saying what it is, and each record a
+file named by a hash of its id and record digest (``stats/extract.py``); every file is written
+by an atomic rename, so concurrent commands can share a cache.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import shutil
 from pathlib import Path
 
 from lpzero_gp.atomic import atomic_json
-from lpzero_gp.errors import OptionError
+from lpzero_gp.errors import LpzeroError, OptionError, ResultsError, one_line
+from lpzero_gp.jsonfile import loads_json
 
 #: Environment variable naming the cache folder.
 ENV_DIR = "LPZERO_GP_CACHE_DIR"
@@ -41,20 +44,38 @@ def _env_off() -> bool:
     return os.environ.get(ENV_OFF, "").strip().lower() in ("1", "true", "yes", "on")
 
 
+def _resolved(path: str | Path, where: str) -> Path:
+    """``path`` made absolute with its links followed; OptionError (one line naming it and
+    where it comes from) for a symlink loop or a path that cannot be followed."""
+    try:
+        return Path(os.path.expanduser(str(path))).resolve()
+    except RuntimeError:  # Python before 3.13: "Symlink loop from ..."
+        problem = "is a symlink loop"
+    except OSError as exc:
+        problem = f"cannot be followed: {exc.strerror or one_line(exc)}"
+    shown = os.path.abspath(os.path.expanduser(str(path)))
+    raise OptionError(f"cache folder {shown} ({where}) {problem}")
+
+
 def resolve(cache_dir: str | Path | None = None, no_cache: bool = False) -> Path | None:
     """The cache folder to use, or None for none.
 
     ``no_cache`` wins; then ``cache_dir``; then ``$LPZERO_GP_NO_CACHE``; then
-    ``$LPZERO_GP_CACHE_DIR``; then the platform default.
+    ``$LPZERO_GP_CACHE_DIR``; then the platform default. A folder that is a symlink loop is
+    an OptionError naming it.
     """
     if no_cache:
         return None
     if cache_dir:
-        return Path(os.path.expanduser(str(cache_dir))).resolve()
+        return _resolved(cache_dir, "--cache-dir")
     if _env_off():
         return None
     env = os.environ.get(ENV_DIR, "").strip()
-    return Path(os.path.expanduser(env)).resolve() if env else default_root()
+    if env:
+        return _resolved(env, f"${ENV_DIR}")
+    root = default_root()
+    _resolved(root, "the platform default")  # checked only: the default is shown as it is
+    return root
 
 
 def source(cache_dir: str | Path | None = None, no_cache: bool = False) -> str:
@@ -69,9 +90,21 @@ def source(cache_dir: str | Path | None = None, no_cache: bool = False) -> str:
 
 
 def write_key(folder: Path, key: dict) -> None:
-    """Record what a configuration's sub-folder holds (once; identical for every writer)."""
-    if not (folder / KEY_FILE).is_file():
-        atomic_json(folder / KEY_FILE, key, indent=1, sort_keys=True)
+    """Record what a configuration's sub-folder holds (once; identical for every writer).
+
+    A folder in the key file's place is replaced; ResultsError (one line naming the file)
+    when it cannot be written.
+    """
+    path = folder / KEY_FILE
+    if path.is_file():
+        return
+    try:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        atomic_json(path, key, indent=1, sort_keys=True)
+    except OSError as exc:
+        raise ResultsError(f"cannot write the cache key {path}: "
+                           f"{exc.strerror or one_line(exc)}") from None
 
 
 def _entries(root: Path) -> list[tuple[str, Path]]:
@@ -89,15 +122,22 @@ def _size(folder: Path) -> tuple[int, int]:
     return len(files), sum(p.stat().st_size for p in files)
 
 
+def read_key(folder: Path) -> dict | None:
+    """A configuration folder's ``key.json`` through the one bounded JSON reader (None when
+    missing or not a usable JSON object: the folder is then left alone)."""
+    try:
+        key = loads_json((folder / KEY_FILE).read_text(encoding="utf-8"), "")
+    except (OSError, UnicodeDecodeError, LpzeroError):
+        return None
+    return key if isinstance(key, dict) else None
+
+
 def info(root: Path) -> dict:
     """What the cache at ``root`` holds: one entry per configuration, with files and bytes."""
     entries = []
     for kind, folder in _entries(root):
         files, size = _size(folder)
-        try:
-            key = json.loads((folder / KEY_FILE).read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            key = {}
+        key = read_key(folder) or {}
         entries.append({"kind": kind, "folder": folder.name, "files": files, "bytes": size,
                         "key": key if isinstance(key, dict) else {}})
     return {"root": str(root), "exists": root.is_dir(), "entries": entries,
@@ -116,11 +156,8 @@ def clear(root: Path, space: str | None = None) -> dict:
     files = size = 0
     for _kind, folder in _entries(root):
         if space is not None:
-            try:
-                key = json.loads((folder / KEY_FILE).read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                continue
-            if not isinstance(key, dict) or key.get("space") != space:
+            key = read_key(folder)
+            if key is None or key.get("space") != space:
                 continue
         n, b = _size(folder)
         shutil.rmtree(folder, ignore_errors=True)
@@ -132,4 +169,4 @@ def clear(root: Path, space: str | None = None) -> dict:
 
 
 __all__ = ["BASELINES", "ENV_DIR", "ENV_OFF", "clear", "default_root", "info", "resolve",
-           "source", "write_key"]
+           "read_key", "source", "write_key"]

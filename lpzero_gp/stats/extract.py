@@ -11,7 +11,7 @@ import json
 import sys
 import time
 import warnings
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
@@ -50,6 +50,9 @@ class ExtractConfig:
     device: str = "cpu"
     #: The space's constructor options as canonical text ("" for none).
     space_options: str = ""
+    #: The space's model-code version (``Space.code_version``; the :class:`Extractor` fills
+    #: it in from its space).
+    code_version: str = ""
 
 
 def batch_digest(batch: dict[str, torch.Tensor]) -> str:
@@ -62,7 +65,9 @@ def batch_digest(batch: dict[str, torch.Tensor]) -> str:
 
 
 def cache_key(cfg: ExtractConfig, batch: dict[str, torch.Tensor], **extra: object) -> dict:
-    """What decides a cache sub-folder's contents: the config, the batch, the version."""
+    """What decides a cache sub-folder's contents: the config (the space's code version
+    included), the batch, the lpzero-gp version. Each record's own part is its entry's name
+    (:func:`entry_name`)."""
     return {**asdict(cfg), "batch": batch_digest(batch), "v": __version__, **extra}
 
 
@@ -73,8 +78,11 @@ def cache_folder(root: str | Path, cfg: ExtractConfig, batch: dict[str, torch.Te
     return Path(root) / hashlib.sha256(key.encode()).hexdigest()[:20]
 
 
-def _safe_name(arch_id: str) -> str:
-    return hashlib.sha1(arch_id.encode()).hexdigest()[:16]
+def entry_name(arch_id: str, record_digest: str) -> str:
+    """File stem of one record's entry in a configuration folder: a hash of its id and its
+    :meth:`~lpzero_gp.spaces.base.Space.record_digest`, so a record edited under the same id
+    has another entry (and the old one still serves the old record)."""
+    return hashlib.sha256(f"{arch_id}\0{record_digest}".encode()).hexdigest()[:20]
 
 
 def extract_one(space: Space, record: Record, batch: dict[str, torch.Tensor],
@@ -122,17 +130,20 @@ def _worker(args) -> tuple[str, ArchStats | None, str, float]:
 class Extractor:
     """Extracts (or loads from ``cache_dir``) the statistics of many architectures.
 
-    Each cached file carries its content digest and the key (configuration folder and
-    architecture id) it belongs to; a damaged, swapped or edited file is recomputed with a
-    warning, never used.
+    An entry is found by its configuration folder (:func:`cache_folder`: the run's settings,
+    the space's code version, the batch) and its name (:func:`entry_name`: the record's id
+    and digest). Each cached file carries its content digest and the key (configuration
+    folder, architecture id, record digest) it belongs to; a damaged, swapped or edited file,
+    or a folder in its place, is recomputed with a warning, never used. ``built`` and
+    ``loaded`` count the models built and the entries read from the cache.
     """
 
     def __init__(self, space: Space, cfg: ExtractConfig, batch: dict[str, torch.Tensor],
                  cache_dir: str | Path | None = None, mapper=None, progress: bool = True):
         self.space = space
-        self.cfg = cfg
+        self.cfg = replace(cfg, code_version=space.code_version)
         self.batch = batch
-        self.cache = cache_folder(Path(cache_dir), cfg, batch) if cache_dir else None
+        self.cache = cache_folder(Path(cache_dir), self.cfg, batch) if cache_dir else None
         self.damaged: dict[str, str] = {}
         self.mapper = mapper
         self.progress = progress
@@ -141,16 +152,19 @@ class Extractor:
         self.built = 0
         self.loaded = 0
         self._memory: dict[str, ArchStats] = {}
+        #: Record digest of each id in memory (an edited record is not served from memory).
+        self._digests: dict[str, str] = {}
 
     def stats(self, records: list[Record], label: str = "extracting") -> list[ArchStats | None]:
         """Statistics per record, in order (None for a record that failed)."""
         out: dict[str, ArchStats | None] = {}
         todo = []
+        digests = {r.id: self.space.record_digest(r) for r in records}
         for r in records:
-            if r.id in self._memory:
+            if r.id in self._memory and self._digests.get(r.id) == digests[r.id]:
                 out[r.id] = self._memory[r.id]
                 continue
-            cached = self._cached(r.id)
+            cached = self._cached(r.id, digests[r.id])
             if cached is not None:
                 out[r.id] = cached
                 self.loaded += 1
@@ -168,7 +182,7 @@ class Extractor:
                 self.seconds[rid] = secs
                 if self.cache:
                     write_key(self.cache, cache_key(self.cfg, self.batch))
-                    save_stats(st, self.cache / f"{_safe_name(rid)}{STATS_SUFFIX}", self._key(rid))
+                    save_stats(st, self._path(rid, digests[rid]), self._key(rid, digests[rid]))
             out[rid] = st
         if failed:
             warnings.warn(skipped_line({rid: self.failures[rid] for rid in failed}),
@@ -176,7 +190,21 @@ class Extractor:
         for rid, st in out.items():
             if st is not None:
                 self._memory[rid] = st
+                self._digests[rid] = digests[rid]
         return [out[r.id] for r in records]
+
+    def pending(self, records: list[Record]) -> list[Record]:
+        """The records :meth:`stats` would build a model for: neither in memory nor with an
+        entry in the cache (read-only: an entry is only looked for, and a damaged one is found,
+        and rebuilt, when :meth:`stats` reads it)."""
+        out = []
+        for r in records:
+            digest = self.space.record_digest(r)
+            if r.id in self._memory and self._digests.get(r.id) == digest:
+                continue
+            if self.cache is None or not self._path(r.id, digest).is_file():
+                out.append(r)
+        return out
 
     def cost_seconds(self, ids: list[str]) -> dict:
         """Median measured seconds per architecture among ``ids`` (in memory, with timings):
@@ -191,17 +219,21 @@ class Extractor:
         return {"n": len(timed), "build": statistics.median(t["build"] for t in timed),
                 "statistics": statistics.median(t["statistics"] for t in timed)}
 
-    def _key(self, arch_id: str) -> str:
-        """The key a cached file must carry: its configuration folder and architecture."""
-        return f"{self.cache.name}/{arch_id}"
+    def _key(self, arch_id: str, digest: str) -> str:
+        """The key a cached file must carry: its configuration folder, architecture and record
+        digest."""
+        return f"{self.cache.name}/{arch_id}/{digest}"
 
-    def _cached(self, arch_id: str) -> ArchStats | None:
+    def _path(self, arch_id: str, digest: str) -> Path:
+        """The cache file of one record."""
+        return self.cache / f"{entry_name(arch_id, digest)}{STATS_SUFFIX}"
+
+    def _cached(self, arch_id: str, digest: str) -> ArchStats | None:
         """The cached statistics of ``arch_id``; a damaged entry is reported and recomputed."""
         if self.cache is None:
             return None
-        path = self.cache / f"{_safe_name(arch_id)}{STATS_SUFFIX}"
         try:
-            return read_stats(path, self._key(arch_id))
+            return read_stats(self._path(arch_id, digest), self._key(arch_id, digest))
         except StatsFileError as exc:
             self.damaged[arch_id] = str(exc)
             return None
@@ -231,4 +263,5 @@ class Extractor:
         finally:
             torch.set_num_threads(threads)
 
-__all__ = ["ExtractConfig", "Extractor", "batch_digest", "cache_folder", "cache_key", "extract_one"]
+__all__ = ["ExtractConfig", "Extractor", "batch_digest", "cache_folder", "cache_key", "entry_name",
+           "extract_one"]

@@ -148,15 +148,17 @@ def stats_digest(stats: ArchStats) -> str:
 
 def save_stats(stats: ArchStats, path: Path, key: str = "") -> None:
     """Write statistics atomically, as safetensors, with their content digest and the ``key``
-    they belong to.
+    they belong to (a folder in the file's place is removed first).
 
-    ResultsError (one line naming the file) when the folder cannot be written, e.g. a full disk;
-    no temporary file is left behind (see :mod:`lpzero_gp.atomic`).
+    ResultsError (one line naming the file) when the folder cannot be written, e.g. a full disk,
+    or a folder in the file's place cannot be removed; no temporary file is left behind (see
+    :mod:`lpzero_gp.atomic`).
     """
     import json
 
     from safetensors.torch import save
 
+    _clear_folder(path)
     tensors = {f"{letter}.{i}": t.contiguous() for letter, segs in stats.inputs.items()
                for i, (_, t, _) in enumerate(segs)}
     segments = {letter: [[b, n] for b, _, n in segs] for letter, segs in stats.inputs.items()}
@@ -167,6 +169,20 @@ def save_stats(stats: ArchStats, path: Path, key: str = "") -> None:
         atomic_bytes(path, save(tensors, metadata=meta))
     except OSError as exc:
         raise ResultsError(f"cannot write statistics to {path}: "
+                           f"{exc.strerror or one_line(exc)}") from None
+
+
+def _clear_folder(path: Path) -> None:
+    """Remove a folder standing where a statistics file goes (damage, recomputed like any
+    other); ResultsError, one line naming it, when it cannot be removed."""
+    import shutil
+
+    if path.is_symlink() or not path.is_dir():
+        return  # a file or a link is replaced by the atomic rename itself
+    try:
+        shutil.rmtree(path)
+    except OSError as exc:
+        raise ResultsError(f"cannot replace the folder {path} with a statistics file: "
                            f"{exc.strerror or one_line(exc)}") from None
 
 
@@ -196,7 +212,8 @@ def _inputs(segments: object, tensors: dict[str, torch.Tensor]) -> dict:
 def read_stats(path: Path, key: str | None = None) -> ArchStats | None:
     """Statistics written by :func:`save_stats`; None if the file does not exist.
 
-    StatsFileError when the file is unreadable, of another layout or structure, belongs to
+    StatsFileError when a folder stands in its place, or the file is unreadable, of another
+    layout or structure, belongs to
     another key (``key`` given: a swapped or copied file) or fails its content digest
     (flipped bytes, edited values).
     """
@@ -205,6 +222,8 @@ def read_stats(path: Path, key: str | None = None) -> ArchStats | None:
     from safetensors import safe_open
 
     if not path.is_file():
+        if path.is_dir():
+            raise StatsFileError("a folder, not a file")
         return None
     try:
         with safe_open(str(path), framework="pt") as f:

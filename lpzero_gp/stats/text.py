@@ -5,16 +5,20 @@ from __future__ import annotations
 
 import hashlib
 import os
+import stat
 import sys
 from functools import lru_cache
 from pathlib import Path
 
-from lpzero_gp.errors import CalibrationError
+from lpzero_gp.errors import CalibrationError, env_limit
 
 #: Where the default text comes from.
 DEFAULT_TEXT_SOURCE = "pydoc_data.topics"
 #: The calibration batch kinds: BERT-style (masked LM) and next-token LM.
 KINDS = ("bert", "lm")
+#: Largest calibration text file read, in MiB (a batch needs a few thousand tokens; the whole
+#: file is tokenised), and the environment variable that raises it.
+MAX_TEXT_MB, MAX_TEXT_MB_ENV = 16, "LPZERO_GP_MAX_TEXT_MB"
 
 
 @lru_cache(maxsize=1)
@@ -38,12 +42,26 @@ def python_version() -> str:
 def load_text(path: str) -> str:
     """Read a user's calibration text file (UTF-8); CalibrationError if unusable."""
     p = Path(os.path.expanduser(str(path)))
-    if not p.exists():
-        raise CalibrationError(f"calibration text file not found: {path}")
-    if p.is_dir():
-        raise CalibrationError(f"calibration text path is a directory, not a file: {path}")
     try:
-        raw = p.read_bytes()
+        st = os.stat(p)
+    except FileNotFoundError:
+        raise CalibrationError(f"calibration text file not found: {path}") from None
+    except OSError as exc:
+        raise CalibrationError(
+            f"cannot read calibration text file {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise CalibrationError(f"calibration text path is a directory, not a file: {path}")
+    if not stat.S_ISREG(st.st_mode):
+        raise CalibrationError(f"calibration text path {path} is not a regular file (a device "
+                               "or a pipe?): give a text file")
+    limit = env_limit(MAX_TEXT_MB_ENV, MAX_TEXT_MB)
+    if st.st_size > limit << 20:
+        raise CalibrationError(f"calibration text file {path} is {st.st_size / (1 << 20):,.0f} "
+                               f"MiB, over the {limit:,} MiB limit (a batch needs a few thousand "
+                               f"tokens; raise the limit with {MAX_TEXT_MB_ENV}=MB)")
+    try:
+        with open(p, "rb") as f:  # never more than the limit, if the file grew meanwhile
+            raw = f.read((limit << 20) + 1)
     except OSError as exc:
         raise CalibrationError(
             f"cannot read calibration text file {path}: {exc.strerror}"
@@ -86,6 +104,6 @@ def check_kind(kind: str) -> str:
     return kind
 
 __all__ = [
-    "DEFAULT_TEXT_SOURCE", "KINDS", "PIECES", "bert_pieces", "check_kind", "default_text",
-    "lm_pieces", "load_text", "python_version", "text_sha256",
+    "DEFAULT_TEXT_SOURCE", "KINDS", "MAX_TEXT_MB", "MAX_TEXT_MB_ENV", "PIECES", "bert_pieces",
+    "check_kind", "default_text", "lm_pieces", "load_text", "python_version", "text_sha256",
 ]

@@ -35,7 +35,8 @@ def cache_info(cache_dir: str | None = None) -> Report:
     for e in data["entries"]:
         k = e["key"]
         what = " ".join(f"{name}={k[name]}" for name in ("space", "variant", "semantics", "seed",
-                                                        "budget", "v") if name in k)
+                                                        "budget", "code_version", "v")
+                        if name in k)
         lines.append(f"  {e['kind']:<10} {e['folder']}  {e['files']:>5} files "
                      f"{_size(e['bytes']):>10}  {what}")
     return Report(data, lines)

@@ -206,6 +206,13 @@ class _SpaceOptions:
         return parse_space_options(self.space_option)
 
 
+def _missing(path: str) -> str:
+    """Why ``path`` is no file to read: it does not exist, or is a folder, device or pipe."""
+    p = Path(path)
+    return ("is a folder, not a file" if p.is_dir() else "is not a regular file (a device "
+            "or a pipe?)" if p.exists() else "does not exist")
+
+
 @dataclass
 class CommonOptions(Source, _SpaceOptions):
     """Where architectures and their statistics come from (``run``, ``eval``, ``ablate``,
@@ -222,9 +229,9 @@ class CommonOptions(Source, _SpaceOptions):
         """The workflow context of these options; OptionError for a missing file or a device
         this machine does not have (checked once, before any model is built)."""
         if self.text and not Path(self.text).is_file():
-            raise OptionError(f"calibration text file {self.text} does not exist")
+            raise OptionError(f"calibration text file {self.text} {_missing(self.text)}")
         if self.benchmark and not Path(self.benchmark).is_file():
-            raise OptionError(f"benchmark file {self.benchmark} does not exist")
+            raise OptionError(f"benchmark file {self.benchmark} {_missing(self.benchmark)}")
         check_device(self.device)
         shared = {f.name: getattr(self, f.name) for f in fields(Source)}
         return Context(**shared, progress=not self.quiet, space_options=self.space_options)
@@ -370,7 +377,7 @@ class SubnetOptions(_SpaceOptions):
         """OptionError, before the super-network is built, for a device this machine lacks or
         a missing calibration text."""
         if self.text and not Path(self.text).is_file():
-            raise OptionError(f"calibration text file {self.text} does not exist")
+            raise OptionError(f"calibration text file {self.text} {_missing(self.text)}")
         check_device(self.device)
 
     def context(self, space: str) -> Context:

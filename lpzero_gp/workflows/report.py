@@ -142,13 +142,16 @@ def missing_note(what: str, ids: Sequence[str]) -> str | None:
             f"left out of every row, so all proxies are ranked on the same ones: {shown}")
 
 
-def markdown_table(header: list[str], rows: list[list]) -> str:
-    """A Markdown table (a ``|`` inside a cell is escaped)."""
-    def cell(c) -> str:
-        return str(c).replace("|", "\\|")
+def markdown_cell(value: object) -> str:
+    """``value`` as one Markdown table cell: ``|`` escaped and line breaks made spaces, so no
+    text (an id, a label) can end the cell or the row early."""
+    return " ".join(str(value).replace("|", "\\|").splitlines())
 
-    out = ["| " + " | ".join(cell(c) for c in header) + " |", "|" + "---|" * len(header)]
-    out += ["| " + " | ".join(cell(c) for c in r) + " |" for r in rows]
+
+def markdown_table(header: list[str], rows: list[list]) -> str:
+    """A Markdown table (every cell through :func:`markdown_cell`)."""
+    out = ["| " + " | ".join(map(markdown_cell, header)) + " |", "|" + "---|" * len(header)]
+    out += ["| " + " | ".join(map(markdown_cell, r)) + " |" for r in rows]
     return "\n".join(out) + "\n"
 
 
@@ -283,7 +286,7 @@ def cost_line(cost: dict) -> str:
 
 __all__ = [
     "SMALL_SAMPLE", "bracket", "ci_text", "controlled_names", "controlled_text", "corr",
-    "cost_line", "fmt", "info_text", "is_small", "markdown_table", "metric_label", "missing_note",
-    "paired_text", "panel_caption", "plot_generations", "plot_ranks", "sample_note", "signed",
-    "statistics_line",
+    "cost_line", "fmt", "info_text", "is_small", "markdown_cell", "markdown_table",
+    "metric_label", "missing_note", "paired_text", "panel_caption", "plot_generations",
+    "plot_ranks", "sample_note", "signed", "statistics_line",
 ]

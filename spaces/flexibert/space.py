@@ -352,6 +352,7 @@ class FlexibertSpace(Space):
     baselines = BaselineSpec((2, 128), f"{__package__}.baseline_hooks", published.PAPER,
                              published.RECOMPUTED)
     losses = LOSSES
+    code_version = "1"
 
     def load_records(self, path: str | None = None) -> list[Record]:
         """Packaged benchmark (``path=None``) or a user JSON list of the same format."""

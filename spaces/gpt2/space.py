@@ -143,6 +143,7 @@ class Gpt2Space(Space):
     losses = LOSSES
     feature_names = ("params", "decoder_params", "attn_params", "ffn_params", "layers", "d_model")
     group_feature = "layers"
+    code_version = "1"
 
     def max_seq_len(self, records: list[Record] | None = None) -> int | None:
         """The smallest ``tgt_len`` of ``records``: each model's position table has that many

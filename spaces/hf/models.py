@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from lpzero_gp.errors import SpaceError
+from lpzero_gp.errors import SpaceError, captured_output
 
 from .losses import CAUSAL_LM, LOSS_KINDS, MASKED_LM
 from .structure import find_blocks
@@ -88,11 +88,12 @@ def make_config(rid: str, config: Mapping[str, Any]) -> Any:
     from transformers import AutoConfig
 
     fields = {k: v for k, v in config.items() if k != "model_type"}
-    try:
-        return AutoConfig.for_model(config["model_type"], **fields)
+    try:  # what transformers logs about the config is summarised in the error, else dropped
+        with captured_output() as report:
+            return AutoConfig.for_model(config["model_type"], **fields)
     except Exception as exc:  # transformers raises many types for a bad config
         raise SpaceError(f"record {rid}: transformers rejects this config: "
-                         f"{_reason(exc)}") from None
+                         f"{_reason(exc)}{report.note()}") from None
 
 
 def build_model(rid: str, config: Mapping[str, Any], kind: str, seed: int | None = None,
@@ -106,11 +107,11 @@ def build_model(rid: str, config: Mapping[str, Any], kind: str, seed: int | None
     if seed is not None:
         torch.manual_seed(seed)
     try:
-        with torch.device("meta" if meta else "cpu"):
+        with captured_output() as report, torch.device("meta" if meta else "cpu"):
             model = auto.from_config(hf_config, attn_implementation="eager")
     except Exception as exc:  # e.g. a width the head count does not divide
         raise SpaceError(f"record {rid}: transformers cannot build this config: "
-                         f"{_reason(exc)}") from None
+                         f"{_reason(exc)}{report.note()}") from None
     return model.float().eval()
 
 

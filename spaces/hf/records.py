@@ -17,11 +17,17 @@ refuses is an error naming the record, not a silent skip, since it is the user's
 
 from __future__ import annotations
 
+import json
+import os
+import stat
+import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from lpzero_gp.errors import SpaceError
+from tqdm import tqdm
+
+from lpzero_gp.errors import SpaceError, env_limit
 from lpzero_gp.jsonfile import finite, read_json
 
 from ..base import Record, check_records
@@ -35,6 +41,8 @@ FORMAT = ('JSON object {"higher_is_better": bool, "truth_label": str, "task": '
 #: Upper bounds of the size fields of a config, by the names transformers' model types use:
 #: far above any released model (GPT-3: 96 layers, width 12,288; vocabularies below a million
 #: tokens; rotary contexts of ten million positions), far below what a build cannot survive.
+#: Every model source is checked against them before anything is built: the records of this
+#: file, and the config of a checkpoint folder or a GGUF file (``check_config_sizes``).
 SIZE_LIMITS: dict[str, int] = {
     **dict.fromkeys(("num_hidden_layers", "n_layer", "n_layers", "num_layers"), 1024),
     **dict.fromkeys(("hidden_size", "n_embd", "d_model", "dim"), 1 << 17),
@@ -46,6 +54,13 @@ SIZE_LIMITS: dict[str, int] = {
 }
 #: Largest integer any config field may hold (exact as a float).
 MAX_INT = 1 << 53
+#: Largest benchmark file read, in MiB (raise it with this environment variable).
+MAX_BENCHMARK_MB, MAX_BENCHMARK_MB_ENV = 64, "LPZERO_GP_MAX_BENCHMARK_MB"
+#: Most records a benchmark file may hold: each is built on the meta device when the file is
+#: read (tens of milliseconds each), so 10,000 take minutes (raise it with the variable).
+MAX_RECORDS, MAX_RECORDS_ENV = 10_000, "LPZERO_GP_MAX_RECORDS"
+#: Records read before a progress line shows (below this the file reads in seconds).
+_PROGRESS_AFTER_S = 2.0
 
 
 @dataclass(frozen=True)
@@ -64,25 +79,54 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def _check_numbers(rid: str, value: Any, where: str = "config") -> None:
-    """Every number of a config finite and of sane size, every size field positive and below
-    :data:`SIZE_LIMITS`; SpaceError names the record and the field."""
+def _check_numbers(source: str, value: Any, where: str = "config",
+                   sizes: tuple[str, ...] = ("config",)) -> None:
+    """Every number of a config finite and of sane size, every size field (at the levels
+    ``sizes`` names) positive and below :data:`SIZE_LIMITS`; SpaceError names the source
+    and the field."""
     if isinstance(value, Mapping):
         for key, item in value.items():
             field = f"{where}.{key}"
-            if (key in SIZE_LIMITS and where == "config" and isinstance(item, int)
+            if (key in SIZE_LIMITS and where in sizes and isinstance(item, int)
                     and not isinstance(item, bool)
                     and not 1 <= item <= SIZE_LIMITS[key]):
-                raise SpaceError(f"record {rid}: {field} must be an integer in "
-                                 f"1..{SIZE_LIMITS[key]}, got {_shown(item)}")
-            _check_numbers(rid, item, field)
+                raise SpaceError(f"{source}: {field} must be an integer in "
+                                 f"1..{SIZE_LIMITS[key]}, got {_shown(item)} (far beyond "
+                                 "any released model; refused before anything is built)")
+            _check_numbers(source, item, field, sizes)
     elif isinstance(value, list):
         for index, item in enumerate(value):
-            _check_numbers(rid, item, f"{where}[{index}]")
+            _check_numbers(source, item, f"{where}[{index}]", sizes)
     elif isinstance(value, int | float) and not isinstance(value, bool):
         if finite(value) is None or (isinstance(value, int) and abs(value) > MAX_INT):
-            raise SpaceError(f"record {rid}: {where} must be a finite number of sane size, "
+            raise SpaceError(f"{source}: {where} must be a finite number of sane size, "
                              f"got {_shown(value)}")
+
+
+def check_config_sizes(config: Mapping[str, Any], source: str) -> None:
+    """The checks of a record's config for any model config (a checkpoint folder's
+    ``config.json``, a GGUF file's): sizes within :data:`SIZE_LIMITS` (the nested
+    ``text_config`` of a multimodal config included), numbers finite; SpaceError naming
+    ``source`` and the field otherwise."""
+    _check_numbers(source, config, sizes=("config", "config.text_config"))
+
+
+def check_file_size(path: str, what: str, limit_mb: int, env: str) -> int:
+    """The size of the regular file ``path`` in bytes; SpaceError when it is not a regular
+    file (a device, a pipe) or holds more than ``limit_mb`` MiB (naming the limit and the
+    environment variable ``env`` that raises it)."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise SpaceError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise SpaceError(f"{what} {path} is a folder, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise SpaceError(f"{what} {path} is not a regular file (a device or a pipe?)")
+    if st.st_size > limit_mb << 20:
+        raise SpaceError(f"{what} {path} is {st.st_size / (1 << 20):,.0f} MiB, over the "
+                         f"{limit_mb:,} MiB limit (raise it with {env}=MB)")
+    return st.st_size
 
 
 def _header(data: Any, path: str) -> tuple[list, bool, str, str | None]:
@@ -113,7 +157,7 @@ def _record(index: int, raw: Any, higher: bool) -> Record:
         raise SpaceError(f"record #{index}: 'id' must be a non-empty string or an integer")
     rid = str(rid)
     check_model_type(rid, raw.get("config"))
-    _check_numbers(rid, raw["config"])
+    _check_numbers(f"record {rid}", raw["config"])
     truth = finite(raw.get("truth"))
     if truth is None:
         raise SpaceError(f"record {rid}: 'truth' must be a finite number, got "
@@ -134,13 +178,44 @@ def _one_kind(records: list[Record], task: str | None, path: str) -> str:
     return next(iter(kinds))
 
 
+def _measure_all(records: list[Record], kind: str, path: str) -> dict[str, Shape]:
+    """Every record's shape (one meta build per distinct config), with a progress line on
+    stderr once reading takes longer than a couple of seconds."""
+    shapes: dict[str, Shape] = {}
+    seen: dict[str, Shape] = {}
+    with tqdm(total=len(records), desc=f"reading {os.path.basename(path)}", unit="record",
+              file=sys.stderr, delay=_PROGRESS_AFTER_S, leave=False) as bar:
+        for r in records:
+            key = json.dumps(r.config, sort_keys=True, default=str)
+            if key not in seen:
+                seen[key] = measure(r.id, r.config, kind)
+            shapes[r.id] = seen[key]
+            bar.update(1)
+    return shapes
+
+
 def load_benchmark(path: str) -> Benchmark:
-    """The validated benchmark of ``path``; SpaceError names the first problem."""
+    """The validated benchmark of ``path``; SpaceError names the first problem.
+
+    Limits, checked before the work they bound: the file's size (:data:`MAX_BENCHMARK_MB`)
+    before it is read, the number of records (:data:`MAX_RECORDS`) before any is built;
+    each raised by its environment variable.
+    """
+    if os.path.exists(path):
+        check_file_size(path, "benchmark file", env_limit(MAX_BENCHMARK_MB_ENV, MAX_BENCHMARK_MB),
+                        MAX_BENCHMARK_MB_ENV)
     rows, higher, label, task = _header(read_json(path, "benchmark file"), path)
+    limit = env_limit(MAX_RECORDS_ENV, MAX_RECORDS)
+    if len(rows) > limit:
+        raise SpaceError(f"{path}: {len(rows):,} records, over the limit of {limit:,} (each is "
+                         f"built once to check it; raise the limit with {MAX_RECORDS_ENV}=N)")
     records = [_record(index, raw, higher) for index, raw in enumerate(rows)]
     kind = _one_kind(records, task, path)
     records = check_records(records, path, space="hf")
-    shapes = {r.id: measure(r.id, r.config, kind) for r in records}
+    shapes = _measure_all(records, kind, path)
     return Benchmark(records, kind, label, higher, shapes)
 
-__all__ = ["FORMAT", "load_benchmark"]
+__all__ = [
+    "FORMAT", "MAX_BENCHMARK_MB", "MAX_BENCHMARK_MB_ENV", "MAX_RECORDS", "MAX_RECORDS_ENV",
+    "SIZE_LIMITS", "check_config_sizes", "check_file_size", "load_benchmark",
+]

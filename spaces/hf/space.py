@@ -25,6 +25,8 @@ from .structure import BlockSpec
 
 #: CPU default calibration batch (sequences x tokens) of both kinds.
 BATCH_SIZE, SEQ_LEN = 8, 128
+#: Version of this space's own model code (bumped by hand when it changes what it builds).
+MODEL_CODE = "1"
 
 
 class HfSpace(Space):
@@ -44,6 +46,14 @@ class HfSpace(Space):
     def __init__(self) -> None:
         self.kind: str | None = None
         self.shapes: dict[str, Shape] = {}
+
+    @property
+    def code_version(self) -> str:  # type: ignore[override]
+        """This space's model code version with the transformers version (it builds the
+        models, and its releases may change what the same config initialises to)."""
+        from transformers import __version__
+
+        return f"{MODEL_CODE}+transformers-{__version__}"
 
     def load_records(self, path: str | None = None) -> list[Record]:
         """The records of a benchmark file; the space takes on its kind, truth and batch."""

@@ -21,6 +21,7 @@ from typing import Any
 
 import torch
 
+from lpzero_gp.atomic import atomic_text
 from lpzero_gp.errors import SpaceError
 from lpzero_gp.jsonfile import finite, loads_json
 
@@ -206,7 +207,7 @@ def _csv_rows(text: str, p: Path) -> list[dict[str, Any]]:
 def save_ground_truth(path: str | Path, space: LonasSpace, truth: dict[Subnet, float]) -> None:
     """Write ``truth`` in the JSON form :func:`load_ground_truth` reads."""
     data = [{"config": space.to_nncf_list(c), "accuracy": v} for c, v in truth.items()]
-    Path(path).write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    atomic_text(path, json.dumps(data, indent=1) + "\n")
 
 __all__ = [
     "TrainingSetup", "load_ground_truth", "save_ground_truth", "short_training_loss",

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from lpzero_gp.atomic import atomic_text
 from lpzero_gp.errors import SpaceError
 from lpzero_gp.jsonfile import finite, loads_json
 
@@ -398,7 +399,7 @@ class LonasSpace:
             data = self.to_nncf_dict(config)
         else:
             raise SpaceError(f"unknown config format {fmt!r} (use list or nncf)")
-        Path(path).write_text(json.dumps(data) + "\n", encoding="utf-8")
+        atomic_text(path, json.dumps(data) + "\n")
 
 __all__ = [
     "LLAMA_13B", "LLAMA_7B", "LonasSpace", "ModelDims", "RANK_RATIOS", "Subnet", "TARGET_MODULES",

@@ -23,7 +23,7 @@ from torch import nn
 from lpzero_gp.errors import OptionError, SpaceError
 from lpzero_gp.jsonfile import read_json
 
-from ..base import CalibrationSpec, RawInputs, Record, Space
+from ..base import CalibrationSpec, RawInputs, Record, Space, config_digest, path_digest
 from . import checkpoints, smollm2
 from .cost import subnet_cost
 from .ground_truth import TrainingSetup, load_ground_truth, short_training_truth
@@ -49,6 +49,8 @@ TINY = "tiny"
 FRESH = "fresh"
 #: Largest maximal adapter rank the ``lora_r`` option takes.
 MAX_LORA_R = 4096
+#: Version of this space's own model code (bumped by hand when it changes what it builds).
+MODEL_CODE = "1"
 
 
 def subnet_id(config: Subnet) -> str:
@@ -177,6 +179,7 @@ class LlamaSpace(Space):
         self.split_sizes = (50, 30, 120) if packaged and ground_truth is None else None
         self._lonas: LonasSpace | None = None
         self._supernets: dict[tuple[int, str], LonasSupernet] = {}
+        self._files: str | None = None
         self.truth_label = type(self).truth_label
         self.higher_is_better = True
 
@@ -203,6 +206,38 @@ class LlamaSpace(Space):
                               "(spaces/llama/data/smollm2/text_ids.npz)")
         return CalibrationSpec("lm", 4, 64, vocab_size=vocab, max_seq_len=longest,
                                tokenizer=self.default_tokenizer())
+
+    @property
+    def code_version(self) -> str:  # type: ignore[override]
+        """This space's model code version with the transformers version (it builds the
+        models, and its releases may change what the same config initialises to)."""
+        from transformers import __version__
+
+        return f"{MODEL_CODE}+transformers-{__version__}"
+
+    def record_digest(self, record: Record) -> str:
+        """The record's config and the content of the files the options point at: the model
+        (checkpoint folder, ``.gguf`` file or the installed SmolLM2 file) and the adapter
+        folder, read once per space (:func:`~lpzero_gp.spaces.base.path_digest`: small files
+        whole, weights by size, time and first and last MiB)."""
+        if self._files is None:
+            self._files = self._files_digest()
+        text = f"{config_digest(record.config)}|{self._files}"
+        return hashlib.sha256(text.encode()).hexdigest()
+
+    def _files_digest(self) -> str:
+        model, adapter = self.options["model"], self.options["adapter"]
+        parts = [f"model={model}"]
+        if model == DEFAULT_MODEL:
+            try:
+                parts.append(path_digest(checkpoints.smollm2_path()))
+            except SpaceError:  # not installed: no weights to digest (building says so)
+                parts.append("absent")
+        elif model != TINY:
+            parts.append(path_digest(Path(model).expanduser()))
+        if adapter is not None:
+            parts.append(f"adapter={path_digest(Path(adapter).expanduser())}")
+        return "|".join(parts)
 
     def model_seed(self, seed: int, record_id: str) -> int:
         """The run's seed: every sub-network is a slice of the same super-network."""

@@ -17,6 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from lpzero_gp.atomic import atomic_text
 from lpzero_gp.errors import SpaceError
 from lpzero_gp.jsonfile import read_json
 
@@ -156,8 +157,7 @@ def adapter_rank_ratios(adapter: str | Path) -> tuple[float, ...]:
 
 def save_space_file(folder: str | Path, rank_ratios: tuple[float, ...]) -> None:
     """Record a super-adapter's rank ratios beside its peft files."""
-    (Path(folder) / SPACE_FILE).write_text(
-        json.dumps({"rank_ratios": list(rank_ratios)}) + "\n", encoding="utf-8")
+    atomic_text(Path(folder) / SPACE_FILE, json.dumps({"rank_ratios": list(rank_ratios)}) + "\n")
 
 
 class LonasSupernet:

@@ -3,8 +3,8 @@
 A configuration's folder is keyed like the statistics cache's (space, variant, semantics,
 seed, budget, device, calibration batch, lpzero-gp version) with the baselines' version and
 this file format added. Each file holds one architecture's scores, the key it belongs to
-(configuration folder and architecture id) and a SHA-256 of both; an unreadable, damaged,
-edited or swapped file is recomputed with one warning, never used.
+(configuration folder, architecture id and record digest) and a SHA-256 of both; an
+unreadable, damaged, edited or swapped file is recomputed with one warning, never used.
 """
 
 from __future__ import annotations
@@ -16,11 +16,13 @@ from pathlib import Path
 import torch
 
 from lpzero_gp.atomic import atomic_json
+from lpzero_gp.errors import LpzeroError
+from lpzero_gp.jsonfile import loads_json
 from lpzero_gp.score.baselines.architecture import ArchScores
 from lpzero_gp.score.baselines.catalog import BASELINES_VERSION
 from lpzero_gp.stats.cache import BASELINES as CACHE_SUBFOLDER
 from lpzero_gp.stats.cache import write_key
-from lpzero_gp.stats.extract import ExtractConfig, cache_key
+from lpzero_gp.stats.extract import ExtractConfig, cache_key, entry_name
 from lpzero_gp.stats.extract import cache_folder as extract_cache_folder
 
 #: Layout of a cached scores file (part of the folder's key: another layout is not read).
@@ -43,9 +45,11 @@ def cache_folder(root: str | Path, cfg: ExtractConfig, batch: dict[str, torch.Te
     return extract_cache_folder(Path(root) / CACHE_SUBFOLDER, cfg, batch, **_KEY)
 
 
-def cache_file(folder: Path, arch_id: str) -> Path:
-    """The file of one architecture's scores in a configuration folder."""
-    return folder / f"{hashlib.sha1(arch_id.encode()).hexdigest()[:16]}.json"
+def cache_file(folder: Path, arch_id: str, record_digest: str) -> Path:
+    """The file of one architecture's scores in a configuration folder, named by its id and
+    what defines it (:meth:`~lpzero_gp.spaces.base.Space.record_digest`), as statistics are:
+    a record edited under the same id has another entry."""
+    return folder / f"{entry_name(arch_id, record_digest)}.json"
 
 
 def _digest(key: str, scores: object) -> str:
@@ -53,19 +57,20 @@ def _digest(key: str, scores: object) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
 
 
-def read_cached(folder: Path, arch_id: str) -> ArchScores | None:
-    """The cached scores of ``arch_id``; None when there are none.
+def read_cached(folder: Path, arch_id: str, record_digest: str) -> ArchScores | None:
+    """The cached scores of ``arch_id`` as defined by ``record_digest``; None when there are
+    none.
 
     ScoresFileError when the file is unreadable, belongs to another architecture or
     configuration, or fails its digest (flipped bytes, edited values).
     """
-    path = cache_file(folder, arch_id)
+    path = cache_file(folder, arch_id, record_digest)
     if not path.is_file():
         return None
-    key = f"{folder.name}/{arch_id}"
+    key = f"{folder.name}/{arch_id}/{record_digest}"
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
+        data = loads_json(path.read_text(encoding="utf-8"), "")
+    except (OSError, UnicodeDecodeError, LpzeroError) as exc:
         raise ScoresFileError(f"unreadable ({type(exc).__name__})") from None
     if not isinstance(data, dict) or data.get("format") != SCORES_FORMAT:
         raise ScoresFileError("not a scores file of this lpzero-gp version")
@@ -83,13 +88,13 @@ def read_cached(folder: Path, arch_id: str) -> ArchScores | None:
 
 
 def save_cached(folder: Path, cfg: ExtractConfig, batch: dict[str, torch.Tensor],
-                result: ArchScores) -> None:
+                result: ArchScores, record_digest: str) -> None:
     """Write one architecture's scores atomically, with their key and digest (and the
     folder's ``key.json`` the first time)."""
     write_key(folder, key_parts(cfg, batch))
-    key = f"{folder.name}/{result.id}"
+    key = f"{folder.name}/{result.id}/{record_digest}"
     scores = result.to_json()
-    atomic_json(cache_file(folder, result.id),
+    atomic_json(cache_file(folder, result.id, record_digest),
                 {"format": SCORES_FORMAT, "key": key, "digest": _digest(key, scores),
                  "scores": scores}, sort_keys=True)
 

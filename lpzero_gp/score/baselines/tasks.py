@@ -43,14 +43,14 @@ def _task(args) -> ArchScores:
                           dict.fromkeys(keys, msg))
 
 
-def _hit(folder: Path | None, arch_id: str, keys: list[str], damaged: dict[str, str]
-         ) -> ArchScores | None:
+def _hit(folder: Path | None, arch_id: str, digest: str, keys: list[str],
+         damaged: dict[str, str]) -> ArchScores | None:
     """Cached scores of one architecture holding every key in ``keys``, else None (a damaged
     entry is noted in ``damaged``)."""
     if folder is None:
         return None
     try:
-        got = read_cached(folder, arch_id)
+        got = read_cached(folder, arch_id, digest)
     except ScoresFileError as exc:
         damaged[arch_id] = str(exc)
         return None
@@ -64,11 +64,12 @@ def score_many(space: Space, records: list[Record], batch: dict[str, torch.Tenso
     """Scores of every record, in order; cached ones are loaded, new ones cached (a damaged
     cache entry is recomputed, with one warning for all of them)."""
     folder = cache_folder(cache_dir, cfg, batch) if cache_dir else None
+    digests = {r.id: space.record_digest(r) for r in records} if folder is not None else {}
     out: dict[str, ArchScores] = {}
     damaged: dict[str, str] = {}
     todo = []
     for r in records:
-        hit = _hit(folder, r.id, keys, damaged)
+        hit = _hit(folder, r.id, digests.get(r.id, ""), keys, damaged)
         if hit is not None:
             out[r.id] = hit
             if progress:
@@ -83,7 +84,7 @@ def score_many(space: Space, records: list[Record], batch: dict[str, torch.Tenso
     tasks = [(space, r, arrays, cfg, keys, threads) for r in todo]
     for res in stream(mapper or map, _task, tasks):
         if folder is not None and len(res.errors) < len(keys):
-            save_cached(folder, cfg, batch, res)
+            save_cached(folder, cfg, batch, res, digests[res.id])
         out[res.id] = res
         if progress:
             progress(res)

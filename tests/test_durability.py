@@ -1,0 +1,152 @@
+"""Results folders are durable and their locks cannot be turned against user files.
+
+``AtomicFolder`` fsyncs every file in its temporary folder (those its callers wrote, plots
+included), the folder and its parent before and after the rename; ``atomic_write`` fsyncs the
+file and its folder. ``FolderLock`` opens its ``.<name>.lock`` without following a link and
+refuses a link, a FIFO or a hard-linked file there in one line, leaving its target untouched.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+from cli_check import refused
+
+from lpzero_gp.atomic import AtomicFolder, atomic_text
+from lpzero_gp.errors import ResultsError
+from lpzero_gp.lock import FolderLock, lock_file
+
+pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
+                                reason="reads /proc/self/fd to name what was fsynced")
+
+
+@pytest.fixture
+def synced(monkeypatch) -> list[Path]:
+    """The paths os.fsync is called on, in order (each still fsynced for real)."""
+    paths: list[Path] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        paths.append(Path(os.readlink(f"/proc/self/fd/{fd}")))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return paths
+
+
+def test_results_folder_fsyncs_every_file_then_the_folder_and_its_parent(tmp_path, synced):
+    out = tmp_path / "res"
+    with AtomicFolder(out) as rf:
+        rf.csv("scores.csv", [{"id": "a", "score": 1.0}])
+        rf.json("summary.json", {"n": 1})
+        rf.text("summary.md", "# x\n")
+        rf.json("timing.json", {"seconds": 1.0})
+        rf.path("score_vs_truth.png").write_bytes(b"\x89PNG")  # as matplotlib saves a plot
+        (rf.path("sub")).mkdir()
+        (rf.path("sub") / "deep.txt").write_text("x")
+        partial = rf.tmp
+    names = ["scores.csv", "summary.json", "summary.md", "timing.json", "score_vs_truth.png"]
+    files = [partial / n for n in names] + [partial / "sub" / "deep.txt"]
+    folders = [partial / "sub", partial]
+    assert sorted(synced[:len(files)]) == sorted(files)  # every file first, once
+    assert synced[len(files):] == [*folders, tmp_path]  # deepest folder first; parent last
+    assert sorted(p.name for p in out.iterdir()) == sorted([*names, "sub"])
+
+
+def test_a_file_that_cannot_be_fsynced_is_one_error_and_nothing_is_written(tmp_path,
+                                                                          monkeypatch):
+    def fail(fd: int) -> None:
+        raise OSError(5, "Input/output error")
+
+    out = tmp_path / "res"
+    with pytest.raises(ResultsError, match="cannot write results"):
+        with AtomicFolder(out) as rf:
+            rf.text("summary.md", "x")
+            monkeypatch.setattr(os, "fsync", fail)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_replacing_keeps_the_old_results_when_the_new_cannot_be_fsynced(tmp_path, monkeypatch):
+    out = tmp_path / "res"
+    with AtomicFolder(out) as rf:
+        rf.text("summary.md", "old")
+    with pytest.raises(ResultsError):
+        with AtomicFolder(out, force=True) as rf:
+            rf.text("summary.md", "new")
+            monkeypatch.setattr(os, "fsync", lambda fd: (_ for _ in ()).throw(OSError(5, "EIO")))
+    assert (out / "summary.md").read_text() == "old"
+    assert [p.name for p in tmp_path.iterdir()] == ["res"]
+
+
+def test_atomic_write_fsyncs_the_file_and_its_folder(tmp_path, synced):
+    atomic_text(tmp_path / "best.json", "{}")
+    assert synced[0].parent == tmp_path and synced[0].name.startswith(".best.json.")
+    assert synced[-1] == tmp_path
+
+
+def _plant(tmp_path: Path, how: str) -> tuple[Path, Path]:
+    """A victim file and a planted lock file of ``tmp_path/res`` (``how``: symlink, hardlink,
+    fifo, folder)."""
+    victim = tmp_path / "victim.txt"
+    victim.write_text("DATA\n")
+    lock = lock_file(tmp_path / "res")
+    {"symlink": lambda: lock.symlink_to(victim), "hardlink": lambda: os.link(victim, lock),
+     "fifo": lambda: os.mkfifo(lock), "folder": lock.mkdir}[how]()
+    return victim, lock
+
+
+@pytest.mark.parametrize("how, fragment", [
+    ("symlink", "is a symbolic link"), ("hardlink", "has other hard links"),
+    ("fifo", "is not a regular file"), ("folder", "is not a regular file")])
+def test_planted_lock_file_is_refused_and_its_target_kept(tmp_path, how, fragment):
+    victim, lock = _plant(tmp_path, how)
+    with pytest.raises(ResultsError, match=fragment) as err:
+        with FolderLock(tmp_path / "res"):
+            pass
+    assert str(lock) in str(err.value) and "\n" not in str(err.value)
+    assert victim.read_text() == "DATA\n"
+    assert os.path.lexists(lock)  # left for the user to look at
+
+
+def test_planted_lock_symlink_is_refused_by_eval(tmp_path, capsys):
+    """The reproduction: ``eval --out lk/res`` with ``lk/.res.lock`` a link to a user file."""
+    victim, _ = _plant(tmp_path, "symlink")
+    refused(capsys, ["eval", "--space", "gpt2", "--archs", "3", "--proxy", "params",
+                     "--out", tmp_path / "res"], "is a symbolic link", ".res.lock")
+    assert victim.read_text() == "DATA\n"
+    assert not (tmp_path / "res").exists()
+
+
+def test_a_symlinked_lock_is_never_opened_even_if_planted_after_the_check(tmp_path,
+                                                                          monkeypatch):
+    """A link planted between the check and the open is refused by O_NOFOLLOW."""
+    import lpzero_gp.lock as lock_module
+
+    victim = tmp_path / "victim.txt"
+    victim.write_text("DATA\n")
+    lock = lock_file(tmp_path / "res")
+    real_lstat = os.lstat
+
+    def lstat(path, *args, **kwargs):
+        if Path(path) == lock:  # nothing there yet; a link appears right after the look
+            lock.symlink_to(victim)
+            raise FileNotFoundError(path)
+        return real_lstat(path, *args, **kwargs)
+
+    monkeypatch.setattr(lock_module.os, "lstat", lstat)
+    with pytest.raises(ResultsError, match="is a symbolic link"):
+        with FolderLock(tmp_path / "res"):
+            pass
+    assert victim.read_text() == "DATA\n"
+
+
+def test_lock_file_is_removed_only_when_it_is_still_ours(tmp_path):
+    lock = lock_file(tmp_path / "res")
+    with FolderLock(tmp_path / "res"):
+        assert lock.read_text().strip() == str(os.getpid())
+        lock.unlink()
+        lock.write_text("someone else's\n")  # another file put there meanwhile
+    assert lock.read_text() == "someone else's\n"
