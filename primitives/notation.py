@@ -16,6 +16,8 @@ from dataclasses import dataclass
 #: a sum, a product, a power, a delimited notation (``\\log\\left(x\\right)``), an input.
 AGG, NEG, ADD, MUL, POW, ATOM, LEAF = range(-1, 6)
 _HOLE = re.compile(r"#([12])")
+#: The index of the blocks in the LaTeX of a block aggregation: ``\\sum_{l=1}^{L}``.
+BLOCK_INDEX = "l"
 
 
 @dataclass(frozen=True)
@@ -62,4 +64,4 @@ def named(name: str, arity: int = 1) -> Notation:
     args = ", ".join(f"#{k}" for k in range(1, arity + 1))
     return Notation(r"\operatorname{" + name.replace("_", r"\_") + r"}\left(" + args + r"\right)")
 
-__all__ = ["Notation", "named"]
+__all__ = ["BLOCK_INDEX", "Notation", "named"]

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 from deap import gp
 
 from . import ops as O
@@ -86,6 +85,24 @@ def overload_fn(ov: Overload):
     return blockops.scalar_constant(ov.op.name, float(ov.op.on_scalar))
 
 
+class LazyOverload:
+    """The callable of one overload in a primitive set: resolved (torch imported, the kernel
+    lifted) on its first call, so building a set imports neither torch nor SymPy."""
+
+    def __init__(self, ov: Overload) -> None:
+        self.overload = ov
+        self.__name__ = ov.typed_name
+        self._fn = None
+
+    def __call__(self, *args):
+        if self._fn is None:
+            self._fn = overload_fn(self.overload)
+        return self._fn(*args)
+
+    def __repr__(self) -> str:
+        return f"<lazy {self.__name__}>"
+
+
 #: Every overload by typed name, in op order: the table's, then the registered ops'.
 ALL_OVERLOADS: dict[str, Overload] = {
     ov.typed_name: ov for op in O.OPS for ov in overloads(op)
@@ -128,7 +145,7 @@ def make_pset(
             continue
         if ov.args[0] is ParamList and not PARAM_INPUTS & set(inputs):
             continue
-        pset.addPrimitive(overload_fn(ov), list(ov.args), ov.ret, name=typed_name)
+        pset.addPrimitive(LazyOverload(ov), list(ov.args), ov.ret, name=typed_name)
     if stock:
         _add_stock(pset)
     return pset
@@ -139,7 +156,7 @@ def _add_stock(pset: gp.PrimitiveSetTyped) -> None:
     for typed_name, ov in ALL_OVERLOADS.items():
         if (ov.op.name == "identity" and typed_name not in pset.mapping
                 and ov.ret in pset.primitives):
-            pset.addPrimitive(overload_fn(ov), list(ov.args), ov.ret, name=typed_name)
+            pset.addPrimitive(LazyOverload(ov), list(ov.args), ov.ret, name=typed_name)
     for term_name, type_ in STOCK_TERMINALS.items():
         pset.addTerminal(PRUNED, type_, name=term_name)
 
@@ -147,6 +164,8 @@ def _add_stock(pset: gp.PrimitiveSetTyped) -> None:
 def check_op_safety(names: tuple[str, ...] | None = None) -> None:
     """Check every op (or the ops ``names``) the way gplearn does: finite on zeros, negatives
     and huge values."""
+    import torch
+
     from .types import Blocks, Layer, Layout
 
     lay = Layout((torch.tensor([0, 1]),), (torch.tensor([12.0, 12.0], dtype=torch.float64),),
@@ -168,6 +187,7 @@ def check_op_safety(names: tuple[str, ...] | None = None) -> None:
                     raise AssertionError(f"{ov.typed_name} is not finite on {fill}")
 
 __all__ = [
-    "ALL_OVERLOADS", "INPUTS", "Overload", "PARAM_INPUTS", "STOCK_TERMINALS", "SUFFIX",
-    "TYPE_NAMES", "check_op_safety", "input_type", "make_pset", "overload_fn", "overloads",
+    "ALL_OVERLOADS", "INPUTS", "LazyOverload", "Overload", "PARAM_INPUTS", "STOCK_TERMINALS",
+    "SUFFIX", "TYPE_NAMES", "check_op_safety", "input_type", "make_pset", "overload_fn",
+    "overloads",
 ]

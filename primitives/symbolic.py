@@ -13,6 +13,8 @@ from __future__ import annotations
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
+from .notation import BLOCK_INDEX
+
 #: The input symbols (real; softmax outputs are positive). ``L`` is the number of blocks.
 SYMBOLS: dict[str, sp.Symbol] = {
     "A": sp.Symbol("A", real=True),
@@ -50,8 +52,6 @@ class Named(sp.Function):
         return _with_exp(rf"\operatorname{{{name}}}\left({args}\right)", exp)
 
 
-#: The index of the blocks in the LaTeX of a block aggregation: ``\sum_{l=1}^{L}``.
-BLOCK_INDEX = "l"
 _INPUT_SYMBOLS = frozenset(SYMBOLS.values())
 
 

@@ -20,8 +20,10 @@ Score          one number per architecture             1-d tensor (n_archs,) (or
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
+if TYPE_CHECKING:  # the values are torch tensors; the tags and the table need no torch
+    import torch
 
 
 class TensorList:

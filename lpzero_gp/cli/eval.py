@@ -17,9 +17,9 @@ from lpzero_gp.workflows.optionspec import COMMON
 def eval_command(as_json: bool, **kw: Any) -> None:
     """Score proxies on a space's architectures (Spearman rho, Kendall tau, and the partial
     and within-group correlations given the size and depth baselines)."""
-    from lpzero_gp.cli.output import show
+    from lpzero_gp.cli.output import note, show
     from lpzero_gp.workflows.evaluate import evaluate
 
-    show(evaluate(EvalOptions(**kw)), as_json)
+    show(evaluate(EvalOptions(**kw), notify=note), as_json)
 
 __all__ = ["eval_command"]

@@ -6,11 +6,13 @@ the reference code ships (negation, dim-0 softmax). Both are kept so results can
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from importlib import resources
 
 from lpzero_gp.errors import ProxyError
 from lpzero_gp.jsonfile import read_json
 from lpzero_gp.proxy.genotype import Genotype, genotype_string
+from lpzero_gp.proxy.parse import did_you_mean
 
 GENOTYPES: dict[str, Genotype] = {
     # FlexiBERT, App. B: (1/H)^2 + log softmax(||A||_F); the second term is identically 0.
@@ -52,8 +54,14 @@ def resolve(proxy: str) -> str:
     return NAMED.get(proxy.strip(), proxy)
 
 
+def suggest(word: str, others: Iterable[str] = ()) -> str:
+    """``"; did you mean 'flexibert-best'?"``: the named proxies (and ``others``: inputs, a
+    space's features) closest to ``word``, for the error of an unknown name; ``""`` if none."""
+    return did_you_mean(word, [*NAMED, *others])
+
+
 def describe() -> dict[str, str]:
     """Every named proxy and its string."""
     return dict(NAMED)
 
-__all__ = ["NAMED", "resolve", "shipped_best"]
+__all__ = ["NAMED", "resolve", "shipped_best", "suggest"]

@@ -14,6 +14,8 @@ them and drops them the same way for a set that has not.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
+from difflib import SequenceMatcher, get_close_matches
 
 from deap import gp
 
@@ -39,6 +41,58 @@ EMPTY_PROXY = f"agg_mean(prune(mean({INPUTS[0]})))"
 _EMPTY = {Score: EMPTY_PROXY, Layerwise: f"prune(mean({INPUTS[0]}))"}
 
 _TOKEN = re.compile(r"\s*(?:([A-Za-z][A-Za-z0-9_]*)|(\()|(\))|(,))")
+#: A bare word as named proxies are spelled (``flexibert-best``): a name, hyphens allowed.
+WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
+
+
+def _key(name: str) -> str:
+    return name.lower().replace("-", "_")
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """``"; did you mean 'x'?"`` for the candidates closest to ``word`` (case and ``-``/``_``
+    ignored; the closest, and up to two more nearly as close), or ``""`` when none is close."""
+    by_key: dict[str, str] = {}
+    for name in candidates:
+        by_key.setdefault(_key(name), name)
+    close = get_close_matches(_key(word), list(by_key), n=3, cutoff=0.6)
+    if not close:
+        return ""
+    ratio = [SequenceMatcher(None, _key(word), c).ratio() for c in close]
+    shown = [repr(by_key[c]) for c, r in zip(close, ratio, strict=True) if r >= ratio[0] - 0.1]
+    return "; did you mean " + (shown[0] if len(shown) == 1 else
+                                f"{', '.join(shown[:-1])} or {shown[-1]}") + "?"
+
+
+def unknown_op(name: str) -> str:
+    """The one-line error of an unknown operation, with the closest op names and aliases."""
+    ops = {ov.op.name for ov in ALL_OVERLOADS.values()}
+    return f"unknown operation {name!r}" + did_you_mean(name, sorted(ops | set(ALIASES)))
+
+
+def unknown_input(name: str, inputs: Iterable[str], whole: bool = False,
+                  features: Iterable[str] = ()) -> str:
+    """The one-line error of an unknown input, with the closest inputs; ``whole``: the whole
+    proxy is this one word, so a named proxy (or one of the ``features``) was likely meant and
+    those are suggested too."""
+    inputs = list(inputs)
+    features = list(features)
+    if not whole:
+        return f"unknown input {name!r}; inputs are {', '.join(inputs)}" + did_you_mean(
+            name, inputs)
+    from lpzero_gp.proxy.named import suggest  # named proxies are built on this parser
+
+    what = "a named proxy or a feature" if features else "a named proxy"
+    return (f"unknown input {name!r} (nor {what}); inputs are {', '.join(inputs)}"
+            + suggest(name, [*inputs, *features]))
+
+
+def _unknown_word(word: str, pset: gp.PrimitiveSetTyped) -> ProxyError:
+    """The error of a proxy that is one unknown word; its ``unknown_word`` attribute holds the
+    word, so a caller that knows more names (a space's features) can suggest them too."""
+    exc = ProxyError(unknown_input(word, pset.arguments, whole=True))
+    exc.unknown_word = word
+    return exc
 
 
 def _tokens(text: str) -> list[str]:
@@ -113,7 +167,7 @@ def resolve_overload(name: str, kid_types: list[type]) -> Overload:
     base = ALIASES.get(name, name)
     cands = [ov for ov in ALL_OVERLOADS.values() if ov.op.name == base]
     if not cands:
-        raise ProxyError(f"unknown operation {name!r}")
+        raise ProxyError(unknown_op(name))
     for ov in sorted(cands, key=lambda o: o.args[0] is TensorList):  # prefer exact ParamList
         if len(ov.args) == len(kid_types) and all(map(_fits, kid_types, ov.args)):
             return ov
@@ -128,6 +182,9 @@ def parse_tree(text: str, pset: gp.PrimitiveSetTyped) -> gp.PrimitiveTree:
         raise ProxyError("empty proxy string")
     if len(text) > MAX_CHARS:
         raise ProxyError(f"proxy string longer than {MAX_CHARS} characters")
+    word = text.strip()
+    if "-" in word and WORD.fullmatch(word):  # a misspelt named proxy, not an expression
+        raise _unknown_word(word, pset)
     ast = _ast(_tokens(text))
     if not all(name in pset.mapping for name in STOCK_TERMINALS):
         ast = _drop_empty(ast) or _ast(_tokens(EMPTY_PROXY))
@@ -146,7 +203,9 @@ def parse_tree(text: str, pset: gp.PrimitiveSetTyped) -> gp.PrimitiveTree:
             if name in ALL_OVERLOADS or ALIASES.get(name, name) in {
                     o.op.name for o in ALL_OVERLOADS.values()}:
                 raise ProxyError(f"operation {name!r} needs arguments")
-            raise ProxyError(f"unknown input {name!r}; inputs are {', '.join(pset.arguments)}")
+            if node is ast:
+                raise _unknown_word(name, pset)
+            raise ProxyError(unknown_input(name, pset.arguments))
         slot = len(nodes)
         nodes.append(None)
         kid_types = [build(k) for k in kids]
@@ -187,6 +246,6 @@ def format_tree(tree: gp.PrimitiveTree, begin: int = 0) -> str:
     return _EMPTY[tree[begin].ret] if out is None else out
 
 __all__ = [
-    "EMPTY_PROXY", "MAX_CHARS", "MAX_DEPTH", "MAX_NODES", "format_tree", "parse_tree",
-    "plain_name", "resolve_overload",
+    "EMPTY_PROXY", "MAX_CHARS", "MAX_DEPTH", "MAX_NODES", "WORD", "did_you_mean", "format_tree",
+    "parse_tree", "plain_name", "resolve_overload", "unknown_input", "unknown_op",
 ]

@@ -10,9 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from deap import gp
 from tqdm import tqdm
 
 from lpzero_gp.errors import CheckpointError, OptionError, ProxyError, SpaceError
+from lpzero_gp.primitives.pset import INPUTS
 from lpzero_gp.proxy import default_pset
 from lpzero_gp.proxy.parse import format_tree
 from lpzero_gp.proxy.read import read_proxy
@@ -25,7 +27,12 @@ from lpzero_gp.stats.cache import resolve as stats_cache
 from lpzero_gp.stats.calibration import load_text, space_batch, space_batch_info
 from lpzero_gp.stats.extract import ExtractConfig, Extractor
 from lpzero_gp.stats.store import Dataset
-from lpzero_gp.workflows.options import Context
+from lpzero_gp.workflows.options import Context, Notify
+
+#: Above this many models to build, a command first says how many and about how long.
+ANNOUNCE_ABOVE = 30
+#: Seconds per model assumed when none is measured yet: a rough figure for a CPU.
+ROUGH_SECONDS = (1.0, 5.0)
 
 
 @dataclass
@@ -43,6 +50,10 @@ class Loaded:
     stats_kind: str = "real"
     #: Seed of the null control's noise (the models' initialisation seed).
     null_seed: int = 0
+    #: Where news goes before a long extraction (:func:`dataset_for`); None: nowhere.
+    notify: Notify | None = None
+    #: Worker processes of the extraction (the time estimate divides by them).
+    workers: int = 1
 
 
 def _mapper(ctx: Context):
@@ -77,7 +88,7 @@ def load(ctx: Context, default_batch: tuple[int, int] | None = None) -> Loaded:
     cache = stats_cache(ctx.cache_dir, ctx.no_cache) or ctx.fallback_cache
     extractor = Extractor(space, cfg, batch, cache, mapper, ctx.progress)
     return Loaded(space, variant, records, batch, extractor, info, ctx.benchmark is None,
-                  ctx.stats, init_seed)
+                  ctx.stats, init_seed, workers=ctx.workers)
 
 
 def calibration_batch(ctx: Context, space: Space, records: list[Record] | None = None,
@@ -138,6 +149,7 @@ def dataset_for(loaded: Loaded, records: list[Record], label: str, kind: str | N
     """
     from lpzero_gp.stats.null import input_scales, null_stats
 
+    announce(loaded, records, label)
     stats = loaded.extractor.stats(records, label)
     keep = [(r, s) for r, s in zip(records, stats, strict=True) if s is not None]
     if len(keep) < 3:
@@ -148,6 +160,58 @@ def dataset_for(loaded: Loaded, records: list[Record], label: str, kind: str | N
     ds = Dataset.from_stats([s for _, s in keep])
     truth = np.array([r.truth for r, _ in keep])
     return ds, truth, [r for r, _ in keep]
+
+
+def announce(loaded: Loaded, records: list[Record], label: str) -> None:
+    """Before more than :data:`ANNOUNCE_ABOVE` models are built for ``records``, tell
+    ``loaded.notify`` how many, how many statistics are cached, and about how long it takes
+    (the cached ones are read first, for the build times they store)."""
+    if loaded.notify is None:
+        return
+    ex = loaded.extractor
+    todo = ex.pending(records)
+    if len(todo) <= ANNOUNCE_ABOVE:
+        return
+    building = {r.id for r in todo}
+    cached = [r for r in records if r.id not in building]
+    if cached:  # read now rather than a moment later: their stored build times
+        ex.stats(cached, label)
+    cost = ex.cost_seconds([r.id for r in loaded.records])
+    where = str(ex.cache.parent) if ex.cache is not None else None
+    loaded.notify(build_notice(label, len(todo), len(records), cost, where,
+                               max(loaded.workers, 1)))
+
+
+def _duration(seconds: float) -> str:
+    """``40 s``, ``13 min``, ``2 h 05 min``."""
+    if seconds < 90:
+        return f"{max(seconds, 1):.0f} s"
+    minutes = round(seconds / 60)
+    return f"{minutes} min" if minutes < 90 else f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def build_notice(label: str, n_build: int, n_total: int, cost: dict, cache: str | None,
+                 workers: int = 1) -> str:
+    """The line said before a long extraction: models to build, statistics cached (and where),
+    and the time expected from ``cost`` (:meth:`~lpzero_gp.stats.extract.Extractor.
+    cost_seconds`: measured build and statistics seconds) or, unmeasured, a rough figure."""
+    cached = n_total - n_build
+    if cache is None:
+        stored = "no cache: the statistics are not kept"
+    else:
+        stored = f"{cached} of {n_total} statistics cached in {cache}"
+    per = "" if workers == 1 else f", {workers} workers"
+    if cost.get("n"):
+        each = cost["build"] + cost["statistics"]
+        eta = (f"about {_duration(n_build * each / workers)} ({each:.1f} s a model, the median "
+               f"measured on {cost['n']} architecture{'s' if cost['n'] > 1 else ''}"
+               f"{per})")
+    else:
+        low, high = (n_build * s / workers for s in ROUGH_SECONDS)
+        eta = (f"roughly {_duration(low)} to {_duration(high)} ({ROUGH_SECONDS[0]:g} to "
+               f"{ROUGH_SECONDS[1]:g} s a model on a CPU{per}; none measured here yet)")
+    models = "model" if n_build == 1 else "models"
+    return f"{label}: building {n_build} {models} ({stored}); {eta}"
 
 
 def feature_ranks(loaded: Loaded, records: list[Record]) -> dict[str, RankResult]:
@@ -205,7 +269,7 @@ def evaluate_proxy(loaded: Loaded, proxy: str, records: list[Record], label: str
         scores = np.array([f[proxy] for f in feats], dtype=float)
         recs, info, cost = records, config_labels()["information"], "config"
     else:
-        tree = read_proxy(proxy)  # a bad proxy input fails here, before any model is built
+        tree = _read(proxy, feats[0] if feats else {})  # fails before any model is built
         ds, _, recs = dataset_for(loaded, records, label)
         scorer = Scorer(ds, np.array([r.truth for r in recs]))
         s = scorer.scores(tree)
@@ -226,6 +290,20 @@ def evaluate_proxy(loaded: Loaded, proxy: str, records: list[Record], label: str
     ci = bootstrap_ci(scores, truth) if with_ci and res.valid else None
     return EvalResult(proxy, recs, scores, res, ci, info, cost,
                       precision_flag(scores, truth) if res.valid else False)
+
+
+def _read(proxy: str, features) -> gp.PrimitiveTree:
+    """The tree of a proxy input; a proxy that is one unknown word names the closest named
+    proxies, inputs and ``features`` of the space."""
+    from lpzero_gp.proxy.parse import unknown_input
+
+    try:
+        return read_proxy(proxy)
+    except ProxyError as exc:
+        word = getattr(exc, "unknown_word", None)
+        if not features or word is None:
+            raise
+        raise ProxyError(unknown_input(word, INPUTS, whole=True, features=features)) from None
 
 
 def search(loaded: Loaded, ctx: Context, cfg: SearchConfig, search_records: list[Record],
@@ -301,6 +379,7 @@ def best_proxy(state) -> tuple[str, float, float]:
     return format_tree(ind), ind.fitness.values[0], getattr(ind, "tau", float("nan"))
 
 __all__ = [
-    "Loaded", "available_inputs", "best_proxy", "calibration_batch", "dataset_for",
-    "evaluate_proxy", "feature_ranks", "load", "search", "search_pset",
+    "ANNOUNCE_ABOVE", "Loaded", "ROUGH_SECONDS", "announce", "available_inputs", "best_proxy",
+    "build_notice", "calibration_batch", "dataset_for", "evaluate_proxy", "feature_ranks", "load",
+    "search", "search_pset",
 ]

@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from lpzero_gp.errors import OptionError
-from lpzero_gp.workflows.options import EvalOptions, Report
+from lpzero_gp.workflows.options import EvalOptions, Notify, Report
 from lpzero_gp.workflows.report import (
     bracket,
     controlled_names,
@@ -46,11 +46,12 @@ LABEL_KEY = ("[information, cost]: real~null, the rho between the proxy's scores
              "forward, backward")
 
 
-def evaluate(opts: EvalOptions) -> Report:
+def evaluate(opts: EvalOptions, notify: Notify | None = None) -> Report:
     """Score every proxy of ``opts`` on the chosen architectures of its space.
 
     With ``opts.compare`` the first proxy is compared with each other one (paired bootstrap);
     with ``opts.out`` the results folder is written (an existing one only with ``force``).
+    ``notify`` hears, before many models are built, how many and about how long.
     Returns ``data`` (the header, one row per proxy under ``results``, the paired comparisons
     under ``comparisons``, the architectures left out of every row under ``missing``), the
     printed table as ``lines`` and the folder as ``out``.
@@ -72,6 +73,7 @@ def evaluate(opts: EvalOptions) -> Report:
     folder = AtomicFolder(opts.out, force=opts.force) if opts.out else None
     ctx = opts.context()
     loaded = load(ctx)
+    loaded.notify = notify
     recs = pick(loaded.records, opts.archs, loaded.space, loaded.packaged, ctx.seed)
     scored, seconds, labels = [], [], []
     for p in opts.proxies:

@@ -29,12 +29,14 @@ SPEC = "spec"
 
 #: ``run`` budget presets: population, offspring per generation, offspring evaluations (the
 #: initial population is evaluated on top). The search itself takes seconds once statistics
-#: are stored, so the default already spends the paper's budget.
+#: are stored, so the default already spends the paper's budget (1,000 evaluations).
 BUDGETS: dict[str, tuple[int, int, int]] = {
     "quick": (20, 10, 100),
     "default": (80, 40, 1000),
-    "paper": (80, 40, 1000),
 }
+#: Other names of a ``run`` budget preset: ``paper`` is the default budget, the paper's.
+BUDGET_ALIASES: dict[str, str] = {"paper": "default"}
+BUDGETS.update({alias: BUDGETS[name] for alias, name in BUDGET_ALIASES.items()})
 #: ``--stats`` choices: the network's own statistics, or the shape-only null control.
 STATS = ("real", "null")
 #: ``run --fitness`` choices: reject candidates that are not statistics-driven on the search
@@ -230,17 +232,22 @@ def check_fields(obj: Any) -> None:
         object.__setattr__(obj, name, spec.check(getattr(obj, name)))
 
 
-def presets_text(presets: Mapping[str, tuple[int, int, int]]) -> str:
-    """``quick: population 20, offspring 10, evaluations 100; ...`` of budget presets."""
+def presets_text(presets: Mapping[str, tuple[int, int, int]],
+                 aliases: Mapping[str, str] | None = None) -> str:
+    """``quick: population 20, offspring 10, evaluations 100; ...`` of budget presets; a name
+    of ``aliases`` is said to be the same budget as the preset it names."""
+    aliases = aliases or {}
     return "; ".join(f"{name}: population {p}, offspring {o}, evaluations {e:,}"
+                     + (f" (the same budget as {aliases[name]})" if name in aliases else "")
                      for name, (p, o, e) in presets.items())
 
 
-def budget(presets: Mapping[str, tuple[int, int, int]], what: str, printed: str) -> Spec:
+def budget(presets: Mapping[str, tuple[int, int, int]], what: str, printed: str,
+           aliases: Mapping[str, str] | None = None) -> Spec:
     """``--budget``: a preset of ``presets``; ``what`` says what its evaluations count and
-    ``printed`` where the settings used are shown."""
+    ``printed`` where the settings used are shown; ``aliases`` are other names of a preset."""
     return Spec("budget", str, "default", choices=tuple(presets),
-                help=f"Budget preset ({presets_text(presets)}; {what}). --population, "
+                help=f"Budget preset ({presets_text(presets, aliases)}; {what}). --population, "
                      "--offspring and --evaluations replace the preset's numbers; the "
                      f"settings used are printed {printed}.")
 
@@ -337,8 +344,9 @@ ARCHS = Spec("archs", str, "all", count=True)
 # -- run --------------------------------------------------------------------------------------
 
 RUN_SPECS = {s.name: s for s in (
-    budget(BUDGETS, "evaluations count offspring: the initial population is evaluated on top",
-           "when the run starts (unless --quiet)"),
+    budget(BUDGETS, "evaluations count offspring: the initial population is evaluated on "
+           "top; default is the paper's budget",
+           "when the run starts (unless --quiet)", BUDGET_ALIASES),
     POPULATION.but(help="Population size (mu; default: the --budget preset's)."),
     OFFSPRING.but(help="Offspring per generation (lambda; default: the --budget preset's)."),
     EVALUATIONS.but(help="Offspring evaluations (default: the --budget preset's), spent in "
@@ -474,7 +482,8 @@ SUBNET_SPECS = {s.name: s for s in (
                    "that offers sub-networks; lpzero-gp spaces lists the spaces)."),
     SPACE_OPTION,
     Spec("proxy", str, None,
-         help="Proxy maximised (default: the space's own, else paper_llama): a named proxy, "
+         help="Proxy maximised (default: the space's own, llama-best for llama; else params): "
+              "a named proxy, "
               "any proxy form eval takes (string, exported form, best.json, results folder), "
               "or a cost feature of the sub-networks (params, ...)."),
     Spec("budget_params", float, None, low=0,
@@ -516,8 +525,8 @@ EXPORT_LITERAL = Spec("literal", bool, False,
 
 __all__ = [
     "ABLATE_BUDGETS", "ABLATE_SPECS", "AGG", "ARCH_CHOICES", "BASELINE_SPECS", "BATCH_ALIAS",
-    "BUDGETS", "COMMON", "DEFAULT_EVALUATIONS", "EVAL_SPECS", "EXPERIMENTS", "FITNESS",
-    "MAX_BATCH_TOKENS", "MAX_SEED", "PAPER_EVALUATIONS", "RUN_SPECS", "STATS", "SUBNET_SPECS",
-    "Spec", "budget",
-    "check_fields", "from_spec", "out", "presets_text", "specs_of",
+    "BUDGETS", "BUDGET_ALIASES", "COMMON", "DEFAULT_EVALUATIONS", "EVAL_SPECS", "EXPERIMENTS",
+    "FITNESS", "MAX_BATCH_TOKENS", "MAX_SEED", "PAPER_EVALUATIONS", "RUN_SPECS", "STATS",
+    "SUBNET_SPECS", "Spec", "budget", "check_fields", "from_spec", "out", "presets_text",
+    "specs_of",
 ]

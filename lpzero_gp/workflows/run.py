@@ -456,8 +456,9 @@ def run_search(opts: RunOptions, explicit: Iterable[str] | None = None,
 
     With ``resume_dir`` the checkpoint's settings replace the options first (:func:`merge_resume`;
     ``explicit`` names the options given on purpose, default: those differing from the
-    defaults). ``notify`` receives news of the checkpoints. Returns the summary as ``data``,
-    the printed summary as ``lines`` and the results folder as ``out``.
+    defaults). ``notify`` receives news of the checkpoints and, before many models are built,
+    how many and about how long. Returns the summary as ``data``, the printed summary as
+    ``lines`` and the results folder as ``out``.
     """
     t_start = time.perf_counter()
     note = notify or _quiet
@@ -477,6 +478,7 @@ def _run_locked(opts: RunOptions, ctx: Context, cfg: SearchConfig, target: _Targ
     # without a cache, statistics are kept with the checkpoint so that a crash loses none
     ctx = replace(ctx, fallback_cache=str(target.ckpt / STATS_FOLDER))
     loaded = load(ctx)
+    loaded.notify = note  # before many models are built: how many, and about how long
     search_recs, held_recs = _records(loaded, opts, ctx.seed)
     key = _open_checkpoints(target, opts, cfg, loaded,
                             _fingerprint(loaded, search_recs, held_recs), note)

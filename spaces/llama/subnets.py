@@ -43,7 +43,7 @@ class LlamaSubnets(SubnetSearchSpace):
     feature_names = ("params", "total_params", "mlp_params", "macs", "adapter_params",
                      "frozen_params")
     table_features = ("params", "total_params", "adapter_params", "macs")
-    default_proxy = "paper_llama"
+    default_proxy = "llama-best"
     packages = ("transformers", "peft")
 
     def __init__(self, supernet: LonasSupernet | Callable[[], LonasSupernet],
