@@ -4,8 +4,11 @@ SymPy's automatic evaluation plus these rules put equivalent proxies into one ca
 (docs/specs.md §5.3), which is what rule-based pruning keys on. Each class also prints LaTeX, and
 :func:`latex` prints a whole canonical expression so that it reads one way only: a block
 aggregation inside a sum, product, quotient or power is bracketed as a whole, its operand is in
-``\\left( ... \\right)`` with the inputs carrying the block index (``A_{l}``), and every other
-function-like op has a bracketed argument.
+``\\left( ... \\right)`` with the inputs carrying the block index (``A_{l}``), every other
+function-like op has a bracketed argument, an op that works along an axis names it
+(``\\operatorname{softmax}_{\\text{row}}``), and a product of two tensors is element-wise,
+``G_{l} \\odot W_{l}`` (juxtaposition is left to numbers, which it cannot misread).
+docs/notation.md is the legend.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from __future__ import annotations
 import sympy as sp
 from sympy.printing.latex import LatexPrinter
 
-from .notation import BLOCK_INDEX
+from .notation import BLOCK, BLOCK_INDEX, ROW, operator
 
 #: The input symbols (real; softmax outputs are positive). ``L`` is the number of blocks.
 SYMBOLS: dict[str, sp.Symbol] = {
@@ -42,14 +45,16 @@ def _with_exp(tex: str, exp) -> str:
 
 class Named(sp.Function):
     """A function printed by its name, ``\\operatorname{name}\\left(x\\right)``: the LaTeX of
-    an op's twin that has no notation of its own. ``latex_name`` is the name."""
+    an op's twin that has no notation of its own. ``latex_name`` is the name, ``latex_axis`` the
+    axis it works along (:data:`~.notation.ROW`, :data:`~.notation.BLOCK`; empty: none)."""
 
     latex_name = ""
+    latex_axis = ""
 
     def _latex(self, printer, exp=None):
         args = ", ".join(printer._print(a) for a in self.args)
-        name = self.latex_name.replace("_", r"\_")
-        return _with_exp(rf"\operatorname{{{name}}}\left({args}\right)", exp)
+        head = operator(self.latex_name, self.latex_axis)
+        return _with_exp(rf"{head}\left({args}\right)", exp)
 
 
 _INPUT_SYMBOLS = frozenset(SYMBOLS.values())
@@ -79,6 +84,36 @@ class ProxyLatexPrinter(LatexPrinter):
         if self.block_index and expr in _INPUT_SYMBOLS:
             return f"{tex}_{{{self.block_index}}}"
         return tex
+
+    def _print_Mul(self, expr):
+        """SymPy's product, but with ``\\odot`` between tensors when two or more are multiplied
+        (above or below a fraction bar): ``2 \\overline{H_{l}} G_{l} \\odot W_{l}``, numbers
+        first and side by side, then the tensors."""
+        from sympy.simplify import fraction
+
+        sign = ""
+        if expr.could_extract_minus_sign():
+            expr, sign = -expr, "- "
+        numer, denom = fraction(expr, exact=True)
+        if max(_tensors(numer), _tensors(denom)) < 2:
+            return super()._print_Mul(-expr if sign else expr)
+        if denom == 1:
+            return sign + self._odot(numer)
+        return sign + rf"\frac{{{self._odot(numer)}}}{{{self._odot(denom)}}}"
+
+    def _odot(self, expr) -> str:
+        """A product: its numbers side by side, then its tensors joined by ``\\odot``."""
+        factors = expr.as_ordered_factors() if isinstance(expr, sp.Mul) else [expr]
+        numbers = [f for f in factors if not is_tensor(f)]
+        ordered = numbers + [f for f in factors if is_tensor(f)]
+        parts = []
+        for i, f in enumerate(ordered):
+            tex = self._print(f)
+            if self._needs_mul_brackets(f, first=i == 0, last=i == len(ordered) - 1):
+                tex = rf"\left({tex}\right)"
+            parts.append(tex)
+        scalars, tensors = " ".join(parts[:len(numbers)]), r" \odot ".join(parts[len(numbers):])
+        return " ".join(filter(None, (scalars, tensors)))
 
 
 def latex(expr) -> str:
@@ -140,6 +175,7 @@ class Softmax(Named):
     """Softmax over the feature axis: positive and at most 1; shift-invariant."""
 
     latex_name = "softmax"
+    latex_axis = ROW
     is_positive = True
     is_real = True
 
@@ -171,6 +207,7 @@ class ZNorm(Named):
     """Z-score over a block; idempotent, odd, invariant to shifts and positive scaling."""
 
     latex_name = "znorm"
+    latex_axis = BLOCK
     is_real = True
 
     @classmethod
@@ -194,6 +231,7 @@ class MinMax(Named):
     """Min-max scaling over a block: values in [0, 1]; MinMax(-u) = 1 - MinMax(u)."""
 
     latex_name = "minmax"
+    latex_axis = BLOCK
     is_nonnegative = True
     is_real = True
 
@@ -343,6 +381,24 @@ class BlockSum(sp.Function):
         return _aggregate_latex(printer, "", self.args[0], exp)
 
 
+#: The functions whose value is one number (per block or per architecture) whatever they take.
+REDUCTIONS = (Mean, L1, Fro, Std, InvWidth, BlockMean, BlockSum)
+
+
+def is_tensor(expr) -> bool:
+    """Whether a canonical expression is a tensor: it holds an input outside every reduction
+    (``G``, ``e^{G}``, ``\\operatorname{softmax}(G)``; not ``\\overline{G}``). A product of two
+    tensors is element-wise."""
+    if expr in _INPUT_SYMBOLS:
+        return True
+    return not isinstance(expr, REDUCTIONS) and any(is_tensor(a) for a in expr.args)
+
+
+def _tensors(expr) -> int:
+    """How many factors of a product are tensors."""
+    return sum(map(is_tensor, sp.Mul.make_args(expr)))
+
+
 #: Names of every custom function, for srepr-based keys and for tests.
 CUSTOM = (SafeLog, Softmax, InvWidth, ZNorm, MinMax, Mean, L1, Fro, Std, BlockMean, BlockSum)
 #: Names the SymPy forms give a meaning of their own (the blocks count, the softmax constant).
@@ -360,6 +416,6 @@ def op_function(name: str, nargs: int = 1) -> type[sp.Function]:
 
 __all__ = [
     "BLOCK_INDEX", "BlockMean", "BlockSum", "CONST_SOFTMAX", "CUSTOM", "Fro", "InvWidth", "L1",
-    "Mean", "MinMax", "NBLOCKS", "Named", "SYMBOLS", "SafeLog", "Softmax", "Std", "ZNorm", "latex",
-    "op_function",
+    "Mean", "MinMax", "NBLOCKS", "Named", "REDUCTIONS", "SYMBOLS", "SafeLog", "Softmax", "Std",
+    "ZNorm", "is_tensor", "latex", "op_function",
 ]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 
@@ -104,6 +105,8 @@ def _check_unambiguous(tex: str) -> None:
         nxt = toks[i + 1] if i + 1 < len(toks) else None
         if tok == "\\operatorname":
             close = toks.index("}", i)
+            if toks[close + 1:close + 4] == ["_", "{", "\\text"]:  # its axis: _{\text{row}}
+                close = toks.index("}", toks.index("}", close + 4) + 1)
             assert toks[close + 1] == "\\left" or toks[close + 1:close + 3] == ["{", "\\left"]
         elif tok in ("\\log", "\\max"):
             assert nxt in ("\\left", "{"), tex
@@ -152,9 +155,9 @@ def test_random_proxies_print_unambiguous_latex():
     (S.L1(H), r"\overline{\left|H\right|}"),
     (S.Fro(H), r"\left\lVert H \right\rVert_F"),
     (S.Std(H), r"\operatorname{std}\left(H\right)"),
-    (S.ZNorm(H), r"\operatorname{znorm}\left(H\right)"),
-    (S.MinMax(H), r"\operatorname{minmax}\left(H\right)"),
-    (S.Softmax(H), r"\operatorname{softmax}\left(H\right)"),
+    (S.ZNorm(H), r"\operatorname{znorm}_{\text{block}}\left(H\right)"),
+    (S.MinMax(H), r"\operatorname{minmax}_{\text{block}}\left(H\right)"),
+    (S.Softmax(H), r"\operatorname{softmax}_{\text{row}}\left(H\right)"),
     (S.SafeLog(H), r"\log\left(H\right)"),
     (S.InvWidth(H), r"\frac{1}{d_{H}}"),
     (S.Mean(H) ** 2, r"\left(\overline{H}\right)^{2}"),
@@ -340,3 +343,223 @@ def test_format_of_the_literal_sympy_form_is_the_proxy_string():
     for tree in _random_trees(20, 10):
         d = export(tree, literal=True)
         assert d["sympy"] == format_tree(tree)
+
+
+# -- products of tensors, axes, the legend ----------------------------------------------------
+
+DOCS = os.path.join(os.path.dirname(__file__), "..", "docs", "notation.md")
+
+
+@pytest.mark.parametrize(("proxy", "canonical", "literal"), [
+    ("agg_mean(mean(mul(G, W)))", r"\overline{G_{l} \odot W_{l}}",
+     r"\overline{G_{l} \odot W_{l}}"),
+    ("agg_mean(mul(fro(H), mean(mul(add(G, W), W))))",
+     r"\left\lVert H_{l} \right\rVert_F \overline{W_{l} \odot \left(G_{l} + W_{l}\right)}",
+     r"\left\lVert H_{l} \right\rVert_F \cdot \overline{\left(G_{l} + W_{l}\right) \odot W_{l}}"),
+    ("agg_mean(mean(reciprocal(mul(G, W))))", r"\overline{\frac{1}{G_{l} \odot W_{l}}}",
+     r"\overline{\frac{1}{G_{l} \odot W_{l}}}"),
+    ("agg_mean(mean(exp(add(mul(G, W), mul(G, W)))))", r"e^{2 G_{l} \odot W_{l}}",
+     r"e^{G_{l} \odot W_{l} + G_{l} \odot W_{l}}"),
+    ("agg_mean(mul(mean(H), mean(mul(mul(G, W), G))))",
+     r"\overline{H_{l}} \overline{G_{l}^{2} \odot W_{l}}",
+     r"\overline{H_{l}} \cdot \overline{G_{l} \odot W_{l} \odot G_{l}}"),
+])
+def test_a_product_of_tensors_is_odot_and_a_product_of_numbers_stays_ordinary(
+        proxy: str, canonical: str, literal: str):
+    """Juxtaposed tensors (``G_{l} W_{l}``) read as a matrix product: they are ``\\odot``."""
+    d = export(proxy)
+    assert canonical in d["latex"] and literal in d["literal_latex"]
+    assert read_text(d["literal_latex"]) == parse_tree(proxy, PSET)
+    assert to_sympy(read_text(d["latex"])) == to_sympy(parse_tree(proxy, PSET))
+    assert "\\odot" not in GPT2_BEST  # numbers (norms, means) multiply side by side
+
+
+def _odots_expected(expr) -> int:
+    """``\\odot`` signs the canonical LaTeX of ``expr`` needs: one fewer than the tensor factors
+    above and below the bar of every product with two or more of them."""
+    from sympy.simplify import fraction
+
+    count = 0
+    for node in sp.preorder_traversal(expr):
+        if isinstance(node, sp.Mul):
+            for part in fraction(node, exact=True):
+                k = sum(map(S.is_tensor, sp.Mul.make_args(part)))
+                count += k - 1 if k > 1 else 0
+    return count
+
+
+def test_every_product_of_tensors_is_odot_in_both_forms():
+    trees = [parse_tree(NAMED[n], PSET) for n in NAMES] + _random_trees(300, 0)
+    checked = 0  # products of tensors in the canonical form (few: reductions pull numbers out)
+    for tree in trees:
+        d = export(tree)
+        params = sum(1 for n in tree if n.name == "mul_P")  # mul of G, W tensors
+        assert tokens(d["literal_latex"]).count("\\odot") == params, d["literal_latex"]
+        if d["latex"]:
+            canon = to_sympy(tree)
+            assert tokens(d["latex"]).count("\\odot") == _odots_expected(canon), d["latex"]
+            checked += _odots_expected(canon) > 0
+    assert checked >= 2
+
+
+@pytest.mark.parametrize(("op", "axis"), [("softmax", "row"), ("log_softmax", "row"),
+                                          ("znorm", "block"), ("minmax", "block")])
+def test_ops_that_normalise_part_of_a_tensor_name_their_axis(op: str, axis: str):
+    tree = parse_tree(f"agg_mean(fro({op}(exp(H))))", PSET)
+    sub = rf"_{{\text{{{axis}}}}}\left("
+    d = export(tree)
+    name = op.replace("_", r"\_")
+    assert rf"\operatorname{{{name}}}{sub}" in d["literal_latex"]
+    assert sub in d["latex"]  # log_softmax: \log\left(\operatorname{softmax}_{\text{row}}...
+    old = d["literal_latex"].replace(sub, r"\left(")  # as printed before axes were named
+    assert read_text(old) == tree
+    assert to_sympy(read_text(d["latex"].replace(sub, r"\left("))) == to_sympy(tree)
+
+
+def test_the_row_axis_is_the_last_axis_the_kernels_normalise():
+    import torch
+
+    from lpzero_gp.primitives import kernels
+
+    x = torch.randn(3, 5, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(kernels.row_softmax(x).sum(dim=-1), torch.ones(3))
+    assert not torch.allclose(kernels.row_softmax(x).sum(dim=0), torch.ones(5))
+
+
+def test_a_wrong_axis_is_refused_in_one_line():
+    text = (r"\frac{1}{L}\sum_{l=1}^{L} \left(\overline{\operatorname{softmax}_{\text{col}}(H_l)}"
+            r"\right)")
+    with pytest.raises(ProxyError) as err:
+        read_text(text)
+    msg = str(err.value)
+    assert "softmax works along its rows, not along 'col'" in msg and "at character 65" in msg
+    assert "\n" not in msg
+
+
+def test_the_legend_explains_every_symbol_export_writes():
+    with open(DOCS, encoding="utf-8") as f:
+        legend = f.read()
+    seen: set[str] = set()
+    for tree in [parse_tree(NAMED[n], PSET) for n in NAMES] + _random_trees(200, 0) + [
+            parse_tree(p, PSET) for p in _probes()]:
+        d = export(tree)
+        for tex in (d["latex"], d["literal_latex"]):
+            toks = tokens(tex)
+            seen |= {t for t in toks if t.startswith("\\") or t in INPUTS}
+            seen |= {rf"\operatorname{{{tex[m:].split('}')[0]}}}"
+                     for m in _after_all(tex, r"\operatorname{")}
+            seen |= {rf"_{{\text{{{tex[m:].split('}')[0]}}}}}" for m in _after_all(tex, r"\text{")}
+    for symbol in ("\\overline", "\\odot", "\\lVert", "\\frac", "\\sum", "L"):
+        assert symbol in seen or symbol == "L"
+    missing = sorted(s for s in seen if f"`{s}" not in legend and s not in legend)
+    assert not missing, f"docs/notation.md does not explain {missing}"
+    for name in ("mean", "l1", "fro", "std", "agg_sum", "agg_mean", "mul"):
+        assert f"`{name}`" in legend
+
+
+def _after_all(text: str, prefix: str) -> list[int]:
+    out, i = [], text.find(prefix)
+    while i >= 0:
+        out.append(i + len(prefix))
+        i = text.find(prefix, i + 1)
+    return out
+
+
+def test_the_legend_examples_are_what_export_prints():
+    with open(DOCS, encoding="utf-8") as f:
+        lines = f.read().split("```latex\n", 1)[1].split("```", 1)[0].splitlines()
+    pairs = list(zip(lines[::2], lines[1::2], strict=True))
+    assert len(pairs) >= 3
+    for comment, tex in pairs:
+        proxy = comment.removeprefix("% ")
+        literal = proxy.startswith("--literal ")
+        assert export(proxy.removeprefix("--literal "), literal=literal)["latex"] == tex
+
+
+# -- the usual hand-written variants read back --------------------------------------------------
+
+#: Rewrites of exported LaTeX into the usual other spellings of it.
+VARIANTS = {
+    "unbraced scripts": lambda t: re.sub(r"([_^])\{(\w)\}", r"\1\2", t).replace(
+        r"\frac{1}{L}", r"\frac1L"),
+    "braced _{F}": lambda t: t.replace(r"\rVert_F", r"\rVert_{F}"),
+    r"\|x\|": lambda t: t.replace(r"\left\lVert ", r"\|").replace(r" \right\rVert", r"\|"),
+    r"\Vert": lambda t: t.replace(r"\left\lVert", r"\Vert").replace(r"\right\rVert", r"\Vert"),
+    r"\lVertW": lambda t: re.sub(r"\\(lVert|rVert) ", r"\\\1", t.replace(
+        r"\left\lVert", r"\lVert").replace(r"\right\rVert", r"\rVert")),
+    "bare parentheses": lambda t: t.replace(r"\left(", "(").replace(r"\right)", ")"),
+    "bare bars": lambda t: t.replace(r"\left|", "|").replace(r"\right|", "|"),
+    r"\bigl(": lambda t: t.replace(r"\left(", r"\bigl(").replace(r"\right)", r"\bigr)"),
+    r"\times": lambda t: t.replace(r"\cdot", r"\times").replace(r"\odot", r"\times"),
+    "juxtaposition": lambda t: t.replace(r" \cdot ", " ").replace(r" \odot ", " "),
+    r"\odot": lambda t: t.replace(r"\cdot", r"\odot"),
+    "no spaces": lambda t: re.sub(r"(\\[A-Za-z]+) +(?=[A-Za-z])", r"\1", t).replace(" ", ""),
+    "extra spaces": lambda t: re.sub(r"(?<!\\)([{}()^_,])", r" \1 ", t),
+    "no axis": lambda t: re.sub(r"_\{\\text\{(row|block)\}\}", "", t),
+    r"\mathrm": lambda t: t.replace(r"\operatorname", r"\mathrm").replace(
+        r"\text{", r"\mathrm{"),
+}
+VARIANTS["all at once"] = lambda t: VARIANTS["no spaces"](VARIANTS[r"\times"](VARIANTS[
+    "bare bars"](VARIANTS["bare parentheses"](VARIANTS[r"\|x\|"](VARIANTS[
+        "unbraced scripts"](t))))))
+
+
+@pytest.mark.parametrize("variant", list(VARIANTS))
+def test_hand_written_variants_read_to_the_same_proxy(variant: str):
+    """The literal form's variants read to the very same tree, the canonical form's to a proxy
+    with the same canonical form; every named proxy and a quarter of the random trees."""
+    rewrite = VARIANTS[variant]
+    trees = [parse_tree(NAMED[n], PSET) for n in NAMES] + [  # as read: the overloads a string picks
+        parse_tree(format_tree(t), PSET) for t in _random_trees(120, 60)[::4]]
+    changed = 0
+    for tree in trees:
+        d = export(tree)
+        lit = rewrite(d["literal_latex"])
+        changed += lit != d["literal_latex"]
+        assert read_text(lit) == tree, (variant, format_tree(tree), lit)
+        if d["latex"]:
+            assert to_sympy(read_text(rewrite(d["latex"]))) == to_sympy(tree), (variant, tree)
+    assert changed
+
+
+@pytest.mark.parametrize(("text", "proxy"), [
+    (r"\sum_{l=1}^{L} \left(\left\lVert W_{l} \right\rVert_{F}\right)", "agg_sum(fro(W))"),
+    (r"\sum_{l=1}^{L} \left(\lVert W_{l} \rVert_F\right)", "agg_sum(fro(W))"),
+    (r"\sum_{l=1}^{L} \left(\lVertW_l\rVert_F\right)", "agg_sum(fro(W))"),
+    (r"\sum_{l=1}^L (\Vert W_l \Vert_F)", "agg_sum(fro(W))"),
+    (r"\sum_{l=1}^{L} \|W_l\|_F", "agg_sum(fro(W))"),
+    (r"\sum_{l} \|W_l\|_F", "agg_sum(fro(W))"),
+    (r"\frac1L\sum_{l=1}^{L}(\overline{H_l^2})", "agg_mean(mean(square(H)))"),
+    (r"\frac{1}{L}\sum_{l=1}^{L}\left(\overline{G_l \times W_l}\right)",
+     "agg_mean(mean(mul(G, W)))"),
+    (r"\frac{1}{L}\sum_{l=1}^{L}\left(\overline{G_l W_l}\right)", "agg_mean(mean(mul(G, W)))"),
+    (r"\frac{1}{L}\sum_{l=1}^{L}\left(\overline{G_l} / \overline{W_l}\right)",
+     "agg_mean(div(mean(G), mean(W)))"),
+    (r"\frac{1}{L}\sum_{l=1}^{L}\left(\bar{|G_l|}\right)", "agg_mean(mean(abs(G)))"),
+    (r"\frac{1}{L}\sum_{l=1}^{L}\left(\overline{\mathrm{softmax}_{\mathrm{row}}(G_l)}\right)",
+     "agg_mean(mean(softmax(G)))"),
+    (r"\frac{1}{L}\sum_{l=1}^{L}\left(\overline{\exp(G_l)}\right)", "agg_mean(mean(exp(G)))"),
+    (r"\frac{1}{L} \sum_{l=1}^{L} \left( \log|\overline{W_l}| \right)",
+     "agg_mean(abslog(mean(W)))"),
+])
+def test_ordinary_hand_written_latex_reads(text: str, proxy: str):
+    assert to_sympy(read_text(text)) == to_sympy(parse_tree(proxy, PSET))
+
+
+@pytest.mark.parametrize(("text", "fragment"), [
+    (r"\sum_{l=1}^{L} \left(\foo{W_l}\right)",
+     r"unknown LaTeX command '\foo' at character 22: '\foo{W_l}\right)'"),
+    (r"\frac{1}{L}\sum_{l=1}^{L} \left(\overline{G_{l} \star W_{l}}\right)",
+     r"got '\star' at character 49"),
+    (r"\sum_{l=1}^{L} \left(\left\lVert W_{l} \right\rVert_G\right)",
+     "a norm is the Frobenius norm, written with _F at character 52"),
+    (r"\sum_{l=1}^{L} \left(\overline{Q_l}\right)", "unknown symbol 'Q' at character 32"),
+    (r"\sum_{l=1}^{L} \left(\overline{H_l}", "unexpected end of the LaTeX"),
+    (r"\sum_{l=1}^{L} \left(\overline{H_l} # 2\right)", "unexpected character '#' at character 37"),
+    (r"\frac{1}{L}\sum_{l=1}^{L} \left(\overline{\operatorname{softmx}(H_l)}\right)",
+     "unknown operator 'softmx' at character 43"),
+])
+def test_a_reading_error_names_what_and_where_in_one_line(text: str, fragment: str):
+    with pytest.raises(ProxyError) as err:
+        read_text(text)
+    assert fragment in str(err.value) and "\n" not in str(err.value)

@@ -21,6 +21,7 @@ import json
 import math
 import random
 
+import numpy as np
 import pytest
 import sympy as sp
 from deap import gp
@@ -164,6 +165,32 @@ def test_canonical_latex_reads_back_as_a_proxy_that_ranks_identically():
             continue
         v, w = rps.check(tree), rps.check(read_proxy(d["latex"]))
         assert (v.ok, v.key, v.sign) == (w.ok, w.key, w.sign), d["latex"]
+
+
+def test_latex_read_back_scores_the_same():
+    """On the statistics of real (toy) models: a proxy read back from its literal LaTeX scores
+    byte-identically, every shipped named proxy read back from its canonical LaTeX ranks the
+    architectures identically (the canonical form is lossy: a safe reciprocal of a square is not
+    bit for bit the square of a safe reciprocal)."""
+    from scipy.stats import rankdata
+    from toy import toy_family
+
+    from lpzero_gp.score.evaluate import Evaluator
+    from lpzero_gp.stats.store import Dataset
+
+    evaluator = Evaluator(Dataset.from_stats(toy_family(8)))
+
+    def scores(tree):
+        out = evaluator.score(tree)
+        return None if out is None else out.numpy()
+
+    named = [parse_tree(NAMED[n], PSET) for n in NAMES]
+    for tree in named + [parse_tree(format_tree(t), PSET) for t in _random_trees()[::3]]:
+        want, got = scores(tree), scores(read_text(export(tree, literal=True)["latex"]))
+        assert (want is None and got is None) or np.array_equal(want, got, equal_nan=True)
+    for tree in named:
+        want, got = scores(tree), scores(read_text(export(tree)["latex"]))
+        assert np.isfinite(want).all() and np.array_equal(rankdata(want), rankdata(got))
 
 
 def test_a_proxy_sympy_cannot_canonicalise_exports_as_string_json_and_literal_only():

@@ -4,9 +4,10 @@ A form is a subclass of :class:`ExprReader` that gives its token table: the patt
 text into tokens, the tokens that join terms (``+``, ``-``) and factors (``*``, ``\\cdot``, and
 whether factors side by side multiply), how a factor and its first term are read, and what each
 kind of atom means. The core owns everything else: the position and look-ahead, the nesting
-guard, and the sum-of-products skeleton. The SymPy ``str``/``srepr`` reader (:mod:`.symread`)
-and the canonical and literal LaTeX readers (:mod:`.latexread`) are its three forms. Nothing is
-``eval``-ed: every value is built by a constructor the form names.
+guard, the sum-of-products skeleton, and errors that say where they happened (the character the
+offending token starts at, and the text from there). The SymPy ``str``/``srepr`` reader
+(:mod:`.symread`) and the canonical and literal LaTeX readers (:mod:`.latexread`) are its three
+forms. Nothing is ``eval``-ed: every value is built by a constructor the form names.
 """
 
 from __future__ import annotations
@@ -22,21 +23,48 @@ from lpzero_gp.proxy.parse import MAX_DEPTH
 Combine = Callable[[object, object], object]
 
 
-def scan(pattern: re.Pattern[str], text: str) -> list[str]:
-    """Tokens of ``text``: the first matched group of each match of ``pattern`` (a match that
-    captures nothing, such as spacing, gives no token); ProxyError at the first bad character."""
-    out, pos = [], 0
+#: How much of the text an error quotes from where it happened.
+_QUOTED = 24
+
+
+def where(text: str, at: int | None) -> str:
+    """`` at character N: 'text from there'`` (1-based; ``at`` None or past the end: at the
+    end of the text), for the one-line error of a reader."""
+    if at is None or at >= len(text.rstrip()):
+        return f" at the end (character {len(text.rstrip()) + 1})"
+    rest = "".join(c if c.isprintable() else " " for c in text[at:at + _QUOTED])
+    return f" at character {at + 1}: '{rest}{'...' if len(text) > at + _QUOTED else ''}'"
+
+
+def quoted(tok: str | None) -> str:
+    """A token as an error shows it: in quotes, backslashes as written (``'\\odot'``)."""
+    return "the end" if tok is None else f"'{tok}'"
+
+
+def scan_at(pattern: re.Pattern[str], text: str) -> tuple[list[str], list[int]]:
+    """Tokens of ``text`` and the character each starts at: the first matched group of each
+    match of ``pattern`` (a match that captures nothing, such as spacing, gives no token);
+    ProxyError at the first bad character."""
+    out: list[str] = []
+    at: list[int] = []
+    pos = 0
     text = text.rstrip()
     while pos < len(text):
         m = pattern.match(text, pos)
         if not m:
-            bad = text[pos:].lstrip()[:20]
-            raise ProxyError(f"unexpected character(s) {bad!r} at position {pos}")
-        tok = next((g for g in m.groups() if g is not None), None)
-        if tok is not None:
-            out.append(tok)
+            start = len(text) - len(text[pos:].lstrip())
+            raise ProxyError(f"unexpected character {quoted(text[start])}{where(text, start)}")
+        group = next((k for k, g in enumerate(m.groups(), 1) if g is not None), None)
+        if group is not None:
+            out.append(m.group(group))
+            at.append(m.start(group))
         pos = m.end()
-    return out
+    return out, at
+
+
+def scan(pattern: re.Pattern[str], text: str) -> list[str]:
+    """Tokens of ``text`` (:func:`scan_at` without the positions)."""
+    return scan_at(pattern, text)[0]
 
 
 class TokenReader:
@@ -47,10 +75,21 @@ class TokenReader:
     #: What the form is called in its errors.
     what = "expression"
 
-    def __init__(self, toks: list[str]):
+    def __init__(self, toks: list[str], at: list[int] | None = None, text: str = ""):
         self.toks = toks
+        self.at = at  # the character each token starts at in ``text`` (None: not known)
+        self.text = text
         self.pos = 0
         self.depth = 0
+
+    def error(self, message: str, back: int = 0) -> ProxyError:
+        """``message`` and where: the token ``back`` places before the next one (the one just
+        taken: 1), as a character of the text and the text from there."""
+        if self.at is None:
+            return ProxyError(message)
+        i = self.pos - back
+        return ProxyError(message + where(self.text, self.at[i] if 0 <= i < len(self.at)
+                                          else None))
 
     def peek(self, ahead: int = 0) -> str | None:
         """The token ``ahead`` places on (None past the end)."""
@@ -61,9 +100,9 @@ class TokenReader:
         """The next token, which must be one of ``want`` when they are given."""
         tok = self.peek()
         if tok is None:
-            raise ProxyError(self.end_message)
+            raise self.error(self.end_message)
         if want and tok not in want:
-            raise ProxyError(f"expected {' or '.join(map(repr, want))}, got {tok!r}")
+            raise self.error(f"expected {' or '.join(map(quoted, want))}, got {quoted(tok)}")
         self.pos += 1
         return tok
 
@@ -82,7 +121,7 @@ class TokenReader:
         self.depth += 1
         try:
             if self.depth > MAX_DEPTH:
-                raise ProxyError(f"{self.what} nested deeper than {MAX_DEPTH}")
+                raise self.error(f"{self.what} nested deeper than {MAX_DEPTH}")
             yield
         finally:
             self.depth -= 1
@@ -90,7 +129,8 @@ class TokenReader:
     def finish(self, value):
         """``value`` when every token was read; ProxyError at the first one left over."""
         if self.peek() is not None:
-            raise ProxyError(f"unexpected {self.peek()!r} after the end of the {self.what}")
+            raise self.error(f"unexpected {quoted(self.peek())} after the end of the "
+                             f"{self.what}")
         return value
 
 
@@ -115,7 +155,7 @@ class ExprReader(TokenReader):
         except ProxyError:
             raise
         except self.faults as exc:
-            raise ProxyError(f"{self.refusal} ({type(exc).__name__})") from None
+            raise self.error(f"{self.refusal} ({type(exc).__name__})", back=1) from None
         return self.finish(value)
 
     def expr(self):
@@ -159,4 +199,4 @@ class ExprReader(TokenReader):
         """One factor: the form's atoms and powers."""
         raise NotImplementedError
 
-__all__ = ["Combine", "ExprReader", "scan"]
+__all__ = ["Combine", "ExprReader", "quoted", "scan", "scan_at", "where"]

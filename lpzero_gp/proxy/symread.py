@@ -21,7 +21,7 @@ from lpzero_gp.primitives.ops import OPS_BY_NAME
 from lpzero_gp.primitives.registry import per_version
 from lpzero_gp.primitives.symbolic import CONST_SOFTMAX, CUSTOM, NBLOCKS, SYMBOLS
 from lpzero_gp.proxy.parse import MAX_CHARS
-from lpzero_gp.proxy.reader import Combine, ExprReader, scan
+from lpzero_gp.proxy.reader import Combine, ExprReader, scan, scan_at
 
 #: Names that stand for a value.
 CONSTANTS: dict[str, object] = {**SYMBOLS, NBLOCKS.name: NBLOCKS, CONST_SOFTMAX.name: CONST_SOFTMAX,
@@ -150,16 +150,20 @@ class _Reader(ExprReader):
         if tok[0] in "'\"":
             return tok[1:-1]
         if not tok[0].isalpha():
-            raise ProxyError(f"unexpected {tok!r}")
+            raise self.error(f"unexpected {tok!r}", back=1)
         if self.peek() != "(":
             if tok in ("True", "False"):
                 return tok == "True"
             if tok not in CONSTANTS:
-                raise ProxyError(f"unknown name {tok!r}")
+                raise self.error(f"unknown name {tok!r}", back=1)
             return CONSTANTS[tok]
+        start = self.pos - 1
         self.take("(")
         args, kwargs = self.arguments()
-        value = self.call(tok, args, kwargs)
+        try:
+            value = self.call(tok, args, kwargs)
+        except ProxyError as exc:  # say where the call starts
+            raise self.error(str(exc), back=self.pos - start) from None
         while isinstance(value, UndefinedFunction) and self.peek() == "(":  # Function('op')(x)
             self.take("(")
             args, kwargs = self.arguments()
@@ -214,10 +218,10 @@ def read_sympy(text: str):
         raise ProxyError(f"proxy text longer than {limit} characters")
     if text.strip() == "None":
         return None
-    toks = tokens(text)
+    toks, at = scan_at(_TOKEN, text)
     if literal and any(t[0] in _LITERAL_REFUSED for t in toks):
         raise ProxyError("the literal form holds only Function(...)(...) and Symbol(...)")
-    return _basic(_Reader(toks).read())
+    return _basic(_Reader(toks, at, text).read())
 
 __all__ = [
     "CONSTANTS", "FUNCTIONS", "MAX_TEXT", "SYMPY_ERRORS", "functions", "number", "power",

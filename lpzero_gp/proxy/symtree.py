@@ -95,7 +95,7 @@ def literal_latex(tree: gp.PrimitiveTree) -> str:
     def visit(_i, node, kids):
         if node.arity == 0:
             return rf"{plain_name(node)}_{{{BLOCK_INDEX}}}", LEAF
-        notation = ALL_OVERLOADS[node.name].op.latex
+        notation = (ov := ALL_OVERLOADS[node.name]).op.latex.for_args(ov.args)  # mul: \odot
         args = [_bracket(tex) if binds < need else tex
                 for (tex, binds), need in zip(kids, notation.needs, strict=True)]
         return notation.fill(args), notation.binds
