@@ -70,9 +70,9 @@ def main() -> None:
     torch.set_num_threads(1)  # the ops are small: one thread avoids oversubscription
     dataset, target = toy_benchmark()
 
-    # Only the inputs the toy benchmark provides. stock=True adds an empty terminal for the
-    # per-block and per-architecture types (Table 7's pruned value): it closes a branch at any
-    # depth and disappears when the tree is printed as a proxy string.
+    # Only the inputs the toy benchmark provides. stock=True adds terminals for the per-block
+    # and per-architecture types that stand for small proxies (mean(A), agg_mean(mean(A))):
+    # they close a branch at any depth with a real proxy, printed and scored as that proxy.
     pset = make_pset(inputs=("A", "G", "W"), stock=True)
     # Fitness: Spearman rho of the proxy's scores with the target; the Scorer takes the DEAP
     # tree itself and returns a large negative value for an invalid (empty, constant) proxy.

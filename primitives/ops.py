@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cached_property
 
-from .notation import ADD, AGG, BLOCK_INDEX, LEAF, MUL, NEG, POW, Notation, named
+from .notation import ADD, AGG, BLOCK, BLOCK_INDEX, LEAF, MUL, NEG, POW, ROW, Notation, named
 
 #: Kinds of op, deciding where an op is registered in the typed primitive set.
 ELEMENTWISE, ROWWISE, BLOCKWISE, REDUCE, PRUNE, BINARY, AGGREGATE = (
@@ -175,9 +175,11 @@ def _same(e):
     return e
 
 
-def _infix(sep: str, binds: int) -> Notation:
-    """``#1 sep #2``, left-associative: the right operand binds tighter than the op."""
-    return Notation(f"#1{sep}#2", binds, (binds, binds + 1))
+def _infix(sep: str, binds: int, on_tensors: str = "") -> Notation:
+    """``#1 sep #2``, left-associative: the right operand binds tighter than the op
+    (``on_tensors``: the separator between tensors, where it differs)."""
+    return Notation(f"#1{sep}#2", binds, (binds, binds + 1),
+                    f"#1{on_tensors}#2" if on_tensors else "")
 
 
 def _block(prefix: str) -> Notation:
@@ -217,12 +219,15 @@ OPS: tuple[OpSpec, ...] = (
     spec("l1", _R, ".blockops:reduce_l1", ".symbolic:L1", paper_id="f12", on_scalar="abs",
          aliases=("l1_norm",), doc="mean absolute value of each block"),
     spec("softmax", ROWWISE, ".blockops:softmax", ".symbolic:Softmax", paper_id="f13",
+         latex=named("softmax", axis=ROW),
          on_scalar=1.0, doc="softmax over the feature axis (of a scalar: 1)"),
     spec("sigmoid", _E, "torch:sigmoid", _sigmoid, paper_id="f14", doc="1 / (1 + e^-x)"),
     spec("log_softmax", ROWWISE, ".blockops:log_softmax", _log_softmax,
+         latex=named("log_softmax", axis=ROW),
          paper_id="f15", on_scalar=0.0, aliases=("logsoftmax",),
          doc="log-softmax over the feature axis (of a scalar: 0)"),
     spec("minmax", _D, ".blockops:minmax", ".symbolic:MinMax", paper_id="f16", on_scalar=0.0,
+         latex=named("minmax", axis=BLOCK),
          aliases=("min_max_normalize",), doc="min-max scaling over each block (of a scalar: 0)"),
     spec("mean", _R, ".blockops:reduce_mean", ".symbolic:Mean", latex=r"\overline{#1}",
          paper_id="f17", on_scalar="identity", doc="mean of each block"),
@@ -233,12 +238,14 @@ OPS: tuple[OpSpec, ...] = (
     spec("prune", PRUNE, ".blockops:prune", paper_id="f20", aliases=("disconnect",),
          doc="removes its branch: the enclosing binary op returns the other operand"),
     spec("znorm", _D, ".blockops:znorm", ".symbolic:ZNorm", on_scalar=0.0, aliases=("normalize",),
+         latex=named("znorm", axis=BLOCK),
          doc="z-score over each block (not in Table 7; used by the paper's GPT-2 proxy)"),
     spec("add", _B, ".kernels:safe_add", lambda a, b: a + b, latex=_infix(" + ", ADD),
          paper_id="g01", doc="a + b"),
     spec("sub", _B, ".kernels:safe_sub", lambda a, b: a - b, latex=_infix(" - ", ADD),
          paper_id="g02", doc="a - b"),
-    spec("mul", _B, ".kernels:safe_mul", lambda a, b: a * b, latex=_infix(r" \cdot ", MUL),
+    spec("mul", _B, ".kernels:safe_mul", lambda a, b: a * b,
+         latex=_infix(r" \cdot ", MUL, r" \odot "),
          paper_id="g03", doc="a * b"),
     spec("div", _B, ".kernels:safe_div", lambda a, b: a / b, paper_id="g04",
          latex=Notation(r"\frac{#1}{#2}", needs=_QUOTIENT * 2), doc="a / (b + eps sign b)"),

@@ -6,8 +6,14 @@ parser picks the overload from the argument types. Shape mismatches are impossib
 construction: binary ops only combine blocks-aligned values (Layerwise, Score) or the aligned
 parameter lists G and W.
 
+Every primitive prints under its plain op name (``str(tree)`` reads ``agg_mean(mean(A))``), and
+``gp.compile`` still works: the set's context maps each plain name to a dispatcher that picks the
+overload from the argument values (:class:`PlainOp`). The typed names stay DEAP's keys
+(``pset.mapping``); :func:`lpzero_gp.proxy.parse.typed_string` writes them.
+
 ``make_pset(stock=True)`` is the same set closed for DEAP's own generators and operators: a
-pass-through primitive and a terminal for every type (docs/design.md §4.5).
+pass-through primitive for every type and real terminals for the per-block and per-architecture
+types, each standing for a small proxy (``mean(A)``, ``agg_mean(mean(A))``; docs/design.md §4.5).
 """
 
 from __future__ import annotations
@@ -17,16 +23,16 @@ from dataclasses import dataclass
 from deap import gp
 
 from . import ops as O
-from .types import PRUNED, Layerwise, ParamList, Score, TensorList
+from .types import PRUNED, Blocks, Layer, Layerwise, ParamList, Score, TensorList
 
 #: Input names in argument order; A, H, S, J are activations-like, G and W parameters.
 INPUTS: tuple[str, ...] = ("A", "H", "S", "J", "G", "W")
 PARAM_INPUTS = frozenset({"G", "W"})
 
-#: Terminals of the stock set (``make_pset(stock=True)``): Table 7's empty value for the types
-#: no input provides. It is what the ``prune`` op returns: neutral as an operand of a binary op
-#: (the op returns the other operand) and kept by every other op, so it closes any branch.
-STOCK_TERMINALS: dict[str, type] = {"pruned_L": Layerwise, "pruned_S": Score}
+#: Names earlier stock sets gave Table 7's empty value (what ``prune`` returns) as a terminal of
+#: the per-block and per-architecture types. No set has them now; the parser still reads them in
+#: old proxy strings and drops them as evaluation would (a binary op keeps its other operand).
+EMPTY_TERMINALS: dict[str, type] = {"pruned_L": Layerwise, "pruned_S": Score}
 
 SUFFIX = {TensorList: "T", ParamList: "P", Layerwise: "L", Score: "S"}
 TYPE_NAMES = {TensorList: "TensorList", ParamList: "ParamList", Layerwise: "Layerwise",
@@ -109,6 +115,67 @@ ALL_OVERLOADS: dict[str, Overload] = {
 }
 
 
+@dataclass(frozen=True)
+class StockTerminal:
+    """A terminal of the stock set standing for a small proxy: the overloads ``chain`` (typed
+    names, outermost first) applied to input ``input``. It prints, parses and scores as that
+    proxy, so a branch closed by it is a real one."""
+
+    chain: tuple[str, ...]
+    input: str
+
+    @property
+    def ret(self) -> type:
+        """The type of the proxy it stands for (Layerwise or Score)."""
+        return ALL_OVERLOADS[self.chain[0]].ret
+
+    def spelled(self, typed: bool = False) -> str:
+        """The proxy it stands for, with plain op names (``agg_mean(mean(A))``) or typed ones
+        (``agg_mean_L(mean_T(A))``, the evaluator's memo key)."""
+        text = self.input
+        for name in reversed(self.chain):
+            text = f"{name if typed else ALL_OVERLOADS[name].op.name}({text})"
+        return text
+
+
+def _stock_terminals() -> dict[str, StockTerminal]:
+    """Every reduction of every input (Layerwise), then every aggregation of those (Score)."""
+    reductions = [n for n, ov in ALL_OVERLOADS.items() if ov.op.kind == O.REDUCE]
+    aggregations = [n for n, ov in ALL_OVERLOADS.items() if ov.op.kind == O.AGGREGATE]
+    terms = [StockTerminal((r,), i) for i in INPUTS for r in reductions]
+    terms += [StockTerminal((a, r), i) for a in aggregations for i in INPUTS for r in reductions]
+    return {t.spelled(): t for t in terms}
+
+
+#: Terminals of the stock set (``make_pset(stock=True)``) by name, the proxy each stands for.
+#: A set gets those whose ops and input it has.
+STOCK_TERMINALS: dict[str, StockTerminal] = _stock_terminals()
+
+
+class PlainOp:
+    """``gp.compile``'s callable for a plain op name (what ``str(tree)`` writes): the set's
+    overload of that op for the type of its argument values."""
+
+    def __init__(self, name: str, by_type: dict[type, LazyOverload]) -> None:
+        self.__name__ = name
+        self.by_type = by_type
+
+    def __call__(self, *args):
+        value = next((a for a in args if a is not PRUNED), PRUNED)
+        if isinstance(value, Blocks):
+            fn = self.by_type.get(TensorList) or self.by_type[ParamList]
+        elif isinstance(value, Layer):
+            fn = self.by_type[Layerwise]
+        elif value is PRUNED:  # every overload passes the empty value on
+            fn = next(iter(self.by_type.values()))
+        else:
+            fn = self.by_type[Score]
+        return fn(*args)
+
+    def __repr__(self) -> str:
+        return f"<plain {self.__name__}>"
+
+
 def make_pset(
     inputs: tuple[str, ...] = INPUTS,
     ops: tuple[str, ...] | None = None,
@@ -121,10 +188,14 @@ def make_pset(
     aggregations). Compiled trees (``deap.gp.compile``) take one :class:`Blocks` per input,
     in ``inputs`` order, and return a score tensor with one value per architecture.
 
+    Primitives print under their plain op names (``str(tree)``); ``gp.compile`` reads those
+    through :class:`PlainOp`.
+
     ``stock=True`` makes the set safe for DEAP's own generators and operators (``genFull``,
     ``genGrow``, ``mutInsert``, ...): every type gets a pass-through primitive (``identity``)
-    and a terminal (the inputs, or the empty value of :data:`STOCK_TERMINALS`), so any branch
-    can be closed at any depth. The default set is unchanged by it (same primitives, same order).
+    and terminals (the inputs; for Layerwise and Score the :data:`STOCK_TERMINALS` its ops and
+    inputs allow, e.g. ``mean(A)`` and ``agg_mean(mean(A))``), so any branch can be closed at
+    any depth by a real proxy. The default set is unchanged by it (same primitives, same order).
     """
     unknown = [i for i in inputs if i not in INPUTS]
     if unknown or not inputs:
@@ -148,17 +219,32 @@ def make_pset(
         pset.addPrimitive(LazyOverload(ov), list(ov.args), ov.ret, name=typed_name)
     if stock:
         _add_stock(pset)
+    _plain_names(pset)
     return pset
 
 
 def _add_stock(pset: gp.PrimitiveSetTyped) -> None:
-    """A pass-through primitive and a terminal for every type of ``pset`` (see ``make_pset``)."""
+    """A pass-through primitive for every type of ``pset`` and the stock terminals its ops and
+    inputs allow (see ``make_pset``)."""
     for typed_name, ov in ALL_OVERLOADS.items():
         if (ov.op.name == "identity" and typed_name not in pset.mapping
                 and ov.ret in pset.primitives):
             pset.addPrimitive(LazyOverload(ov), list(ov.args), ov.ret, name=typed_name)
-    for term_name, type_ in STOCK_TERMINALS.items():
-        pset.addTerminal(PRUNED, type_, name=term_name)
+    for name, term in STOCK_TERMINALS.items():
+        if term.input in pset.arguments and all(n in pset.mapping for n in term.chain):
+            pset.addTerminal(term, term.ret, name=name)
+
+
+def _plain_names(pset: gp.PrimitiveSetTyped) -> None:
+    """Print every overload under its op's plain name, and let ``gp.compile`` read it."""
+    by_op: dict[str, dict[type, LazyOverload]] = {}
+    for typed_name, ov in ALL_OVERLOADS.items():
+        prim = pset.mapping.get(typed_name)
+        if isinstance(prim, gp.Primitive):
+            prim.seq = f"{ov.op.name}({', '.join(f'{{{k}}}' for k in range(prim.arity))})"
+            by_op.setdefault(ov.op.name, {})[ov.args[0]] = pset.context[typed_name]
+    for name, by_type in by_op.items():
+        pset.context[name] = PlainOp(name, by_type)
 
 
 def check_op_safety(names: tuple[str, ...] | None = None) -> None:
@@ -187,7 +273,7 @@ def check_op_safety(names: tuple[str, ...] | None = None) -> None:
                     raise AssertionError(f"{ov.typed_name} is not finite on {fill}")
 
 __all__ = [
-    "ALL_OVERLOADS", "INPUTS", "LazyOverload", "Overload", "PARAM_INPUTS", "STOCK_TERMINALS",
-    "SUFFIX", "TYPE_NAMES", "check_op_safety", "input_type", "make_pset", "overload_fn",
-    "overloads",
+    "ALL_OVERLOADS", "EMPTY_TERMINALS", "INPUTS", "LazyOverload", "Overload", "PARAM_INPUTS",
+    "PlainOp", "STOCK_TERMINALS", "SUFFIX", "StockTerminal", "TYPE_NAMES", "check_op_safety",
+    "input_type", "make_pset", "overload_fn", "overloads",
 ]

@@ -12,7 +12,7 @@ from toy import toy_raw
 
 from lpzero_gp.primitives import Layerwise, ParamList, Score, TensorList, make_pset
 from lpzero_gp.proxy.generate import cx_one_point, gen_lpzero, gen_typed
-from lpzero_gp.proxy.parse import format_tree, parse_tree
+from lpzero_gp.proxy.parse import format_tree, parse_tree, typed_string
 from lpzero_gp.score.evaluate import Evaluator
 from lpzero_gp.stats.store import Dataset, compact
 
@@ -38,7 +38,7 @@ def _check_scores(out, n_archs: int) -> None:
 
 def _check_tree(tree: gp.PrimitiveTree, pset=PSET, readable: bool = True) -> None:
     assert tree[0].ret is Score
-    assert parse_tree(str(tree), pset) == tree
+    assert parse_tree(typed_string(tree), pset) == tree
     if readable:
         assert format_tree(parse_tree(format_tree(tree), pset)) == format_tree(tree)
 

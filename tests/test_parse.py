@@ -12,7 +12,7 @@ from lpzero_gp.errors import ProxyError
 from lpzero_gp.primitives import make_pset
 from lpzero_gp.proxy.generate import gen_typed
 from lpzero_gp.proxy.named import NAMED
-from lpzero_gp.proxy.parse import MAX_CHARS, MAX_DEPTH, format_tree, parse_tree
+from lpzero_gp.proxy.parse import MAX_CHARS, MAX_DEPTH, format_tree, parse_tree, typed_string
 from lpzero_gp.proxy.symtree import from_literal, literal_to_string, to_literal, to_sympy
 
 PSET = make_pset()
@@ -51,9 +51,10 @@ def test_random_trees_round_trip():
         text = format_tree(tree)
         again = parse_tree(text, PSET)
         assert format_tree(again) == text
-        # DEAP's typed string keeps the overload choice: the very same tree comes back
-        assert parse_tree(str(tree), PSET) == tree
-        assert str(again) == str(parse_tree(str(again), PSET))
+        # the typed string keeps the overload choice: the very same tree comes back
+        assert parse_tree(typed_string(tree), PSET) == tree
+        assert str(tree) == text  # DEAP's own string is the plain one
+        assert typed_string(again) == typed_string(parse_tree(typed_string(again), PSET))
 
 
 def test_typed_names_parse():

@@ -1,7 +1,8 @@
 """Proxy representation: string <-> typed DEAP tree <-> SymPy, genotypes, named proxies.
 
-``from lpzero_gp.proxy import parse, to_string, to_sympy``; scoring a proxy on statistics lives
-one layer up, in :mod:`lpzero_gp.score`.
+``from lpzero_gp.proxy import parse, to_string, to_sympy``; ``graph`` is ``deap.gp.graph`` with
+plain op names as labels, ``typed_string`` the lossless typed string of a tree. Scoring a proxy
+on statistics lives one layer up, in :mod:`lpzero_gp.score`.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from lpzero_gp.primitives.pset import INPUTS, make_pset
 from lpzero_gp.primitives.registry import per_version
 from lpzero_gp.proxy.genotype import Genotype, genotype_string, genotype_tree
 from lpzero_gp.proxy.named import NAMED, resolve
-from lpzero_gp.proxy.parse import format_tree, parse_tree
+from lpzero_gp.proxy.parse import format_tree, graph, parse_tree, typed_string
 from lpzero_gp.proxy.symtree import from_literal, to_literal, to_sympy
 
 
@@ -29,12 +30,13 @@ def parse(text: str, pset: gp.PrimitiveSetTyped | None = None) -> gp.PrimitiveTr
 
 
 def to_string(tree: gp.PrimitiveTree) -> str:
-    """Readable proxy string of a tree."""
+    """Readable proxy string of a tree (plain op names; ``str(tree)`` for a tree of
+    ``make_pset``)."""
     return format_tree(tree)
 
 
 __all__ = [
     "NAMED", "Genotype", "ProxyError", "default_pset", "format_tree", "from_literal",
-    "genotype_string", "genotype_tree", "parse", "parse_tree", "resolve", "to_literal",
-    "to_string", "to_sympy",
+    "genotype_string", "genotype_tree", "graph", "parse", "parse_tree", "resolve", "to_literal",
+    "to_string", "to_sympy", "typed_string",
 ]

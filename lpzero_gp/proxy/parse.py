@@ -4,11 +4,14 @@ User text never reaches ``eval``: the string is tokenised, parsed by recursive d
 name is checked against the op table and the input names; overloads are resolved from the
 argument types (a ParamList argument also fits a TensorList slot).
 
-The printer drops the empty terminals of the stock set (``make_pset(stock=True)``) the way
-evaluation does: an empty operand of a binary op leaves the other operand, any other op of an
-empty value is empty. A proxy with nothing left prints as :data:`EMPTY_PROXY`. The parser reads
-those terminals by name (``pruned_L``, as DEAP's ``str(tree)`` writes them) into a set that has
-them and drops them the same way for a set that has not.
+The printer writes every node (:func:`format_tree`, the same text as ``str(tree)`` of a tree of
+``make_pset``): plain op names, and a stock-set terminal as the proxy it stands for
+(``agg_mean(mean(A))``), so two trees that score differently never print alike.
+:func:`typed_string` writes DEAP's typed names instead, the lossless form that reads back into
+the very same tree; :func:`graph` is ``gp.graph`` with plain labels. The parser still reads the
+empty terminals of earlier stock sets (``pruned_L``, ``pruned_S``) and drops them as evaluation
+would: an empty operand of a binary op leaves the other operand, any other op of an empty value
+is empty, and a proxy with nothing left reads as :data:`EMPTY_PROXY`.
 """
 
 from __future__ import annotations
@@ -23,8 +26,8 @@ from lpzero_gp.errors import ProxyError
 from lpzero_gp.primitives.ops import ALIASES
 from lpzero_gp.primitives.pset import (
     ALL_OVERLOADS,
+    EMPTY_TERMINALS,
     INPUTS,
-    STOCK_TERMINALS,
     TYPE_NAMES,
     Overload,
     input_type,
@@ -36,9 +39,8 @@ MAX_CHARS = 4000
 MAX_NODES = 400
 MAX_DEPTH = 60
 
-#: The string of an empty proxy (every branch pruned), by the type of the empty value.
+#: The string of an empty proxy (every branch pruned).
 EMPTY_PROXY = f"agg_mean(prune(mean({INPUTS[0]})))"
-_EMPTY = {Score: EMPTY_PROXY, Layerwise: f"prune(mean({INPUTS[0]}))"}
 
 _TOKEN = re.compile(r"\s*(?:([A-Za-z][A-Za-z0-9_]*)|(\()|(\))|(,))")
 #: A bare word as named proxies are spelled (``flexibert-best``): a name, hyphens allowed.
@@ -143,10 +145,11 @@ def _ast(tokens: list[str]):
 
 
 def _drop_empty(node):
-    """The AST without the stock set's empty terminals, as the printer drops them (None: empty)."""
+    """The AST without the empty terminals of earlier stock sets, as evaluation drops them
+    (None: empty)."""
     name, kids = node
     if not kids:
-        return None if name in STOCK_TERMINALS else node
+        return None if name in EMPTY_TERMINALS else node
     kept = [_drop_empty(k) for k in kids]
     if None not in kept:
         return (name, kept)
@@ -185,9 +188,7 @@ def parse_tree(text: str, pset: gp.PrimitiveSetTyped) -> gp.PrimitiveTree:
     word = text.strip()
     if "-" in word and WORD.fullmatch(word):  # a misspelt named proxy, not an expression
         raise _unknown_word(word, pset)
-    ast = _ast(_tokens(text))
-    if not all(name in pset.mapping for name in STOCK_TERMINALS):
-        ast = _drop_empty(ast) or _ast(_tokens(EMPTY_PROXY))
+    ast = _drop_empty(_ast(_tokens(text))) or _ast(_tokens(EMPTY_PROXY))
     args = {a: i for i, a in enumerate(pset.arguments)}
     nodes: list = []
 
@@ -197,9 +198,6 @@ def parse_tree(text: str, pset: gp.PrimitiveSetTyped) -> gp.PrimitiveTree:
             if name in args:
                 nodes.append(pset.mapping[name])
                 return input_type(name)
-            if name in STOCK_TERMINALS and name in pset.mapping:
-                nodes.append(pset.mapping[name])
-                return STOCK_TERMINALS[name]
             if name in ALL_OVERLOADS or ALIASES.get(name, name) in {
                     o.op.name for o in ALL_OVERLOADS.values()}:
                 raise ProxyError(f"operation {name!r} needs arguments")
@@ -225,7 +223,8 @@ def parse_tree(text: str, pset: gp.PrimitiveSetTyped) -> gp.PrimitiveTree:
 
 
 def plain_name(node) -> str:
-    """The op name without its type suffix (terminals: the input name)."""
+    """The op name without its type suffix (terminals: the input name, or the proxy a stock
+    terminal stands for)."""
     if isinstance(node, gp.Primitive):
         ov = ALL_OVERLOADS.get(node.name)
         return ov.op.name if ov else node.name
@@ -233,19 +232,34 @@ def plain_name(node) -> str:
 
 
 def format_tree(tree: gp.PrimitiveTree, begin: int = 0) -> str:
-    """Readable string of the subtree starting at ``begin`` (the whole tree by default)."""
-    def visit(_i: int, node, args: list[str | None]) -> str | None:
-        if not args:
-            return None if node.name in STOCK_TERMINALS else plain_name(node)
-        if None in args:  # an empty value: a binary op keeps its other operand
-            kept = [a for a in args if a is not None] if len(args) == 2 else []
-            return kept[0] if kept else None
-        return f"{plain_name(node)}({', '.join(args)})"
+    """Readable string of the subtree starting at ``begin`` (the whole tree by default), with
+    plain op names; every node shows, so trees that score differently print differently."""
+    def visit(_i: int, node, args: list[str]) -> str:
+        name = plain_name(node)
+        return f"{name}({', '.join(args)})" if args else name
 
-    out = fold(tree, visit, begin)
-    return _EMPTY[tree[begin].ret] if out is None else out
+    return fold(tree, visit, begin)
+
+
+def typed_string(tree: gp.PrimitiveTree) -> str:
+    """DEAP's string of a tree of ``make_pset()`` with the typed names (``agg_mean_L(mean_T(A))``):
+    the overload choice the plain string leaves out (``exp_T(G)`` and ``exp_P(G)`` score alike
+    but are different trees), so it parses back into the very same tree. For a set of other
+    primitives it is DEAP's own ``str(tree)``."""
+    def visit(_i: int, node, args: list[str]) -> str:
+        return f"{node.name}({', '.join(args)})" if args else node.format()
+
+    return fold(tree, visit)
+
+
+def graph(tree: gp.PrimitiveTree) -> tuple[list[int], list[tuple[int, int]], dict[int, str]]:
+    """``deap.gp.graph`` of a tree with plain labels: (nodes, edges, labels), each label the op
+    name (``mean``, not ``mean_T``), the input, or the proxy a stock terminal stands for."""
+    nodes, edges, _ = gp.graph(tree)
+    return nodes, edges, {i: plain_name(tree[i]) for i in nodes}
 
 __all__ = [
     "EMPTY_PROXY", "MAX_CHARS", "MAX_DEPTH", "MAX_NODES", "WORD", "did_you_mean", "format_tree",
-    "parse_tree", "plain_name", "resolve_overload", "unknown_input", "unknown_op",
+    "graph", "parse_tree", "plain_name", "resolve_overload", "typed_string", "unknown_input",
+    "unknown_op",
 ]

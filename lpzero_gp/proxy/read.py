@@ -51,7 +51,8 @@ def as_tree(proxy: str | gp.PrimitiveTree, pset: gp.PrimitiveSetTyped | None = N
     """The tree of ``pset`` (default: every op and input) for a tree or proxy text.
 
     A tree is re-read through its proxy string, so a tree of another primitive set (the stock
-    set of ``make_pset(stock=True)``, with its empty terminals) becomes a plain proxy tree.
+    set of ``make_pset(stock=True)``, whose terminals stand for small proxies) becomes a plain
+    proxy tree.
     """
     pset = pset or default_pset()
     if isinstance(proxy, gp.PrimitiveTree):

@@ -3,6 +3,9 @@
 A sub-tree's result depends only on its string, so results are memoised by that key: reduced
 values (one number per block or per architecture) are kept without limit (they are small);
 tensor-valued results are kept in an LRU bounded by bytes.
+
+A terminal of the stock set (``make_pset(stock=True)``) is the proxy it stands for: its key is
+that proxy's typed key and its value is computed (and memoised) as that proxy's would be.
 """
 
 from __future__ import annotations
@@ -12,7 +15,12 @@ from collections import OrderedDict
 import torch
 from deap import gp
 
-from lpzero_gp.primitives.pset import ALL_OVERLOADS, overload_fn
+from lpzero_gp.primitives.pset import (
+    ALL_OVERLOADS,
+    EMPTY_TERMINALS,
+    STOCK_TERMINALS,
+    overload_fn,
+)
 from lpzero_gp.primitives.types import PRUNED, Blocks
 from lpzero_gp.proxy.fold import fold
 from lpzero_gp.proxy.parse import plain_name
@@ -26,8 +34,12 @@ def subtree_keys(tree: gp.PrimitiveTree) -> tuple[list[str], list[int]]:
     ends: list[int] = [0] * n
 
     def visit(j: int, node, kids: list[int]) -> int:
-        name = plain_name(node) if node.arity == 0 else node.name
-        keys[j] = name if not kids else f"{name}({','.join(keys[k] for k in kids)})"
+        if node.arity == 0:
+            name = plain_name(node)
+            stock = STOCK_TERMINALS.get(name)
+            keys[j] = name if stock is None else stock.spelled(typed=True)
+        else:
+            keys[j] = f"{node.name}({','.join(keys[k] for k in kids)})"
         ends[j] = ends[kids[-1]] if kids else j + 1
         return j
 
@@ -84,6 +96,22 @@ class Evaluator:
             self.tensor_memo.move_to_end(key)
         return v
 
+    def _terminal(self, name: str):
+        """The value of an input, of a stock terminal (computed and memoised as the proxy it
+        stands for) or of an earlier stock set's empty terminal."""
+        stock = STOCK_TERMINALS.get(name)
+        if stock is None:
+            return PRUNED if name in EMPTY_TERMINALS else self.dataset.inputs[name]
+        value, key = self.dataset.inputs[stock.input], stock.input
+        for typed in reversed(stock.chain):
+            key = f"{typed}({key})"
+            cached = self._lookup(key)
+            if cached is None:
+                cached = overload_fn(ALL_OVERLOADS[typed])(value)
+                self._remember(key, cached)
+            value = cached
+        return value
+
     def score(self, tree: gp.PrimitiveTree) -> torch.Tensor | None:
         """Scores (float64, one per architecture), or None when every branch is pruned."""
         keys, ends = subtree_keys(tree)
@@ -96,7 +124,7 @@ class Evaluator:
                 return cached
             node = tree[i]
             if node.arity == 0:
-                return self.dataset.inputs[plain_name(node)]
+                return self._terminal(plain_name(node))
             args, j = [], i + 1
             for _ in range(node.arity):
                 args.append(ev(j))
