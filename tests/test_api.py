@@ -32,15 +32,15 @@ def test_export_proxy_round_trips_through_json():
 
 def test_evaluate_and_search_on_a_small_sample(tmp_path):
     small = {"space": "gpt2", "batch_size": 2, "seq_len": 16, "quiet": True,
-             "cache_dir": str(tmp_path / "cache")}
+             "cache_dir": tmp_path / "cache"}  # a pathlib.Path is taken as a path
     report = lz.evaluate_proxies(["decoder_params", "agg_sum(fro(J))"], archs="5", **small)
     rows = report.data["results"]
     assert [r["proxy"] for r in rows] == ["decoder_params", "agg_sum(fro(J))", "config-formula"]
     assert all(r["n"] == 5 for r in rows) and report.lines[0].startswith("space gpt2")
 
     out = tmp_path / "run"
-    report = lz.search_proxy(lz.RunOptions(**small), search_archs="6", heldout="8",
-                             budget="quick", evaluations=20, out=str(out))
+    report = lz.search_proxy(lz.RunOptions(**small), search_archs=6, heldout=8,
+                             budget="quick", evaluations=20, out=out, rps=True, memo=True)
     assert report.data["search"]["n"] == 6 and 3 <= report.data["heldout"]["n"] <= 8
     assert (out / "best.json").is_file()
     with pytest.raises(TypeError):

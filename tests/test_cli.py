@@ -181,7 +181,8 @@ def test_run_refuses_bad_options(capsys, tmp_path, argv, fragments):
 
 
 def test_workflows_raise_typed_errors(tmp_path):
-    """Called from Python, a workflow raises the error the command line shows; it prints nothing."""
+    """Called from Python, a workflow raises the error the command line shows, naming the
+    option as Python spells it; it prints nothing."""
     from lpzero_gp.errors import LpzeroError, OptionError
     from lpzero_gp.workflows.evaluate import evaluate
     from lpzero_gp.workflows.options import EvalOptions, RunOptions
@@ -189,7 +190,7 @@ def test_workflows_raise_typed_errors(tmp_path):
 
     with pytest.raises(LpzeroError, match="nothing to resume"):
         run_search(RunOptions(resume_dir=str(tmp_path / "missing")))
-    with pytest.raises(OptionError, match="--device 'tpu'"):
+    with pytest.raises(OptionError, match="device='tpu'"):
         evaluate(EvalOptions(proxies=("params",), device="tpu"))
     with pytest.raises(OptionError, match="unknown budget"):
         run_search(RunOptions(budget="huge", out=str(tmp_path / "out")))

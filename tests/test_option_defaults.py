@@ -4,8 +4,9 @@ help text, because both are built from the option specs (lpzero_gp.workflows.opt
 Each command's click parameters are walked and matched to the field of the options dataclass
 it fills; the default click gives, the range or choices it enforces and the help it shows must
 be the field's spec. Values are checked once, when an options object is built, and Python
-values (an int count, a list, a path) are taken in their canonical form. Nothing here builds a
-model, so the module takes a second or two.
+values (an int count, a list, a path, a mapping, positively named booleans) are taken in their
+canonical form; an error names the field for a Python caller and the flag on the command line.
+Nothing here builds a model, so the module takes a second or two.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Any
 import click
 import pytest
 
-from lpzero_gp.cli import cli
+from lpzero_gp.cli import cli, main
 from lpzero_gp.cli.options import LazyHelpOption
 from lpzero_gp.errors import OptionError
 from lpzero_gp.workflows import optionspec
@@ -31,7 +32,7 @@ from lpzero_gp.workflows.options import (
     Source,
     SubnetOptions,
 )
-from lpzero_gp.workflows.optionspec import Spec, specs_of
+from lpzero_gp.workflows.optionspec import Spec, cli_spelling, specs_of
 
 #: The options dataclass each command fills.
 OPTIONS = {"run": RunOptions, "eval": EvalOptions, "ablate": AblateOptions,
@@ -53,6 +54,11 @@ def _click_default(command: click.Command, param: click.Parameter) -> Any:
     return param.type_cast_value(ctx, param.get_default(ctx))
 
 
+def _field_default(f: Any) -> Any:
+    """The value a field takes when it is not given."""
+    return f.default_factory() if f.default is MISSING else f.default
+
+
 def _help(param: click.Parameter) -> str | None:
     if isinstance(param, LazyHelpOption):
         return param._help_text()
@@ -61,7 +67,7 @@ def _help(param: click.Parameter) -> str | None:
 
 def _check_param(command: click.Command, param: click.Parameter, spec: Spec) -> None:
     """``param`` is what the command line builds from ``spec``."""
-    assert _click_default(command, param) == spec.default, param.name
+    assert spec.check(_click_default(command, param)) == spec.field_default(), param.name
     assert _help(param) == (spec.help_text() or None), param.name
     assert param.opts == [spec.opt], param.name
     assert param.required == spec.required, param.name
@@ -88,9 +94,9 @@ def test_every_option_is_a_field_with_the_same_default_and_spec(command):
     for name, param in params.items():
         _check_param(cmd, param, specs[name])
     # and the Python API's default is the same value
-    defaults = {f.name: f.default for f in fields(cls)}
+    defaults = {f.name: _field_default(f) for f in fields(cls)}
     for name, param in params.items():
-        assert _click_default(cmd, param) == defaults[name], name
+        assert specs[name].check(_click_default(cmd, param)) == defaults[name], name
 
 
 @pytest.mark.parametrize("command", sorted(OPTIONS))
@@ -99,7 +105,7 @@ def test_every_field_is_an_option_or_derived(command):
     cls = OPTIONS[command]
     params = _params(cli.commands[command])
     for f in fields(cls):
-        assert f.default is not MISSING, f.name
+        assert f.default is not MISSING or f.default_factory is not MISSING, f.name
         assert f.name in params or f.name in DERIVED.get(command, set()), f.name
 
 
@@ -179,30 +185,143 @@ def test_lists_and_paths_take_their_canonical_form(tmp_path):
     assert seed == 7 and type(seed) is int
 
 
-@pytest.mark.parametrize(("cls", "kw", "fragment"), [
-    (RunOptions, {"seq_len": 1}, "--seq-len: 1 is not an integer from 2 to 8,192"),
-    (RunOptions, {"seed": -1}, "--seed: -1 is not an integer from 0"),
-    (RunOptions, {"init_seed": 2**31}, "--init-seed"),
-    (RunOptions, {"stat_budget": 10}, "--stat-budget: 10 is not an integer from 64"),
-    (RunOptions, {"batch_size": 2.5}, "--batch-size: 2.5 is not an integer"),
-    (RunOptions, {"seed": True}, "--seed: True is not an integer"),
-    (RunOptions, {"batch_size": 4096, "seq_len": 4096}, "absurd calibration batch"),
+#: A bad value of each kind, and what the error says to a Python caller (the field's name).
+BAD = [
+    (RunOptions, {"seq_len": 1}, "seq_len: 1 is not an integer from 2 to 8,192"),
+    (RunOptions, {"seed": -1}, "seed: -1 is not an integer from 0"),
+    (RunOptions, {"init_seed": 2**31}, "init_seed: "),
+    (RunOptions, {"stat_budget": 10}, "stat_budget: 10 is not an integer from 64"),
+    (RunOptions, {"batch_size": 2.5}, "batch_size: 2.5 is not an integer"),
+    (RunOptions, {"seed": True}, "seed: True is not an integer"),
+    (RunOptions, {"batch_size": 4096, "seq_len": 4096},
+     "batch_size=4096 x seq_len=4096: absurd calibration batch"),
     (RunOptions, {"budget": "huge"}, "unknown budget 'huge'"),
-    (RunOptions, {"cxpb": float("nan")}, "--cxpb: nan is not a finite number"),
-    (RunOptions, {"force": 1}, "--force: 1 is not True or False"),
-    (RunOptions, {"search_archs": "train"}, "--search-archs: unknown split 'train'"),
-    (RunOptions, {"heldout": -3}, "--heldout: unknown split -3"),
-    (EvalOptions, {"stats": "fake"}, "--stats: unknown stats 'fake'; choose real, null"),
+    (RunOptions, {"cxpb": float("nan")}, "cxpb: nan is not a finite number"),
+    (RunOptions, {"force": 1}, "force: 1 is not True or False"),
+    (RunOptions, {"rps": "no"}, "rps: 'no' is not True or False"),
+    (RunOptions, {"search_archs": "train"}, "search_archs: unknown split 'train'"),
+    (RunOptions, {"heldout": -3}, "heldout: unknown split -3"),
+    (RunOptions, {"space_options": {"a b": 1}}, "space_options: 'a b' is not a name"),
+    (RunOptions, {"space_options": ["model"]}, "space_options: 'model' is not KEY=VALUE"),
+    (RunOptions, {"space_options": {"model": object()}}, "space_options: the value of 'model'"),
+    (EvalOptions, {"stats": "fake"}, "stats: unknown stats 'fake'; choose real, null"),
     (AblateOptions, {"experiments": "rps,bogus"}, "unknown experiment bogus"),
     (AblateOptions, {"populations": "80,x"}, "not a comma-separated list of integers"),
-    (AblateOptions, {"n_unary_values": (0,)}, "--n-unary-values: 0 is not an integer from 1"),
-    (BaselineOptions, {"threads": 0}, "--threads"),
-    (Context, {"seq_len": 1}, "--seq-len"),
-])
+    (AblateOptions, {"n_unary_values": (0,)}, "n_unary_values: 0 is not an integer from 1"),
+    (BaselineOptions, {"threads": 0}, "threads: "),
+    (SubnetOptions, {"budget_params": 0.0}, "budget_params must be > 0"),
+    (Context, {"seq_len": 1}, "seq_len: "),
+]
+
+
+@pytest.mark.parametrize(("cls", "kw", "fragment"), BAD)
 def test_a_bad_value_is_refused_when_the_options_are_built(cls, kw, fragment):
-    with pytest.raises(OptionError, match=None) as err:
+    with pytest.raises(OptionError) as err:
         cls(**kw)
     assert fragment in str(err.value)
+    assert "--" not in str(err.value)  # a Python caller meets field names, not flags
+
+
+@pytest.mark.parametrize(("cls", "kw", "fragment"), [
+    (RunOptions, {"seq_len": 1}, "--seq-len: 1 is not an integer from 2 to 8,192"),
+    (RunOptions, {"batch_size": 4096, "seq_len": 4096},
+     "--batch-size 4096 x --seq-len 4096: absurd"),
+    (RunOptions, {"search_archs": "train"}, "--search-archs: unknown split 'train'"),
+    (RunOptions, {"space_options": ["model"]}, "--space-option: 'model' is not KEY=VALUE"),
+    (SubnetOptions, {"budget_params": 0.0}, "--budget-params must be > 0"),
+])
+def test_the_command_line_names_its_flags(cls, kw, fragment):
+    with cli_spelling(), pytest.raises(OptionError) as err:
+        cls(**kw)
+    assert fragment in str(err.value)
+
+
+def test_the_command_line_refuses_with_the_flag(capsys, tmp_path):
+    """The same check from the command line: one line naming the flag as typed."""
+    argv = ["run", "--search-archs", "train", "--out", str(tmp_path / "o"), "--quiet"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: --search-archs: unknown split 'train'; choose search, validation, " \
+                  "test, heldout, all or a number N"
+    assert main(["run", "--space-option", "model", "--out", str(tmp_path / "o")]) == 2
+    assert "error: --space-option: 'model' is not KEY=VALUE" in capsys.readouterr().err
+    with pytest.raises(OptionError, match=r"^search_archs: unknown split"):
+        RunOptions(search_archs="train")  # outside the command line: the field again
+
+
+# -- Python values: positive booleans, a mapping of space options, former names --------------
+
+
+def test_booleans_are_named_for_what_they_switch_on():
+    opts = RunOptions()
+    assert (opts.rps, opts.memo, opts.cache) == (True, True, True)
+    off = RunOptions(rps=False, memo=False, cache=False)
+    assert (off.rps, off.memo, off.cache) == (False, False, False)
+    assert not Context(cache=False).cache and not EvalOptions(cache=False).context().cache
+    from lpzero_gp.workflows.run import search_config
+
+    cfg = search_config(off)
+    assert (cfg.rps, cfg.memoize) == (False, False)
+
+
+def test_the_command_line_keeps_its_flags():
+    """``--no-rps``, ``--no-memo``, ``--no-cache`` switch the positive fields off and
+    ``--space-option KEY=VALUE`` items fill the mapping."""
+    from lpzero_gp.cli.run import make_options
+
+    cmd = cli.commands["run"]
+    default = make_options(cmd.make_context("run", []).params)
+    assert (default.rps, default.memo, default.cache, default.space_options) == (
+        True, True, True, {})
+    ctx = cmd.make_context("run", ["--no-rps", "--no-memo", "--no-cache", "--space-option",
+                                   "model=tiny", "--space-option", "stand_in=4"])
+    opts = make_options(ctx.params)
+    assert (opts.rps, opts.memo, opts.cache) == (False, False, False)
+    assert opts.space_options == {"model": "tiny", "stand_in": 4}
+    assert {p.opts[0] for p in cmd.params} >= {"--no-rps", "--no-memo", "--no-cache",
+                                                "--space-option"}
+
+
+def test_space_options_are_a_mapping():
+    opts = RunOptions(space_options={"model": Path("/data/llama"), "lora-r": 8,
+                                     "modules": ("q", "v")})
+    assert opts.space_options == {"model": "/data/llama", "lora_r": 8, "modules": ["q", "v"]}
+    assert opts.context().space_options == opts.space_options
+    assert SubnetOptions(space_options={"model": "tiny"}).context("llama").space_options == {
+        "model": "tiny"}
+    assert RunOptions().space_options is not RunOptions().space_options  # never shared
+    assert RunOptions(space_options=["stand_in=4", "model=tiny"]).space_options == {
+        "stand_in": 4, "model": "tiny"}
+
+
+def test_former_field_names_still_work():
+    from dataclasses import replace
+
+    import lpzero_gp as lz
+
+    old = RunOptions(no_rps=True, no_memo=True, no_cache=True,
+                     space_option=("model=tiny", "stand_in=4"))
+    assert (old.rps, old.memo, old.cache) == (False, False, False)
+    assert old.space_options == {"model": "tiny", "stand_in": 4}
+    assert SubnetOptions(space_option=["model=tiny"]).space_options == {"model": "tiny"}
+    assert not Context(no_cache=True).cache
+    assert replace(RunOptions(), no_rps=True).rps is False  # a former name given wins
+    assert lz._options(RunOptions, None, {"no_memo": True}).memo is False
+    with pytest.raises(TypeError):
+        RunOptions(no_such_option=1)
+
+
+def test_python_values_of_every_kind(tmp_path):
+    import numpy as np
+
+    opts = RunOptions(search_archs=np.int64(9), heldout=4, benchmark=tmp_path / "b.json",
+                      tokenizer=tmp_path / "tok", text=tmp_path / "t.txt")
+    assert (opts.search_archs, opts.heldout) == ("9", "4")
+    assert (opts.benchmark, opts.tokenizer) == (str(tmp_path / "b.json"), str(tmp_path / "tok"))
+    assert EvalOptions(proxies=[tmp_path / "best.json", "params"]).proxies == (
+        str(tmp_path / "best.json"), "params")
+    assert AblateOptions(populations=range(4, 7)).populations == (4, 5, 6)
+    assert BaselineOptions(proxies=iter(["snip"])).proxies == ("snip",)
 
 
 def test_the_models_seed_is_derived_in_one_place():

@@ -37,7 +37,7 @@ REQUIRED = {"eval": ["--proxy", "params"]}
 #: A value for each shared option and what its field must hold then (None: a flag).
 SAMPLES: dict[str, tuple[str | None, Any]] = {
     "--space": ("gpt2", "gpt2"),
-    "--space-option": ("model=tiny", ("model=tiny",)),
+    "--space-option": ("model=tiny", {"model": "tiny"}),
     "--variant": ("reference", "reference"),
     "--semantics": ("reference", "reference"),
     "--benchmark": ("bench.json", "bench.json"),
@@ -51,7 +51,7 @@ SAMPLES: dict[str, tuple[str | None, Any]] = {
     "--stats": ("null", "null"),
     "--device": ("cuda:1", "cuda:1"),
     "--cache-dir": ("cache", "cache"),
-    "--no-cache": (None, True),
+    "--no-cache": (None, False),
     "--workers": ("3", 3),
     "--dask": ("local", "local"),
     "--threads": ("2", 2),
@@ -188,7 +188,7 @@ def test_a_cuda_index_beyond_the_machine_is_refused(monkeypatch):
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     check_device("cuda")
     check_device("cuda:0")
-    with pytest.raises(OptionError, match=r"--device cuda:1: this machine has 1 CUDA device "):
+    with pytest.raises(OptionError, match=r"device='cuda:1': this machine has 1 CUDA device "):
         check_device("cuda:1")
 
 

@@ -1,8 +1,11 @@
-"""Honest small samples: too-small splits name the right option; small n carries a warning.
+"""Honest small samples: a small file gets workable splits, said; impossible ones are one line.
 
-A user benchmark is split 10 / 10 / 80 % (at least 2 each), so 20 records leave 2 search and 2
-validation architectures, too few to rank. These checks need no model: the errors come before
-any is built, and feature proxies (params, layers) need none.
+A user benchmark is split 10 / 10 / 80 % (at least 2 each), so a file under 30 records leaves
+fewer than the 3 architectures a rank correlation needs in its search and validation splits.
+``run`` then searches half of the file and holds out the rest, and says so in its printed
+summary and summary.json; choices that cannot work are one error naming every option to change.
+Only the end-to-end run builds models (18 tiny GPT-2 decoders); the errors come before any is
+built, and feature proxies (params, layers) need none.
 """
 
 from __future__ import annotations
@@ -11,11 +14,15 @@ import json
 
 import pytest
 
+import lpzero_gp as lz
 from lpzero_gp.cli import main
 from lpzero_gp.errors import OptionError
 from lpzero_gp.spaces import get_space
+from lpzero_gp.workflows.optionspec import cli_spelling
 from lpzero_gp.workflows.report import SMALL_SAMPLE, sample_note
-from lpzero_gp.workflows.splits import MIN_ARCHS, pick, select
+from lpzero_gp.workflows.splits import MIN_ARCHS, choice_note, choose, pick, select
+
+TINY = ["--batch-size", "2", "--seq-len", "16", "--quiet"]
 
 
 @pytest.fixture(scope="module")
@@ -24,26 +31,43 @@ def gpt2():
     return space, space.load_records(None)
 
 
+def _user_file(tmp_path, gpt2, n: int):
+    """The first ``n`` packaged GPT-2 records as a user benchmark file."""
+    path = tmp_path / f"first{n}.json"
+    path.write_text(json.dumps([r.raw for r in gpt2[1][:n]]))
+    return path
+
+
 @pytest.fixture
 def user_file(tmp_path, gpt2):
-    """The first 20 packaged GPT-2 records as a user benchmark file."""
-    path = tmp_path / "twenty.json"
-    path.write_text(json.dumps([r.raw for r in gpt2[1][:20]]))
-    return path
+    return _user_file(tmp_path, gpt2, 20)
+
+
+@pytest.fixture
+def eighteen(tmp_path, gpt2):
+    return _user_file(tmp_path, gpt2, 18)
 
 
 def test_a_split_with_too_few_architectures_names_the_option_to_change(gpt2):
     space, records = gpt2
     twenty = records[:20]
-    with pytest.raises(OptionError, match=r"^--search-archs search: .* leaves 2 architectures"
-                                          r".*give --search-archs N"):
-        pick(twenty, "search", space, False, 42, "--search-archs")
-    with pytest.raises(OptionError, match=r"--heldout N .* or --heldout heldout"):
-        pick(twenty, "validation", space, False, 42, "--heldout")
-    with pytest.raises(OptionError, match=r"^--search-archs 2: choose between 3 and 20"):
+    with cli_spelling():  # as the command line shows it
+        with pytest.raises(OptionError, match=r"^--search-archs search: .* leaves 2 "
+                                              r"architectures.*give --search-archs N"):
+            pick(twenty, "search", space, False, 42, "--search-archs")
+        with pytest.raises(OptionError, match=r"--heldout N .* or --heldout heldout"):
+            pick(twenty, "validation", space, False, 42, "--heldout")
+        with pytest.raises(OptionError, match=r"^--search-archs 2: choose between 3 and 20"):
+            pick(twenty, "2", space, False, 42, "search_archs")
+        with pytest.raises(OptionError, match=r"^--heldout: unknown split 'train'"):
+            pick(twenty, "train", space, False, 42, "heldout")
+    # as a Python caller wrote it
+    with pytest.raises(OptionError, match=r"^search_archs='search': .* give search_archs=N "):
+        pick(twenty, "search", space, False, 42, "search_archs")
+    with pytest.raises(OptionError, match=r"heldout=N .* or heldout='heldout'"):
+        pick(twenty, "validation", space, False, 42, "heldout")
+    with pytest.raises(OptionError, match=r"^search_archs=2: choose between 3 and 20"):
         pick(twenty, "2", space, False, 42, "--search-archs")
-    with pytest.raises(OptionError, match=r"^--heldout: unknown split 'train'"):
-        pick(twenty, "train", space, False, 42, "--heldout")
 
 
 def test_held_out_choices_never_hold_a_searched_architecture(gpt2):
@@ -61,16 +85,81 @@ def test_held_out_choices_never_hold_a_searched_architecture(gpt2):
     assert len(valid) == 4  # one draw for both choices: nothing lost to overlap
 
 
-def test_run_on_twenty_records_names_search_archs(user_file, capsys):
-    argv = ["run", "--space", "gpt2", "--benchmark", user_file, "--batch-size", "2",
-            "--seq-len", "16", "--quiet", "--out", user_file.parent / "out"]
-    assert main([str(a) for a in argv]) == 2
+def test_a_small_file_gets_workable_splits_said_in_the_summary(eighteen, capsys):
+    """18 records: 10/10/80 % leaves 2 to search and 2 to validate; the run searches 9 and
+    holds out the other 9, and says so in the printed summary and summary.json."""
+    out = eighteen.parent / "out"
+    argv = ["run", "--space", "gpt2", "--benchmark", eighteen, "--budget", "quick",
+            "--evaluations", "10", "--out", out, *TINY]
+    assert main([str(a) for a in argv]) == 0
+    printed = capsys.readouterr().out
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["splits"]["chosen"] == ["search_archs", "heldout"]
+    assert (summary["splits"]["search_archs"], summary["splits"]["heldout"]) == ("9", "heldout")
+    assert "18-record file" in summary["splits"]["reason"]
+    assert summary["search"]["n"] + len(summary["search"]["missing"]) == 9
+    assert summary["heldout"]["split"] == "heldout"
+    assert summary["heldout"]["n"] + len(summary["heldout"]["missing"]) == 9
+    assert "note: chose --search-archs 9 and --heldout heldout: the 10/10/80 % splits of this " \
+           "18-record file" in printed
+    assert "give --search-archs and --heldout to choose otherwise" in printed
+
+
+def test_choices_that_cannot_work_are_one_line_naming_every_option(eighteen, capsys):
+    argv = ["run", "--space", "gpt2", "--benchmark", eighteen, "--out", eighteen.parent / "o",
+            *TINY]
+    assert main([str(a) for a in [*argv, "--search-archs", "2", "--heldout", "20"]]) == 2
     err = capsys.readouterr().err.strip()
-    assert err.startswith("error: --search-archs search:") and "--archs " not in err
-    assert "20-record benchmark" in err and len(err.splitlines()) == 1
-    assert main([str(a) for a in [*argv, "--search-archs", "8"]]) == 2
-    err = capsys.readouterr().err.strip()
-    assert err.startswith("error: --heldout validation:") and "--heldout heldout" in err
+    assert err == "error: --search-archs 2: choose between 3 and 18; --heldout 20: choose " \
+                  "between 3 and 18"
+    assert main([str(a) for a in [*argv, "--search-archs", "16"]]) == 2
+    err = capsys.readouterr().err.strip()  # the held-out choice made for it cannot work either
+    assert err.startswith("error: --search-archs 16 leaves 2 of the 18 architectures to hold "
+                          "out") and "give --search-archs 15 or fewer" in err
+    assert "--heldout heldout chosen for this 18-record file" in err
+    assert not (eighteen.parent / "o").exists()
+
+
+def test_the_python_api_names_the_fields(eighteen, tmp_path):
+    with pytest.raises(OptionError, match=r"^search_archs=2: choose between 3 and 18; "
+                                          r"heldout=20: choose between 3 and 18$"):
+        lz.search_proxy(space="gpt2", benchmark=eighteen, search_archs=2, heldout=20,
+                        batch_size=2, seq_len=16, quiet=True, out=tmp_path / "o")
+    with pytest.raises(OptionError, match=r"^heldout='test': .* give heldout=N .* or "
+                                          r"heldout='heldout'"):
+        lz.search_proxy(space="gpt2", benchmark=eighteen, search_archs=16, heldout="test",
+                        batch_size=2, seq_len=16, quiet=True, out=tmp_path / "o")
+
+
+def test_a_file_too_small_for_any_split_says_so(gpt2, tmp_path, capsys):
+    space, records = gpt2
+    with pytest.raises(OptionError, match="5-record benchmark is too small for a run"):
+        choose(records[:5], "search", "validation", space, False, 42)
+    path = _user_file(tmp_path, gpt2, 5)
+    assert main(["run", "--space", "gpt2", "--benchmark", str(path), "--out",
+                 str(tmp_path / "o"), *TINY]) == 2
+    assert "too small for a run" in capsys.readouterr().err
+
+
+def test_only_the_defaults_are_replaced_and_only_when_too_small(gpt2):
+    space, records = gpt2
+    eighteen = records[:18]
+    given = choose(eighteen, "8", "validation", space, False, 42)  # search given: kept
+    assert len(given.search) == 8 and len(given.heldout) == 10 and given.chosen == ("heldout",)
+    assert not {r.id for r in given.search} & {r.id for r in given.heldout}
+    sample = choose(eighteen, "search", "5", space, False, 42)  # held-out sample kept
+    assert (len(sample.search), len(sample.heldout), sample.chosen) == (9, 5, ("search_archs",))
+    forty = choose(records[:40], "search", "validation", space, False, 42)  # big enough
+    assert (len(forty.search), len(forty.heldout), forty.chosen) == (4, 4, ())
+    assert choice_note(forty.to_json()) is None
+    packaged = choose(records, "search", "validation", space, True, 42)  # stored splits
+    assert (len(packaged.search), len(packaged.heldout), packaged.chosen) == (50, 25, ())
+    again = choose(eighteen, "search", "validation", space, False, 42)  # same seed, same
+    assert [r.id for r in again.search] == [r.id for r in choose(
+        eighteen, "search", "validation", space, False, 42).search]
+    assert again.to_json()["search_archs"] == "9" and MIN_ARCHS == 3
+    assert {r.id for r in select(eighteen, "search", space, False)} != {
+        r.id for r in again.search}
 
 
 def test_small_samples_carry_an_interval_and_a_note(user_file, capsys):

@@ -11,8 +11,12 @@
 ``records`` and ``higher_is_better`` are required (the direction of a metric is never
 guessed); ``truth_label`` names the metric; ``task`` (``masked-lm`` or ``causal-lm``) is optional:
 without it each model type's head decides, and a file may not mix the two kinds, because one
-calibration batch serves the whole file. Every record must be buildable: a config transformers
-refuses is an error naming the record, not a silent skip, since it is the user's own file.
+calibration batch serves the whole file. A record's ``config`` is the config object itself or a
+path to one: a ``save_pretrained`` folder (its ``config.json``) or a JSON config file, a
+relative path read from the benchmark file's folder; the config read is the record's config
+(its statistics-cache key follows the file's content). Every record must be buildable: a config
+transformers refuses is an error naming the record, not a silent skip, since it is the user's
+own file.
 """
 
 from __future__ import annotations
@@ -36,7 +40,10 @@ from .models import Shape, check_model_type, measure, record_kind
 #: The format in a sentence (shown by ``lpzero-gp spaces``).
 FORMAT = ('JSON object {"higher_is_better": bool, "truth_label": str, "task": '
           '"masked-lm"|"causal-lm" (optional), "records": [{"id", "config": {"model_type", '
-          '...transformers config fields}, "truth": number}]}')
+          '...transformers config fields} or the path of a save_pretrained folder or a config '
+          'JSON file (relative to the benchmark file), "truth": number}]}')
+#: The file a ``save_pretrained`` folder keeps its config in.
+CONFIG_FILE = "config.json"
 
 #: Upper bounds of the size fields of a config, by the names transformers' model types use:
 #: far above any released model (GPT-3: 96 layers, width 12,288; vocabularies below a million
@@ -149,20 +156,54 @@ def _header(data: Any, path: str) -> tuple[list, bool, str, str | None]:
     return records, higher, label.strip(), task
 
 
-def _record(index: int, raw: Any, higher: bool) -> Record:
+def read_config(rid: str, value: str, folder: str) -> tuple[Any, str]:
+    """The config a record's ``config`` path names, and the file it was read from.
+
+    ``value`` is a ``save_pretrained`` folder (its ``config.json``) or a JSON config file; a
+    relative path is read from ``folder`` (the benchmark file's). The file is read through the
+    bounded JSON reader after the size check of a benchmark file; SpaceError naming the record
+    and the path when it is missing, not a config or not valid JSON.
+    """
+    if not value.strip():
+        raise SpaceError(f"record {rid}: 'config' is an empty path; give a config object, a "
+                         "save_pretrained folder or a config JSON file")
+    path = os.path.join(folder, os.path.expanduser(value))
+    shown = value if os.path.isabs(os.path.expanduser(value)) else f"{value} (in {folder})"
+    if os.path.isdir(path):
+        path = os.path.join(path, CONFIG_FILE)
+        if not os.path.isfile(path):
+            raise SpaceError(f"record {rid}: config folder {shown} has no {CONFIG_FILE} (give "
+                             "a save_pretrained folder or a config JSON file)")
+    elif not os.path.exists(path):
+        raise SpaceError(f"record {rid}: config path {shown} does not exist")
+    limit = env_limit(MAX_BENCHMARK_MB_ENV, MAX_BENCHMARK_MB)
+    check_file_size(path, f"record {rid}: config file", limit, MAX_BENCHMARK_MB_ENV)
+    config = read_json(path, f"record {rid}: config file")
+    if not isinstance(config, Mapping):
+        raise SpaceError(f"record {rid}: config file {path} holds a {type(config).__name__}, "
+                         "not a config object")
+    return config, path
+
+
+def _record(index: int, raw: Any, higher: bool, folder: str) -> Record:
+    """One record of the file; a ``config`` path is read relative to ``folder``."""
     if not isinstance(raw, Mapping):
         raise SpaceError(f"record #{index}: expected an object, got {type(raw).__name__}")
     rid = raw.get("id")
     if isinstance(rid, bool) or not isinstance(rid, str | int) or not str(rid).strip():
         raise SpaceError(f"record #{index}: 'id' must be a non-empty string or an integer")
     rid = str(rid)
-    check_model_type(rid, raw.get("config"))
-    _check_numbers(f"record {rid}", raw["config"])
+    config, source = raw.get("config"), f"record {rid}"
+    if isinstance(config, str):
+        config, path = read_config(rid, config, folder)
+        source = f"record {rid} (config file {path})"
+    check_model_type(rid, config)
+    check_config_sizes(config, source)
     truth = finite(raw.get("truth"))
     if truth is None:
         raise SpaceError(f"record {rid}: 'truth' must be a finite number, got "
                          f"{_shown(raw.get('truth'))}")
-    return Record(rid, dict(raw["config"]), truth if higher else -truth, dict(raw))
+    return Record(rid, dict(config), truth if higher else -truth, dict(raw))
 
 
 def _one_kind(records: list[Record], task: str | None, path: str) -> str:
@@ -209,13 +250,15 @@ def load_benchmark(path: str) -> Benchmark:
     if len(rows) > limit:
         raise SpaceError(f"{path}: {len(rows):,} records, over the limit of {limit:,} (each is "
                          f"built once to check it; raise the limit with {MAX_RECORDS_ENV}=N)")
-    records = [_record(index, raw, higher) for index, raw in enumerate(rows)]
+    folder = os.path.dirname(os.path.abspath(path))
+    records = [_record(index, raw, higher, folder) for index, raw in enumerate(rows)]
     kind = _one_kind(records, task, path)
     records = check_records(records, path, space="hf")
     shapes = _measure_all(records, kind, path)
     return Benchmark(records, kind, label, higher, shapes)
 
 __all__ = [
-    "FORMAT", "MAX_BENCHMARK_MB", "MAX_BENCHMARK_MB_ENV", "MAX_RECORDS", "MAX_RECORDS_ENV",
-    "SIZE_LIMITS", "check_config_sizes", "check_file_size", "load_benchmark",
+    "CONFIG_FILE", "FORMAT", "MAX_BENCHMARK_MB", "MAX_BENCHMARK_MB_ENV", "MAX_RECORDS",
+    "MAX_RECORDS_ENV", "SIZE_LIMITS", "check_config_sizes", "check_file_size", "load_benchmark",
+    "read_config",
 ]
