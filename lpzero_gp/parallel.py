@@ -1,4 +1,5 @@
-"""Parallel maps behind ``toolbox.map``: a local spawn-safe process pool or Dask distributed.
+"""Parallel maps behind ``toolbox.map``: a local spawn-safe process pool or Dask distributed,
+and how many worker processes and torch threads the cores available here allow.
 
 Results never depend on the map: extraction seeds come from (seed, architecture id) and fitness
 is a pure function of the proxy string, so serial, ``--workers N`` and ``--dask`` agree.
@@ -7,14 +8,20 @@ is a pure function of the proxy string, so serial, ``--workers N`` and ``--dask`
 from __future__ import annotations
 
 import atexit
+import math
 import multiprocessing as mp
+import os
 import random
 import socket
 import struct
 import time
 import warnings
+import weakref
+from collections.abc import Iterable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from pathlib import Path
 
 from lpzero_gp.errors import OptionError, ParallelError
 
@@ -26,6 +33,159 @@ HANDSHAKE_SECONDS = 10.0
 HANDSHAKE_BYTES = 1 << 16
 #: Port of a Dask scheduler address given without one.
 DASK_PORT = 8786
+#: Where the cgroup file systems are mounted (v2 unified, or v1 controllers below it).
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+#: The cgroup v1 folders that may hold the CPU controller.
+CGROUP_V1_CPU = ("cpu", "cpu,cpuacct", "cpuacct,cpu")
+#: Seconds a pool of spawned workers takes before its first result, over a model built in this
+#: process: starting Python, importing torch and the space, sending the task (measured by
+#: scripts/perf_breakdown.py; docs/performance.md). An automatic worker count starts a pool
+#: only when the models still to build are expected to save more than this.
+POOL_START_SECONDS = 3.0
+#: How much each torch thread past the first speeds a model up, as a fraction of one more
+#: core: FlexiBERT models run 1.78 times faster on 2 threads than on 1 (docs/performance.md).
+THREAD_EFFICIENCY = 0.78
+
+
+def _quota(text: str) -> float | None:
+    """CPUs of a cgroup v2 ``cpu.max`` line (``QUOTA PERIOD``; ``max``: none), or None."""
+    parts = text.split()
+    if len(parts) != 2 or parts[0] == "max":
+        return None
+    try:
+        quota, period = int(parts[0]), int(parts[1])
+    except ValueError:
+        return None
+    return quota / period if quota > 0 and period > 0 else None
+
+
+def _kernel_text(path: Path) -> str:
+    """The text of a small kernel file, "" when it cannot be read."""
+    try:
+        return path.read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return ""
+
+
+def _own_cgroups(proc_text: str) -> tuple[str, str]:
+    """(v2 path, v1 cpu path) of this process from ``/proc/self/cgroup`` text ("" unknown)."""
+    v2 = v1 = ""
+    for line in proc_text.splitlines():
+        hier, _, rest = line.partition(":")
+        controllers, _, path = rest.partition(":")
+        if hier == "0" and not controllers:
+            v2 = path
+        elif "cpu" in controllers.split(","):
+            v1 = path
+    return v2, v1
+
+
+def _up(root: Path, own: str) -> list[Path]:
+    """``root/own`` and each folder above it up to ``root`` (a limit may sit on any of them)."""
+    parts = [p for p in own.strip().split("/") if p and p not in (".", "..")]
+    return [root.joinpath(*parts[:i]) for i in range(len(parts), -1, -1)]
+
+
+def cgroup_cpus(root: str | Path = CGROUP_ROOT, proc_cgroup: str | None = None
+                ) -> float | None:
+    """CPUs the cgroup CPU quota grants this process, None when no quota limits it.
+
+    cgroup v2: ``cpu.max`` (``QUOTA PERIOD``, or ``max``); v1: ``cpu.cfs_quota_us`` over
+    ``cpu.cfs_period_us`` (quota -1: none). The process's own cgroup (from ``proc_cgroup``,
+    the text of ``/proc/self/cgroup``, read when None) and every cgroup above it are looked
+    at, and the smallest quota wins; a file that is missing or unreadable limits nothing.
+    """
+    root = Path(root)
+    if proc_cgroup is None:
+        proc_cgroup = _kernel_text(Path("/proc/self/cgroup"))
+    v2, v1 = _own_cgroups(proc_cgroup)
+    found = [_quota(_kernel_text(d / "cpu.max")) for d in _up(root, v2)]
+    for name in CGROUP_V1_CPU:
+        for d in _up(root / name, v1):
+            quota = _kernel_text(d / "cpu.cfs_quota_us").strip()
+            period = _kernel_text(d / "cpu.cfs_period_us").strip()
+            found.append(_quota(f"{quota} {period}") if quota and period else None)
+    limits = [q for q in found if q is not None]
+    return min(limits) if limits else None
+
+
+def available_cores(affinity: Iterable[int] | None = None, root: str | Path = CGROUP_ROOT,
+                    proc_cgroup: str | None = None) -> int:
+    """Cores this process may use: those its CPU affinity allows (``os.sched_getaffinity``,
+    else ``os.cpu_count()``), fewer when a cgroup quota grants less (:func:`cgroup_cpus`,
+    rounded down: a pool never outruns its quota); at least 1. ``affinity``, ``root`` and
+    ``proc_cgroup`` replace what this machine says (tests)."""
+    if affinity is None:
+        try:
+            affinity = os.sched_getaffinity(0)
+        except (AttributeError, OSError):
+            affinity = range(os.cpu_count() or 1)
+    cores = len(set(affinity))
+    quota = cgroup_cpus(root, proc_cgroup)
+    if quota is not None:
+        cores = min(cores, math.floor(quota))
+    return max(cores, 1)
+
+
+@dataclass(frozen=True)
+class WorkerPlan:
+    """How models are built: worker processes (1: this process), torch threads in each, the
+    cores available, and whether the worker count was chosen here (``auto``) or given."""
+
+    workers: int
+    threads: int
+    cores: int
+    auto: bool = True
+    dask: bool = False
+
+    def __str__(self) -> str:
+        threads = f"{self.threads} torch thread{'s' if self.threads > 1 else ''}"
+        how = "automatic" if self.auto else "given"
+        if self.dask:
+            return f"on Dask, {threads} per task"
+        if self.workers == 1:
+            return f"in this process with {threads} ({self.cores} cores available, {how})"
+        return (f"by {self.workers} worker processes x {threads} ({self.cores} cores "
+                f"available, {how})")
+
+
+def plan_workers(workers: int | None = None, threads: int | None = None,
+                 tasks: int | None = None, cores: int | None = None,
+                 device: str = "cpu") -> WorkerPlan:
+    """Worker processes and torch threads for ``tasks`` models to build (None: unknown).
+
+    ``workers`` None (automatic): one per available core (:func:`available_cores`), never
+    more than there are models, 1 on a CUDA device (the device does the work). A given count is
+    kept, also capped by the models. ``threads`` None: the cores shared among the workers
+    (``cores // workers``, at least 1). Whether a pool is worth starting for few, small
+    models is decided once one is built (:func:`pool_pays`).
+    """
+    cores = available_cores() if cores is None else max(int(cores), 1)
+    auto = workers is None
+    if auto:
+        workers = cores if device == "cpu" else 1
+    else:
+        _check_workers(workers)
+    if tasks is not None:
+        workers = max(1, min(workers, tasks))
+    return WorkerPlan(workers, threads or max(1, cores // workers), cores, auto)
+
+
+def pool_pays(seconds: float, tasks: int, workers: int, threads_here: int = 1,
+              threads_each: int = 1, start: float | None = None) -> bool:
+    """Whether ``tasks`` models of about ``seconds`` each (as measured here, on
+    ``threads_here`` torch threads) finish sooner on ``workers`` processes of ``threads_each``
+    threads, counting the pool's start-up (:data:`POOL_START_SECONDS`). A thread adds
+    :data:`THREAD_EFFICIENCY` of a core, a process a whole one."""
+    start = POOL_START_SECONDS if start is None else start
+
+    def speed(threads: int) -> float:
+        return 1 + THREAD_EFFICIENCY * (threads - 1)
+
+    if workers < 2 or tasks < 2:
+        return False
+    pooled = start + tasks * seconds * speed(threads_here) / (workers * speed(threads_each))
+    return tasks * seconds > pooled
 
 
 def _init_scorer(scorer) -> None:
@@ -156,7 +316,7 @@ def _frames_problem(body: bytes, size: int) -> str | None:
 
 
 def _check_workers(workers: int) -> None:
-    if not 1 <= workers <= 256:
+    if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 256:
         raise OptionError(f"--workers {workers}: choose between 1 and 256")
 
 
@@ -167,21 +327,34 @@ def _pool(workers: int, initializer=None, initargs=()) -> ProcessPoolExecutor:
     return ex
 
 
+def _close(ex: ProcessPoolExecutor) -> None:
+    """Stop a pool whose owner is gone, without waiting, and drop its exit hook: a long-lived
+    process (a notebook, a script running many commands) keeps no idle workers."""
+    atexit.unregister(ex.shutdown)
+    ex.shutdown(wait=False, cancel_futures=True)
+
+
 class _ResilientPool:
     """A process-pool map that survives a dying worker: the pool is rebuilt once, and if it
     breaks again the remaining work runs in this process (results are the same either way).
 
     An exception a task raises is not a dying worker: it propagates to the caller, with the
-    worker's traceback as its ``__cause__`` (shown under ``LPZERO_GP_DEBUG=1``).
+    worker's traceback as its ``__cause__`` (shown under ``LPZERO_GP_DEBUG=1``). The workers
+    stop when this object is dropped (or at exit).
     """
 
     def __init__(self, workers: int, initializer=None, initargs=(), local=None,
                  chunksize: int = 4):
         self.args = (workers, initializer, initargs)
-        self.ex = _pool(*self.args)
+        self.ex = self._start()
         self.local = local
         self.chunksize = chunksize
         self.rebuilt = False
+
+    def _start(self) -> ProcessPoolExecutor:
+        ex = _pool(*self.args)
+        weakref.finalize(self, _close, ex)
+        return ex
 
     def __call__(self, fn, items):
         return list(self.imap(fn, items))
@@ -201,7 +374,7 @@ class _ResilientPool:
                 if self.rebuilt:
                     break
                 self.rebuilt = True
-                self.ex = _pool(*self.args)
+                self.ex = self._start()
         warnings.warn("the pool broke again; continuing in this process", stacklevel=2)
         local = self.local or fn
         for item in items[done:]:
@@ -210,6 +383,9 @@ class _ResilientPool:
 
 class _DaskMap:
     """A map over a Dask client that leaves Python's global RNG untouched."""
+
+    #: Tasks run on Dask workers, not in local processes.
+    dask = True
 
     def __init__(self, client, **kwargs):
         self.client = client
@@ -234,11 +410,14 @@ class _DaskMap:
             yield result
 
 
-def make_mapper(workers: int = 1, dask: str | None = None):
-    """A ``map(fn, items)`` for extraction tasks; its ``imap`` streams results in order."""
+def make_mapper(workers: int | None = 1, dask: str | None = None):
+    """A ``map(fn, items)`` for extraction tasks; its ``imap`` streams results in order.
+
+    ``workers`` None: one per available core (:func:`plan_workers`).
+    """
     if dask:
         return _DaskMap(dask_client(dask))
-    _check_workers(workers)
+    workers = plan_workers(workers).workers
     if workers > 1:
         return _ResilientPool(workers, chunksize=1)  # heavy tasks: balance them one by one
     return map
@@ -249,15 +428,51 @@ def stream(mapper, fn, items):
     return getattr(mapper, "imap", mapper)(fn, items)
 
 
-def fitness_mapper(scorer, workers: int = 1, dask: str | None = None):
-    """(score_fn, map) for fitness evaluation of proxy strings."""
+class _FitnessSwitch:
+    """A fitness map that evaluates here until that has taken as long as a pool takes to start
+    (:data:`POOL_START_SECONDS`), then on a pool of ``workers`` (a ski-rental rule: never
+    more than twice the better choice's time, whatever the search's length). ``fn`` is the
+    scorer itself, which the pool's workers each hold a copy of; fitness is a pure function of
+    the proxy string, so the results are the same either way."""
+
+    def __init__(self, scorer, workers: int):
+        self.scorer = scorer
+        self.workers = workers
+        self.spent = 0.0
+        self.pool: _ResilientPool | None = None
+
+    def __call__(self, fn, items):
+        items = list(items)
+        if self.pool is None and self.spent < POOL_START_SECONDS:
+            t0 = time.perf_counter()
+            out = [fn(item) for item in items]
+            self.spent += time.perf_counter() - t0
+            return out
+        if self.pool is None:
+            self.pool = _ResilientPool(self.workers, _init_scorer, (self.scorer,),
+                                       local=self.scorer)
+        return self.pool(pool_score, items)
+
+
+def fitness_mapper(scorer, workers: int | None = 1, dask: str | None = None):
+    """(score_fn, map) for fitness evaluation of proxy strings.
+
+    ``workers`` None (automatic): in this process while a search is short, on a pool of one
+    worker per core once the evaluations have taken as long as the pool's start-up
+    (:class:`_FitnessSwitch`); a given count above 1 starts its pool at once.
+    """
     if dask:
         client = dask_client(dask)
         fut = client.scatter(scorer, broadcast=True)
         return dask_score, _DaskMap(client, scorer=fut)
+    if workers is None:
+        cores = plan_workers().workers
+        return scorer, (_FitnessSwitch(scorer, cores) if cores > 1 else map)
     _check_workers(workers)
     if workers > 1:
         return pool_score, _ResilientPool(workers, _init_scorer, (scorer,), local=scorer)
     return scorer, map
 
-__all__ = ["check_scheduler", "fitness_mapper", "make_mapper", "stream"]
+__all__ = ["POOL_START_SECONDS", "THREAD_EFFICIENCY", "WorkerPlan", "available_cores",
+           "cgroup_cpus", "check_scheduler", "fitness_mapper", "make_mapper", "plan_workers",
+           "pool_pays", "stream"]

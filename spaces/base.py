@@ -441,6 +441,12 @@ class Space(ABC):
     option_choices: Mapping[str, tuple[str, ...]] = {}
     #: Whether :meth:`subnets` gives the space's sub-networks (``lpzero-gp subnets``).
     has_subnets: bool = False
+    #: A folder where the space may keep what it converts from the model files its options
+    #: point at (llama: a GGUF file's config, tokenizer and weights), one sub-folder per entry
+    #: named by 20 hex digits with a ``key.json`` naming the ``space``. The workflows set it
+    #: from the cache setting (``lpzero-gp cache`` lists and clears it); None keeps nothing.
+    #: What it holds never changes a model, so it is no part of any statistics key.
+    model_cache: str | None = None
 
     #: Version of the space's model code, part of every statistics-cache key: bump it by hand
     #: when a change to ``build`` or ``collect`` alters what the same record gives.

@@ -1,7 +1,9 @@
 """Shared fixtures: one torch thread (small ops; avoids oversubscribing a shared CPU).
 
 Tests never read or fill the user's statistics cache: it is off unless a test gives a
-``--cache-dir`` (commands run in subprocesses inherit the setting).
+``--cache-dir`` (commands run in subprocesses inherit the setting). Every cache, results folder
+and checkpoint a test writes lies under its own ``tmp_path`` (per pytest-xdist worker too), so
+``python -m pytest -n auto`` runs the suite on one worker per available core.
 """
 
 from __future__ import annotations
@@ -13,6 +15,17 @@ import pytest
 os.environ["LPZERO_GP_NO_CACHE"] = "1"
 os.environ.pop("LPZERO_GP_CACHE_DIR", None)
 import torch
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config) -> int | None:
+    """``-n auto``: one worker per core this process may use (affinity and cgroup quota), not
+    per core the machine has. ``$PYTEST_XDIST_AUTO_NUM_WORKERS`` still decides when set."""
+    if os.environ.get("PYTEST_XDIST_AUTO_NUM_WORKERS"):
+        return None
+    from lpzero_gp.parallel import available_cores
+
+    return available_cores()
 
 
 @pytest.fixture(autouse=True, scope="module")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from toy import pool_task, toy_family
@@ -69,3 +71,138 @@ def test_pool_falls_back_to_this_process_when_it_breaks_twice():
     said = [str(w.message) for w in caught]
     assert any("rebuilding the pool" in s for s in said)
     assert any("continuing in this process" in s for s in said)
+
+
+# -- how many workers and threads: the cores available ----------------------------------------
+
+
+def _cgroup(root, files: dict[str, str]):
+    """A fake cgroup file system under ``root``: ``{relative path: content}``."""
+    for rel, text in files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text)
+    return root
+
+
+def test_available_cores_follow_the_affinity(tmp_path):
+    from lpzero_gp.parallel import available_cores
+
+    assert available_cores({0, 1, 2, 5}, tmp_path, "") == 4
+    assert available_cores(set(), tmp_path, "") == 1  # never none
+
+
+def test_a_cgroup_v2_quota_caps_the_cores(tmp_path):
+    from lpzero_gp.parallel import available_cores, cgroup_cpus
+
+    root = _cgroup(tmp_path, {"cpu.max": "max 100000\n", "job/cpu.max": "250000 100000\n"})
+    assert cgroup_cpus(root, "0::/job\n") == 2.5
+    assert available_cores(range(8), root, "0::/job\n") == 2  # rounded down
+    assert available_cores(range(8), root, "0::/\n") == 8  # "max": no quota
+    _cgroup(tmp_path, {"cpu.max": "50000 100000\n"})  # a parent's smaller quota wins
+    assert available_cores(range(8), root, "0::/job\n") == 1
+    assert available_cores(range(1), root, "0::/job\n") == 1
+
+
+def test_a_cgroup_v1_quota_caps_the_cores(tmp_path):
+    from lpzero_gp.parallel import available_cores, cgroup_cpus
+
+    root = _cgroup(tmp_path, {"cpu,cpuacct/cpu.cfs_quota_us": "300000\n",
+                              "cpu,cpuacct/cpu.cfs_period_us": "100000\n",
+                              "cpu/cpu.cfs_quota_us": "-1\n", "cpu/cpu.cfs_period_us": "100000\n"})
+    proc = "4:memory:/x\n3:cpu,cpuacct:/\n0::/\n"
+    assert cgroup_cpus(root, proc) == 3.0
+    assert available_cores(range(16), root, proc) == 3
+    assert available_cores(range(2), root, proc) == 2  # the affinity is smaller
+
+
+def test_unreadable_or_odd_cgroup_files_limit_nothing(tmp_path):
+    from lpzero_gp.parallel import available_cores, cgroup_cpus
+
+    root = _cgroup(tmp_path, {"cpu.max": "garbage\n", "cpu/cpu.cfs_quota_us": "12\n"})
+    assert cgroup_cpus(root, "0::/../../etc\n") is None
+    assert available_cores(range(4), root, "0::/\n") == 4
+    assert cgroup_cpus(tmp_path / "missing", "") is None
+
+
+def test_this_machine_has_at_least_one_core():
+    from lpzero_gp.parallel import available_cores
+
+    assert 1 <= available_cores() <= (os.cpu_count() or 1)
+
+
+def test_automatic_workers_use_every_core_and_share_the_threads():
+    from lpzero_gp.parallel import plan_workers
+
+    auto = plan_workers(cores=8)
+    assert (auto.workers, auto.threads, auto.auto) == (8, 1, True)
+    assert (plan_workers(tasks=3, cores=8).workers, plan_workers(tasks=3, cores=8).threads) \
+        == (3, 2)  # never more workers than models; the cores left become threads
+    assert plan_workers(tasks=0, cores=8).workers == 1
+    assert plan_workers(cores=8, device="cuda").workers == 1
+    given = plan_workers(2, cores=8)
+    assert (given.workers, given.threads, given.auto) == (2, 4, False)
+    assert plan_workers(1, 3, cores=8).threads == 3  # given threads are kept
+    assert plan_workers(16, tasks=5, cores=2).workers == 5
+    assert "2 worker processes x 1 torch thread (2 cores" in str(plan_workers(cores=2))
+    assert "in this process with 4 torch threads" in str(plan_workers(1, cores=4))
+
+
+@pytest.mark.parametrize("workers", [0, 257, True, 2.0])
+def test_a_bad_worker_count_is_refused(workers):
+    from lpzero_gp.errors import OptionError
+    from lpzero_gp.parallel import plan_workers
+
+    with pytest.raises(OptionError, match="--workers"):
+        plan_workers(workers, cores=2)
+
+
+def test_a_pool_is_started_only_when_it_pays():
+    from lpzero_gp.parallel import pool_pays
+
+    assert pool_pays(1.0, 99, 2, start=4.0)  # 99 models of 1 s: 49.5 s saved
+    assert not pool_pays(0.05, 20, 2, start=4.0)  # 20 tiny models: 0.5 s saved
+    assert not pool_pays(10.0, 1, 2, start=4.0)
+    assert not pool_pays(10.0, 9, 1, start=4.0)
+    # measured here on 2 threads, a model takes 1.65 s on one: a pool of 2 saves less
+    assert pool_pays(0.5, 20, 2, start=2.0) and not pool_pays(0.5, 20, 2, 2, 1, start=2.0)
+    assert pool_pays(0.5, 100, 2, 2, 1, start=2.0)
+
+
+def test_automatic_fitness_moves_to_a_pool_once_it_has_taken_long(monkeypatch):
+    """A short search stays in this process; a long one moves to a pool, with the same
+    result as serial (as test_process_pool_matches_serial)."""
+    import lpzero_gp.parallel as parallel
+
+    monkeypatch.setattr(parallel, "available_cores", lambda *a, **k: 2)
+    quick = _search(workers=None)
+    assert quick == _search()
+    monkeypatch.setattr(parallel, "POOL_START_SECONDS", 1e-9)
+    stats = toy_family(10)
+    scorer = Scorer(Dataset.from_stats(stats), score_stats("agg_sum(fro(G))", stats),
+                    with_tau=False)
+    score_fn, mapper = fitness_mapper(scorer, None)
+    proxies = ["agg_sum(fro(G))", "agg_mean(l1(A))", "agg_sum(add(fro(G), l1(A)))"]
+    first = mapper(score_fn, proxies)  # here: nothing spent yet
+    assert mapper.pool is None
+    assert repr(mapper(score_fn, proxies)) == repr(first) and mapper.pool is not None
+    assert _search(workers=None) == quick
+    monkeypatch.setattr(parallel, "available_cores", lambda *a, **k: 1)
+    assert fitness_mapper(scorer, None) == (scorer, map)
+
+
+def test_a_dropped_pool_stops_its_workers():
+    """A long-lived process that runs many commands keeps no idle workers."""
+    import gc
+    import time
+
+    mapper = make_mapper(workers=2)
+    assert mapper(pool_task, [("square", i, "") for i in range(4)]) == [0, 1, 4, 9]
+    procs = list(mapper.ex._processes.values())
+    assert procs and all(p.is_alive() for p in procs)
+    del mapper
+    gc.collect()
+    deadline = time.monotonic() + 30
+    while any(p.is_alive() for p in procs) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(p.is_alive() for p in procs)

@@ -8,7 +8,9 @@ platformdirs). ``$LPZERO_GP_CACHE_DIR`` or ``--cache-dir`` choose another folder
 ``--no-cache`` or ``LPZERO_GP_NO_CACHE=1`` keep nothing. Each configuration has its own
 sub-folder named by a hash of its key, with a ``key.json`` saying what it is, and each record a
 file named by a hash of its id and record digest (``stats/extract.py``); every file is written
-by an atomic rename, so concurrent commands can share a cache.
+by an atomic rename, so concurrent commands can share a cache. Spaces keep what they convert
+from model files (llama: GGUF weights) in its ``models`` sub-folder, in entries of the same
+form (a hash-named folder with a ``key.json`` naming the space).
 """
 
 from __future__ import annotations
@@ -30,6 +32,8 @@ ENV_OFF = "LPZERO_GP_NO_CACHE"
 KEY_FILE = "key.json"
 #: Sub-folder of the hand-crafted baselines' per-architecture scores.
 BASELINES = "baselines"
+#: Sub-folder of what spaces convert from model files (``Space.model_cache``; llama: GGUF).
+MODELS = "models"
 _ENTRY = re.compile(r"^[0-9a-f]{20}$")
 
 
@@ -110,7 +114,8 @@ def write_key(folder: Path, key: dict) -> None:
 def _entries(root: Path) -> list[tuple[str, Path]]:
     """(kind, folder) of every configuration sub-folder under ``root``."""
     out = []
-    for kind, base in (("statistics", root), ("baselines", root / BASELINES)):
+    for kind, base in (("statistics", root), ("baselines", root / BASELINES),
+                       ("models", root / MODELS)):
         if base.is_dir():
             out += [(kind, p) for p in sorted(base.iterdir()) if p.is_dir() and
                     _ENTRY.match(p.name)]
@@ -162,11 +167,16 @@ def clear(root: Path, space: str | None = None) -> dict:
         n, b = _size(folder)
         shutil.rmtree(folder, ignore_errors=True)
         files, size = files + n, size + b
-    base = root / BASELINES
-    if base.is_dir() and not any(base.iterdir()):
-        base.rmdir()
+    for base in (root / BASELINES, root / MODELS):
+        if base.is_dir() and not any(base.iterdir()):
+            base.rmdir()
     return {"root": str(root), "files": files, "bytes": size}
 
 
-__all__ = ["BASELINES", "ENV_DIR", "ENV_OFF", "clear", "default_root", "info", "resolve",
-           "read_key", "source", "write_key"]
+def models_folder(root: Path | None) -> str | None:
+    """Where spaces keep converted model files under the cache ``root`` (None: no cache)."""
+    return str(root / MODELS) if root is not None else None
+
+
+__all__ = ["BASELINES", "ENV_DIR", "ENV_OFF", "MODELS", "clear", "default_root", "info",
+           "models_folder", "resolve", "read_key", "source", "write_key"]

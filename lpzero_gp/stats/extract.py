@@ -1,7 +1,9 @@
 """Statistics extraction: build each architecture once, one forward/backward, compact, cache.
 
 Model initialisation depends only on (run seed, architecture id), never on evaluation order or
-worker count, so serial, process-pool and Dask extraction give identical statistics.
+worker count, so serial, process-pool and Dask extraction give identical statistics. By default
+the models are spread over one worker process per available core
+(:func:`~lpzero_gp.parallel.plan_workers`), once the first model shows that a pool pays.
 """
 
 from __future__ import annotations
@@ -17,7 +19,14 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from lpzero_gp.parallel import stream
+from lpzero_gp.parallel import (
+    WorkerPlan,
+    available_cores,
+    make_mapper,
+    plan_workers,
+    pool_pays,
+    stream,
+)
 from lpzero_gp.spaces.base import Record, Space
 from lpzero_gp.stats.cache import write_key
 from lpzero_gp.stats.failures import (
@@ -121,9 +130,11 @@ def _attempt(space: Space, record: Record, batch: dict[str, torch.Tensor],
 
 
 def _worker(args) -> tuple[str, ArchStats | None, str, float]:
-    """Process-pool / Dask task: extract one architecture (spawn-safe, module level)."""
-    space, record, batch, cfg = args
-    torch.set_num_threads(1)
+    """Process-pool / Dask task: extract one architecture (spawn-safe, module level) with the
+    worker's share of torch threads."""
+    space, record, batch, cfg, threads = args
+    if torch.get_num_threads() != threads:
+        torch.set_num_threads(threads)
     return _attempt(space, record, batch, cfg)
 
 
@@ -136,10 +147,18 @@ class Extractor:
     folder, architecture id, record digest) it belongs to; a damaged, swapped or edited file,
     or a folder in its place, is recomputed with a warning, never used. ``built`` and
     ``loaded`` count the models built and the entries read from the cache.
+
+    Models are built through ``mapper`` when one is given (Dask, or a pool of the caller's);
+    else ``workers`` (None: automatic) and ``threads`` (None: the cores shared among the
+    workers) decide (:func:`~lpzero_gp.parallel.plan_workers`). An automatic count builds the
+    first model here and starts a pool for the rest only when their expected time saves more
+    than the pool costs to start (:func:`~lpzero_gp.parallel.pool_pays`); ``plan`` is how the
+    largest batch of models was built.
     """
 
     def __init__(self, space: Space, cfg: ExtractConfig, batch: dict[str, torch.Tensor],
-                 cache_dir: str | Path | None = None, mapper=None, progress: bool = True):
+                 cache_dir: str | Path | None = None, mapper=None, progress: bool = True,
+                 workers: int | None = 1, threads: int | None = None):
         self.space = space
         self.cfg = replace(cfg, code_version=space.code_version)
         self.batch = batch
@@ -151,6 +170,13 @@ class Extractor:
         self.seconds: dict[str, float] = {}
         self.built = 0
         self.loaded = 0
+        self.workers = workers
+        self.threads = threads
+        #: How the largest batch of models was built (None: none built yet).
+        self.plan: WorkerPlan | None = None
+        self._pool = None
+        self._pool_plan: WorkerPlan | None = None
+        self._planned = 0
         self._memory: dict[str, ArchStats] = {}
         #: Record digest of each id in memory (an edited record is not served from memory).
         self._digests: dict[str, str] = {}
@@ -244,24 +270,69 @@ class Extractor:
             warnings.warn(damaged_line("statistics cache", self.cache,
                                        {i: self.damaged[i] for i in ids}), stacklevel=3)
 
+    def planned(self, n_models: int) -> WorkerPlan:
+        """Worker processes and torch threads for building ``n_models`` models (before the
+        first one shows whether an automatic pool pays)."""
+        if self.mapper is not None:
+            return WorkerPlan(self.workers or 1, self.threads or 1, available_cores(),
+                              self.workers is None, dask=getattr(self.mapper, "dask", False))
+        return plan_workers(self.workers, self.threads, n_models, device=self.cfg.device)
+
     def _map(self, tasks, label):
-        """Yield (id, stats or None, error, seconds) per task, in order."""
+        """Yield (id, stats or None, error, seconds) per task, in order.
+
+        Statistics do not depend on the number of torch threads or processes (tested,
+        tests/test_workers_default.py): the models and their row samples are seeded per
+        architecture.
+        """
         if not tasks:
             return
-        if self.mapper is not None:
-            results = stream(self.mapper, _worker, tasks)
-        else:
-            results = (_attempt(self.space, *task[1:]) for task in tasks)
-        # one intra-op thread, as in the workers: float sums then do not depend on the thread
-        # count, so statistics are bit-for-bit the same however they are extracted (and small
-        # models run faster on one thread than on several anyway)
+        plan = self.planned(len(tasks))
+        bar = tqdm(total=len(tasks), desc=label, disable=not self.progress, file=sys.stderr)
         threads = torch.get_num_threads()
-        torch.set_num_threads(1)
         try:
-            yield from tqdm(results, total=len(tasks), desc=label, disable=not self.progress,
-                            file=sys.stderr)
+            for result in self._results(tasks, plan):
+                bar.update(1)
+                yield result
         finally:
             torch.set_num_threads(threads)
+            bar.close()
+
+    def _results(self, tasks, plan: WorkerPlan):
+        """The tasks' results in order: through the given mapper, a pool, or here."""
+        local = WorkerPlan(1, self.threads or plan.cores, plan.cores, plan.auto)
+        if self.mapper is not None:
+            self._note(plan, len(tasks))
+            yield from stream(self.mapper, _worker, [(*t, plan.threads) for t in tasks])
+            return
+        done = 0
+        if plan.workers > 1 and self._pool is None and plan.auto:
+            # an automatic pool must pay: the first model, built here, tells how long one takes
+            torch.set_num_threads(local.threads)
+            first = _attempt(self.space, *tasks[0][1:])
+            done = 1
+            yield first
+            rest = len(tasks) - 1
+            plan = plan_workers(None, self.threads, rest, plan.cores, self.cfg.device)
+            if not pool_pays(first[3], rest, plan.workers, local.threads, plan.threads):
+                plan = local
+        if plan.workers > 1 or (self._pool is not None and len(tasks) - done > 1):
+            if self._pool is None:
+                self._pool = make_mapper(plan.workers)
+                self._pool_plan = plan
+            self._note(self._pool_plan, len(tasks))
+            rest = [(*t, self._pool_plan.threads) for t in tasks[done:]]
+            yield from stream(self._pool, _worker, rest)
+            return
+        self._note(local, len(tasks))
+        torch.set_num_threads(local.threads)
+        for task in tasks[done:]:
+            yield _attempt(self.space, *task[1:])
+
+    def _note(self, plan: WorkerPlan, n_models: int) -> None:
+        """Keep ``plan`` as :attr:`plan` when it builds the most models so far."""
+        if n_models >= self._planned:
+            self.plan, self._planned = plan, n_models
 
 __all__ = ["ExtractConfig", "Extractor", "batch_digest", "cache_folder", "cache_key", "entry_name",
            "extract_one"]

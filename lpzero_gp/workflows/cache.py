@@ -1,4 +1,5 @@
-"""``lpzero-gp cache``: what the statistics cache holds, and clearing it."""
+"""``lpzero-gp cache``: what the cache holds (statistics, baseline scores and the spaces'
+converted models), and clearing it."""
 
 from __future__ import annotations
 
@@ -29,13 +30,15 @@ def cache_info(cache_dir: str | None = None) -> Report:
         return Report({"root": None, "source": why, "entries": [], "files": 0, "bytes": 0},
                       [f"statistics cache: {why}"])
     data = {**stats_cache.info(root), "source": why}
+    models = sum(e["kind"] == "models" for e in data["entries"])
     lines = [f"statistics cache: {root} ({why})",
-             f"{len(data['entries'])} configurations, {data['files']} files, "
-             f"{_size(data['bytes'])}"]
+             f"{len(data['entries']) - models} configurations, {models} converted models, "
+             f"{data['files']} files, {_size(data['bytes'])}"]
     for e in data["entries"]:
         k = e["key"]
         what = " ".join(f"{name}={k[name]}" for name in ("space", "variant", "semantics", "seed",
-                                                        "budget", "code_version", "v")
+                                                        "budget", "code_version", "v", "part",
+                                                        "source")
                         if name in k)
         lines.append(f"  {e['kind']:<10} {e['folder']}  {e['files']:>5} files "
                      f"{_size(e['bytes']):>10}  {what}")
@@ -43,7 +46,8 @@ def cache_info(cache_dir: str | None = None) -> Report:
 
 
 def cache_clear(cache_dir: str | None = None, space: str | None = None) -> Report:
-    """Remove the cached statistics (of one space only, with ``space``)."""
+    """Remove the cached statistics, baseline scores and converted models (of one space only,
+    with ``space``)."""
     root, why = _where(cache_dir)
     if root is None:
         return Report({"root": None, "files": 0, "bytes": 0}, [f"statistics cache: {why}"])

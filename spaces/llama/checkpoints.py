@@ -6,23 +6,39 @@
 * a Hugging Face checkpoint folder (``config.json`` + weights), or a ``.gguf`` file.
 
 Only this module knows how to find and open those; everything else sees a :class:`Checkpoint`.
+
+Converting a GGUF file takes far longer than reading plain weights (SmolLM2: its config, its
+tokenizer and its weights each parse the file), so a checkpoint given a cache folder keeps what
+it converts there: the config, the tokenizer and the weights of each dtype, one entry each. An
+entry is named by a hash of the GGUF file's full SHA-256, the part, :data:`CONVERSION_FORMAT`
+and the transformers, gguf and torch versions, so an edited file or another converter is never
+served an old conversion. It is written by the one atomic writer, its ``key.json`` records that
+identity and the SHA-256 of every file in it, and it is read only when all of them match: a
+damaged or edited entry is converted again with one warning, never used.
 """
 
 from __future__ import annotations
 
 import copy
+import hashlib
 import importlib.util
+import json
 import os
 import stat
 import struct
 import sys
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from lpzero_gp.errors import SpaceError, captured_output
+from lpzero_gp.atomic import AtomicFolder
+from lpzero_gp.errors import LpzeroError, SpaceError, captured_output, one_line
+from lpzero_gp.jsonfile import read_json
+from lpzero_gp.lock import FolderLock
+from lpzero_gp.versions import versions
 
 from ..hf.records import check_config_sizes
 
@@ -37,14 +53,25 @@ MAX_CONFIG_BYTES = 16 << 20
 MAX_GGUF_TENSORS, MAX_GGUF_ENTRIES = 1 << 20, 1 << 16
 #: Weights from this many bytes on take seconds to load: a progress line shows the load.
 PROGRESS_BYTES = 64 << 20
+#: Version of the converted-entry layout (part of every entry's identity): bump it when what
+#: an entry holds, or how it is written, changes.
+CONVERSION_FORMAT = "1"
+#: The file in each converted entry that records its identity and its files' SHA-256.
+KEY_FILE = "key.json"
+#: The converted weights' file in a weights entry.
+WEIGHTS_FILE = "model.safetensors"
+#: Packages whose versions decide what a conversion gives (part of every entry's identity).
+CONVERTERS = ("transformers", "gguf", "torch")
 
 
 @dataclass(frozen=True)
 class Checkpoint:
-    """A local checkpoint: its folder, and the GGUF file in it (None: a Hugging Face folder)."""
+    """A local checkpoint: its folder, the GGUF file in it (None: a Hugging Face folder) and
+    the folder where conversions of that file are kept (None: converted on every load)."""
 
     folder: Path
     gguf_file: str | None = None
+    cache: Path | None = None
 
     @property
     def label(self) -> str:
@@ -104,18 +131,23 @@ def _check_config_file(path: Path) -> None:
                          "MiB a model config can need: not a model config")
 
 
-def resolve(model: str) -> Checkpoint:
+def resolve(model: str, cache: str | Path | None = None) -> Checkpoint:
     """``smollm2``, a checkpoint folder or a ``.gguf`` file as a :class:`Checkpoint` (its
-    header or ``config.json`` checked: no loader ever opens a file that is not one)."""
+    header or ``config.json`` checked: no loader ever opens a file that is not one).
+
+    ``cache``: the folder where a GGUF file's conversions are kept (a folder checkpoint needs
+    none: its weights load as they are).
+    """
+    cache = Path(cache) if cache else None
     if model == "smollm2":
         path = smollm2_path()
-        return Checkpoint(path.parent, path.name)
+        return Checkpoint(path.parent, path.name, cache)
     path = Path(model).expanduser()
     if path.is_file() and path.suffix.lower() == ".gguf":
         if importlib.util.find_spec("gguf") is None:
             raise SpaceError(f"reading {path} needs the gguf package: pip install gguf")
         check_gguf_header(path)
-        return Checkpoint(path.parent, path.name)
+        return Checkpoint(path.parent, path.name, cache)
     if path.is_dir():
         if not (path / "config.json").is_file():
             raise SpaceError(f"{path} has no config.json: not a Hugging Face checkpoint folder")
@@ -131,14 +163,22 @@ def load_config(checkpoint: Checkpoint) -> Any:
     every model source, ``hf.records.SIZE_LIMITS``; or SpaceError, before any weights load)."""
     from transformers import AutoConfig
 
-    try:
-        with captured_output() as report:
-            config = AutoConfig.from_pretrained(str(checkpoint.folder),
-                                                **checkpoint.loader_kwargs())
-    except Exception as exc:  # noqa: BLE001 - any loader failure is one line about this file
-        raise SpaceError(f"cannot read the model config of {checkpoint.label}: "
-                         f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
-                         f"{report.note()}") from None
+    entry = _Entry(checkpoint, "config") if checkpoint.gguf_file and checkpoint.cache else None
+    config = entry.read(lambda folder: AutoConfig.from_pretrained(
+        str(folder), local_files_only=True)) if entry else None
+    if config is not None:
+        config._name_or_path = str(checkpoint.folder)  # as a direct read names it
+    else:
+        try:
+            with captured_output() as report:
+                config = AutoConfig.from_pretrained(str(checkpoint.folder),
+                                                    **checkpoint.loader_kwargs())
+        except Exception as exc:  # noqa: BLE001 - any loader failure is one line about it
+            raise SpaceError(f"cannot read the model config of {checkpoint.label}: "
+                             f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
+                             f"{report.note()}") from None
+        if entry:
+            entry.write(lambda folder: config.to_json_file(folder / "config.json"))
     if getattr(config, "model_type", None) != "llama":
         raise SpaceError(f"{checkpoint.label} holds a {config.model_type!r} model, "
                          "not a Llama-architecture checkpoint")
@@ -159,19 +199,40 @@ def load_model(checkpoint: Checkpoint, dtype: Any, device: str | None = None) ->
     """``LlamaForCausalLM`` with eager attention (attention probabilities are read by hooks).
 
     A folder checkpoint goes straight onto ``device`` when ``accelerate`` is installed; a GGUF
-    file is de-quantised on the host first (transformers' GGUF reader works there).
+    file is de-quantised on the host first (transformers' GGUF reader works there). With a
+    cache folder, a GGUF file's weights of this dtype are read from their converted entry
+    when it is intact (the same tensors the conversion gave), and kept there after a
+    conversion.
     """
-    from transformers import LlamaForCausalLM
-
     # Refuses non-Llama checkpoints with one line before loading; handing the config over
     # spares transformers a second read of it (seconds for a GGUF file). A copy, because the
     # loader writes into the config and the cached one is shared.
     config = copy.deepcopy(load_config(checkpoint))
+    if not (checkpoint.gguf_file and checkpoint.cache):
+        return _load(checkpoint, config, dtype, device)
+    entry = _Entry(checkpoint, "weights-" + str(dtype).replace("torch.", ""))
+    model = entry.read(lambda folder: _load(Checkpoint(folder), config, dtype, device,
+                                            checkpoint.label))
+    if model is not None:
+        model.config._name_or_path = str(checkpoint.folder)  # as a direct load names it
+        return model
+    model = _load(checkpoint, copy.deepcopy(config), dtype, device)
+    entry.write(lambda folder: _save_weights(model, config, folder))
+    return model
+
+
+def _load(checkpoint: Checkpoint, config: Any, dtype: Any, device: str | None,
+          label: str | None = None) -> Any:
+    """:func:`load_model` from the checkpoint's own files (``label``: the name shown, for a
+    converted entry the file it came from)."""
+    from transformers import LlamaForCausalLM
+
     direct = (device not in (None, "cpu") and checkpoint.gguf_file is None
               and importlib.util.find_spec("accelerate") is not None)
     extra = {"device_map": {"": device}} if direct else {}
     size = weights_bytes(checkpoint)
-    line = _progress_line(f"loading {checkpoint.label} ({size / (1 << 30):.1f} GiB of weights)",
+    shown = f"{label} (converted)" if label else checkpoint.label
+    line = _progress_line(f"loading {shown} ({size / (1 << 30):.1f} GiB of weights)",
                           size >= PROGRESS_BYTES)
     try:
         with captured_output() as report:
@@ -182,12 +243,34 @@ def load_model(checkpoint: Checkpoint, dtype: Any, device: str | None = None) ->
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         if report.summary():  # the report is summarised here, not shown above
             first = first.replace(" For details look at the above report!", "")
-        raise SpaceError(f"cannot load {checkpoint.label}: {first}{report.note()}") from None
+        raise SpaceError(f"cannot load {shown}: {first}{report.note()}") from None
     finally:
         line.close()
     if "load report" in report.summary():  # weights left at their random initialisation
-        warnings.warn(f"{checkpoint.label}: {report.summary()}", stacklevel=2)
+        if label:  # a converted entry that does not fill the model is not used
+            raise SpaceError(f"{report.summary()}")
+        warnings.warn(f"{checkpoint.label}: {report.summary()}", stacklevel=3)
     return model
+
+
+def _save_weights(model: Any, config: Any, folder: Path) -> None:
+    """The model's weights as one safetensors file, each shared tensor once (under its first
+    name: a tied output layer is tied again on load), with its config and generation config
+    (transformers reads both beside the weights)."""
+    from safetensors.torch import save_file
+
+    config.to_json_file(folder / "config.json")
+    if getattr(model, "generation_config", None) is not None:
+        model.generation_config.to_json_file(folder / "generation_config.json")
+
+    tensors: dict[str, Any] = {}
+    seen: set[tuple[int, tuple[int, ...]]] = set()
+    for name, tensor in model.state_dict().items():
+        ident = (tensor.data_ptr(), tuple(tensor.shape))
+        if ident not in seen:
+            seen.add(ident)
+            tensors[name] = tensor.detach().contiguous()
+    save_file(tensors, str(folder / WEIGHTS_FILE), metadata={"format": "pt"})
 
 
 def _progress_line(text: str, show: bool) -> Any:
@@ -202,17 +285,141 @@ def _progress_line(text: str, show: bool) -> Any:
 def tokenizer_source(checkpoint: Checkpoint) -> str | None:
     """What the calibration code loads the checkpoint's own tokenizer from (None: it has none).
 
-    A GGUF file carries its tokenizer, so the file itself is the source; a folder is one when
-    it holds tokenizer files.
+    A GGUF file carries its tokenizer, so the file itself is the source; with a cache folder,
+    its converted entry (the tokenizer saved by ``save_pretrained``, converted here once). A
+    folder is one when it holds tokenizer files.
     """
+    if checkpoint.gguf_file and checkpoint.cache:
+        entry = _Entry(checkpoint, "tokenizer")
+        if entry.read(lambda folder: folder) is not None:
+            return str(entry.folder)
+        tokenizer = _gguf_tokenizer(checkpoint)
+        if tokenizer is not None and entry.write(
+                lambda folder: tokenizer.save_pretrained(str(folder))):
+            return str(entry.folder)
+        return checkpoint.label  # not kept: the calibration code reads (or refuses) the file
     if checkpoint.gguf_file:
         return checkpoint.label
     names = ("tokenizer.json", "tokenizer.model", "tokenizer_config.json")
     return str(checkpoint.folder) if any((checkpoint.folder / n).is_file() for n in names) \
         else None
 
+def _gguf_tokenizer(checkpoint: Checkpoint) -> Any:
+    """The tokenizer stored in the checkpoint's GGUF file (None when it cannot be read: the
+    calibration code then reads the file and says why in one line)."""
+    from transformers import AutoTokenizer
+
+    try:
+        with captured_output():
+            return AutoTokenizer.from_pretrained(str(checkpoint.folder),
+                                                 **checkpoint.loader_kwargs())
+    except Exception:  # noqa: BLE001 - reported where the tokenizer is used
+        return None
+
+
+@lru_cache(maxsize=16)
+def _file_sha256(path: str, stamp: tuple[int, ...]) -> str:
+    """SHA-256 of a file's bytes, read once per process and ``stamp`` (device, inode, size,
+    modification and change times: any write to the file changes the change time)."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def source_sha256(path: Path) -> str:
+    """The full SHA-256 of a model file (what a conversion of it is keyed by)."""
+    st = os.stat(path)
+    stamp = (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    return _file_sha256(str(Path(path).resolve()), stamp)
+
+
+def _digest(path: Path) -> str:
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+class _Entry:
+    """One converted part (``config``, ``tokenizer``, ``weights-<dtype>``) of a checkpoint's
+    GGUF file in its cache folder: named by a hash of what decides it, read only when every
+    file matches the SHA-256 its ``key.json`` records."""
+
+    def __init__(self, checkpoint: Checkpoint, part: str) -> None:
+        source = checkpoint.folder / str(checkpoint.gguf_file)
+        self.identity = {"format": CONVERSION_FORMAT, "part": part,
+                         "source_sha256": source_sha256(source),
+                         **{k: v for k, v in versions(*CONVERTERS).items()
+                            if k in CONVERTERS}}
+        name = hashlib.sha256(json.dumps(self.identity, sort_keys=True).encode()).hexdigest()
+        self.folder = Path(str(checkpoint.cache)) / name[:20]
+        self.source = str(source)
+        self.bytes = os.path.getsize(source)
+
+    def _damage(self) -> str | None:
+        """What is wrong with the entry on disk (None: intact)."""
+        try:
+            key = read_json(self.folder / KEY_FILE, "converted-model key")
+        except LpzeroError as exc:
+            return one_line(exc)
+        if not isinstance(key, dict) or not isinstance(key.get("files"), dict) \
+                or not key["files"]:
+            return "its key file lists no files"
+        if any(key.get(k) != v for k, v in self.identity.items()):
+            return "its key file describes another conversion"
+        for name, want in key["files"].items():
+            path = self.folder / str(name)
+            if Path(name).name != name or not path.is_file() or path.is_symlink():
+                return f"{name} is missing"
+            try:
+                if _digest(path) != want:
+                    return f"{name} does not match its recorded SHA-256"
+            except OSError as exc:
+                return f"cannot read {name}: {exc.strerror or exc}"
+        return None
+
+    def read(self, load: Callable[[Path], Any]) -> Any:
+        """``load(folder)`` of the intact entry; None when there is none (a damaged entry, or
+        one ``load`` fails on, with one warning: it is converted again)."""
+        if not self.folder.exists():
+            return None
+        problem = self._damage()
+        if problem is None:
+            try:
+                with captured_output():
+                    return load(self.folder)
+            except Exception as exc:  # noqa: BLE001 - a bad entry is converted again
+                problem = one_line(exc)
+        warnings.warn(f"converted {self.identity['part']} of {self.source} in {self.folder} "
+                      f"is damaged ({problem}): converting it again", stacklevel=3)
+        return None
+
+    def write(self, save: Callable[[Path], Any]) -> bool:
+        """Keep what ``save(folder)`` writes as this entry (atomically, with its key); False,
+        with one warning, when it cannot be kept (the load goes on without it). An entry
+        another process is writing is left to it."""
+        try:
+            lock = FolderLock(self.folder, "converted-model cache entry")
+            lock.__enter__()
+        except (LpzeroError, OSError):
+            return False  # another command converts it now
+        try:
+            if self.folder.exists() and self._damage() is None:
+                return True  # written meanwhile
+            with AtomicFolder(self.folder, force=True) as out:
+                save(out.tmp)
+                files = {p.name: _digest(p) for p in sorted(out.tmp.iterdir()) if p.is_file()}
+                out.json(KEY_FILE, {"space": "llama", "source": self.source,
+                                    "source_bytes": self.bytes, "files": files,
+                                    **self.identity})
+            return True
+        except Exception as exc:  # noqa: BLE001 - a cache that cannot be written is no error
+            warnings.warn(f"cannot keep the converted {self.identity['part']} of {self.source} "
+                          f"in {self.folder}: {one_line(exc)}", stacklevel=3)
+            return False
+        finally:
+            lock.__exit__()
+
+
 __all__ = [
-    "MAX_CONFIG_BYTES", "MAX_GGUF_ENTRIES", "MAX_GGUF_TENSORS", "SMOLLM2_FILE",
-    "check_gguf_header", "load_config", "load_model", "resolve", "smollm2_path",
-    "tokenizer_source", "weights_bytes",
+    "CONVERSION_FORMAT", "MAX_CONFIG_BYTES", "MAX_GGUF_ENTRIES", "MAX_GGUF_TENSORS",
+    "SMOLLM2_FILE", "check_gguf_header", "load_config", "load_model", "resolve",
+    "smollm2_path", "source_sha256", "tokenizer_source", "weights_bytes",
 ]

