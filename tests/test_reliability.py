@@ -105,7 +105,8 @@ def test_reference_run_files(reference, cache):
     assert {"config.json", "log.csv", "best.json", "summary.json", "timing.json",
             "hall_of_fame.csv", "heldout_scores.csv"} <= names
     rows = (reference / "log.csv").read_text().splitlines()
-    assert rows[0] == "gen,nevals,best,median,invalid,best_proxy"
+    assert rows[0] == ("gen,nevals,best,median,invalid,best_proxy,cache_hits,regenerated,"
+                       "distinct")
     assert len(rows) == 1 + 1 + EVALUATIONS // 8
     ckpt = _ckpt(reference)
     assert checkpoint_info(ckpt)["generation"] == EVALUATIONS // 8

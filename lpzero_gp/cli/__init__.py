@@ -29,6 +29,7 @@ from lpzero_gp.cli.run import run_command
 from lpzero_gp.cli.spaces import spaces_command
 from lpzero_gp.cli.subnets import subnets_command
 from lpzero_gp.errors import LpzeroError, one_line
+from lpzero_gp.workflows.optionspec import cli_spelling
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -69,7 +70,8 @@ def main(argv: list[str] | None = None) -> int:
     if threading.current_thread() is threading.main_thread():
         handler = signal.signal(signal.SIGTERM, _terminate)
     try:
-        return _main(argv)
+        with cli_spelling():  # errors name options as typed: --seq-len, not seq_len
+            return _main(argv)
     finally:
         warnings.showwarning = shown
         if handler is not None:

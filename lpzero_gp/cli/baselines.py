@@ -15,7 +15,7 @@ from lpzero_gp.workflows.optionspec import BATCH_ALIAS, COMMON
 
 
 @click.command("baselines")
-@o.options_of(BaselineOptions, *COMMON, "archs", "proxies", "trees", "threads", "out", "force")
+@o.options_of(BaselineOptions, *COMMON, "archs", "proxies", "trees", "out", "force")
 @o.option(BATCH_ALIAS)
 @o.as_json("Print the rows as JSON.")
 def baselines_command(as_json: bool, **kw: Any) -> None:

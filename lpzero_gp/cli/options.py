@@ -93,12 +93,12 @@ def param_type(spec: Spec) -> click.ParamType | None:
 def option(s: Spec) -> Decorator:
     """The click option of spec ``s``: its spelling, type, default, range or choices, help."""
     kw: dict[str, Any] = {"required": s.required, "metavar": s.metavar}
-    if s.kind is bool:
-        kw["is_flag"] = True
+    if s.kind is bool:  # --no-rps holds False in the field rps, whose default is True
+        kw.update(is_flag=True, default=s.default, flag_value=not s.default)
     else:
-        shown = s.shown_default()  # a list's default as typed: its type reads it back
-        kw.update(type=param_type(s), default=shown if s.sep else s.default,
-                  multiple=s.multiple, show_default=shown is not None)
+        shown = s.shown_default()
+        kw.update(type=param_type(s), default=s.cli_default(), multiple=s.multiple,
+                  show_default=shown is not None)
     if callable(s.help):
         kw.update(cls=LazyHelpOption, help_text=s.help)
     else:

@@ -13,13 +13,14 @@ from lpzero_gp.workflows.optionspec import COMMON
 
 @click.command("run")
 @o.options_of(RunOptions, *COMMON, "budget", "population", "offspring", "evaluations",
-              "n_unary", "shape", "max_height", "aggregation", "cxpb", "mutpb", "no_rps",
-              "no_memo", "fitness", "search_archs", "heldout", "out", "force", "resume_dir",
-              "keep_checkpoint")
+              "n_unary", "shape", "max_height", "aggregation", "cxpb", "mutpb", "rps",
+              "memo", "fitness", "objective", "search_archs", "heldout", "out", "force",
+              "resume_dir", "keep_checkpoint")
 @o.as_json("Print the summary as JSON.")
 def run_command(as_json: bool, **kw: Any) -> None:
     """Search a proxy on a benchmark space and score it on held-out architectures."""
     from lpzero_gp.cli.output import note, show
+    from lpzero_gp.workflows.report import PROGRESS_KEY
     from lpzero_gp.workflows.run import run_search, search_config
 
     explicit = o.given_options(click.get_current_context())
@@ -28,6 +29,8 @@ def run_command(as_json: bool, **kw: Any) -> None:
         _, source = resolve_budget(BUDGETS, opts.budget, opts.population, opts.offspring,
                                    opts.evaluations)
         note(f"search: {search_config(opts).describe()}; {source}")
+    if not opts.quiet:  # what the progress bar's counters mean
+        note(PROGRESS_KEY)
     report = run_search(opts, explicit=explicit, notify=note)
     show(report, as_json, sort_keys=True)
 

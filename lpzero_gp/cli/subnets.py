@@ -12,7 +12,7 @@ from lpzero_gp.workflows.options import SubnetOptions
 
 
 @click.command("subnets")
-@o.options_of(SubnetOptions, "space", "space_option", "proxy", "budget_params", "generations",
+@o.options_of(SubnetOptions, "space", "space_options", "proxy", "budget_params", "generations",
               "population", "offspring", "top_k", "batch_size", "seq_len", "tokenizer", "text",
               "seed", "device", "threads", "out", "force", "quiet")
 @o.as_json("Print the results as JSON.")

@@ -26,7 +26,7 @@ resamples inside each group, so every resample has the same groups and group siz
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -39,6 +39,9 @@ RESAMPLES = 1000
 PAIRED_RESAMPLES = 5000
 #: Smallest group that enters the within-group correlation.
 MIN_GROUP = 3
+#: Fewest architectures an interval is read from: resamples of fewer are often constant (no
+#: rank correlation), and the BCa interval is then undefined.
+MIN_INTERVAL = 6
 #: Residual variance (relative to the variance before regression) below which the scores or
 #: the truth carry no ranking beyond the covariate.
 _RESIDUAL_TOL = 1e-10
@@ -61,10 +64,12 @@ class _Rho:
 
 @dataclass(frozen=True)
 class Correlation(_Rho):
-    """A rank correlation with its interval; ``reason`` says why ``rho`` is nan."""
+    """A rank correlation with its interval; ``reason`` says why ``rho`` is nan, ``ci_reason``
+    why the interval is missing or degenerate (:func:`interval_reason`)."""
 
     ci: Interval | None = None
     reason: str = ""
+    ci_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -83,6 +88,7 @@ class Within(_Rho):
     groups: tuple[GroupRho, ...] = ()
     ci: Interval | None = None
     reason: str = ""
+    ci_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -191,20 +197,21 @@ def partial(scores, truth, covariate, n: int = RESAMPLES, seed: int = 0, level: 
     interval) and, when undefined, the reason (``given`` names the covariate in it)."""
     s, t, c = _prepare(scores, truth, covariate)
     reason = _reason(s, t)
-    if reason:
-        return Correlation(float("nan"), None, reason)
+    if reason:  # no correlation, so no interval: both say why
+        return Correlation(float("nan"), None, reason, reason)
     rc = rankdata(c)
     rs, rt = _residual(rankdata(s), rc), _residual(rankdata(t), rc)
-    if not np.any(rs):
-        return Correlation(float("nan"), None, f"the score ranks are those of {given}")
-    if not np.any(rt):
-        return Correlation(float("nan"), None, f"the truth ranks are those of {given}")
+    for residual, what in ((rs, "score"), (rt, "truth")):
+        if not np.any(residual):
+            why = f"the {what} ranks are those of {given}"
+            return Correlation(float("nan"), None, why, why)
     rho = float(_pearson_rows(rs, rt))
     if n <= 0:
         return Correlation(rho)
     idx = np.random.default_rng(seed).integers(0, s.size, (n, s.size))
     boot = _partial_rows(s[idx], t[idx], c[idx])
-    return Correlation(rho, _bc_interval(boot, rho, level))
+    ci = _bc_interval(boot, rho, level)
+    return Correlation(rho, ci, "", interval_reason(ci, rho, s.size, distinct=_distinct(s, t)))
 
 
 # -- within-group correlation -----------------------------------------------------------------
@@ -243,7 +250,7 @@ def within(scores, truth, groups, n: int = RESAMPLES, seed: int = 0, level: floa
         raise ValueError("scores, truth and groups must have the same length")
     reason = invalid_reason(s)
     if reason:
-        return Within(float("nan"), (), None, reason)
+        return Within(float("nan"), (), None, reason, reason)
     members = [np.flatnonzero(g == v) for v in np.unique(g)]
     rows = []
     for v, idx in zip(np.unique(g), members, strict=True):
@@ -256,7 +263,7 @@ def within(scores, truth, groups, n: int = RESAMPLES, seed: int = 0, level: floa
         why = (f"no group of {min_size} or more architectures" if
                all(idx.size < min_size for idx in members) else
                f"the truth is constant in every group of {min_size} or more")
-        return Within(float("nan"), tuple(rows), None, why)
+        return Within(float("nan"), tuple(rows), None, why, why)
     sizes = np.array([r.n for r, _ in used], dtype=float)
     rho = float(_pool(np.array([r.rho for r, _ in used]), np.zeros(len(used), bool), sizes))
     if n <= 0:
@@ -269,7 +276,10 @@ def within(scores, truth, groups, n: int = RESAMPLES, seed: int = 0, level: floa
         boot_r[:, j] = _spearman_rows(s[pick], t[pick])
         boot_c[:, j] = _const(s[pick]) & ~_const(t[pick])
     boot = _pool(boot_r, boot_c, sizes)
-    return Within(rho, tuple(rows), _bc_interval(boot, rho, level))
+    ci = _bc_interval(boot, rho, level)
+    why = interval_reason(ci, rho, int(sizes.sum()),
+                          undefined="most resamples leave no group to rank")
+    return Within(rho, tuple(rows), ci, "", why)
 
 
 # -- paired comparison ------------------------------------------------------------------------
@@ -292,6 +302,62 @@ def paired_bootstrap(a_scores, b_scores, truth, n: int = PAIRED_RESAMPLES, seed:
     return Paired(ra - rb, _bc_interval(diffs, ra - rb, level), p, a.size, "", (ra, rb))
 
 
+# -- why an interval is missing or degenerate ----------------------------------------------------
+
+
+def _distinct(*arrays: np.ndarray) -> int:
+    """The fewest distinct values among ``arrays`` (ties make constant resamples likely)."""
+    return min(int(np.unique(a).size) for a in arrays)
+
+
+def interval_reason(ci: Sequence[float] | None, estimate: float, n: int, reason: str = "",
+                    distinct: int | None = None,
+                    undefined: str = "degenerate bootstrap distribution") -> str:
+    """Why the interval ``ci`` of a correlation ``estimate`` on ``n`` architectures is missing
+    or degenerate, in a few words ('' for a proper interval, or for none asked: ``ci`` None).
+
+    An undefined correlation gives its own ``reason``. A missing interval (nan) of a defined
+    one: too few architectures (below :data:`MIN_INTERVAL`), a perfect ranking (every resample
+    ranks alike: no spread), ties (``distinct`` values among ``n``: some resamples are
+    constant), else ``undefined``. A zero-width interval is degenerate: the resamples do not
+    vary the correlation, which says nothing about its precision.
+    """
+    if not np.isfinite(estimate):
+        return reason or "undefined correlation"
+    if ci is None:
+        return ""
+    low, high = ci
+    if np.isfinite(low) and np.isfinite(high):
+        if low == high:
+            return f"degenerate: zero width, the resamples of n = {n} do not vary it"
+        return ""
+    if n < MIN_INTERVAL:
+        return f"n = {n}: too few for an interval"
+    if abs(estimate) >= 1.0 - 1e-12:
+        return f"perfect ranking ({estimate:.3f}): the resamples have no spread"
+    if distinct is not None and distinct < n:
+        return f"ties ({distinct} distinct values among {n}): some resamples are constant"
+    return undefined
+
+
+def bootstrap_reason(ci: Mapping[str, Sequence[float]] | None, scores, truth,
+                     estimates: Mapping[str, float], reason: str = "") -> str:
+    """:func:`interval_reason` of the intervals of
+    :func:`~lpzero_gp.score.fitness.bootstrap_ci` (one per key of ``estimates``, e.g. rho and
+    tau) in one text: the shared reason, or ``rho: ...; tau: ...`` when they differ. ``ci``
+    None: none was computed, and only an undefined correlation's ``reason`` is given."""
+    if ci is None:
+        return reason if any(not np.isfinite(v) for v in estimates.values()) else ""
+    s, t = _prepare(scores, truth)
+    distinct = _distinct(s, t)
+    why = {k: interval_reason(ci.get(k), v, s.size, reason, distinct)
+           for k, v in estimates.items()}
+    texts = set(why.values())
+    if len(texts) == 1:
+        return texts.pop()
+    return "; ".join(f"{k}: {w}" for k, w in why.items() if w)
+
+
 # -- what the reports show --------------------------------------------------------------------
 
 
@@ -302,16 +368,19 @@ def controlled(scores, truth, size: Sequence[float] | None, groups: Sequence[flo
     the size feature and within the group feature, each with its interval and, when undefined,
     the reason (a space without such a feature: 'no size feature' / 'no group feature')."""
     if size is None or size_name is None:
-        p = {"given": None, "rho": float("nan"), "ci": None, "reason": "no size feature"}
+        p = {"given": None, "rho": float("nan"), "ci": None, "reason": "no size feature",
+             "ci_reason": ""}
     else:
         r = partial(scores, truth, size, n=n, seed=seed, given=size_name)
-        p = {"given": size_name, "rho": r.rho, "ci": _ci(r.ci), "reason": r.reason}
+        p = {"given": size_name, "rho": r.rho, "ci": _ci(r.ci), "reason": r.reason,
+             "ci_reason": r.ci_reason}
     if groups is None or group_name is None:
         w = {"by": None, "rho": float("nan"), "ci": None, "reason": "no group feature",
-             "groups": []}
+             "ci_reason": "", "groups": []}
     else:
         r = within(scores, truth, groups, n=n, seed=seed)
         w = {"by": group_name, "rho": r.rho, "ci": _ci(r.ci), "reason": r.reason,
+             "ci_reason": r.ci_reason,
              "groups": [{"group": x.group, "n": x.n, "rho": x.rho} for x in r.groups]}
     return {"partial": p, "within": w}
 
@@ -336,6 +405,7 @@ def undefined_reason(scores, truth) -> str:
     return _reason(s, t)
 
 __all__ = [
-    "MIN_GROUP", "controlled", "paired_bootstrap", "paired_entry", "partial", "partial_spearman",
-    "undefined_reason", "within", "within_group_spearman",
+    "MIN_GROUP", "MIN_INTERVAL", "bootstrap_reason", "controlled", "interval_reason",
+    "paired_bootstrap", "paired_entry", "partial", "partial_spearman", "undefined_reason",
+    "within", "within_group_spearman",
 ]

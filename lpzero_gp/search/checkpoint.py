@@ -27,10 +27,16 @@ from lpzero_gp.search.config import SearchConfig
 
 #: File name of a search checkpoint inside its folder.
 CHECKPOINT = "checkpoint.json"
-#: Layout version of :data:`CHECKPOINT`; bump when its fields change.
-CHECKPOINT_FORMAT = 2
-#: Columns of the search logbook.
-LOG_HEADER = ["gen", "nevals", "best", "median", "invalid", "best_proxy"]
+#: Layout version of :data:`CHECKPOINT`; bump when its fields change (3: the logbook's
+#: progress columns).
+CHECKPOINT_FORMAT = 3
+#: Columns of the search logbook (and of a run's log.csv): generation; proxies scored (distinct
+#: new canonical keys); best, median of the valid, and number invalid of the population's
+#: fitness; the best proxy so far (:func:`~lpzero_gp.search.loop.best_individual`); cache hits
+#: (proxies scored before, not scored again) and children regenerated (rejected by RPS or as
+#: duplicates) in the generation; distinct proxies in the population.
+LOG_HEADER = ["gen", "nevals", "best", "median", "invalid", "best_proxy", "cache_hits",
+              "regenerated", "distinct"]
 #: Size of the search's hall of fame.
 HOF_SIZE = 10
 

@@ -7,11 +7,20 @@ from dataclasses import dataclass
 
 from deap import base, creator, gp
 
-# DEAP creator classes live at module level so individuals pickle.
+from lpzero_gp.proxy.parse import typed_string
+
+# DEAP creator classes live at module level so individuals pickle. A search's str(ind) is the
+# typed string: its caches, invalid set and checkpoints key on it and read it back exactly
+# (the plain string, format_tree, leaves out which overload a node is).
 if not hasattr(creator, "ProxyFitness"):
     creator.create("ProxyFitness", base.Fitness, weights=(1.0,))
 if not hasattr(creator, "ProxyTree"):
-    creator.create("ProxyTree", gp.PrimitiveTree, fitness=creator.ProxyFitness)
+    creator.create("ProxyTree", gp.PrimitiveTree, fitness=creator.ProxyFitness,
+                   __str__=typed_string)
+
+#: What a search optimises: ``rho`` (the rank correlation on the search split, one number) or
+#: ``pareto`` (NSGA-II survivors on rank correlation, cost class and tree size).
+OBJECTIVES = ("rho", "pareto")
 
 
 def loop_checks(population: int, offspring: int, cxpb: float, mutpb: float,
@@ -36,6 +45,9 @@ class SearchConfig:
     evaluations (its 1,000 steady-state iterations). The loop is DEAP's (mu + lambda), so 40
     offspring per generation, tournaments of 3, 2 elites and the retry cap of RPS are ours;
     the default aggregation is the reference code's block mean (docs/specs.md §4.6).
+    ``objective`` picks the survivor selection: ``rho``, elitist tournaments on the rank
+    correlation; ``pareto``, NSGA-II on (rank correlation, cost class, tree size)
+    (:func:`~lpzero_gp.search.loop.objectives`).
     """
 
     population: int = 80
@@ -53,6 +65,7 @@ class SearchConfig:
     rps: bool = True
     memoize: bool = True
     retry_cap: int = 100
+    objective: str = "rho"
 
     @property
     def generations(self) -> int:
@@ -77,9 +90,10 @@ class SearchConfig:
             (0 <= self.elite <= self.population, "elite must be between 0 and population"),
             (bool(self.aggregations) and set(self.aggregations) <= {"agg_mean", "agg_sum"},
              "--aggregation must be mean, sum or both"),
+            (self.objective in OBJECTIVES, "--objective must be 'rho' or 'pareto'"),
         ]
         for ok, msg in checks:
             if not ok:
                 raise ValueError(msg)
 
-__all__ = ["SearchConfig", "loop_checks"]
+__all__ = ["OBJECTIVES", "SearchConfig", "loop_checks"]

@@ -4,10 +4,14 @@ DEAP's ``varOr``, ``selTournament``, ``gp.mutUniform``, ``gp.mutNodeReplacement`
 ``tools.cxUniform`` and ``tools.mutUniformInt`` draw from the global ``random`` module, which any
 thread may advance; these copies make exactly the same calls in the same order on the ``rng``
 they are given, so a seed gives DEAP's result (``tests/test_operators.py`` checks each one).
+:func:`select_nsga2` and :func:`non_dominated` call DEAP's ``tools.selNSGA2`` and
+``tools.sortNondominated`` (which draw nothing) on objective vectors computed from the
+individuals, which keep their own fitness.
 """
 
 from __future__ import annotations
 
+import functools
 import random
 from collections.abc import Callable, Sequence
 from functools import wraps
@@ -68,6 +72,48 @@ def select_elitist_tournament(individuals: list, k: int, tournsize: int, elite: 
     """
     best = tools.selBest(individuals, min(elite, k))
     return best + sel_tournament(individuals, k - len(best), tournsize, rng=rng)
+
+
+class _Scored:
+    """An individual with an objective vector as its DEAP fitness, for the NSGA-II sorts."""
+
+    __slots__ = ("fitness", "individual")
+
+    def __init__(self, individual: Any, fitness: base.Fitness):
+        self.individual = individual
+        self.fitness = fitness
+
+
+@functools.cache
+def _fitness_class(weights: tuple[float, ...]) -> type:
+    """A ``base.Fitness`` class with ``weights`` (one per objective; + maximise, - minimise)."""
+    return type("Objectives", (base.Fitness,), {"weights": weights})
+
+
+def _scored(individuals: list, objectives: Callable[[Any], tuple[float, ...]],
+            weights: tuple[float, ...]) -> list[_Scored]:
+    cls = _fitness_class(tuple(weights))
+    return [_Scored(ind, cls(objectives(ind))) for ind in individuals]
+
+
+def select_nsga2(individuals: list, k: int, objectives: Callable[[Any], tuple[float, ...]],
+                 weights: tuple[float, ...]) -> list:
+    """``tools.selNSGA2`` on ``objectives(ind)`` with ``weights``: the ``k`` survivors by
+    non-dominated rank, then crowding distance. It draws no random number; ties keep the
+    order of ``individuals``, so the result is a function of their order and objectives."""
+    return [s.individual for s in tools.selNSGA2(_scored(individuals, objectives, weights), k)]
+
+
+def non_dominated(individuals: list, objectives: Callable[[Any], tuple[float, ...]],
+                  weights: tuple[float, ...]) -> list:
+    """The individuals no other one dominates (``tools.sortNondominated``'s first front), in
+    the order given."""
+    if not individuals:
+        return []
+    fronts = tools.sortNondominated(_scored(individuals, objectives, weights),
+                                    len(individuals), first_front_only=True)
+    kept = {id(s.individual) for s in fronts[0]}
+    return [ind for ind in individuals if id(ind) in kept]
 
 
 def mut_uniform(individual: gp.PrimitiveTree, expr: Callable, pset: gp.PrimitiveSetTyped, *,
@@ -156,5 +202,6 @@ def regenerate_rejected(accept: Callable[[Any], bool], fresh: Callable[[], Any],
 
 __all__ = [
     "cx_uniform", "mut_node_or_subtree", "mut_node_replacement", "mut_uniform", "mut_uniform_int",
-    "regenerate_rejected", "sel_random", "sel_tournament", "select_elitist_tournament", "var_or",
+    "non_dominated", "regenerate_rejected", "sel_random", "sel_tournament",
+    "select_elitist_tournament", "select_nsga2", "var_or",
 ]

@@ -117,20 +117,21 @@ def _check_options(opts: BaselineOptions) -> None:
 def _score(loaded, records: list, cfg: ExtractConfig, keys: list[str],
            opts: BaselineOptions) -> tuple[list[ArchScores], int | None, float]:
     """Every baseline on every architecture; returns the scores, torch threads and seconds."""
-    threads = opts.threads or (1 if opts.workers > 1 else None)
-    if threads and opts.workers == 1:
+    workers = opts.workers or 1  # automatic: this process, on torch's threads (every core)
+    threads = opts.threads or (1 if workers > 1 else None)
+    if threads and workers == 1:
         torch.set_num_threads(threads)
     mapper = None
-    if opts.workers > 1 or opts.dask:
+    if workers > 1 or opts.dask:
         from lpzero_gp.parallel import make_mapper
 
-        mapper = make_mapper(opts.workers, opts.dask)
+        mapper = make_mapper(workers, opts.dask)
         loaded.extractor.mapper = mapper  # --trees extracts statistics in the same pool
     bar = tqdm(total=len(records), desc="baselines", file=sys.stderr, disable=opts.quiet)
     t0 = time.perf_counter()
     from lpzero_gp.stats.cache import resolve
 
-    cache = resolve(opts.cache_dir, opts.no_cache)  # the same cache as every command's
+    cache = resolve(opts.cache_dir, not opts.cache)  # the same cache as every command's
     results = score_many(loaded.space, records, loaded.batch, cfg, keys, cache,
                          mapper, progress=lambda _r: bar.update(1), threads=threads)
     bar.close()
@@ -168,7 +169,7 @@ def run_baselines(opts: BaselineOptions) -> Report:
         "loss": loaded.space.loss_label(ctx.semantics),
         "batch": f"{bs}x{sl}", "seed": ctx.seed, "init_seed": cfg.seed, "archs": opts.archs,
         "n": len(records),
-        "truth": loaded.space.truth_label, "workers": opts.workers, "threads": threads,
+        "truth": loaded.space.truth_label, "workers": opts.workers or 1, "threads": threads,
         "wall_seconds": round(wall, 1), "command": opts.command,
         "batch_info": loaded.info, **versions(),
     }

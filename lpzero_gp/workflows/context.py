@@ -23,6 +23,7 @@ from lpzero_gp.score.scoring import Scorer
 from lpzero_gp.search import Search, SearchConfig, load_checkpoint
 from lpzero_gp.spaces import get_space
 from lpzero_gp.spaces.base import Record, Space
+from lpzero_gp.stats.cache import models_folder
 from lpzero_gp.stats.cache import resolve as stats_cache
 from lpzero_gp.stats.calibration import load_text, space_batch, space_batch_info
 from lpzero_gp.stats.extract import ExtractConfig, Extractor
@@ -52,11 +53,14 @@ class Loaded:
     null_seed: int = 0
     #: Where news goes before a long extraction (:func:`dataset_for`); None: nowhere.
     notify: Notify | None = None
-    #: Worker processes of the extraction (the time estimate divides by them).
+    #: Worker processes of the extraction, as many as the cores allow for many models (the
+    #: time estimate divides by them).
     workers: int = 1
 
 
 def _mapper(ctx: Context):
+    """The Dask map of ``--dask``; local workers are the extractor's own (it starts its pool
+    when models are to be built, and only when the pool pays)."""
     from lpzero_gp.parallel import make_mapper
 
     return make_mapper(ctx.workers, ctx.dask)
@@ -69,6 +73,7 @@ def load(ctx: Context, default_batch: tuple[int, int] | None = None) -> Loaded:
     for what ``ctx`` leaves unset (the baselines' smaller batch).
     """
     space = get_space(ctx.space, **ctx.space_options)
+    space.model_cache = models_folder(stats_cache(ctx.cache_dir, not ctx.cache))
     variant = ctx.variant or space.default_variant
     if variant not in space.variants:
         raise SpaceError(f"space {space.name!r} has no variant {variant!r} "
@@ -84,11 +89,12 @@ def load(ctx: Context, default_batch: tuple[int, int] | None = None) -> Loaded:
         records = _stand_in(space, init_seed, batch, ctx.progress)
     cfg = ExtractConfig(space.name, variant, ctx.semantics, init_seed, ctx.stat_budget,
                         ctx.device, space_key(ctx.space_options))
-    mapper = _mapper(ctx) if (ctx.workers > 1 or ctx.dask) else None
-    cache = stats_cache(ctx.cache_dir, ctx.no_cache) or ctx.fallback_cache
-    extractor = Extractor(space, cfg, batch, cache, mapper, ctx.progress)
+    mapper = _mapper(ctx) if ctx.dask else None
+    cache = stats_cache(ctx.cache_dir, not ctx.cache) or ctx.fallback_cache
+    extractor = Extractor(space, cfg, batch, cache, mapper, ctx.progress, workers=ctx.workers,
+                          threads=ctx.threads)
     return Loaded(space, variant, records, batch, extractor, info, ctx.benchmark is None,
-                  ctx.stats, init_seed, workers=ctx.workers)
+                  ctx.stats, init_seed, workers=extractor.planned(len(records)).workers)
 
 
 def calibration_batch(ctx: Context, space: Space, records: list[Record] | None = None,
@@ -341,9 +347,11 @@ def search(loaded: Loaded, ctx: Context, cfg: SearchConfig, search_records: list
     bar = tqdm(total=cfg.generations, desc="search", disable=not ctx.progress,
                file=sys.stderr, initial=state.generation if state else 0)
 
-    def progress(st):
-        rec = st.logbook[-1]
-        bar.set_postfix(best_rho=f"{rec['best']:.3f}", evals=s.stats_counts["evaluated"])
+    def progress(st):  # totals so far and the population's diversity: report.PROGRESS_KEY
+        rec, counts = st.logbook[-1], s.stats_counts
+        bar.set_postfix({"best_rho": f"{rec['best']:.3f}", "evals": counts["evaluated"],
+                         "hits": counts["cache_hits"], "regen": counts["regenerated"],
+                         "distinct": f"{rec['distinct']}/{cfg.population}"})
         bar.update(1)
 
     t0 = time.perf_counter()
@@ -374,8 +382,11 @@ def available_inputs(ds: Dataset) -> tuple[str, ...]:
 
 
 def best_proxy(state) -> tuple[str, float, float]:
-    """(proxy string, rho, tau) of the hall of fame's best."""
-    ind = state.hof[0]
+    """(proxy string, rho, tau) of the search's best (the one rule of
+    :func:`~lpzero_gp.search.loop.best_individual`)."""
+    from lpzero_gp.search.loop import best_individual
+
+    ind = best_individual(state.hof)
     return format_tree(ind), ind.fitness.values[0], getattr(ind, "tau", float("nan"))
 
 __all__ = [

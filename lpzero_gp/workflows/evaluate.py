@@ -22,13 +22,13 @@ from typing import Any
 from lpzero_gp.errors import OptionError
 from lpzero_gp.workflows.options import EvalOptions, Notify, Report
 from lpzero_gp.workflows.report import (
-    bracket,
+    ci_text,
     controlled_names,
     controlled_text,
     corr,
     cost_line,
-    fmt,
     info_text,
+    interval_cell,
     is_small,
     markdown_table,
     missing_note,
@@ -59,7 +59,12 @@ def evaluate(opts: EvalOptions, notify: Notify | None = None) -> Report:
     import numpy as np
 
     from lpzero_gp.atomic import AtomicFolder
-    from lpzero_gp.score.correlate import controlled, paired_entry, undefined_reason
+    from lpzero_gp.score.correlate import (
+        bootstrap_reason,
+        controlled,
+        paired_entry,
+        undefined_reason,
+    )
     from lpzero_gp.score.fitness import bootstrap_ci, rank
     from lpzero_gp.score.information import config_labels
     from lpzero_gp.workflows.context import evaluate_proxy, load
@@ -107,8 +112,9 @@ def evaluate(opts: EvalOptions, notify: Notify | None = None) -> Report:
         reason = "" if res.valid else (undefined_reason(x, truth) or res.reason)
         wanted = (opts.ci or is_small(len(common))) and res.valid
         ci = bootstrap_ci(x, truth) if wanted else None
+        ci_reason = bootstrap_reason(ci, x, truth, {"rho": res.rho, "tau": res.tau}, reason)
         rows.append({"proxy": p, "n": len(common), "rho": res.rho, "tau": res.tau,
-                     "valid": res.valid, "reason": reason, "ci": ci,
+                     "valid": res.valid, "reason": reason, "ci": ci, "ci_reason": ci_reason,
                      **controlled(x, truth, size, groups, size_name, group_name),
                      **lab, "note": sample_note(len(common)), "seconds": secs})
     comparisons = []
@@ -159,9 +165,8 @@ def eval_lines(head: dict[str, Any], rows: list[dict[str, Any]],
              f"{head['semantics']}  archs {head['archs']}  truth: {head['truth']}"]
     for row in rows:
         extra = ""
-        if row["ci"]:
-            extra = (f"  rho 95% CI [{fmt(row['ci']['rho'][0])}, {fmt(row['ci']['rho'][1])}]"
-                     f"  tau 95% CI [{fmt(row['ci']['tau'][0])}, {fmt(row['ci']['tau'][1])}]")
+        if row["ci"]:  # with why an interval is missing or degenerate
+            extra = "  " + ci_text(row["ci"], ("rho", "tau"), row.get("ci_reason", ""))
         pname, wname = controlled_names(row)
         ptext, wtext = controlled_text(row)
         lines.append(f"{row['proxy']}: n={row['n']}  Spearman {corr(row['rho'], row['reason'])}"
@@ -229,11 +234,11 @@ def _markdown(data: dict) -> str:
     pname, wname = controlled_names(results[0]) if results else ("partial", "within")
     rows = []
     for r in results:
-        ci = r["ci"] or {}
+        ci, why = r["ci"] or {}, r.get("ci_reason", "")
         ptext, wtext = controlled_text(r)
-        rows.append([f"`{r['proxy']}`", r["n"], corr(r["rho"], r["reason"]) + bracket(
-            ci.get("rho")), corr(r["tau"], r["reason"]) + bracket(ci.get("tau")), ptext, wtext,
-            info_text(r)])
+        rows.append([f"`{r['proxy']}`", r["n"], corr(r["rho"], r["reason"]) + interval_cell(
+            ci.get("rho"), why), corr(r["tau"], r["reason"]) + interval_cell(ci.get("tau"), why),
+            ptext, wtext, info_text(r)])
     free = data.get("free") or {}
     out = (f"# {data['space']} ({data['variant']}): {data['archs']} architectures\n\n"
            f"Truth: {data['truth']}. {_controls(data)}. {LABEL_KEY}.\n\n"

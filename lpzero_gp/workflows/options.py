@@ -4,17 +4,22 @@ Each command of the command line fills one of these dataclasses and hands it to 
 function; a Python caller does the same. Every field with an option spec
 (:mod:`lpzero_gp.workflows.optionspec`) takes its default from the spec, and every value is
 checked against it when the dataclass is built (an int count such as ``archs=5`` is kept as
-its text ``"5"``); the command line builds its click options from the same specs. This module
-stays light (standard library and :mod:`lpzero_gp.errors` only) because the command line
-imports it at start-up for its presets and choices.
+its text ``"5"``, a list as a tuple, a ``pathlib.Path`` as its text); the command line builds
+its click options from the same specs. Fields are named for Python: ``rps``, ``memo`` and
+``cache`` are True unless switched off (the command line's ``--no-rps``, ``--no-memo``,
+``--no-cache``), and ``space_options`` is a mapping (``--space-option KEY=VALUE``); the former
+names ``no_rps``, ``no_memo``, ``no_cache`` and ``space_option`` are still taken when an object
+is built. This module stays light (standard library and :mod:`lpzero_gp.errors` only) because
+the command line imports it at start-up for its presets and choices.
 """
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import MISSING, dataclass, field, fields
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from lpzero_gp.errors import OptionError
 from lpzero_gp.workflows.optionspec import (
@@ -25,6 +30,7 @@ from lpzero_gp.workflows.optionspec import (
     BATCH_SIZE,
     BENCHMARK,
     BUDGETS,
+    CACHE,
     CACHE_DIR,
     DASK,
     DEFAULT_EVALUATIONS,
@@ -34,7 +40,6 @@ from lpzero_gp.workflows.optionspec import (
     FITNESS,
     INIT_SEED,
     MAX_BATCH_TOKENS,
-    NO_CACHE,
     PAPER_EVALUATIONS,
     QUIET,
     RUN_SPECS,
@@ -42,17 +47,20 @@ from lpzero_gp.workflows.optionspec import (
     SEMANTICS,
     SEQ_LEN,
     SPACE,
-    SPACE_OPTION,
+    SPACE_OPTIONS,
     STAT_BUDGET,
     STATS,
     STATS_KIND,
     SUBNET_SPECS,
     TEXT,
+    THREADS,
     TOKENIZER,
     VARIANT,
     WORKERS,
     check_fields,
+    current_names,
     from_spec,
+    spelled,
 )
 
 #: A callback that shows one line of progress news (where checkpoints go, what resumes).
@@ -62,25 +70,20 @@ Notify = Callable[[str], None]
 BUDGET_FIELDS = ("population", "offspring", "evaluations")
 
 
-def parse_space_options(items: tuple[str, ...] | list[str]) -> dict[str, Any]:
-    """``("model=/data/llama", "stand_in=10")`` -> ``{"model": "/data/llama", "stand_in": 10}``.
+_Options = TypeVar("_Options")
 
-    A value that parses as JSON (a number, true/false, null, a list) is taken as such; any other
-    value is text. OptionError for an item without ``=`` or with an empty key.
-    """
-    from lpzero_gp.jsonfile import loads_json
 
-    out: dict[str, Any] = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        key = key.strip().replace("-", "_")
-        if not sep or not key.isidentifier():
-            raise OptionError(f"--space-option {item!r}: expected KEY=VALUE")
-        try:  # bounded: absurdly nested text is text, never a RecursionError
-            out[key] = loads_json(value, f"--space-option {key}", error=OptionError)
-        except OptionError:
-            out[key] = value
-    return out
+def takes_former_names(cls: type[_Options]) -> type[_Options]:
+    """An options dataclass that also takes its fields' former names (``no_rps=True`` for
+    ``rps=False``, :func:`~lpzero_gp.workflows.optionspec.current_names`)."""
+    init = cls.__init__
+
+    @functools.wraps(init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        init(self, *args, **current_names(cls, kwargs))
+
+    cls.__init__ = __init__  # type: ignore[method-assign]
+    return cls
 
 
 def resolve_budget(presets: dict[str, tuple[int, int, int]], budget: str,
@@ -112,18 +115,20 @@ def check_device(device: str) -> None:
     import re
 
     if not re.fullmatch(r"cpu|cuda(:\d+)?", device):
-        raise OptionError(f"--device {device!r}: choose cpu, cuda or cuda:N")
+        raise OptionError(f"{spelled('device', device, quote=True)}: choose cpu, cuda or "
+                          "cuda:N")
     if device == "cpu":
         return
     import torch
 
     if not torch.cuda.is_available():
-        raise OptionError(f"--device {device}: CUDA is not available on this machine (torch "
-                          f"{torch.__version__}); use --device cpu")
+        raise OptionError(f"{spelled('device', device)}: CUDA is not available on this "
+                          f"machine (torch {torch.__version__}); use "
+                          f"{spelled('device', 'cpu')}")
     count = torch.cuda.device_count()
     index = int(device.partition(":")[2] or 0)
     if index >= count:
-        raise OptionError(f"--device {device}: this machine has {count} CUDA device"
+        raise OptionError(f"{spelled('device', device)}: this machine has {count} CUDA device"
                           f"{'' if count == 1 else 's'} (cuda:0 to cuda:{count - 1})")
 
 
@@ -141,6 +146,7 @@ class Report:
     out: Path | None = None
 
 
+@takes_former_names
 @dataclass
 class Source:
     """Where architectures and their statistics come from: the fields shared by the workflow
@@ -163,9 +169,13 @@ class Source:
     stat_budget: int = from_spec(STAT_BUDGET)
     device: str = from_spec(DEVICE)
     cache_dir: str | None = from_spec(CACHE_DIR)
-    #: Keep no statistics between runs (``--no-cache``); a run's checkpoint still keeps its own.
-    no_cache: bool = from_spec(NO_CACHE)
-    workers: int = from_spec(WORKERS)
+    #: Keep statistics between runs (False: ``--no-cache``; a run's checkpoint still keeps its
+    #: own).
+    cache: bool = from_spec(CACHE)
+    #: Worker processes building models (None: one per available core, automatic) and torch
+    #: threads in each (None: the cores shared among them); neither changes a result.
+    workers: int | None = from_spec(WORKERS)
+    threads: int | None = from_spec(THREADS)
     dask: str | None = from_spec(DASK)
     #: ``real`` statistics, or the ``null`` control: seeded noise of the same shapes
     #: (:mod:`lpzero_gp.stats.null`), so the same search and scoring see shapes only.
@@ -175,35 +185,26 @@ class Source:
         check_fields(self)
         if self.batch_size is not None and self.seq_len is not None \
                 and self.batch_size * self.seq_len > MAX_BATCH_TOKENS:
-            raise OptionError(f"--batch-size {self.batch_size} x --seq-len {self.seq_len}: "
-                              f"absurd calibration batch (over {MAX_BATCH_TOKENS:,} tokens)")
+            raise OptionError(f"{spelled('batch_size', self.batch_size)} x "
+                              f"{spelled('seq_len', self.seq_len)}: absurd calibration batch "
+                              f"(over {MAX_BATCH_TOKENS:,} tokens)")
 
     def model_init_seed(self) -> int:
         """The seed the models are initialised with: ``init_seed``, else ``seed``."""
         return self.seed if self.init_seed is None else self.init_seed
 
 
+@takes_former_names
 @dataclass
 class Context(Source):
     """Where architectures and their statistics come from, and how the work is shown."""
 
     progress: bool = True
     #: Options handed to the space's constructor (e.g. llama: model, adapter, dtype).
-    space_options: dict = field(default_factory=dict)
+    space_options: dict[str, Any] = from_spec(SPACE_OPTIONS)
     #: Where statistics go when no cache is used (a run's checkpoint folder), so that they
     #: survive a crash all the same.
     fallback_cache: str | None = None
-
-
-class _SpaceOptions:
-    """``space_option`` items (``KEY=VALUE``) read as the space constructor's options."""
-
-    space_option: tuple[str, ...]
-
-    @property
-    def space_options(self) -> dict[str, Any]:
-        """:attr:`space_option` as a dict (values read as JSON when they parse, else text)."""
-        return parse_space_options(self.space_option)
 
 
 def _missing(path: str) -> str:
@@ -213,17 +214,18 @@ def _missing(path: str) -> str:
             "or a pipe?)" if p.exists() else "does not exist")
 
 
+@takes_former_names
 @dataclass
-class CommonOptions(Source, _SpaceOptions):
+class CommonOptions(Source):
     """Where architectures and their statistics come from (``run``, ``eval``, ``ablate``,
     ``baselines``: one meaning of every shared option).
 
-    ``space_option`` holds ``KEY=VALUE`` options of the space's constructor, e.g.
-    ``model=/data/llama`` or ``stand_in=10`` for llama.
+    ``space_options`` are the options of the space's constructor, e.g.
+    ``{"model": "/data/llama", "stand_in": 10}`` for llama (``KEY=VALUE`` texts are read too).
     """
 
     quiet: bool = from_spec(QUIET)
-    space_option: tuple[str, ...] = from_spec(SPACE_OPTION)
+    space_options: dict[str, Any] = from_spec(SPACE_OPTIONS)
 
     def context(self) -> Context:
         """The workflow context of these options; OptionError for a missing file or a device
@@ -234,9 +236,11 @@ class CommonOptions(Source, _SpaceOptions):
             raise OptionError(f"benchmark file {self.benchmark} {_missing(self.benchmark)}")
         check_device(self.device)
         shared = {f.name: getattr(self, f.name) for f in fields(Source)}
-        return Context(**shared, progress=not self.quiet, space_options=self.space_options)
+        return Context(**shared, progress=not self.quiet,
+                       space_options=dict(self.space_options))
 
 
+@takes_former_names
 @dataclass
 class RunOptions(CommonOptions):
     """``lpzero-gp run``: search settings, held-out split, results folder and resuming.
@@ -257,11 +261,16 @@ class RunOptions(CommonOptions):
     aggregation: str = from_spec(RUN_SPECS["aggregation"])
     cxpb: float = from_spec(RUN_SPECS["cxpb"])
     mutpb: float = from_spec(RUN_SPECS["mutpb"])
-    no_rps: bool = from_spec(RUN_SPECS["no_rps"])
-    no_memo: bool = from_spec(RUN_SPECS["no_memo"])
+    #: Rule-based pruning (False: ``--no-rps``).
+    rps: bool = from_spec(RUN_SPECS["rps"])
+    #: Fitness and sub-tree memoisation (False: ``--no-memo``).
+    memo: bool = from_spec(RUN_SPECS["memo"])
     #: ``beyond-shape``: candidates that are not statistics-driven on the search split are
     #: rejected (:data:`FITNESS`); ``rho``: the plain Spearman rho.
     fitness: str = from_spec(RUN_SPECS["fitness"])
+    #: ``rho``: survivors by rank correlation; ``pareto``: NSGA-II on rank correlation, cost
+    #: class and tree size, and the run writes its front.
+    objective: str = from_spec(RUN_SPECS["objective"])
     search_archs: str = from_spec(RUN_SPECS["search_archs"])
     heldout: str = from_spec(RUN_SPECS["heldout"])
     out: str | None = from_spec(RUN_SPECS["out"])
@@ -271,6 +280,7 @@ class RunOptions(CommonOptions):
     checkpoint_dir: str | None = None
 
 
+@takes_former_names
 @dataclass
 class EvalOptions(CommonOptions):
     """``lpzero-gp eval``: proxies (strings, named proxies or features) and architectures,
@@ -286,6 +296,7 @@ class EvalOptions(CommonOptions):
     force: bool = from_spec(EVAL_SPECS["force"])
 
 
+@takes_former_names
 @dataclass
 class AblateOptions(CommonOptions):
     """``lpzero-gp ablate``: experiments, seeds, budget and the values each one varies.
@@ -311,6 +322,7 @@ class AblateOptions(CommonOptions):
     force: bool = from_spec(ABLATE_SPECS["force"])
 
 
+@takes_former_names
 @dataclass
 class BaselineOptions(CommonOptions):
     """``lpzero-gp baselines``: the hand-crafted proxies on a space's own models.
@@ -338,19 +350,20 @@ class BaselineOptions(CommonOptions):
     command: str = ""
 
 
+@takes_former_names
 @dataclass
-class SubnetOptions(_SpaceOptions):
+class SubnetOptions:
     """``lpzero-gp subnets``: the space, the proxy, the parameter budget and the evolution of
     the sub-networks, and their calibration batch.
 
     ``space`` None is the one registered space that offers sub-networks; its own settings are
-    ``space_option`` items. ``budget_params`` is a fraction of the maximal sub-network (<= 1) or
+    ``space_options``. ``budget_params`` is a fraction of the maximal sub-network (<= 1) or
     a parameter count; ``offspring`` defaults to the population size; ``proxy`` None is the
     space's default proxy.
     """
 
     space: str | None = from_spec(SUBNET_SPECS["space"])
-    space_option: tuple[str, ...] = from_spec(SUBNET_SPECS["space_option"])
+    space_options: dict[str, Any] = from_spec(SUBNET_SPECS["space_options"])
     proxy: str | None = from_spec(SUBNET_SPECS["proxy"])
     budget_params: float | None = from_spec(SUBNET_SPECS["budget_params"])
     generations: int = from_spec(SUBNET_SPECS["generations"])
@@ -371,7 +384,8 @@ class SubnetOptions(_SpaceOptions):
     def __post_init__(self) -> None:
         check_fields(self)
         if self.budget_params is not None and not self.budget_params > 0:
-            raise OptionError(f"--budget-params must be > 0, got {self.budget_params}")
+            raise OptionError(f"{spelled('budget_params')} must be > 0, got "
+                              f"{self.budget_params}")
 
     def check(self) -> None:
         """OptionError, before the super-network is built, for a device this machine lacks or
@@ -385,12 +399,14 @@ class SubnetOptions(_SpaceOptions):
         return Context(space=space, batch_size=self.batch_size, seq_len=self.seq_len,
                        tokenizer=self.tokenizer, text=self.text, seed=self.seed,
                        device=self.device, progress=not self.quiet,
-                       space_options=self.space_options)
+                       space_options=dict(self.space_options))
 
 
 def changed_options(options: Any) -> set[str]:
     """Names of the fields of an options dataclass that differ from their defaults."""
-    return {f.name for f in fields(options) if getattr(options, f.name) != f.default}
+    return {f.name for f in fields(options) if getattr(options, f.name) != (
+        f.default_factory() if f.default is MISSING and f.default_factory is not MISSING
+        else f.default)}
 
 
 __all__ = [
@@ -398,5 +414,5 @@ __all__ = [
     "FITNESS", "STATS",
     "PAPER_EVALUATIONS", "AblateOptions", "BaselineOptions", "CommonOptions", "Context",
     "EvalOptions", "Notify", "Report", "RunOptions", "Source",
-    "SubnetOptions", "changed_options", "check_device", "resolve_budget",
+    "SubnetOptions", "changed_options", "check_device", "resolve_budget", "takes_former_names",
 ]

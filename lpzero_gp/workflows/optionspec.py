@@ -5,8 +5,12 @@ specs and check every value against them when built (the boundary for a Python c
 command line builds its click options from the same specs (:mod:`lpzero_gp.cli.options`), so a
 default, a range or a help text cannot differ between the two. Nothing downstream checks a
 value again. A command may word an option's help its own way (``Spec.but``), never change its
-meaning. This module stays light (standard library and :mod:`lpzero_gp.errors` only): the
-command line imports it at start-up.
+meaning. A Python caller gives Python values (``rps=False``, ``space_options={"model": "tiny"}``,
+lists, paths, ints for counts) where the command line has its own spelling (``--no-rps``,
+``--space-option model=tiny``); an error names the option as its reader wrote it: the field
+(``seq_len``) for a Python caller, the flag (``--seq-len``) inside :func:`cli_spelling`, which
+the command line enters. This module stays light (standard library and :mod:`lpzero_gp.errors`
+only): the command line imports it at start-up.
 """
 
 from __future__ import annotations
@@ -14,7 +18,9 @@ from __future__ import annotations
 import math
 import operator
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
@@ -62,18 +68,64 @@ ABLATE_BUDGETS: dict[str, tuple[int, int, int]] = {
 #: besides a number N: the stored splits, every architecture not searched, or all.
 ARCH_CHOICES = ("search", "validation", "test", "heldout", "all")
 
+#: Whether errors name options as the command line spells them (:func:`cli_spelling`).
+_CLI_SPELLING: ContextVar[bool] = ContextVar("lpzero_gp_cli_spelling", default=False)
+#: The command line's spelling of every field whose flag is not ``--`` + its dashed name.
+_FLAGS: dict[str, str] = {}
+_UNSET = object()
+
+
+@contextmanager
+def cli_spelling() -> Iterator[None]:
+    """Inside, errors name options as the command line spells them (``--seq-len 1``); outside,
+    as a Python caller does (``seq_len=1``). The command line runs every command inside."""
+    token = _CLI_SPELLING.set(True)
+    try:
+        yield
+    finally:
+        _CLI_SPELLING.reset(token)
+
+
+def _field_name(name: str) -> str:
+    """``--search-archs`` or ``search_archs`` as the field name ``search_archs``."""
+    return name.lstrip("-").replace("-", "_")
+
+
+def spelled(name: str, value: Any = _UNSET, quote: bool = False) -> str:
+    """Option ``name`` (a field name or a flag), with ``value`` when given, as the reader of an
+    error wrote it: ``--search-archs 2`` on the command line (``quote``: the value's repr),
+    ``search_archs=2`` in Python (a count's text shown as the int it may have been, and ``N``,
+    standing for any number, as it is)."""
+    name = _field_name(name)
+    if _CLI_SPELLING.get():
+        flag = _FLAGS.get(name, "--" + name.replace("_", "-"))
+        if value is _UNSET:
+            return flag
+        return f"{flag} {value!r}" if quote else f"{flag} {value}"
+    if value is _UNSET:
+        return name
+    if isinstance(value, str) and value.isdigit():
+        return f"{name}={int(value)}"
+    return f"{name}=N" if value == "N" else f"{name}={value!r}"
+
 
 @dataclass(frozen=True)
 class Spec:
     """One option: its field name, type, default, range or choices and help text.
 
-    ``kind`` is ``int``, ``float``, ``str`` or ``bool`` (a flag). ``multiple``: repeatable, a
-    tuple; ``sep``: one value holding a ``sep``-separated list, a tuple (``item`` turns each
-    text item into its canonical form first; ``unique`` drops repeats). ``count``: a name of
-    :data:`ARCH_CHOICES` or a number N, kept as text. ``path``: ``file``, ``dir`` or ``any``,
-    a path (nothing is checked to exist here). A default of None makes None a valid value.
-    ``help`` may be a function (for a text whose import is heavy), called when help is shown.
-    ``flag`` is the command line's spelling when it is not ``--`` + the name with dashes;
+    ``kind`` is ``int``, ``float``, ``str``, ``bool`` (a flag) or ``dict`` (a mapping of
+    names to JSON values, given on the command line as repeated ``KEY=VALUE`` items, values
+    read as JSON when they parse). ``multiple``: repeatable, a tuple; ``sep``: one value holding
+    a ``sep``-separated list, a tuple (``item`` turns each text item into its canonical form
+    first; ``unique`` drops repeats); a list value may be any list, tuple or other iterable.
+    ``count``: a name of :data:`ARCH_CHOICES` or a number N, kept as text. ``path``: ``file``,
+    ``dir`` or ``any``, a path (nothing is checked to exist here); any text option takes a
+    ``pathlib.Path`` as its text. A default of None makes None a valid value. ``help`` may be a
+    function (for a text whose import is heavy), called when help is shown. ``flag`` is the
+    command line's spelling when it is not ``--`` + the name with dashes: a bool whose flag is
+    ``--no-`` + its name is a positively named field (``rps``, default True) that the flag
+    switches off. ``was`` is the field's former name, still taken when an options object is
+    built (a bool's former name meant its negation: ``no_rps=True`` is ``rps=False``).
     ``required`` and ``metavar`` concern the command line only.
     """
 
@@ -94,6 +146,11 @@ class Spec:
     metavar: str | None = None
     required: bool = False
     noun: str = ""
+    was: str = ""
+
+    def __post_init__(self) -> None:
+        if self.flag:  # how errors name the field on the command line
+            _FLAGS[self.name] = self.flag
 
     @property
     def opt(self) -> str:
@@ -110,25 +167,43 @@ class Spec:
 
     def shown_default(self) -> str | None:
         """The default as ``--help`` shows it, or None when none is shown."""
-        if self.default in (None, False, ()) or self.kind is bool or self.multiple:
+        if self.kind in (bool, dict) or self.multiple or self.default in (None, False, ()):
             return None
         if self.sep:
             return self.sep.join(str(v) for v in self.default)
         return str(self.default)
 
+    def cli_default(self) -> Any:
+        """The default as the command line holds it: a list's text (its type reads it back),
+        no item of a mapping, else the default."""
+        if self.sep:
+            return self.shown_default()
+        return () if self.kind is dict else self.default
+
+    def field_default(self) -> Any:
+        """A fresh copy of the default of an options field (a mapping is never shared)."""
+        return dict(self.default) if self.kind is dict else self.default
+
+    def former(self, value: Any) -> Any:
+        """The value of this field given under its former name :attr:`was`."""
+        return not value if self.kind is bool and isinstance(value, bool) else value
+
     def check(self, value: Any) -> Any:
         """``value`` in its canonical form (an int count as text, a list as a tuple, a path as
-        text); OptionError naming the option when it is not a value of this option."""
+        text, a mapping as a dict); OptionError naming the option when it is not a value of
+        this option."""
         try:
             return self.convert(value)
         except ValueError as exc:
-            raise OptionError(f"{self.opt}: {exc}") from None
+            raise OptionError(f"{spelled(self.name)}: {exc}") from None
 
     def convert(self, value: Any) -> Any:
         """:meth:`check` without the option's name: ValueError saying what is wrong (the
         command line's types add the name their own way)."""
         if value is None and self.default is None:
             return None
+        if self.kind is dict:
+            return _mapping(value)
         if self.multiple or self.sep:
             values = tuple(self._one(v) for v in self._items(value))
             if self.unique:
@@ -149,9 +224,9 @@ class Spec:
                     raise ValueError(f"{value!r} is not a comma-separated list of "
                                      "integers") from None
             return tuple(items)
-        if isinstance(value, str):  # one value of a repeatable option
+        if isinstance(value, str | os.PathLike):  # one value of a repeatable option
             return (value,)
-        if isinstance(value, list | tuple):
+        if isinstance(value, Iterable) and not isinstance(value, bytes | Mapping):
             return tuple(value)
         raise ValueError(f"{value!r} is not a list")
 
@@ -170,7 +245,7 @@ class Spec:
                     isinstance(value, float) and not math.isfinite(value)):
                 raise ValueError(f"{value!r} is not a finite number")
             return self._number(value, "a number")
-        if self.path and isinstance(value, os.PathLike):
+        if isinstance(value, os.PathLike) and not self.choices:
             value = os.fspath(value)
         if not isinstance(value, str):
             raise ValueError(f"{value!r} is not {'a path' if self.path else 'text'}")
@@ -206,9 +281,67 @@ def _count(value: Any) -> str:
     """An architecture choice as text: a name of :data:`ARCH_CHOICES` or a number N."""
     if isinstance(value, str) and (value in ARCH_CHOICES or value.isdigit()):
         return value
-    if isinstance(value, int) and not isinstance(value, bool) and value >= 0:
-        return str(value)
+    try:
+        number = _integer(value)
+    except ValueError:
+        number = -1
+    if number >= 0:
+        return str(number)
     raise ValueError(f"unknown split {value!r}; choose {', '.join(ARCH_CHOICES)} or a number N")
+
+
+#: The JSON values a mapping option may hold (a path is kept as its text).
+_JSON_SCALARS = (str, int, float, bool, type(None))
+
+
+def _json_value(key: str, value: Any) -> Any:
+    """``value`` of a mapping option's ``key`` as a JSON value (a path as text, a tuple as a
+    list); ValueError for anything JSON cannot hold."""
+    if isinstance(value, os.PathLike):
+        return os.fspath(value)
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError(f"the value of {key!r}, {value!r}, is not a finite number")
+    if isinstance(value, _JSON_SCALARS):
+        return value
+    if isinstance(value, list | tuple):
+        return [_json_value(key, v) for v in value]
+    if isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
+        return {k: _json_value(key, v) for k, v in value.items()}
+    raise ValueError(f"the value of {key!r}, {value!r}, is not a JSON value (text, number, "
+                     "True/False, None, list or mapping)")
+
+
+def _mapping(value: Any) -> dict[str, Any]:
+    """A mapping option's value as a dict of names to JSON values: a mapping, or ``KEY=VALUE``
+    items (one text or a list of them; values read as JSON when they parse, else text)."""
+    if isinstance(value, Mapping):
+        items = list(value.items())
+    elif isinstance(value, str):
+        items = [_key_value(value)]
+    elif isinstance(value, Iterable) and not isinstance(value, bytes):
+        items = [_key_value(v) for v in value]
+    else:
+        raise ValueError(f"{value!r} is not a mapping of names to values")
+    out: dict[str, Any] = {}
+    for key, item in items:
+        name = key.strip().replace("-", "_") if isinstance(key, str) else key
+        if not isinstance(name, str) or not name.isidentifier():
+            raise ValueError(f"{key!r} is not a name")
+        out[name] = _json_value(name, item)
+    return out
+
+
+def _key_value(item: Any) -> tuple[str, Any]:
+    """``"model=tiny"`` as ``("model", "tiny")``, ``"stand_in=4"`` as ``("stand_in", 4)``."""
+    from lpzero_gp.jsonfile import loads_json
+
+    if not isinstance(item, str) or "=" not in item:
+        raise ValueError(f"{item!r} is not KEY=VALUE")
+    key, _, text = item.partition("=")
+    try:  # bounded: absurdly nested text is text, never a RecursionError
+        return key, loads_json(text, "", error=OptionError)
+    except OptionError:
+        return key, text
 
 
 def _underscore(text: str) -> str:
@@ -217,7 +350,10 @@ def _underscore(text: str) -> str:
 
 
 def from_spec(spec: Spec) -> Any:
-    """A dataclass field holding ``spec``: its default is the spec's."""
+    """A dataclass field holding ``spec``: its default is the spec's (a mapping's, a fresh
+    dict for every object)."""
+    if spec.kind is dict:
+        return field(default_factory=spec.field_default, metadata={SPEC: spec})
     return field(default=spec.default, metadata={SPEC: spec})
 
 
@@ -230,6 +366,17 @@ def check_fields(obj: Any) -> None:
     """Check every field of ``obj`` that has a spec, putting each in its canonical form."""
     for name, spec in specs_of(obj).items():
         object.__setattr__(obj, name, spec.check(getattr(obj, name)))
+
+
+def current_names(cls_or_obj: Any, given: Mapping[str, Any]) -> dict[str, Any]:
+    """``given`` keyword arguments of an options dataclass with every former field name
+    (:attr:`Spec.was`) replaced by the field's name and value (``no_rps=True``: ``rps=False``);
+    a former name given beside the current one wins (``dataclasses.replace`` passes both)."""
+    out = dict(given)
+    for name, spec in specs_of(cls_or_obj).items():
+        if spec.was and spec.was in out:
+            out[name] = spec.former(out.pop(spec.was))
+    return out
 
 
 def presets_text(presets: Mapping[str, tuple[int, int, int]],
@@ -262,9 +409,10 @@ def out(default: str) -> Spec:
 SPACE = Spec("space", str, "flexibert",
              help="Search space: flexibert, gpt2, hf, llama or an installed plugin space "
                   "(lpzero-gp spaces lists them).")
-SPACE_OPTION = Spec("space_option", str, (), multiple=True, metavar="KEY=VALUE",
-                    help="An option of the space's constructor (repeatable; values read as "
-                         "JSON when they parse), e.g. model=tiny for llama.")
+SPACE_OPTIONS = Spec("space_options", dict, {}, multiple=True, flag="--space-option",
+                     metavar="KEY=VALUE", was="space_option",
+                     help="An option of the space's constructor (repeatable; values read as "
+                          "JSON when they parse), e.g. model=tiny for llama.")
 VARIANT = Spec("variant", str, None,
                help="Model variant (default: the space's; flexibert: as-trained or reference; "
                     "lpzero-gp spaces lists them).")
@@ -301,22 +449,35 @@ DEVICE = Spec("device", str, "cpu",
 CACHE_DIR = Spec("cache_dir", str, None, path="dir",
                  help="Statistics cache folder (default: the user cache folder, or "
                       "$LPZERO_GP_CACHE_DIR; lpzero-gp cache info shows it).")
-NO_CACHE = Spec("no_cache", bool, False,
-                help="Keep no statistics between commands (also LPZERO_GP_NO_CACHE=1).")
-WORKERS = Spec("workers", int, 1, low=1, high=256,
-               help="Local worker processes for extraction and fitness.")
+CACHE = Spec("cache", bool, True, flag="--no-cache", was="no_cache",
+             help="Keep no statistics between commands (also LPZERO_GP_NO_CACHE=1).")
+
+
+def _workers_help() -> str:
+    """--workers' help, with the cores available here (:mod:`lpzero_gp.parallel` is light)."""
+    from lpzero_gp.parallel import available_cores
+
+    return ("Local worker processes building models and evaluating fitness. Default: "
+            f"automatic, one per available core ({available_cores()} here: CPU affinity and "
+            "cgroup quota), at most one per model to build, 1 on CUDA; a pool starts only when "
+            "the first model, built in this process, shows that the rest will save more than "
+            "the pool's start-up (fitness: once it has taken that long).")
+
+
+WORKERS = Spec("workers", int, None, low=1, high=256, metavar="N", help=_workers_help)
 DASK = Spec("dask", str, None,
             help="Dask scheduler address, or 'local' (needs lpzero-gp[dask]); replaces "
                  "--workers.")
 QUIET = Spec("quiet", bool, False, help="No progress bars.")
 FORCE = Spec("force", bool, False, help="Replace an existing results folder.")
-THREADS = Spec("threads", int, None, low=1, high=256,
-               help="torch threads per process (default: 1 with --workers > 1).")
+THREADS = Spec("threads", int, None, low=1, high=256, metavar="N",
+               help="torch threads per worker process (default: the available cores shared "
+                    "among the workers, at least 1; statistics do not depend on it).")
 
 #: The shared options in the order ``--help`` lists them.
-COMMON = ("space", "space_option", "variant", "semantics", "benchmark", "batch_size", "seq_len",
-          "tokenizer", "text", "seed", "init_seed", "stat_budget", "stats", "device",
-          "cache_dir", "no_cache", "workers", "dask", "quiet")
+COMMON = ("space", "space_options", "variant", "semantics", "benchmark", "batch_size",
+          "seq_len", "tokenizer", "text", "seed", "init_seed", "stat_budget", "stats", "device",
+          "cache_dir", "cache", "workers", "threads", "dask", "quiet")
 
 # -- the search settings of run and ablate ----------------------------------------------------
 
@@ -330,6 +491,12 @@ AGGREGATION = Spec("aggregation", str, "both", choices=tuple(AGG))
 SEARCH_ARCHS_HELP = ("Packaged benchmarks have fixed splits; a --benchmark file is split "
                      "10/10/80 % from its own ids (at least 2 each), so for fewer than 30 "
                      "records give a number N (at least 3).")
+#: How ``run`` splits a user file too small for 10/10/80 % (workflows/splits.py, ``choose``).
+SMALL_FILE_HELP = ("Packaged benchmarks have fixed splits; a --benchmark file is split "
+                   "10/10/80 % from its own ids (at least 2 each). A file of fewer than 30 "
+                   "records, too small for those, searches half of its records and holds out "
+                   "every other one where --search-archs and --heldout are left at their "
+                   "defaults; the summary says so.")
 #: What the held-out choices mean, after each command's own text for --heldout.
 HELDOUT_HELP = ("'heldout' is every architecture not searched; N samples N of them (seeded). "
                 "At least 3 are needed.")
@@ -359,14 +526,19 @@ RUN_SPECS = {s.name: s for s in (
     AGGREGATION.but(help="Aggregation over blocks (sum is depth-sensitive)."),
     Spec("cxpb", float, 0.5, low=0, high=1, help="Crossover probability (cxpb + mutpb <= 1)."),
     Spec("mutpb", float, 0.5, low=0, high=1, help="Mutation probability (cxpb + mutpb <= 1)."),
-    Spec("no_rps", bool, False, help="Disable rule-based pruning."),
-    Spec("no_memo", bool, False, help="Disable fitness/sub-tree memoisation."),
+    Spec("rps", bool, True, flag="--no-rps", was="no_rps", help="Disable rule-based pruning."),
+    Spec("memo", bool, True, flag="--no-memo", was="no_memo",
+         help="Disable fitness/sub-tree memoisation."),
     Spec("fitness", str, "beyond-shape", choices=FITNESS,
          help="beyond-shape: reject candidates that are not statistics-driven on the search "
               "split (their scores on real and on null statistics agree, or a formula of the "
               "config ranks like them, |rho| >= 0.5); rho: plain Spearman rho."),
+    Spec("objective", str, "rho", choices=("rho", "pareto"),
+         help="rho: survivors by rank correlation on the search split; pareto: NSGA-II "
+              "survivors on rank correlation (max), cost class of the proxy's inputs and tree "
+              "size (min), and the run writes its front (front.csv, front.png)."),
     SEARCH_ARCHS.but(help="Search architectures: a stored split name or a number N (seeded "
-                          f"sample). {SEARCH_ARCHS_HELP}"),
+                          f"sample). {SMALL_FILE_HELP}"),
     HELDOUT.but(help="Held-out architectures: validation, test, heldout (all not searched), "
                      f"N. {HELDOUT_HELP} {SMALL_SAMPLE_HELP}"),
     out("runs/<space>-<variant>-s<seed>"),
@@ -480,7 +652,7 @@ SUBNET_SPECS = {s.name: s for s in (
     SPACE.but(default=None,
               help="Space whose sub-networks are searched (default: the one registered space "
                    "that offers sub-networks; lpzero-gp spaces lists the spaces)."),
-    SPACE_OPTION,
+    SPACE_OPTIONS,
     Spec("proxy", str, None,
          help="Proxy maximised (default: the space's own, llama-best for llama; else params): "
               "a named proxy, "
@@ -527,6 +699,6 @@ __all__ = [
     "ABLATE_BUDGETS", "ABLATE_SPECS", "AGG", "ARCH_CHOICES", "BASELINE_SPECS", "BATCH_ALIAS",
     "BUDGETS", "BUDGET_ALIASES", "COMMON", "DEFAULT_EVALUATIONS", "EVAL_SPECS", "EXPERIMENTS",
     "FITNESS", "MAX_BATCH_TOKENS", "MAX_SEED", "PAPER_EVALUATIONS", "RUN_SPECS", "STATS",
-    "SUBNET_SPECS", "Spec", "budget", "check_fields", "from_spec", "out", "presets_text",
-    "specs_of",
+    "SUBNET_SPECS", "Spec", "budget", "check_fields", "cli_spelling", "current_names",
+    "from_spec", "out", "presets_text", "specs_of", "spelled",
 ]

@@ -7,6 +7,13 @@ from pathlib import Path
 
 import numpy as np
 
+#: What the search progress bar's counters mean (said when a run starts, unless quiet).
+PROGRESS_KEY = ("progress: evals counts the offspring evaluated (proxies scored so far, the "
+                "initial population included); an offspring whose proxy was scored before is a "
+                "cache hit (hits) and is not evaluated again, so evals ends below the budget; "
+                "regen counts children redrawn because RPS rejected them or they duplicated a "
+                "living proxy; distinct is the number of distinct proxies in the population / "
+                "its size (diversity)")
 #: Below this many architectures a rank correlation is reported with its 95% interval and a
 #: "small sample" note: its uncertainty is then of the order of the differences between proxies.
 SMALL_SAMPLE = 20
@@ -49,12 +56,33 @@ def bracket(ci: Sequence[float] | None, digits: int = 3) -> str:
     return f" [{fmt(ci[0], digits)}, {fmt(ci[1], digits)}]"
 
 
+def _finite(ci: Sequence[float] | None) -> bool:
+    return bool(ci) and all(x is not None and np.isfinite(x) for x in ci)
+
+
+def interval_cell(ci: Sequence[float] | None, reason: str = "", digits: int = 3) -> str:
+    """`` [a, b]`` of an interval, followed by `` (<reason>)`` when it is degenerate; `` (no
+    interval: <reason>)`` where it could not be computed; empty where none was asked for
+    (``reason``: :func:`~lpzero_gp.score.correlate.interval_reason`)."""
+    if _finite(ci):
+        return bracket(ci, digits) + (f" ({reason})" if reason else "")
+    if ci:
+        return f" (no interval: {reason or 'undefined'})"
+    return ""
+
+
+def with_interval(entry: Mapping) -> str:
+    """A correlation entry (``rho``, ``reason``, ``ci``, ``ci_reason``) as ``0.500 [0.100,
+    0.800]``, ``invalid (<reason>)``, or with why its interval is missing or degenerate."""
+    if is_invalid(entry["rho"]):
+        return corr(entry["rho"], entry.get("reason", ""))
+    return corr(entry["rho"]) + interval_cell(entry.get("ci"), entry.get("ci_reason", ""))
+
+
 def controlled_text(row: Mapping) -> tuple[str, str]:
-    """The ``partial|<size>`` and ``within <group>`` cells of a report row (with intervals)."""
-    p, w = row["partial"], row["within"]
-    partial = corr(p["rho"], p["reason"]) + ("" if is_invalid(p["rho"]) else bracket(p["ci"]))
-    within = corr(w["rho"], w["reason"]) + ("" if is_invalid(w["rho"]) else bracket(w["ci"]))
-    return partial, within
+    """The ``partial|<size>`` and ``within <group>`` cells of a report row (with intervals,
+    and why one is missing or degenerate)."""
+    return with_interval(row["partial"]), with_interval(row["within"])
 
 
 def controlled_names(row: Mapping) -> tuple[str, str]:
@@ -110,12 +138,52 @@ def sample_note(n: int) -> str | None:
             f"{SMALL_SAMPLE} architectures rank proxies only roughly")
 
 
-def ci_text(ci: Mapping[str, Sequence[float]] | None, key: str = "rho") -> str:
-    """``rho 95% CI [a, b]`` (empty without an interval)."""
+def ci_text(ci: Mapping[str, Sequence[float]] | None, key: str | Sequence[str] = "rho",
+            reason: str = "") -> str:
+    """``rho 95% CI [a, b]`` (``key`` may name several: ``rho ...  tau ...``); an interval that
+    could not be computed reads ``none``, and a missing or degenerate one is followed by
+    ``(<reason>)`` once. Empty without intervals (none asked for)."""
     if not ci:
         return ""
-    low, high = ci[key]
-    return f"{key} 95% CI [{fmt(low)}, {fmt(high)}]"
+    keys = [key] if isinstance(key, str) else list(key)
+    parts = [f"{k} 95% CI " + (f"[{fmt(ci[k][0])}, {fmt(ci[k][1])}]" if _finite(ci[k])
+                               else "none") for k in keys]
+    return "  ".join(parts) + (f" ({reason})" if reason else "")
+
+
+def versus_free(proxy_rho: float, baselines: Mapping[str, Mapping], free: Sequence[str],
+                comparisons: Sequence[Mapping] = ()) -> dict:
+    """Whether the searched proxy beats the best free row on held-out: the free row (a config
+    feature or the config formula, among ``free``) with the highest held-out Spearman in
+    ``baselines``, both correlations, ``beats`` (strictly higher), and the one-sided paired
+    bootstrap P(Δrho <= 0) against that row when ``comparisons`` holds it (else None). Empty
+    when no free row has a defined correlation."""
+    rhos = {k: baselines[k]["rho"] for k in free
+            if k in baselines and not is_invalid(baselines[k]["rho"])}
+    if not rhos:
+        return {}
+    best = max(rhos, key=lambda k: rhos[k])  # the first of equals, in report order
+    paired = next((c for c in comparisons if c["b"] == best and not c["reason"]), None)
+    valid = not is_invalid(proxy_rho)
+    return {"best_free": best, "rho_best_free": rhos[best],
+            "rho_proxy": proxy_rho if valid else float("nan"),
+            "beats": valid and proxy_rho > rhos[best],
+            "p_le_zero": None if paired is None else paired["p_le_zero"]}
+
+
+def free_line(entry: Mapping) -> str | None:
+    """The line saying that the searched proxy does not beat the best free row on held-out
+    (:func:`versus_free`), with the paired P where one was computed; None when it does."""
+    if not entry or entry["beats"]:
+        return None
+    best, theirs = entry["best_free"], fmt(entry["rho_best_free"])
+    if is_invalid(entry["rho_proxy"]):
+        return (f"the searched proxy is invalid on held-out; the free row {best} reaches "
+                f"Spearman {theirs}")
+    p = entry.get("p_le_zero")
+    paired = "" if p is None else f"; paired bootstrap P(Δrho ≤ 0) = {p:.3f}"
+    return (f"the searched proxy does not beat the free row {best} on held-out: Spearman "
+            f"{fmt(entry['rho_proxy'])} vs {theirs}{paired}")
 
 
 def statistics_line(extractor) -> str | None:
@@ -166,9 +234,11 @@ def _pyplot():
 
 def plot_generations(logbook: list[dict], path: Path, title: str,
                      validation: Sequence[float] | None = None,
-                     validation_label: str = "held-out") -> None:
+                     validation_label: str = "held-out", population: int | None = None) -> None:
     """Best and median Spearman rho per generation on the search architectures, and with
-    ``validation`` the rho of each generation's best proxy on other architectures."""
+    ``validation`` the rho of each generation's best proxy on other architectures. With
+    ``population`` and a logbook that counts them (``distinct``), the share of distinct
+    proxies in the population on a right-hand axis (how diverse the search still is)."""
     plt = _pyplot()
     gens = [r["gen"] for r in logbook]
     fig, ax = plt.subplots(figsize=(6, 3.6), dpi=110)
@@ -182,7 +252,15 @@ def plot_generations(logbook: list[dict], path: Path, title: str,
                   else "Spearman rho (search architectures)")
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
+    handles, labels = ax.get_legend_handles_labels()
+    if population and logbook and all("distinct" in r for r in logbook):
+        right = ax.twinx()
+        line, = right.plot(gens, [r["distinct"] / population for r in logbook], color="0.5",
+                           lw=1, ls=":", label="distinct proxies / population")
+        right.set_ylim(0, 1.05)
+        right.set_ylabel("distinct / population", fontsize=8)
+        handles, labels = handles + [line], labels + [line.get_label()]
+    ax.legend(handles, labels, fontsize=8)
     fig.tight_layout()
     fig.savefig(path, metadata={"Software": None}, bbox_inches="tight")
     plt.close(fig)
@@ -285,8 +363,9 @@ def cost_line(cost: dict) -> str:
             "(build, forward, backward and compaction together; not timed apart)")
 
 __all__ = [
-    "SMALL_SAMPLE", "bracket", "ci_text", "controlled_names", "controlled_text", "corr",
-    "cost_line", "fmt", "info_text", "is_small", "markdown_cell", "markdown_table",
-    "metric_label", "missing_note", "paired_text", "panel_caption", "plot_generations",
-    "plot_ranks", "sample_note", "signed", "statistics_line",
+    "PROGRESS_KEY", "SMALL_SAMPLE", "bracket", "ci_text", "controlled_names", "controlled_text",
+    "corr", "cost_line", "fmt", "free_line", "info_text", "interval_cell", "is_small",
+    "markdown_cell", "markdown_table", "metric_label", "missing_note", "paired_text",
+    "panel_caption", "plot_generations", "plot_ranks", "sample_note", "signed",
+    "statistics_line", "versus_free", "with_interval",
 ]

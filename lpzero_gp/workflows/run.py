@@ -5,6 +5,10 @@ A run checkpoints every generation into a hidden sibling of its results folder
 and a fingerprint of the data). ``--resume`` continues from there with the stored settings and
 ends exactly as an uninterrupted run would; the checkpoint folder is removed once the results
 folder is complete, unless ``--keep-checkpoint``.
+
+``--objective pareto`` selects survivors by NSGA-II on rank correlation, cost class and size;
+such a run also writes its front (``front.csv``, ``front.png``: :mod:`.front`) and names the
+cheapest front proxy within 0.01 held-out rho of the best one.
 """
 
 from __future__ import annotations
@@ -43,6 +47,7 @@ from lpzero_gp.workflows.context import (
     search,
 )
 from lpzero_gp.workflows.free import CONFIG_FORMULA, comparisons, try_free_rows, verdict
+from lpzero_gp.workflows.front import front_line
 from lpzero_gp.workflows.options import (
     AGG,
     BUDGETS,
@@ -51,12 +56,14 @@ from lpzero_gp.workflows.options import (
     RunOptions,
     changed_options,
 )
+from lpzero_gp.workflows.optionspec import spelled
 from lpzero_gp.workflows.report import (
     ci_text,
     controlled_names,
     controlled_text,
     corr,
     cost_line,
+    free_line,
     info_text,
     is_small,
     markdown_table,
@@ -67,8 +74,9 @@ from lpzero_gp.workflows.report import (
     plot_ranks,
     sample_note,
     statistics_line,
+    versus_free,
 )
-from lpzero_gp.workflows.splits import pick
+from lpzero_gp.workflows.splits import Choice, choice_note, choose
 
 #: Settings file written next to the checkpoint when a run starts.
 RUN_FILE = "run.json"
@@ -77,12 +85,13 @@ RUN_FILE_FORMAT = 1
 STATS_FOLDER = "stats"
 #: ``run`` options that never change its results. Every other option does, and a resumed run
 #: takes those from the checkpoint.
-FREE_OPTIONS = ("cache_dir", "no_cache", "workers", "dask", "quiet", "out", "force", "resume_dir",
-                "keep_checkpoint", "checkpoint_dir")
+FREE_OPTIONS = ("cache_dir", "cache", "workers", "threads", "dask", "quiet", "out", "force",
+                "resume_dir", "keep_checkpoint", "checkpoint_dir")
 #: Context fields that change how a run is executed but never its results.
-RUNTIME_FIELDS = ("cache_dir", "no_cache", "workers", "dask", "progress", "fallback_cache")
+RUNTIME_FIELDS = ("cache_dir", "cache", "workers", "threads", "dask", "progress",
+                  "fallback_cache")
 #: Of those, the options a resumed run takes from the checkpoint unless given again.
-RUNTIME_OPTIONS = ("cache_dir", "no_cache", "workers", "dask")
+RUNTIME_OPTIONS = ("cache_dir", "cache", "workers", "threads", "dask")
 
 
 def search_config(opts: RunOptions) -> SearchConfig:
@@ -96,7 +105,7 @@ def search_config(opts: RunOptions) -> SearchConfig:
         population=pop, offspring=off, evaluations=evals, cxpb=opts.cxpb, mutpb=opts.mutpb,
         seed=opts.seed, n_unary=opts.n_unary, shape=opts.shape,
         max_height=opts.max_height, aggregations=AGG[opts.aggregation],
-        rps=not opts.no_rps, memoize=not opts.no_memo)
+        rps=opts.rps, memoize=opts.memo, objective=opts.objective)
     try:
         cfg.validate()
     except ValueError as exc:
@@ -161,7 +170,7 @@ def result_options() -> list[str]:
 
 
 def _option(name: str) -> str:
-    return "--" + name.replace("_", "-")
+    return spelled(name)
 
 
 def read_run_file(ckpt: Path) -> dict:
@@ -296,14 +305,13 @@ def _start_checkpoints(ckpt: Path, run_file: dict) -> None:
                               f"{exc.strerror or exc}") from None
 
 
-def _records(loaded, opts: RunOptions, seed: int) -> tuple[list, list]:
-    """Search and held-out architectures (held-out ones never searched, at least 3 each; an
-    error names the option to change)."""
-    search_recs = pick(loaded.records, opts.search_archs, loaded.space, loaded.packaged, seed,
-                       "--search-archs")
-    held_recs = pick(loaded.records, opts.heldout, loaded.space, loaded.packaged, seed,
-                     "--heldout", exclude={r.id for r in search_recs}, sample_seed=seed + 1)
-    return search_recs, held_recs
+def _records(loaded, opts: RunOptions, seed: int) -> tuple[list, list, Choice]:
+    """Search and held-out architectures (held-out ones never searched, at least 3 each; a
+    file too small for its default splits gets workable ones, said in the choice; an error
+    names every option to change)."""
+    choice = choose(loaded.records, opts.search_archs, opts.heldout, loaded.space,
+                    loaded.packaged, seed)
+    return choice.search, choice.heldout, choice
 
 
 def _missing(asked: list, used: list) -> list[str]:
@@ -312,12 +320,19 @@ def _missing(asked: list, used: list) -> list[str]:
     return [r.id for r in asked if r.id not in kept]
 
 
-def _search_ci(loaded: Loaded, proxy: str, records: list) -> dict | None:
-    """The interval of the best proxy's search correlation, on a small sample only."""
+def _search_ci(loaded: Loaded, proxy: str, records: list) -> tuple[dict | None, str]:
+    """The interval of the best proxy's search correlation, on a small sample only, and why
+    it is missing or degenerate ('' for a proper one)."""
+    from lpzero_gp.score.correlate import bootstrap_reason
+
     if not is_small(len(records)):
-        return None
+        return None, ""
     res = evaluate_proxy(loaded, proxy, records, "search statistics", labelled=False)
-    return bootstrap_ci(res.scores, [r.truth for r in res.records])
+    truth = [r.truth for r in res.records]
+    ci = bootstrap_ci(res.scores, truth)
+    return ci, bootstrap_reason(ci, res.scores, truth,
+                                {"rho": res.result.rho, "tau": res.result.tau},
+                                res.result.reason)
 
 
 def _feature_cis(loaded: Loaded, records: list) -> dict[str, dict]:
@@ -345,16 +360,28 @@ def _baseline_scores(loaded: Loaded, held, names: Iterable[str],
     return out
 
 
-def _controls(loaded: Loaded, held, names: Iterable[str],
-              known: dict[str, np.ndarray]) -> dict[str, dict]:
+def _controls(loaded: Loaded, held, scores: dict[str, np.ndarray]) -> dict[str, dict]:
     """Partial (given the space's size feature) and within-group (its group feature) rank
-    correlations, with intervals, of the searched proxy (key '') and each baseline."""
+    correlations, with intervals, of the searched proxy (key '') and each baseline, from
+    their held-out ``scores`` (:func:`_baseline_scores`)."""
     from lpzero_gp.score.correlate import controlled
 
     size, group = _control_features(loaded, held.records)
     truth = np.array([r.truth for r in held.records])
     return {k: controlled(x, truth, size[1], group[1], size[0], group[0])
-            for k, x in _baseline_scores(loaded, held, names, known).items()}
+            for k, x in scores.items()}
+
+
+def _interval_reasons(held, base: dict, base_ci: dict,
+                      scores: dict[str, np.ndarray]) -> dict[str, str]:
+    """Why the held-out interval of the searched proxy (key '') and of each baseline is
+    missing or degenerate ('' for a proper one, or where none is computed)."""
+    from lpzero_gp.score.correlate import bootstrap_reason
+
+    truth = np.array([r.truth for r in held.records])
+    rows = {"": (held.ci, held.result), **{k: (base_ci.get(k), v) for k, v in base.items()}}
+    return {k: bootstrap_reason(ci, scores[k], truth, {"rho": res.rho, "tau": res.tau},
+                                res.reason) for k, (ci, res) in rows.items()}
 
 
 def _hof_labels(loaded: Loaded, hof, records: list) -> dict[str, str]:
@@ -432,11 +459,25 @@ def _search(loaded, ctx: Context, cfg: SearchConfig, search_recs: list, target: 
         if not kept:  # nothing worth resuming: a user error before any work was kept
             shutil.rmtree(target.ckpt, ignore_errors=True)
         else:
-            what = "the last checkpoint is" if (target.ckpt / CHECKPOINT).is_file() else \
-                "the statistics extracted so far are"
-            note(f"{what} kept in {target.ckpt}: continue with "
-                 f"lpzero-gp run --resume {target.out}")
+            note(_kept_line(target.ckpt, loaded.extractor.cache, target.out))
         raise
+
+
+def _kept_line(ckpt: Path, cache: Path | None, out: Path) -> str:
+    """What a stopped run kept, and where: the last checkpoint (or only the run's settings)
+    in ``ckpt``, and the statistics in the statistics cache, or with the checkpoint under
+    ``--no-cache`` (``cache``: the extractor's configuration folder; None: none kept)."""
+    if (ckpt / CHECKPOINT).is_file():
+        head = f"the last checkpoint is kept in {ckpt}"
+    else:
+        head = f"no generation was finished; the run's settings are kept in {ckpt}"
+    if cache is None:
+        where = "the statistics were not kept"
+    elif cache.parent == ckpt / STATS_FOLDER:
+        where = f"the statistics extracted so far are kept with it, in {cache.parent} (no cache)"
+    else:
+        where = f"the statistics extracted so far are in the statistics cache {cache.parent}"
+    return f"{head}; {where}: continue with lpzero-gp run --resume {out}"
 
 
 def checkpoint_key(run_file: dict) -> str:
@@ -479,7 +520,7 @@ def _run_locked(opts: RunOptions, ctx: Context, cfg: SearchConfig, target: _Targ
     ctx = replace(ctx, fallback_cache=str(target.ckpt / STATS_FOLDER))
     loaded = load(ctx)
     loaded.notify = note  # before many models are built: how many, and about how long
-    search_recs, held_recs = _records(loaded, opts, ctx.seed)
+    search_recs, held_recs, choice = _records(loaded, opts, ctx.seed)
     key = _open_checkpoints(target, opts, cfg, loaded,
                             _fingerprint(loaded, search_recs, held_recs), note)
     built_before = loaded.extractor.loaded
@@ -487,9 +528,10 @@ def _run_locked(opts: RunOptions, ctx: Context, cfg: SearchConfig, target: _Targ
                                    opts.fitness)
     proxy, rho_s, tau_s = best_proxy(state)
     rejected = rho_s < -1.0  # every candidate was invalid or rejected as not statistics-driven
-    search_ci = None if rejected else _search_ci(loaded, proxy, recs)
+    search_ci, search_why = (None, "") if rejected else _search_ci(loaded, proxy, recs)
     held = evaluate_proxy(loaded, proxy, held_recs, "held-out statistics", with_ci=True)
     base = feature_ranks(loaded, held.records)  # the same architectures as the proxy
+    free_names = [*base, CONFIG_FORMULA]  # the rows that cost no statistics
     base_ci = _feature_cis(loaded, held.records)
     labels = {k: config_labels() for k in base}
     for name in loaded.space.reference_proxies:  # e.g. the paper's proxy for the space
@@ -507,22 +549,27 @@ def _run_locked(opts: RunOptions, ctx: Context, cfg: SearchConfig, target: _Targ
     versus = comparisons("searched proxy", held.scores, free_scores, truth)
     wall = time.perf_counter() - t_start
     ex = loaded.extractor
-    controls = _controls(loaded, held, base, free_scores)  # beyond size and depth
+    heldout_scores = _baseline_scores(loaded, held, base, free_scores)
+    controls = _controls(loaded, held, heldout_scores)  # beyond size and depth
+    ci_why = _interval_reasons(held, base, base_ci, heldout_scores)
     summary = {
         "space": loaded.space.name, "variant": loaded.variant, "semantics": ctx.semantics,
         "truth": loaded.space.truth_label, "proxy": proxy,
         "fitness": opts.fitness, "stats": ctx.stats,
         "search": {"n": len(recs), "rho": float("nan") if rejected else rho_s,
-                   "tau": tau_s, "ci": search_ci,
+                   "tau": tau_s, "ci": search_ci, "ci_reason": search_why,
                    "reason": _rejected_reason(opts.fitness) if rejected else "",
                    "note": sample_note(len(recs)), "missing": _missing(search_recs, recs)},
-        "heldout": {"split": opts.heldout, "n": len(held.records), "rho": held.result.rho,
-                    "tau": held.result.tau, "ci": held.ci, "valid": held.result.valid,
+        "splits": choice.to_json(),
+        "heldout": {"split": choice.heldout_choice, "n": len(held.records), "rho": held.result.rho,
+                    "tau": held.result.tau, "ci": held.ci, "ci_reason": ci_why[""],
+                    "valid": held.result.valid,
                     "reason": held.result.reason, **controls[""], **held.labels(),
                     "note": sample_note(len(held.records)),
                     "missing": _missing(held_recs, held.records)},
         "baselines_heldout": {k: {"rho": v.rho, "tau": v.tau, "ci": base_ci.get(k),
-                                  "reason": v.reason, **controls[k], **labels[k]}
+                                  "ci_reason": ci_why[k], "reason": v.reason, **controls[k],
+                                  **labels[k]}
                               for k, v in base.items()},
         "free": {**(free.to_json() if free else {}), "comparisons": versus},
         "hall_of_fame_labels": _hof_labels(loaded, state.hof, recs),
@@ -530,19 +577,24 @@ def _run_locked(opts: RunOptions, ctx: Context, cfg: SearchConfig, target: _Targ
         "evaluations": s.stats_counts, "generations": state.generation,
         "skipped_architectures": ex.failures,
     }
+    summary["versus_free"] = versus_free(held.result.rho, summary["baselines_heldout"],
+                                         free_names, versus)
+    cost = ex.cost_seconds([r.id for r in recs + held.records])
+    if cfg.objective == "pareto":
+        summary["front"] = _front(loaded, state, held.records, cost)
     context = {k: v for k, v in asdict(ctx).items() if k not in RUNTIME_FIELDS}
     if not context["space_options"]:  # recorded only for spaces that take options
         del context["space_options"]
     context["variant"] = loaded.variant
-    cost = ex.cost_seconds([r.id for r in recs + held.records])
     timing = {"search_seconds": secs, "wall_seconds": wall, "extract_seconds": ex.seconds,
               "cost_seconds_per_arch": cost,
               "models_built": ex.built, "statistics_loaded_from_cache": ex.loaded - built_before,
               "resumed_from_generation": target.resumed_from,
-              "runtime": {k: getattr(ctx, k) for k in RUNTIME_FIELDS}}
+              "runtime": {k: getattr(ctx, k) for k in RUNTIME_FIELDS},
+              "models_built_by": asdict(ex.plan) if ex.plan else None}
     try:
         _write(target.out, target.replace, summary, state, held, cfg, context, loaded,
-               versions(), timing)
+               versions(), timing, free_names)
     except BaseException:
         note(f"the finished search's checkpoint is kept in {target.ckpt}: lpzero-gp run "
              f"--resume {target.out} writes the results without searching again")
@@ -553,14 +605,27 @@ def _run_locked(opts: RunOptions, ctx: Context, cfg: SearchConfig, target: _Targ
                   out=target.out)
 
 
-def _write(out, force, summary, state, held, cfg, context, loaded, meta, timing) -> None:
-    """The results folder; everything but timing.json is identical for identical runs."""
+def _front(loaded: Loaded, state, held_records: list, cost: dict) -> dict:
+    """summary.json's ``front`` of a pareto search: the non-dominated proxies of its final
+    population and hall of fame, each scored on the held-out architectures."""
+    from lpzero_gp.search.loop import pareto_front
+    from lpzero_gp.workflows.front import front_rows, front_summary
+
+    front = pareto_front([*state.population, *state.hof])
+    return front_summary(front_rows(loaded, front, held_records, cost))
+
+
+def _write(out, force, summary, state, held, cfg, context, loaded, meta, timing,
+           free_names: list[str]) -> None:
+    """The results folder; everything but timing.json is identical for identical runs (and
+    front.csv's seconds, where statistics are extracted again rather than read back)."""
     with AtomicFolder(out, force=force) as rf:
         rf.json("config.json", {"search": asdict(cfg), "context": context,
                                 "calibration": loaded.info, "versions": meta})
         rf.csv("log.csv", [dict(r) for r in state.logbook])
-        rf.json("best.json", {**export(summary["proxy"]), "search": summary["search"],
-                              "heldout": summary["heldout"], "variant": summary["variant"],
+        rf.json("best.json", {**export(summary["proxy"]), "search": _results(summary["search"]),
+                              "heldout": _results(summary["heldout"]),
+                              "variant": summary["variant"],
                               "space": summary["space"], "semantics": summary["semantics"]})
         rf.text("best.tex", export(summary["proxy"])["latex"] + "\n")
         rf.json("summary.json", summary)
@@ -578,7 +643,7 @@ def _write(out, force, summary, state, held, cfg, context, loaded, meta, timing)
         h = summary["heldout"]
         plot_generations(list(state.logbook), rf.path("rho_per_generation.png"), title,
                          _generation_curve(loaded, held, state.logbook),
-                         f"{h['split']} (held-out)")
+                         f"{h['split']} (held-out)", cfg.population)
         size, group = _control_features(loaded, held.records)
         base = summary["baselines_heldout"]
         panels = [("searched proxy", held.scores, panel_caption(h["rho"], h))]
@@ -588,6 +653,21 @@ def _write(out, force, summary, state, held, cfg, context, loaded, meta, timing)
                    f"{title}: held-out {h['split']} (n={h['n']})", summary["truth"],
                    loaded.space.higher_is_better, group[1], group[0])
         rf.text("summary.md", _markdown(summary))
+        if "front" in summary:
+            _write_front(rf, summary, title, free_names)
+
+
+def _write_front(rf, summary: dict, title: str, free_names: list[str]) -> None:
+    """front.csv and front.png of a pareto search; the plot's config rows are the features
+    and the config formula (``free_names``) as the held-out table has them."""
+    from lpzero_gp.workflows.front import COLUMNS, plot_front
+
+    rows = summary["front"]["rows"]
+    rf.csv("front.csv", [{k: r[k] for k in COLUMNS} for r in rows])
+    base = summary["baselines_heldout"]
+    free = {name: base[name]["rho"] for name in free_names if name in base}
+    plot_front(rows, free, rf.path("front.png"),
+               f"{title}: quality against cost (held-out {summary['heldout']['split']})")
 
 
 def _generation_curve(loaded: Loaded, held, logbook) -> list[float] | None:
@@ -609,13 +689,16 @@ def _markdown(summary: dict) -> str:
     rows = []
     for name, v in [("searched proxy", h), *summary["baselines_heldout"].items()]:
         rows.append([name, corr(v["rho"], v.get("reason", "")),
-                     corr(v["tau"], v.get("reason", "")), ci_text(v["ci"]),
+                     corr(v["tau"], v.get("reason", "")),
+                     ci_text(v["ci"], "rho", v.get("ci_reason", "")),
                      *controlled_text(v), info_text(v)])
+    versus = free_line(summary.get("versus_free") or {})
     notes = [n for n in (h["note"], missing_note("held-out", h["missing"])) if n]
     free = summary["free"]
     return (f"# {summary['space']} ({summary['variant']})\n\n`{summary['proxy']}`\n\n"
             f"**Verdict:** {summary['verdict']}.\n\n"
-            f"Held-out ({h['split']}, n={h['n']}, the same architectures in every row; "
+            + (f"**{versus[0].upper() + versus[1:]}.**\n\n" if versus else "")
+            + f"Held-out ({h['split']}, n={h['n']}, the same architectures in every row; "
             "partial: Spearman given the size feature; within: Spearman within each group "
             "of the depth feature, size-weighted; both with 95% bootstrap intervals; "
             "information: the label from the Spearman rho between the proxy's scores on real "
@@ -626,6 +709,7 @@ def _markdown(summary: dict) -> str:
                f"with the run's budget; best single feature there: {free['best_feature']})\n\n"
                if "config_formula" in free else "\n")
             + "".join(f"- {paired_text(c)}\n" for c in free["comparisons"])
+            + (f"\n{front_line(summary['front'])}\n" if "front" in summary else "")
             + "".join(f"\nNote: {n}\n" for n in notes))
 
 
@@ -636,19 +720,23 @@ def summary_lines(summary: dict, extractor, out: Path, wall: float) -> list[str]
              f"{summary['semantics']}  truth: {summary['truth']}"]
     if ex.loaded and (line := statistics_line(ex)):
         lines.append(line)
+    if ex.built and ex.plan is not None:
+        lines.append(f"models built {ex.plan}")
     lines.append(f"best proxy: {summary['proxy']}")
     s = summary["search"]
     why = s.get("reason") or "no valid proxy found"
     lines.append(f"search ({s['n']} archs): Spearman {corr(s['rho'], why)}  Kendall "
-                 f"{corr(s['tau'], why)}{_interval(s['ci'])}")
+                 f"{corr(s['tau'], why)}{_interval(s['ci'], s.get('ci_reason', ''))}")
     h = summary["heldout"]
     lines.append(f"held-out {h['split']} ({h['n']} archs): Spearman "
                  f"{corr(h['rho'], h.get('reason', ''))}  Kendall "
-                 f"{corr(h['tau'], h.get('reason', ''))}{_interval(h['ci'])}{_controlled(h)}"
+                 f"{corr(h['tau'], h.get('reason', ''))}"
+                 f"{_interval(h['ci'], h.get('ci_reason', ''))}{_controlled(h)}"
                  f"  [{info_text(h)}]")
     for k, v in summary["baselines_heldout"].items():
         lines.append(f"  baseline {k:<15} Spearman {corr(v['rho'], v.get('reason', ''))}  "
-                     f"Kendall {corr(v['tau'], v.get('reason', ''))}{_interval(v['ci'])}"
+                     f"Kendall {corr(v['tau'], v.get('reason', ''))}"
+                     f"{_interval(v['ci'], v.get('ci_reason', ''))}"
                      f"{_controlled(v)}  [{info_text(v)}]")
     free = summary["free"]
     if "config_formula" in free:
@@ -656,17 +744,38 @@ def summary_lines(summary: dict, extractor, out: Path, wall: float) -> list[str]
                      f"{free['config_formula']}")
     lines += [f"  paired: {paired_text(c)}" for c in free["comparisons"]]
     lines.append(f"verdict: {summary['verdict']}")
+    if versus := free_line(summary.get("versus_free") or {}):
+        lines.append(versus)
+    if "front" in summary:
+        lines.append(front_line(summary["front"]))
+    if counts := summary.get("evaluations"):
+        lines.append(_counts_line(counts))
     lines.append(f"results: {out}  ({wall:.0f} s)")
     if math.isnan(h["rho"]):
         lines.append("note: the best proxy is invalid on the held-out architectures")
-    notes = [f"search: {s['note']}" if s["note"] else None,
+    notes = [choice_note(summary.get("splits")),
+             f"search: {s['note']}" if s["note"] else None,
              f"held-out: {h['note']}" if h["note"] else None,
              missing_note("search", s["missing"]), missing_note("held-out", h["missing"])]
     return lines + [f"note: {n}" for n in notes if n]
 
 
-def _interval(ci: dict | None) -> str:
-    return f"  ({ci_text(ci)})" if ci else ""
+def _interval(ci: dict | None, reason: str = "") -> str:
+    return f"  ({ci_text(ci, 'rho', reason)})" if ci else ""
+
+
+def _results(entry: dict) -> dict:
+    """A summary entry without the interval reasons (``ci_reason``, at any depth): best.json
+    keeps its results as they were, the reasons are in summary.json."""
+    return {k: _results(v) if isinstance(v, dict) else v for k, v in entry.items()
+            if k != "ci_reason"}
+
+
+def _counts_line(counts: dict) -> str:
+    """The search's counters in words: proxies scored, cache hits, children regenerated."""
+    return (f"search counts: {counts['evaluated']} proxies scored, {counts['cache_hits']} "
+            "cache hits (scored before, not scored again), "
+            f"{counts['regenerated']} children regenerated (rejected by RPS or duplicates)")
 
 
 def _controlled(row: dict) -> str:

@@ -33,6 +33,8 @@ from lpzero_gp.search.loop import evaluate_invalid, evolve
 from lpzero_gp.search.operators import cx_uniform, mut_uniform_int, sel_tournament
 from lpzero_gp.spaces import get_space, names
 from lpzero_gp.spaces.base import Space, SubnetConfig, SubnetSearchSpace
+from lpzero_gp.stats.cache import models_folder
+from lpzero_gp.stats.cache import resolve as stats_cache
 from lpzero_gp.versions import versions
 from lpzero_gp.workflows.options import Report, SubnetOptions
 
@@ -302,6 +304,7 @@ def open_subnets(opts: SubnetOptions) -> tuple[Space, SubnetSearchSpace]:
     """The space of ``opts`` (opened through the registry) and its sub-networks."""
     name = opts.space or default_space()
     space = get_space(name, **opts.space_options)
+    space.model_cache = models_folder(stats_cache())  # $LPZERO_GP_CACHE_DIR / _NO_CACHE
     subnets = space.subnets(opts.seed, opts.device) if space.has_subnets else None
     if subnets is None:
         offer = subnet_spaces()
