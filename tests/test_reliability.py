@@ -129,7 +129,8 @@ def test_killed_run_resumes_to_the_same_results(reference, cache, tmp_path, caps
     ckpt_file = _ckpt(out) / CHECKPOINT
     proc = subprocess.Popen(
         [sys.executable, "-m", "lpzero_gp", *RUN, "--out", str(out), "--cache-dir",
-         str(cache)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+         str(cache)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        start_new_session=True)
     generation, deadline = -1, time.monotonic() + 120
     try:
         while generation < 1:
@@ -140,8 +141,7 @@ def test_killed_run_resumes_to_the_same_results(reference, cache, tmp_path, caps
             time.sleep(0.02)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
-        proc.kill()
-        proc.communicate()
+        _kill_group(proc)
     assert proc.returncode == -signal.SIGKILL
     killed_at = checkpoint_info(_ckpt(out))["generation"]
     assert 1 <= killed_at < EVALUATIONS // 8
@@ -449,7 +449,18 @@ def _start(argv: list) -> subprocess.Popen:
     """A command in a subprocess (with the machine's default torch thread count: statistics
     do not depend on it)."""
     return subprocess.Popen([sys.executable, "-m", "lpzero_gp", *map(str, argv)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    """SIGKILL the command and its worker processes (its own session), then reap it: a
+    worker outliving its parent would hold the stderr pipe open."""
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+    proc.communicate()
 
 
 def _wait_for(proc: subprocess.Popen, ready, what: str, timeout: float = 180) -> None:
@@ -481,8 +492,7 @@ def test_kill_at_any_moment_resumes_to_identical_results(reference, tmp_path, ca
             _wait_for(proc, lambda: _generation(out) >= gen, moment)
         os.kill(proc.pid, signal.SIGKILL)
     finally:
-        proc.kill()
-        proc.communicate()
+        _kill_group(proc)
     stored = len(list(_ckpt(out).glob("stats/*/*.safetensors")))
     assert stored >= 3 and not out.exists()
     assert _cli("run", "--resume", out, "--quiet") == 0
