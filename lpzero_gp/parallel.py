@@ -14,6 +14,7 @@ import os
 import random
 import socket
 import struct
+import threading
 import time
 import warnings
 import weakref
@@ -33,6 +34,8 @@ HANDSHAKE_SECONDS = 10.0
 HANDSHAKE_BYTES = 1 << 16
 #: Port of a Dask scheduler address given without one.
 DASK_PORT = 8786
+#: Seconds between a worker's checks that the process that started it is still there.
+PARENT_POLL_SECONDS = 0.5
 #: Where the cgroup file systems are mounted (v2 unified, or v1 controllers below it).
 CGROUP_ROOT = Path("/sys/fs/cgroup")
 #: The cgroup v1 folders that may hold the CPU controller.
@@ -320,9 +323,27 @@ def _check_workers(workers: int) -> None:
         raise OptionError(f"--workers {workers}: choose between 1 and 256")
 
 
+def _watch_parent(parent: int) -> None:
+    """In a worker: exit as soon as the process that started it is gone (killed, say), so no
+    worker outlives its command, computing for nobody and holding its pipes open."""
+    while True:
+        time.sleep(PARENT_POLL_SECONDS)
+        if os.getppid() != parent:
+            os._exit(1)
+
+
+def _start_worker(parent: int, initializer, initargs) -> None:
+    """Pool initializer: watch the parent, then run the caller's initializer."""
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True,
+                     name="lpzero-gp-watch-parent").start()
+    if initializer is not None:
+        initializer(*initargs)
+
+
 def _pool(workers: int, initializer=None, initargs=()) -> ProcessPoolExecutor:
     ex = ProcessPoolExecutor(workers, mp_context=mp.get_context("spawn"),
-                             initializer=initializer, initargs=initargs)
+                             initializer=_start_worker,
+                             initargs=(os.getpid(), initializer, initargs))
     atexit.register(ex.shutdown, cancel_futures=True)
     return ex
 

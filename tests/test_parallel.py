@@ -206,3 +206,53 @@ def test_a_dropped_pool_stops_its_workers():
     while any(p.is_alive() for p in procs) and time.monotonic() < deadline:
         time.sleep(0.1)
     assert not any(p.is_alive() for p in procs)
+
+
+_ORPHAN = """
+import sys, time
+sys.path.insert(0, {tests!r})
+from toy import pool_task
+from lpzero_gp.parallel import make_mapper
+
+pool = make_mapper(workers=2)
+futures = [pool.ex.submit(pool_task, ("wait", 5, {gate!r})) for _ in range(2)]
+while len(pool.ex._processes) < 2:
+    time.sleep(0.05)
+time.sleep(2)
+print(" ".join(str(pid) for pid in pool.ex._processes), flush=True)
+time.sleep(120)
+"""
+
+
+def _running(pid: int) -> bool:
+    """Whether process ``pid`` exists and is no zombie."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads /proc")
+def test_workers_exit_when_their_parent_is_killed(tmp_path):
+    """A killed command leaves no worker computing for nobody (or holding its pipes)."""
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    script = _ORPHAN.format(tests=str(Path(__file__).parent), gate=str(tmp_path / "never"))
+    proc = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True)
+    try:
+        pids = [int(p) for p in proc.stdout.readline().split()]
+        assert len(pids) == 2 and all(_running(p) for p in pids)
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+        deadline = time.monotonic() + 15
+        while any(_running(p) for p in pids) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(_running(p) for p in pids)
+    finally:
+        proc.kill()
+        proc.communicate()

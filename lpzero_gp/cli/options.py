@@ -32,9 +32,9 @@ class LazyHelpOption(click.Option):
         self._help_text = help_text
 
     def get_help_record(self, ctx: click.Context) -> tuple[str, str] | None:
-        """Fill in the help text, then format as usual."""
-        if self.help is None:
-            self.help = self._help_text()
+        """Fill in the help text afresh (it may name facts of this moment, such as the cores
+        available), then format as usual."""
+        self.help = self._help_text()
         return super().get_help_record(ctx)
 
 
