@@ -3,7 +3,8 @@
 Tests never read or fill the user's statistics cache: it is off unless a test gives a
 ``--cache-dir`` (commands run in subprocesses inherit the setting). Every cache, results folder
 and checkpoint a test writes lies under its own ``tmp_path`` (per pytest-xdist worker too), so
-``python -m pytest -n auto`` runs the suite on one worker per available core.
+``python -m pytest -n auto`` runs the suite on one worker per available core, each worker held
+to a core of its own (:func:`_one_core_per_worker`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,25 @@ import pytest
 os.environ["LPZERO_GP_NO_CACHE"] = "1"
 os.environ.pop("LPZERO_GP_CACHE_DIR", None)
 import torch
+
+
+def _one_core_per_worker() -> None:
+    """Under ``pytest -n N`` with N workers for N or more cores, hold worker ``gwK`` to core K.
+
+    The workers then never compete for a core, and the automatic worker count of a command a
+    test runs (:func:`lpzero_gp.parallel.available_cores`, inherited by its subprocesses) is
+    1: no test starts a pool beside another worker's tests unless it asks for one. Tests of
+    the automatic pool make the machine show 2 cores themselves (``monkeypatch``)."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    count = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "0") or 0)
+    if not worker.startswith("gw") or count < 2 or not hasattr(os, "sched_setaffinity"):
+        return
+    cores = sorted(os.sched_getaffinity(0))
+    if count <= len(cores):
+        os.sched_setaffinity(0, {cores[int(worker[2:]) % len(cores)]})
+
+
+_one_core_per_worker()
 
 
 @pytest.hookimpl(optionalhook=True)

@@ -15,6 +15,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+from test_printed_names import TYPED
+
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 _FENCE = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
@@ -60,6 +62,7 @@ def test_the_blocks_are_found():
 def test_every_python_block_of_the_api_page_runs(tmp_path):
     proc = run_blocks(DOCS / "api.md", tmp_path)
     assert proc.returncode == 0, proc.stderr[-4000:]
+    assert not TYPED.search(proc.stdout), proc.stdout  # trees print under the plain op names
     assert "seq_len: 1 is not an integer from 2 to 8,192" in proc.stdout
     assert "{'model': 'tiny', 'lora_r': 8} False 10 runs/llama-tiny" in proc.stdout
     assert (tmp_path / "runs" / "api" / "summary.json").is_file()

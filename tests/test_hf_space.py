@@ -119,8 +119,10 @@ def test_run_eval_and_baselines_on_a_user_file(bench, size, tmp_path, capsys, mo
 
     monkeypatch.setattr(HfSpace, "build", build_or_fail)
     out, n_search = tmp_path / "run", size // 2 - 2
+    cache = tmp_path / "cache"  # the eval below reads the statistics the run computed
     argv = ["run", "--space", "hf", "--benchmark", path, "--budget", "quick", "--evaluations",
-            "20", "--search-archs", n_search, "--heldout", "heldout", "--out", out, *TINY]
+            "20", "--search-archs", n_search, "--heldout", "heldout", "--out", out,
+            "--cache-dir", cache, *TINY]
     assert main([str(a) for a in argv]) == 0
     printed = capsys.readouterr().out
     summary = _report(out, "summary.json")
@@ -135,7 +137,7 @@ def test_run_eval_and_baselines_on_a_user_file(bench, size, tmp_path, capsys, mo
     assert "95% CI" in (out / "summary.md").read_text()
 
     argv = ["eval", "--space", "hf", "--benchmark", path, "--archs", "all", "--proxy",
-            "params", "--proxy", "gpt2-best", "--json", *TINY]
+            "params", "--proxy", "gpt2-best", "--json", "--cache-dir", cache, *TINY]
     assert main([str(a) for a in argv]) == 0
     report = json.loads(capsys.readouterr().out)
     assert report["missing"] == [failing]

@@ -233,8 +233,8 @@ def test_run_llama_reports_the_paper_proxy_beside_the_features(tmp_path):
     from lpzero_gp.workflows.run import run_search
 
     opts = RunOptions(space="llama", space_option=("model=tiny", "stand_in=12"), quiet=True,
-                      budget="quick", search_archs="6", heldout="heldout", batch_size=2,
-                      seq_len=16, out=str(tmp_path / "run"))
+                      budget="quick", evaluations=20, search_archs="6", heldout="heldout",
+                      batch_size=2, seq_len=16, out=str(tmp_path / "run"))
     summary = run_search(opts).data
     rows = summary["baselines_heldout"]
     assert {"params", "mlp_params", "adapter_params", "paper_llama"} <= set(rows)

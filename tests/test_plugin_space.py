@@ -33,14 +33,16 @@ def test_plugin_space_is_listed(tmp_path):
 
 
 def test_plugin_space_runs_eval_run_and_baselines(tmp_path):
+    cache = str(tmp_path / "cache")  # the run reads the statistics the eval computed
     proc = _cli("eval", "--space", "toy", "--proxy", "layers", "--proxy", "agg_sum(fro(W))",
-                "--quiet", cwd=tmp_path)
+                "--quiet", "--cache-dir", cache, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "layers: n=12" in proc.stdout and "agg_sum(fro(W)): n=12" in proc.stdout
 
     out = tmp_path / "run"
-    proc = _cli("run", "--space", "toy", "--budget", "quick", "--search-archs", "6",
-                "--heldout", "heldout", "--out", str(out), "--quiet", cwd=tmp_path)
+    proc = _cli("run", "--space", "toy", "--budget", "quick", "--evaluations", "20",
+                "--search-archs", "6", "--heldout", "heldout", "--out", str(out), "--quiet",
+                "--cache-dir", cache, cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["space"] == "toy" and summary["search"]["n"] == 6

@@ -1,6 +1,6 @@
 """Every core by default: the automatic worker count, and results identical to one worker's.
 
-The runs are tiny (6 search and 4 held-out FlexiBERT architectures at batch 2 x 16), so a pool
+The runs are tiny (4 search and 3 held-out FlexiBERT architectures at batch 2 x 16), so a pool
 would not pay for itself; the pool's start-up estimate is set to 0 to make the default use
 one, and the machine is made to show 2 cores, so the test means the same on any machine.
 """
@@ -22,7 +22,7 @@ from lpzero_gp.stats.extract import ExtractConfig, Extractor, extract_one
 from lpzero_gp.stats.store import stats_digest
 from lpzero_gp.workflows.options import EvalOptions, RunOptions
 
-RUN = ["run", "--search-archs", "6", "--heldout", "4", "--batch-size", "2", "--seq-len", "16",
+RUN = ["run", "--search-archs", "4", "--heldout", "3", "--batch-size", "2", "--seq-len", "16",
        "--population", "8", "--offspring", "8", "--evaluations", "16", "--quiet", "--no-cache"]
 #: The one results file that may differ between identical runs.
 VARYING = {"timing.json"}
