@@ -114,6 +114,17 @@ def _alive(pid: int) -> bool:
     return True
 
 
+#: How an exists error names the switch that replaces a folder when the caller does not say.
+FORCE = "force=True (--force)"
+
+
+def exists_error(out: str | Path, force: str = FORCE, appeared: bool = False) -> ResultsError:
+    """The one-line error for a results folder that exists (or ``appeared`` while writing);
+    ``force`` names the switch that replaces it as the caller's reader spells it."""
+    what = "appeared while this command ran" if appeared else "exists"
+    return ResultsError(f"results folder {out} {what} (use {force} to replace it)")
+
+
 def _plain(x):
     """JSON form of what json cannot write: NumPy scalars, tuples, else the text form."""
     import numpy as np
@@ -128,19 +139,20 @@ def _plain(x):
 class AtomicFolder:
     """Write into a temporary sibling folder; rename to ``out`` only when everything is written.
 
-    An existing ``out`` is replaced only with ``force``; a failure leaves nothing behind, and a
+    An existing ``out`` is replaced only with ``force`` (the error names it as ``force_name``,
+    the caller's spelling: ``force=True`` or ``--force``); a failure leaves nothing behind, and a
     process killed while writing leaves only a hidden ``.<name>.partial-<pid>-*`` folder, which
     the next write to the same ``out`` removes.
     """
 
-    def __init__(self, out: str | Path, force: bool = False):
+    def __init__(self, out: str | Path, force: bool = False, force_name: str = FORCE):
         self.out = Path(out)
         self.force = force
+        self.force_name = force_name
         if self.out.exists() and not self.out.is_dir():
             raise ResultsError(f"{self.out} exists and is not a folder")
         if self.out.exists() and not force:
-            raise ResultsError(f"results folder {self.out} exists (use --force / force=True to "
-                               "replace it)")
+            raise exists_error(self.out, force_name)
         self.tmp: Path | None = None
 
     def _prefix(self, kind: str) -> str:
@@ -184,8 +196,7 @@ class AtomicFolder:
             return
         if self.out.exists() and not self.force:  # written meanwhile by another command
             shutil.rmtree(self.tmp, ignore_errors=True)
-            raise ResultsError(f"results folder {self.out} appeared while this command ran "
-                               "(use --force / force=True to replace it)")
+            raise exists_error(self.out, self.force_name, appeared=True)
         try:
             self._replace()
         except OSError as exc:
@@ -253,6 +264,6 @@ def csv_cell(value: Any) -> Any:
     return "'" + value
 
 __all__ = [
-    "FORMULA_STARTS", "AtomicFolder", "atomic_bytes", "atomic_json", "atomic_text",
-    "atomic_write", "csv_cell",
+    "FORCE", "FORMULA_STARTS", "AtomicFolder", "atomic_bytes", "atomic_json", "atomic_text",
+    "atomic_write", "csv_cell", "exists_error",
 ]

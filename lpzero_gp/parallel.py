@@ -218,7 +218,8 @@ def dask_client(address: str):
         from dask.distributed import Client
         from distributed.deploy.subprocess import SubprocessCluster
     except ImportError:
-        raise ParallelError("--dask needs the optional extra: pip install 'lpzero-gp[dask]'") \
+        raise ParallelError("Dask (dask=..., --dask) needs the optional extra: pip install "
+                            "'lpzero-gp[dask]'") \
             from None
     if address == "local":
         # Scheduler and workers in subprocesses: an in-process scheduler would draw from the
@@ -253,7 +254,7 @@ def _host_port(address: str) -> tuple[str, int] | None:
     else:
         host, _, port = rest.rpartition(":") if rest.count(":") == 1 else (rest, "", "")
     if not host or (port and not port.isdigit()) or (port and not 0 < int(port) < 65536):
-        raise ParallelError(f"--dask {address!r}: give local or a scheduler address "
+        raise ParallelError(f"Dask address {address!r}: give local or a scheduler address "
                             "such as tcp://HOST:8786")
     return host, int(port) if port else DASK_PORT
 
@@ -301,7 +302,8 @@ def check_scheduler(address: str, timeout: float = HANDSHAKE_SECONDS) -> None:
         raise ParallelError(f"cannot reach Dask scheduler {address}: "
                             f"{exc.strerror or exc}") from None
     if problem:
-        raise ParallelError(f"--dask {address} does not answer as a Dask scheduler ({problem}); "
+        raise ParallelError(f"Dask address {address} does not answer as a Dask scheduler "
+                            f"({problem}); "
                             "give the address the scheduler prints (tcp://HOST:PORT) or local")
 
 
@@ -320,7 +322,8 @@ def _frames_problem(body: bytes, size: int) -> str | None:
 
 def _check_workers(workers: int) -> None:
     if isinstance(workers, bool) or not isinstance(workers, int) or not 1 <= workers <= 256:
-        raise OptionError(f"--workers {workers}: choose between 1 and 256")
+        raise OptionError(f"workers={workers!r} (--workers {workers}): choose between 1 and "
+                          "256")
 
 
 def _watch_parent(parent: int) -> None:

@@ -133,7 +133,7 @@ def test_rho_default_keeps_the_elitist_tournament(planted, pareto_state):
 
 
 def test_unknown_objective_is_refused():
-    with pytest.raises(ValueError, match="--objective"):
+    with pytest.raises(ValueError, match="^objective must be"):
         SearchConfig(objective="cost").validate()
 
 

@@ -12,13 +12,14 @@ from lpzero_gp.workflows.optionspec import COMMON
 
 
 @click.command("run")
-@o.options_of(RunOptions, *COMMON, "budget", "population", "offspring", "evaluations",
+@o.options_of(RunOptions, *COMMON, "combine", "budget", "population", "offspring", "evaluations",
               "n_unary", "shape", "max_height", "aggregation", "cxpb", "mutpb", "rps",
               "memo", "fitness", "objective", "search_archs", "heldout", "out", "force",
               "resume_dir", "keep_checkpoint")
 @o.as_json("Print the summary as JSON.")
 def run_command(as_json: bool, **kw: Any) -> None:
-    """Search a proxy on a benchmark space and score it on held-out architectures."""
+    """Search a proxy on a benchmark space and score it on held-out architectures; with
+    --space given several times, one proxy for all of those spaces (--combine)."""
     from lpzero_gp.cli.output import note, show
     from lpzero_gp.workflows.report import PROGRESS_KEY
     from lpzero_gp.workflows.run import run_search, search_config

@@ -149,8 +149,8 @@ def text_of(d: dict, fmt: str) -> str:
     if fmt == "json":
         return json.dumps(d, indent=2)
     if fmt in SYMBOLIC_FORMATS and not d["sympy"]:
-        raise ProxyError("SymPy cannot put this proxy in canonical form; use --literal, "
-                         "--format string or json")
+        raise ProxyError("SymPy cannot put this proxy in canonical form; use the literal "
+                         "form (literal=True, --literal) or the string or json format")
     return d["proxy" if fmt == "string" else fmt]
 
 

@@ -170,19 +170,106 @@ def bootstrap_ci(scores, truth, n: int = 1000, seed: int = 0, level: float = 0.9
     if invalid_reason(s):
         return {"rho": nan, "tau": nan}
     out = {}
-    for name, fn in (("rho", lambda a, b: stats.spearmanr(a, b).statistic),
-                     ("tau", lambda a, b: stats.kendalltau(a, b).statistic)):
+    # the statistics take every resample at once (SciPy's per-resample calls cost seconds);
+    # tau's pair matrices are bounded by resampling in batches
+    batch = {"rho": None, "tau": max(1, (1 << 22) // max(1, s.size * s.size))}
+    for name, fn in (("rho", spearman_rows), ("tau", kendall_rows)):
         # resamples of a few architectures are often constant, and the interval is then
         # (nan, nan): SciPy's and NumPy's warnings about it are expected, not news
         with warnings.catch_warnings(), np.errstate(divide="ignore", invalid="ignore"):
             warnings.simplefilter("ignore")
-            res = stats.bootstrap((s, t), fn, paired=True, vectorized=False, n_resamples=n,
-                                  confidence_level=level, method="BCa",
+            res = stats.bootstrap((s, t), fn, paired=True, vectorized=True, n_resamples=n,
+                                  confidence_level=level, method="BCa", batch=batch[name],
                                   **{bootstrap_rng_keyword(): np.random.default_rng(seed)})
         out[name] = (float(res.confidence_interval.low), float(res.confidence_interval.high))
     return out
 
+
+def spearman_rows(s, t, axis: int = -1) -> np.ndarray:
+    """Spearman rho (average ranks for ties) along ``axis`` of every row pair at once; nan
+    where a row is constant. The bootstrap's statistic (:func:`bootstrap_ci`)."""
+    rs = rankdata(np.moveaxis(np.asarray(s, dtype=np.float64), axis, -1))
+    rt = rankdata(np.moveaxis(np.asarray(t, dtype=np.float64), axis, -1))
+    rs = rs - rs.mean(-1, keepdims=True)
+    rt = rt - rt.mean(-1, keepdims=True)
+    den = np.sqrt((rs * rs).sum(-1) * (rt * rt).sum(-1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, (rs * rt).sum(-1) / np.where(den > 0, den, 1.0), np.nan)
+
+
+def kendall_rows(x, y, axis: int = -1) -> np.ndarray:
+    """Kendall's tau-b along ``axis`` of every row pair at once, with the integer counts and
+    final expression of :func:`kendall_tau_b`; nan where a row is constant."""
+    x = np.moveaxis(np.asarray(x, dtype=np.float64), axis, -1)
+    y = np.moveaxis(np.asarray(y, dtype=np.float64), axis, -1)
+    n = x.shape[-1]
+    dx = np.sign(x[..., :, None] - x[..., None, :]).astype(np.int8)
+    dy = np.sign(y[..., :, None] - y[..., None, :]).astype(np.int8)
+    con_minus_dis = (dx.astype(np.int64) * dy).sum((-2, -1)) // 2
+    tot = n * (n - 1) // 2
+    xtie = ((dx == 0).sum((-2, -1)) - n) // 2
+    ytie = ((dy == 0).sum((-2, -1)) - n) // 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tau = con_minus_dis / np.sqrt(tot - xtie) / np.sqrt(tot - ytie)
+    tau = np.clip(tau, -1.0, 1.0)
+    return np.where((xtie == tot) | (ytie == tot), np.nan, tau)
+
+#: ``run --combine`` choices: how the search rhos of one proxy on several spaces make its
+#: fitness.
+COMBINE = ("worst", "mean")
+
+
+def combine(values, how: str) -> float:
+    """One fitness of a proxy from its fitness on each of several spaces: the minimum
+    (``worst``) or the mean (``mean``) of the correlations. A proxy invalid or rejected on any
+    space (a fitness below -1) takes the lowest such fitness, so it is never preferred and
+    its sign never flips it (:func:`~lpzero_gp.search.loop.Search`)."""
+    values = [float(v) for v in values]
+    if min(values) < -1.0:
+        return min(values)
+    if how == "worst":
+        return min(values)
+    if how == "mean":
+        return float(np.mean(values))
+    raise ValueError(f"unknown combination {how!r}; choose {', '.join(COMBINE)}")
+
+
+class CombinedFitness:
+    """Callable ``proxy -> (fitness, tau)`` over several spaces: each space's scorer (a
+    :class:`~lpzero_gp.score.scoring.Scorer` on its own search split) and the two values
+    :func:`combine`-d. Picklable when the scorers are, so it runs in a process pool."""
+
+    def __init__(self, scorers: list, how: str):
+        if how not in COMBINE:
+            raise ValueError(f"unknown combination {how!r}; choose {', '.join(COMBINE)}")
+        self.scorers = list(scorers)
+        self.how = how
+
+    @property
+    def signed(self) -> bool:
+        """Whether the fitness flips with the proxy's sign (the mean does, the worst not)."""
+        return self.how == "mean"
+
+    def __call__(self, proxy) -> tuple[float, float]:
+        """(combined fitness, combined tau); tau is nan unless every scorer gives one."""
+        fits, taus = zip(*(s(proxy) for s in self.scorers), strict=True)
+        fit = combine(fits, self.how)
+        valid = fit >= -1.0 and all(np.isfinite(taus))
+        return fit, combine(taus, self.how) if valid else float("nan")
+
+    def rank(self, proxy, with_tau: bool = True) -> RankResult:
+        """The combined Spearman rho and Kendall tau of ``proxy`` (invalid when it is invalid
+        on any space)."""
+        results = [s.rank(proxy, with_tau=with_tau) for s in self.scorers]
+        bad = next((r for r in results if not r.valid), None)
+        if bad is not None:
+            return bad
+        return RankResult(combine([r.rho for r in results], self.how),
+                          combine([r.tau for r in results], self.how), True)
+
+
 __all__ = [
-    "INVALID_FITNESS", "RankResult", "bootstrap_ci", "bootstrap_rng_keyword", "invalid_reason",
-    "kendall_tau_b", "rank", "rankdata", "settle", "spearman",
+    "COMBINE", "CombinedFitness", "INVALID_FITNESS", "RankResult", "bootstrap_ci",
+    "bootstrap_rng_keyword", "combine", "invalid_reason", "kendall_tau_b", "rank", "rankdata",
+    "settle", "spearman",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from deap import base, creator, gp
@@ -23,15 +24,21 @@ if not hasattr(creator, "ProxyTree"):
 OBJECTIVES = ("rho", "pareto")
 
 
+def _field(name: str) -> str:
+    """An option as a Python caller names it: its field name."""
+    return name
+
+
 def loop_checks(population: int, offspring: int, cxpb: float, mutpb: float,
-                tournsize: int) -> list[tuple[bool, str]]:
+                tournsize: int, spell: Callable[[str], str] = _field) -> list[tuple[bool, str]]:
     """(ok, problem) of the knobs every (mu + lambda) search of the package shares, named the
-    same everywhere: the proxy search here and the sub-network search."""
+    same everywhere: the proxy search here and the sub-network search. ``spell`` names an
+    option as the reader wrote it (the command line passes one giving its flags)."""
     return [
-        (population >= 2, "--population must be at least 2"),
-        (offspring >= 1, "--offspring must be at least 1"),
+        (population >= 2, f"{spell('population')} must be at least 2"),
+        (offspring >= 1, f"{spell('offspring')} must be at least 1"),
         (0 <= cxpb <= 1 and 0 <= mutpb <= 1 and cxpb + mutpb <= 1,
-         "--cxpb and --mutpb must be in [0, 1] and sum to at most 1"),
+         f"{spell('cxpb')} and {spell('mutpb')} must be in [0, 1] and sum to at most 1"),
         (tournsize >= 1, "tournament size must be at least 1"),
     ]
 
@@ -79,18 +86,20 @@ class SearchConfig:
         return (f"population {self.population}, offspring {self.offspring}, evaluations "
                 f"{self.evaluations:,} ({gens} generation{'' if gens == 1 else 's'})")
 
-    def validate(self) -> None:
-        """Raise ValueError with one line for an absurd setting."""
+    def validate(self, spell: Callable[[str], str] = _field) -> None:
+        """Raise ValueError with one line for an absurd setting, naming the option with
+        ``spell`` (default: its field name; the workflows pass the command line's flags)."""
         checks = [
-            *loop_checks(self.population, self.offspring, self.cxpb, self.mutpb, self.tournsize),
-            (self.evaluations >= 1, "--evaluations must be at least 1"),
-            (1 <= self.n_unary <= 10, "--n-unary must be between 1 and 10"),
-            (self.shape in ("lpzero", "deep"), "--shape must be 'lpzero' or 'deep'"),
-            (3 <= self.max_height <= 30, "--max-height must be between 3 and 30"),
+            *loop_checks(self.population, self.offspring, self.cxpb, self.mutpb, self.tournsize,
+                         spell),
+            (self.evaluations >= 1, f"{spell('evaluations')} must be at least 1"),
+            (1 <= self.n_unary <= 10, f"{spell('n_unary')} must be between 1 and 10"),
+            (self.shape in ("lpzero", "deep"), f"{spell('shape')} must be 'lpzero' or 'deep'"),
+            (3 <= self.max_height <= 30, f"{spell('max_height')} must be between 3 and 30"),
             (0 <= self.elite <= self.population, "elite must be between 0 and population"),
             (bool(self.aggregations) and set(self.aggregations) <= {"agg_mean", "agg_sum"},
-             "--aggregation must be mean, sum or both"),
-            (self.objective in OBJECTIVES, "--objective must be 'rho' or 'pareto'"),
+             f"{spell('aggregation')} must be mean, sum or both"),
+            (self.objective in OBJECTIVES, f"{spell('objective')} must be 'rho' or 'pareto'"),
         ]
         for ok, msg in checks:
             if not ok:

@@ -71,7 +71,7 @@ def resolve(cache_dir: str | Path | None = None, no_cache: bool = False) -> Path
     if no_cache:
         return None
     if cache_dir:
-        return _resolved(cache_dir, "--cache-dir")
+        return _resolved(cache_dir, "cache_dir, --cache-dir")
     if _env_off():
         return None
     env = os.environ.get(ENV_DIR, "").strip()

@@ -13,7 +13,7 @@ OFFLINE_VARIABLES = ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE")
 HUB_PROBE_SECONDS = 3.0
 #: What to do when a hub tokenizer cannot be had, in one clause.
 LOCAL_HINT = ("give a local tokenizer directory (written by save_pretrained) or a .gguf file, "
-               "or leave --tokenizer out for the shipped one")
+               "or give no tokenizer for the shipped one")
 
 
 def offline_variable() -> str | None:

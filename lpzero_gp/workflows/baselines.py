@@ -31,7 +31,7 @@ from lpzero_gp.spaces.base import Space
 from lpzero_gp.stats.extract import ExtractConfig
 from lpzero_gp.versions import versions
 from lpzero_gp.workflows.options import BaselineOptions, Report
-from lpzero_gp.workflows.optionspec import STAT_BUDGET
+from lpzero_gp.workflows.optionspec import STAT_BUDGET, spelled
 from lpzero_gp.workflows.report import fmt, markdown_table
 from lpzero_gp.workflows.splits import pick
 
@@ -107,11 +107,13 @@ def _tree_rows(loaded, records, keys: list[str]) -> list[dict]:
 def _check_options(opts: BaselineOptions) -> None:
     """OptionError for an option that cannot apply, before any work."""
     if not opts.trees and opts.stat_budget != STAT_BUDGET.default:
-        raise OptionError("--stat-budget sets the statistics of --trees only; give --trees "
-                          "or leave --stat-budget out")
+        raise OptionError(f"{spelled('stat_budget')} sets the statistics of "
+                          f"{spelled('trees')} only; give {spelled('trees', True)} or leave "
+                          f"{spelled('stat_budget')} out")
     if opts.stats != "real":
-        raise OptionError("--stats null is a control for proxies over statistics (run, eval, "
-                          "ablate); the hand-crafted baselines read the models themselves")
+        raise OptionError(f"{spelled('stats', 'null')} is a control for proxies over "
+                          "statistics (run, eval, ablate); the hand-crafted baselines read the "
+                          "models themselves")
 
 
 def _score(loaded, records: list, cfg: ExtractConfig, keys: list[str],
@@ -155,7 +157,7 @@ def run_baselines(opts: BaselineOptions) -> Report:
     loaded = load(ctx, default_batch=space.baselines.batch)
     bs, sl = (int(n) for n in loaded.batch["input_ids"].shape)
     out = Path(opts.out or f"runs/baselines-{loaded.space.name}-{loaded.variant}")
-    folder = AtomicFolder(out, opts.force)  # fails early if it exists
+    folder = AtomicFolder(out, opts.force, spelled("force", True))  # fails early if it exists
     records = pick(loaded.records, opts.archs, loaded.space, loaded.packaged, ctx.seed,
                    "--archs")
     cfg = loaded.extractor.cfg

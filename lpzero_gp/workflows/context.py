@@ -29,6 +29,7 @@ from lpzero_gp.stats.calibration import load_text, space_batch, space_batch_info
 from lpzero_gp.stats.extract import ExtractConfig, Extractor
 from lpzero_gp.stats.store import Dataset
 from lpzero_gp.workflows.options import Context, Notify
+from lpzero_gp.workflows.optionspec import spelled
 
 #: Above this many models to build, a command first says how many and about how long.
 ANNOUNCE_ABOVE = 30
@@ -122,9 +123,9 @@ def _batch_shape(ctx: Context, space: Space, records: list[Record] | None,
     if ctx.seq_len is None:
         seq_len = default[1] if limit is None else min(default[1], limit)
     elif limit is not None and ctx.seq_len > limit:
-        raise OptionError(f"--seq-len {ctx.seq_len} is longer than the {limit} tokens the "
-                          f"models of this {space.name} benchmark accept; give --seq-len "
-                          f"{limit} or less")
+        raise OptionError(f"{spelled('seq_len', ctx.seq_len)} is longer than the {limit} "
+                          f"tokens the models of this {space.name} benchmark accept; give "
+                          f"{spelled('seq_len', limit)} or less")
     else:
         seq_len = ctx.seq_len
     return default[0] if ctx.batch_size is None else ctx.batch_size, seq_len
@@ -142,7 +143,8 @@ def _stand_in(space: Space, seed: int, batch: dict, progress: bool) -> list[Reco
     records = space.stand_in_records(seed, batch, progress=bar)
     bar.close()
     if not records:
-        raise SpaceError(f"space {space.name!r} ships no benchmark: give --benchmark FILE")
+        raise SpaceError(f"space {space.name!r} ships no benchmark: give "
+                         f"{spelled('benchmark', 'FILE')}")
     return records
 
 
@@ -322,6 +324,16 @@ def search(loaded: Loaded, ctx: Context, cfg: SearchConfig, search_records: list
     search architectures (:class:`~lpzero_gp.score.scoring.Scorer` with a null dataset); it
     is plain rho on the null control itself.
     """
+    scorer, ds, recs = search_scorer(loaded, cfg, search_records, fitness)
+    s, state, secs = run_scorer(ctx, cfg, scorer, available_inputs(ds), checkpoint_dir, resume,
+                                checkpoint_key)
+    return s, state, recs, secs
+
+
+def search_scorer(loaded: Loaded, cfg: SearchConfig, search_records: list[Record],
+                  fitness: str = "rho") -> tuple[Scorer, Dataset, list[Record]]:
+    """The search fitness of one space: (scorer, dataset, records with statistics) of
+    ``search_records`` (``fitness`` as for :func:`search`)."""
     ds, truth, recs = dataset_for(loaded, search_records, "search statistics")
     null = explain = None
     if fitness == "beyond-shape" and loaded.stats_kind == "real":
@@ -333,10 +345,20 @@ def search(loaded: Loaded, ctx: Context, cfg: SearchConfig, search_records: list
         explain = partial(config_rho, features=[loaded.space.features(r, loaded.variant)
                                                 for r in recs])
     scorer = Scorer(ds, truth, memoize=cfg.memoize, with_tau=False, null=null, explain=explain)
+    return scorer, ds, recs
+
+
+def run_scorer(ctx: Context, cfg: SearchConfig, scorer, available: tuple[str, ...],
+               checkpoint_dir: Path | None = None, resume: bool = False,
+               checkpoint_key: str = "", signed: bool = True):
+    """The GP search of ``scorer`` (``proxy -> (fitness, tau)``, with ``rank``) over proxies of
+    the ``available`` inputs, checkpointed; returns (search, final state, seconds).
+    ``signed``: as :class:`~lpzero_gp.search.loop.Search` takes it."""
     from lpzero_gp.parallel import fitness_mapper
 
     score_fn, mapper = fitness_mapper(scorer, ctx.workers, ctx.dask)
-    s = Search(search_pset(cfg), score_fn, cfg, available=available_inputs(ds), mapper=mapper)
+    s = Search(search_pset(cfg), score_fn, cfg, available=available, mapper=mapper,
+               signed=signed)
     s.checkpoint_key = checkpoint_key
     state = None
     if resume and checkpoint_dir is not None:
@@ -364,7 +386,7 @@ def search(loaded: Loaded, ctx: Context, cfg: SearchConfig, search_records: list
     bar.close()
     for ind in state.hof:  # Kendall tau is only needed for what is reported
         ind.tau = scorer.rank(str(ind)).tau
-    return s, state, recs, time.perf_counter() - t0
+    return s, state, time.perf_counter() - t0
 
 
 def search_pset(cfg: SearchConfig):
@@ -392,5 +414,5 @@ def best_proxy(state) -> tuple[str, float, float]:
 __all__ = [
     "ANNOUNCE_ABOVE", "Loaded", "ROUGH_SECONDS", "announce", "available_inputs", "best_proxy",
     "build_notice", "calibration_batch", "dataset_for", "evaluate_proxy", "feature_ranks", "load",
-    "search", "search_pset",
+    "run_scorer", "search", "search_pset", "search_scorer",
 ]

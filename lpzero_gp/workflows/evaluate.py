@@ -21,6 +21,7 @@ from typing import Any
 
 from lpzero_gp.errors import OptionError
 from lpzero_gp.workflows.options import EvalOptions, Notify, Report
+from lpzero_gp.workflows.optionspec import spelled
 from lpzero_gp.workflows.report import (
     ci_text,
     controlled_names,
@@ -72,10 +73,11 @@ def evaluate(opts: EvalOptions, notify: Notify | None = None) -> Report:
     from lpzero_gp.workflows.splits import pick
 
     if opts.compare and len(opts.proxies) < 2:
-        raise OptionError("--compare needs at least two --proxy values (the first is compared "
-                          "with each other one)")
+        raise OptionError(f"{spelled('compare', True)} needs at least two "
+                          f"{spelled('proxies')} (the first is compared with each other one)")
     # an existing folder is refused (without --force) before any work
-    folder = AtomicFolder(opts.out, force=opts.force) if opts.out else None
+    folder = AtomicFolder(opts.out, force=opts.force,
+                          force_name=spelled("force", True)) if opts.out else None
     ctx = opts.context()
     loaded = load(ctx)
     loaded.notify = notify

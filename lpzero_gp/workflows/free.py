@@ -96,16 +96,20 @@ def verdict(label: str, entries: list[dict], alpha: float = 0.05) -> str:
 def free_for(loaded, seed: int, recs: list):
     """The free rows (best feature, config formula) chosen on the space's search split with
     the default budget, and a note when the evaluated architectures include that split."""
-    from lpzero_gp.errors import LpzeroError
+    from lpzero_gp.errors import LpzeroError, OptionError
     from lpzero_gp.workflows.options import BUDGETS
-    from lpzero_gp.workflows.splits import pick
+    from lpzero_gp.workflows.splits import MIN_ARCHS, pick
 
     try:
         search = pick(loaded.records, "search", loaded.space, loaded.packaged, seed,
                       "--search-archs")
         pop, off, evals = BUDGETS["default"]
         free = free_rows(loaded, search, pop, off, -(-evals // off), seed)
-    except LpzeroError as exc:  # a benchmark too small for a search split, no varying feature
+    except OptionError:  # no option of this command changes the search split: say what it is
+        return None, (f"no config formula: the search split of this {len(loaded.records)}-"
+                      f"record benchmark holds fewer than the {MIN_ARCHS} architectures it is "
+                      "searched on")
+    except LpzeroError as exc:  # no varying feature
         return None, f"no config formula: {exc}"
     shared = len({r.id for r in search} & {r.id for r in recs})
     note = (f"the config formula was searched on {shared} of these architectures (the search "

@@ -249,8 +249,15 @@ class RunOptions(CommonOptions):
     ``budget`` preset's numbers (:data:`BUDGETS`, :func:`resolve_budget`).
     ``resume_dir`` continues an interrupted run (its results or checkpoint folder);
     ``checkpoint_dir`` is the checkpoint folder found from it (filled by ``merge_resume``).
+    ``space`` is one space's name, or a list of several distinct ones: one proxy searched for
+    all of them, its fitness their search rhos ``combine``-d; ``variant``, ``benchmark``,
+    ``tokenizer`` and ``space_options`` then belong to the first space (:meth:`contexts`).
     """
 
+    #: One space (its name), or several (a tuple of distinct names).
+    space: str | tuple[str, ...] = from_spec(RUN_SPECS["space"])
+    #: With several spaces: ``worst`` (minimum) or ``mean`` of the per-space search rhos.
+    combine: str = from_spec(RUN_SPECS["combine"])
     budget: str = from_spec(RUN_SPECS["budget"])
     population: int | None = from_spec(RUN_SPECS["population"])
     offspring: int | None = from_spec(RUN_SPECS["offspring"])
@@ -278,6 +285,30 @@ class RunOptions(CommonOptions):
     resume_dir: str | None = from_spec(RUN_SPECS["resume_dir"])
     keep_checkpoint: bool = from_spec(RUN_SPECS["keep_checkpoint"])
     checkpoint_dir: str | None = None
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if isinstance(self.space, str):
+            if self.combine != RUN_SPECS["combine"].default:
+                raise OptionError(f"{spelled('combine', self.combine)} combines several "
+                                  f"spaces; give {spelled('space')} two or more times")
+        elif self.objective == "pareto":
+            raise OptionError(f"{spelled('objective', 'pareto')} searches one space; give one "
+                              f"{spelled('space')}")
+
+    @property
+    def spaces(self) -> tuple[str, ...]:
+        """The names of the spaces searched (one or several)."""
+        return (self.space,) if isinstance(self.space, str) else tuple(self.space)
+
+    def contexts(self) -> list[Context]:
+        """One workflow context per space: the first space takes ``variant``, ``benchmark``,
+        ``tokenizer`` and ``space_options``, every other one its defaults; the other options
+        are shared (checked once, as :meth:`context` checks them)."""
+        shared = {f.name: getattr(self, f.name) for f in fields(CommonOptions)}
+        own = {"variant": None, "benchmark": None, "tokenizer": None, "space_options": {}}
+        return [CommonOptions(**{**shared, "space": name, **(own if i else {})}).context()
+                for i, name in enumerate(self.spaces)]
 
 
 @takes_former_names

@@ -94,19 +94,20 @@ def _field_name(name: str) -> str:
 def spelled(name: str, value: Any = _UNSET, quote: bool = False) -> str:
     """Option ``name`` (a field name or a flag), with ``value`` when given, as the reader of an
     error wrote it: ``--search-archs 2`` on the command line (``quote``: the value's repr),
-    ``search_archs=2`` in Python (a count's text shown as the int it may have been, and ``N``,
-    standing for any number, as it is)."""
+    ``search_archs=2`` in Python (a count's text shown as the int it may have been, and the
+    placeholders ``N`` and ``FILE`` as they are); a switch turned on (``True``) is its flag
+    alone."""
     name = _field_name(name)
     if _CLI_SPELLING.get():
         flag = _FLAGS.get(name, "--" + name.replace("_", "-"))
-        if value is _UNSET:
+        if value is _UNSET or (value is True and not flag.startswith("--no-")):  # a switch
             return flag
         return f"{flag} {value!r}" if quote else f"{flag} {value}"
     if value is _UNSET:
         return name
     if isinstance(value, str) and value.isdigit():
         return f"{name}={int(value)}"
-    return f"{name}=N" if value == "N" else f"{name}={value!r}"
+    return f"{name}={value}" if value in ("N", "FILE") else f"{name}={value!r}"
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,8 @@ class Spec:
 
     ``kind`` is ``int``, ``float``, ``str``, ``bool`` (a flag) or ``dict`` (a mapping of
     names to JSON values, given on the command line as repeated ``KEY=VALUE`` items, values
-    read as JSON when they parse). ``multiple``: repeatable, a tuple; ``sep``: one value holding
+    read as JSON when they parse). ``multiple``: repeatable, a tuple (``several``: one value
+    is kept as that value, several as a tuple of distinct values); ``sep``: one value holding
     a ``sep``-separated list, a tuple (``item`` turns each text item into its canonical form
     first; ``unique`` drops repeats); a list value may be any list, tuple or other iterable.
     ``count``: a name of :data:`ARCH_CHOICES` or a number N, kept as text. ``path``: ``file``,
@@ -137,6 +139,7 @@ class Spec:
     high: int | float | None = None
     choices: tuple[str, ...] = ()
     multiple: bool = False
+    several: bool = False
     sep: str = ""
     item: Callable[[str], str] | None = None
     unique: bool = False
@@ -167,6 +170,8 @@ class Spec:
 
     def shown_default(self) -> str | None:
         """The default as ``--help`` shows it, or None when none is shown."""
+        if self.several and isinstance(self.default, str):
+            return self.default
         if self.kind in (bool, dict) or self.multiple or self.default in (None, False, ()):
             return None
         if self.sep:
@@ -178,6 +183,8 @@ class Spec:
         no item of a mapping, else the default."""
         if self.sep:
             return self.shown_default()
+        if self.several and isinstance(self.default, str):
+            return (self.default,)
         return () if self.kind is dict else self.default
 
     def field_default(self) -> Any:
@@ -208,8 +215,10 @@ class Spec:
             values = tuple(self._one(v) for v in self._items(value))
             if self.unique:
                 values = tuple(dict.fromkeys(values))
-            if self.sep and not values:
+            if (self.sep or self.several) and not values:
                 raise ValueError("give at least one value")
+            if self.several:
+                return _several(values)
             return values
         return self._one(value)
 
@@ -265,6 +274,15 @@ class Spec:
             high = "" if self.high is None else f" to {self.high:,}"
             raise ValueError(f"{value!r} is not {what}{low}{high}")
         return value
+
+
+def _several(values: tuple[Any, ...]) -> Any:
+    """The value of a ``several`` option: its one value, or the tuple of several distinct
+    ones (ValueError naming a value given twice)."""
+    twice = next((v for i, v in enumerate(values) if v in values[:i]), None)
+    if twice is not None:
+        raise ValueError(f"{twice} is given twice")
+    return values[0] if len(values) == 1 else values
 
 
 def _integer(value: Any) -> int:
@@ -487,11 +505,8 @@ EVALUATIONS = Spec("evaluations", int, None, low=1, high=10**6)
 N_UNARY = Spec("n_unary", int, 2, low=1, high=10)
 AGGREGATION = Spec("aggregation", str, "both", choices=tuple(AGG))
 
-#: How architectures are chosen, after each command's own text for --search-archs.
-SEARCH_ARCHS_HELP = ("Packaged benchmarks have fixed splits; a --benchmark file is split "
-                     "10/10/80 % from its own ids (at least 2 each), so for fewer than 30 "
-                     "records give a number N (at least 3).")
-#: How ``run`` splits a user file too small for 10/10/80 % (workflows/splits.py, ``choose``).
+#: How ``run`` and ``ablate`` split a user file too small for 10/10/80 % (workflows/splits.py,
+#: ``choose``).
 SMALL_FILE_HELP = ("Packaged benchmarks have fixed splits; a --benchmark file is split "
                    "10/10/80 % from its own ids (at least 2 each). A file of fewer than 30 "
                    "records, too small for those, searches half of its records and holds out "
@@ -510,7 +525,21 @@ ARCHS = Spec("archs", str, "all", count=True)
 
 # -- run --------------------------------------------------------------------------------------
 
+#: ``run --combine`` choices (:data:`lpzero_gp.score.fitness.COMBINE`).
+COMBINE = ("worst", "mean")
+
 RUN_SPECS = {s.name: s for s in (
+    SPACE.but(multiple=True, several=True,
+              help="Search space: flexibert, gpt2, hf, llama or an installed plugin space "
+                   "(lpzero-gp spaces lists them). Repeat it to search one proxy for several "
+                   "spaces (--combine): each space searches and holds out its own split, and "
+                   "--variant, --benchmark, --tokenizer and --space-option apply to the first "
+                   "--space only (the others take their defaults); the other options apply "
+                   "to every space."),
+    Spec("combine", str, "worst", choices=COMBINE,
+         help="With several --space: a proxy's search fitness is the worst (minimum) or the "
+              "mean of its search-split Spearman rho on each space; a proxy invalid or "
+              "rejected on any space is invalid. mean needs several spaces."),
     budget(BUDGETS, "evaluations count offspring: the initial population is evaluated on "
            "top; default is the paper's budget",
            "when the run starts (unless --quiet)", BUDGET_ALIASES),
@@ -595,7 +624,7 @@ ABLATE_SPECS = {s.name: s for s in (
          help="Unary ops per branch compared by the n_unary experiment."),
     AGGREGATION.but(help="Aggregation over blocks."),
     SEARCH_ARCHS.but(help="Search architectures: a stored split name or a number N. "
-                          + SEARCH_ARCHS_HELP),
+                          + SMALL_FILE_HELP),
     HELDOUT.but(help="Architectures the best proxies are scored on: validation, test, heldout "
                      f"(all not searched), N. {HELDOUT_HELP}"),
     out("runs/ablate-<space>-<variant>"),
@@ -697,7 +726,8 @@ EXPORT_LITERAL = Spec("literal", bool, False,
 
 __all__ = [
     "ABLATE_BUDGETS", "ABLATE_SPECS", "AGG", "ARCH_CHOICES", "BASELINE_SPECS", "BATCH_ALIAS",
-    "BUDGETS", "BUDGET_ALIASES", "COMMON", "DEFAULT_EVALUATIONS", "EVAL_SPECS", "EXPERIMENTS",
+    "BUDGETS", "BUDGET_ALIASES", "COMBINE", "COMMON", "DEFAULT_EVALUATIONS", "EVAL_SPECS",
+    "EXPERIMENTS",
     "FITNESS", "MAX_BATCH_TOKENS", "MAX_SEED", "PAPER_EVALUATIONS", "RUN_SPECS", "STATS",
     "SUBNET_SPECS", "Spec", "budget", "check_fields", "cli_spelling", "current_names",
     "from_spec", "out", "presets_text", "specs_of", "spelled",

@@ -19,14 +19,15 @@ import math
 import os
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
 import numpy as np
 
 from lpzero_gp import __version__
-from lpzero_gp.atomic import AtomicFolder, atomic_text
+from lpzero_gp.atomic import AtomicFolder, atomic_text, exists_error
 from lpzero_gp.errors import CheckpointError, OptionError, ResultsError
 from lpzero_gp.jsonfile import read_json
 from lpzero_gp.lock import FolderLock
@@ -107,7 +108,7 @@ def search_config(opts: RunOptions) -> SearchConfig:
         max_height=opts.max_height, aggregations=AGG[opts.aggregation],
         rps=opts.rps, memoize=opts.memo, objective=opts.objective)
     try:
-        cfg.validate()
+        cfg.validate(spelled)
     except ValueError as exc:
         raise OptionError(str(exc)) from None
     return cfg
@@ -118,9 +119,12 @@ def search_config(opts: RunOptions) -> SearchConfig:
 
 def default_out(opts: RunOptions) -> Path:
     """``runs/<space>-<variant>-s<seed>`` when no results folder is given, with the variant the
-    run uses (the space's default variant when none is given, e.g. ``flexibert-as-trained``)."""
+    run uses (the space's default variant when none is given, e.g. ``flexibert-as-trained``);
+    ``runs/<space>+<space>...-s<seed>`` for several spaces."""
     from lpzero_gp.spaces import get_space
 
+    if not isinstance(opts.space, str):
+        return Path(f"runs/{'+'.join(opts.space)}-s{opts.seed}")
     variant = opts.variant or get_space(opts.space, **opts.space_options).default_variant
     return Path(f"runs/{opts.space}-{variant}-s{opts.seed}")
 
@@ -209,6 +213,8 @@ def merge_resume(opts: RunOptions, explicit: Iterable[str]) -> RunOptions:
             raise CheckpointError(f"the checkpoint in {ckpt} does not record {_option(name)} "
                              "(written by an older lpzero-gp?); start a new run")
         value = getattr(given, name)
+        if isinstance(stored[name], list):  # several spaces: a tuple, stored as a list
+            stored[name] = tuple(stored[name])
         if name in explicit and value != stored[name]:
             was = "default" if stored[name] is None else stored[name]
             raise CheckpointError(f"{_option(name)} {value} differs from the checkpoint's "
@@ -256,13 +262,11 @@ def _target(opts: RunOptions, cfg: SearchConfig) -> _Target:
         # the interrupted run's own results folder may be replaced; any other needs --force
         replace_ = opts.force or out.resolve() == Path(read_run_file(ckpt)["out"])
         if out.exists() and not replace_:
-            raise ResultsError(f"results folder {out} exists (use --force / force=True to "
-                               "replace it)")
+            raise exists_error(out, spelled("force", True))
         return _Target(out, ckpt, replace_, generation, resuming=True)
     ckpt = checkpoint_dir_for(out)
     if out.exists() and not opts.force:
-        raise ResultsError(f"results folder {out} exists (use --force / force=True to replace "
-                           "it)")
+        raise exists_error(out, spelled("force", True))
     if ((ckpt / CHECKPOINT).is_file() or (ckpt / RUN_FILE).is_file()) and not opts.force:
         raise CheckpointError(f"an interrupted run left a checkpoint in {ckpt}: continue it with "
                               f"--resume {out} (resume_dir={str(out)!r}), or start over with "
@@ -287,9 +291,9 @@ def _check_fingerprint(ckpt: Path, stored: dict, now: dict) -> None:
                              "the benchmark file, calibration text or tokenizer changed?)")
 
 
-def _settings(opts: RunOptions, loaded) -> dict:
+def _settings(opts: RunOptions, variant: str) -> dict:
     settings = {name: getattr(opts, name) for name in result_options()}
-    settings["variant"] = loaded.variant
+    settings["variant"] = variant
     return settings
 
 
@@ -420,9 +424,11 @@ def _control_features(loaded: Loaded, records: list) -> tuple[tuple, tuple]:
     return out[0], out[1]
 
 
-def _open_checkpoints(target: _Target, opts: RunOptions, cfg: SearchConfig, loaded,
-                      fingerprint: dict, note: Notify) -> str:
-    """Check a resumed run's data against its checkpoint, or start a fresh checkpoint folder.
+def _open_checkpoints(target: _Target, opts: RunOptions, cfg: SearchConfig,
+                      variant: str, fingerprint: dict, note: Notify) -> str:
+    """Check a resumed run's data against its checkpoint, or start a fresh checkpoint folder
+    (``variant``: the variant used; of the first space in a run over several, the one the
+    ``variant`` option sets).
 
     Returns the key every checkpoint of the run carries (:func:`checkpoint_key`).
     """
@@ -438,7 +444,7 @@ def _open_checkpoints(target: _Target, opts: RunOptions, cfg: SearchConfig, load
                  f"(checkpoint {ckpt})")
         return checkpoint_key(run_file)
     run_file = {"format": RUN_FILE_FORMAT, "version": __version__, "out": str(out.resolve()),
-                "settings": _settings(opts, loaded),
+                "settings": _settings(opts, variant),
                 "runtime": {k: getattr(opts, k) for k in RUNTIME_OPTIONS},
                 "fingerprint": fingerprint}
     _start_checkpoints(ckpt, run_file)
@@ -449,17 +455,26 @@ def _open_checkpoints(target: _Target, opts: RunOptions, cfg: SearchConfig, load
 def _search(loaded, ctx: Context, cfg: SearchConfig, search_recs: list, target: _Target,
             key: str, note: Notify, fitness: str):
     """The search, checkpointed; a failed run keeps its last checkpoint (or none at all)."""
-    try:
+    with kept_on_failure(target, loaded.extractor.cache, note):
         return search(loaded, ctx, cfg, search_recs, target.ckpt,
                       resume=target.resumed_from is not None,
                       checkpoint_key=key, fitness=fitness)
+
+
+@contextmanager
+def kept_on_failure(target: _Target, cache: Path | None, note: Notify) -> Iterator[None]:
+    """Around a run's search: when it fails, the checkpoint folder is removed unless it holds
+    something worth resuming (a checkpoint, extracted statistics, or an interrupt), which
+    ``note`` names (``cache``: the extractor's configuration folder)."""
+    try:
+        yield
     except BaseException as exc:
         kept = (target.ckpt / CHECKPOINT).is_file() or isinstance(exc, KeyboardInterrupt) \
             or any((target.ckpt / STATS_FOLDER).glob("*/*.safetensors"))
         if not kept:  # nothing worth resuming: a user error before any work was kept
             shutil.rmtree(target.ckpt, ignore_errors=True)
         else:
-            note(_kept_line(target.ckpt, loaded.extractor.cache, target.out))
+            note(_kept_line(target.ckpt, cache, target.out))
         raise
 
 
@@ -506,6 +521,13 @@ def run_search(opts: RunOptions, explicit: Iterable[str] | None = None,
     opts = normalise_paths(opts)
     if opts.resume_dir and not opts.checkpoint_dir:
         opts = merge_resume(opts, changed_options(opts) if explicit is None else explicit)
+    if not isinstance(opts.space, str):  # one proxy for several spaces
+        from lpzero_gp.workflows.multispace import run_spaces
+
+        contexts = opts.contexts()
+        cfg = search_config(opts)
+        with FolderLock(Path(opts.out) if opts.out else default_out(opts)):
+            return run_spaces(opts, contexts, cfg, _target(opts, cfg), note, t_start)
     ctx = opts.context()
     cfg = search_config(opts)
     with FolderLock(Path(opts.out) if opts.out else default_out(opts)):
@@ -521,7 +543,7 @@ def _run_locked(opts: RunOptions, ctx: Context, cfg: SearchConfig, target: _Targ
     loaded = load(ctx)
     loaded.notify = note  # before many models are built: how many, and about how long
     search_recs, held_recs, choice = _records(loaded, opts, ctx.seed)
-    key = _open_checkpoints(target, opts, cfg, loaded,
+    key = _open_checkpoints(target, opts, cfg, loaded.variant,
                             _fingerprint(loaded, search_recs, held_recs), note)
     built_before = loaded.extractor.loaded
     s, state, recs, secs = _search(loaded, ctx, cfg, search_recs, target, key, note,
@@ -619,7 +641,7 @@ def _write(out, force, summary, state, held, cfg, context, loaded, meta, timing,
            free_names: list[str]) -> None:
     """The results folder; everything but timing.json is identical for identical runs (and
     front.csv's seconds, where statistics are extracted again rather than read back)."""
-    with AtomicFolder(out, force=force) as rf:
+    with AtomicFolder(out, force=force, force_name=spelled("force", True)) as rf:
         rf.json("config.json", {"search": asdict(cfg), "context": context,
                                 "calibration": loaded.info, "versions": meta})
         rf.csv("log.csv", [dict(r) for r in state.logbook])

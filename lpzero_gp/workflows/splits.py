@@ -191,7 +191,8 @@ def choose(records: list[Record], search_archs: str, heldout: str, space: Space,
     if own and n < 2 * MIN_ARCHS:
         raise OptionError(f"this {n}-record benchmark is too small for a run: searching needs "
                           f"{MIN_ARCHS} architectures and holding out {MIN_ARCHS} more (a rank "
-                          "correlation needs 3 each); give a larger benchmark file")
+                          "correlation needs 3 each); give a larger benchmark file, or score "
+                          "proxies on all of its architectures with eval (3 are enough)")
     chosen: list[str] = []
     reasons: list[str] = []
     if own and search_archs == SEARCH_ARCHS.default:

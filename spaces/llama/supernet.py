@@ -68,7 +68,7 @@ def resolve_device(name: str) -> torch.device:
     except RuntimeError:
         raise SpaceError(f"unknown device {name!r} (use cpu, cuda or cuda:N)") from None
     if device.type == "cuda" and not torch.cuda.is_available():
-        raise SpaceError("--device cuda was asked for but CUDA is not available")
+        raise SpaceError(f"device {name!r} was asked for but CUDA is not available")
     return device
 
 
@@ -121,7 +121,7 @@ def _load_adapter(base: nn.Module, path: Path, r_max: int | None) -> tuple[nn.Mo
     if missing:
         raise SpaceError(f"the adapter lacks LoNAS targets: {', '.join(sorted(missing))}")
     if r_max is not None and r_max != lcfg.r:
-        raise SpaceError(f"--lora-r {r_max} differs from the adapter's rank {lcfg.r}")
+        raise SpaceError(f"space option lora_r={r_max} differs from the adapter's rank {lcfg.r}")
     return peft_model, lcfg
 
 

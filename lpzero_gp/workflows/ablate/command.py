@@ -5,8 +5,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from lpzero_gp.atomic import AtomicFolder
-from lpzero_gp.errors import ResultsError
+from lpzero_gp.atomic import AtomicFolder, exists_error
 from lpzero_gp.versions import versions
 from lpzero_gp.workflows.ablate.config import budget_of, config_from_options
 from lpzero_gp.workflows.ablate.markdown import ablation_lines, markdown
@@ -14,12 +13,13 @@ from lpzero_gp.workflows.ablate.plots import plot_rps, plot_sweep
 from lpzero_gp.workflows.ablate.runs import AblationData
 from lpzero_gp.workflows.ablate.summary import run_ablation
 from lpzero_gp.workflows.options import AblateOptions, Report
-from lpzero_gp.workflows.splits import pick
+from lpzero_gp.workflows.optionspec import spelled
+from lpzero_gp.workflows.splits import choose
 
 
 def write(result: dict, out: Path, force: bool, title: str, timing: dict | None = None) -> None:
     """The results folder: ablation.json, ablation.md and one PNG per experiment run."""
-    with AtomicFolder(out, force=force) as rf:
+    with AtomicFolder(out, force=force, force_name=spelled("force", True)) as rf:
         rf.json("ablation.json", result)
         rf.text("ablation.md", markdown(result, title))
         if timing is not None:
@@ -40,23 +40,22 @@ def load_data(ctx, search_archs: str = "search", heldout: str = "validation"
               ) -> tuple[AblationData, object]:
     """Statistics of the search and held-out architectures (built or read from the cache).
 
-    The architectures are chosen as ``run`` chooses them: the held-out ones are never
-    searched, and an error names the option (``--search-archs`` or ``--heldout``) to change.
+    The architectures are chosen as ``run`` chooses them (``splits.choose``): the held-out ones
+    are never searched, a file too small for its default splits gets workable ones (the choice
+    is the data's ``splits``), and choices that cannot work are one error naming every option
+    to change.
     """
     from lpzero_gp.workflows.context import dataset_for, load
 
     loaded = load(ctx)
-    search_recs = pick(loaded.records, search_archs, loaded.space, loaded.packaged, ctx.seed,
-                       "--search-archs")
-    held = pick(loaded.records, heldout, loaded.space, loaded.packaged, ctx.seed, "--heldout",
-                exclude={r.id for r in search_recs}, sample_seed=ctx.seed + 1)
-    ds, truth, srecs = dataset_for(loaded, search_recs, "search statistics")
-    vds, vtruth, vrecs = dataset_for(loaded, held, "validation statistics")
+    choice = choose(loaded.records, search_archs, heldout, loaded.space, loaded.packaged,
+                    ctx.seed)
+    ds, truth, srecs = dataset_for(loaded, choice.search, "search statistics")
+    vds, vtruth, vrecs = dataset_for(loaded, choice.heldout, "validation statistics")
     nds, _, _ = dataset_for(loaded, srecs, "search statistics", kind="null")
     nvds, _, _ = dataset_for(loaded, vrecs, "validation statistics", kind="null")
     null = AblationData(nds, truth, nvds, vtruth)
-    return AblationData(ds, truth, vds, vtruth, null), loaded
-
+    return AblationData(ds, truth, vds, vtruth, null, splits=choice), loaded
 
 
 def run_ablate(opts: AblateOptions) -> Report:
@@ -72,7 +71,7 @@ def run_ablate(opts: AblateOptions) -> Report:
     variant = opts.variant or get_space(opts.space, **opts.space_options).default_variant
     out = Path(opts.out or f"runs/ablate-{opts.space}-{variant}")
     if out.exists() and not opts.force:
-        raise ResultsError(f"results folder {out} exists (use --force / force=True to replace it)")
+        raise exists_error(out, spelled("force", True))
     ctx = opts.context()
     data, loaded = load_data(ctx, opts.search_archs, opts.heldout)
     timing: dict = {}
@@ -81,6 +80,7 @@ def run_ablate(opts: AblateOptions) -> Report:
                    "semantics": ctx.semantics, "truth": loaded.space.truth_label,
                    "calibration": loaded.info, "init_seed": ctx.model_init_seed(),
                    "search_archs": opts.search_archs, "heldout": opts.heldout,
+                   "splits": data.splits.to_json() if data.splits else None,
                    "budget": budget_of(opts)[1], "versions": versions()})
     ex = loaded.extractor
     timing.update({"wall_seconds": time.perf_counter() - t0, "extract_seconds": ex.seconds,

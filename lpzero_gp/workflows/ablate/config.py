@@ -15,6 +15,7 @@ from lpzero_gp.workflows.options import (
     AblateOptions,
     resolve_budget,
 )
+from lpzero_gp.workflows.optionspec import spelled
 
 #: The three arms of the ``rps`` experiment, in plotting order, with their labels.
 ARMS = {"evolution_rps": "evolution with RPS", "evolution_no_rps": "evolution without RPS",
@@ -74,18 +75,18 @@ class AblationConfig:
             raise OptionError("unary ops per branch must be between 1 and 10")
         too_big = []
         if {"rps", "n_unary"} & set(self.experiments) and self.population >= self.evaluations:
-            too_big.append(f"--population {self.population}")
+            too_big.append(spelled("population", self.population))
         if "population" in self.experiments and max(self.populations) >= self.evaluations:
-            too_big.append(f"--populations {','.join(str(p) for p in self.populations)}")
+            too_big.append(spelled("populations", ",".join(str(p) for p in self.populations)))
         if too_big:
-            raise OptionError(f"--evaluations {self.evaluations} must exceed the largest "
-                              f"population ({self.largest_population()}) since the initial "
-                              f"population alone is evaluated in full: raise --evaluations or "
-                              f"lower {' and '.join(too_big)}")
+            raise OptionError(f"{spelled('evaluations', self.evaluations)} must exceed the "
+                              f"largest population ({self.largest_population()}) since the "
+                              "initial population alone is evaluated in full: raise "
+                              f"{spelled('evaluations')} or lower {' and '.join(too_big)}")
         for pop in {self.population, *self.populations}:
             for k in {self.n_unary, *self.n_unaries}:
                 try:
-                    self.search_config(self.seeds[0], pop, k).validate()
+                    self.search_config(self.seeds[0], pop, k).validate(spelled)
                 except ValueError as exc:
                     raise OptionError(str(exc)) from None
 

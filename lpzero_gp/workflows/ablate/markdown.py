@@ -7,6 +7,7 @@ from pathlib import Path
 from lpzero_gp.workflows.ablate.config import ARMS, STATS_ARMS
 from lpzero_gp.workflows.ablate.summary import ordered
 from lpzero_gp.workflows.report import fmt, markdown_table
+from lpzero_gp.workflows.splits import choice_note
 
 
 def _budget_source(result: dict) -> str:
@@ -93,6 +94,8 @@ def ablation_lines(result: dict, title: str, out: Path, wall: float, extractor) 
     lines += ["\n## " + section.rstrip() for section in text.split("\n## ")[1:]]
     lines.append(f"\nresults: {out}  ({wall:.0f} s; statistics: "
                  f"{extractor.loaded} from the cache, {extractor.built} models built)")
+    if note := choice_note(result.get("splits")):
+        lines.append(f"note: {note}")
     return lines
 
 __all__ = ["ablation_lines", "markdown"]

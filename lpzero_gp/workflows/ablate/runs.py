@@ -18,20 +18,23 @@ from lpzero_gp.search import Search, SearchConfig
 from lpzero_gp.stats.store import Dataset
 from lpzero_gp.workflows.ablate.config import DRAW_LIMIT, STALL_LIMIT, STATS_ARMS, AblationConfig
 from lpzero_gp.workflows.context import available_inputs, search_pset
+from lpzero_gp.workflows.splits import Choice
 
 
 class AblationData:
     """Scorers of the search and validation architectures, shared by every run; ``null``
-    holds the same for the null control (the ``stats`` experiment)."""
+    holds the same for the null control (the ``stats`` experiment); ``splits`` says how the
+    architectures were chosen (None when given directly)."""
 
     def __init__(self, search: Dataset, search_truth, validation: Dataset, validation_truth,
-                 null: AblationData | None = None):
+                 null: AblationData | None = None, splits: Choice | None = None):
         self.search = Scorer(search, search_truth, with_tau=False)
         self.validation = Scorer(validation, validation_truth, with_tau=False)
         self.available = available_inputs(search)
         self.n_search = search.n_archs
         self.n_validation = validation.n_archs
         self.null = null
+        self.splits = splits
 
     def validation_scores(self, proxy: str | None):
         """Scores of ``proxy`` on the validation architectures (None if none or pruned)."""
