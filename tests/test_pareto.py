@@ -226,3 +226,28 @@ def test_rho_default_is_unchanged(pareto_run, cache, tmp_path):
     assert not (default / "front.csv").exists() and not (default / "front.png").exists()
     assert "front" not in json.loads((default / "summary.json").read_text())
     assert (default / "log.csv").read_bytes() != (pareto_run / "log.csv").read_bytes()
+
+
+def test_eval_scores_a_whole_front(pareto_run, cache, tmp_path):
+    """``eval --proxy front.csv`` scores every proxy of the front, in the front's order."""
+    with open(pareto_run / "front.csv", newline="") as f:
+        front = list(dict.fromkeys(r["proxy"] for r in csv.DictReader(f)))
+    out = tmp_path / "front-eval"
+    assert _cli("eval", "--space", "gpt2", "--archs", "4", "--batch-size", "2", "--seq-len",
+                "16", "--proxy", pareto_run / "front.csv", "--proxy", "params", "--quiet",
+                "--cache-dir", cache, "--out", out) == 0
+    rows = json.loads((out / "summary.json").read_text())["results"]
+    assert [r["proxy"] for r in rows][:len(front) + 1] == [*front, "params"]
+
+
+@pytest.mark.parametrize("text, says", [
+    ("proxy,rho\n", "needs a 'proxy' column and at least one row"),
+    ("name,rho\nx,1\n", "needs a 'proxy' column"),
+    ("proxy,rho\n,0.5\n", "row 2 has no proxy"),
+])
+def test_a_bad_front_table_is_one_line(tmp_path, capsys, text, says):
+    bad = tmp_path / "front.csv"
+    bad.write_text(text)
+    assert _cli("eval", "--space", "gpt2", "--archs", "4", "--proxy", bad, "--quiet") == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and says in err[0]

@@ -168,4 +168,37 @@ def _from_sympy(text: str, pset: gp.PrimitiveSetTyped) -> gp.PrimitiveTree:
             raise exc from None
     return tree_from_sympy(expr, pset)
 
-__all__ = ["as_tree", "read_proxy", "read_text"]
+def front_proxies(source: str) -> list[str]:
+    """The proxies of a front table (``front.csv`` of a ``run --objective pareto``, or any
+    CSV file with a ``proxy`` column), in its order; ``[source]`` for any other input, so that
+    ``eval --proxy runs/x/front.csv`` scores a whole front."""
+    import csv
+    import io
+
+    if not isinstance(source, str) or not source.strip().lower().endswith(".csv"):
+        return [source]
+    path = Path(os.path.expanduser(source.strip()))
+    if not os.path.isfile(path):
+        return [source]
+    try:
+        with open(path, "rb") as f:
+            raw = f.read(_MAX_FILE_BYTES + 1)
+    except OSError as exc:
+        raise ProxyError(f"cannot read front file {path}: {exc.strerror or one_line(exc)}"
+                         ) from None
+    if len(raw) > _MAX_FILE_BYTES:
+        raise ProxyError(f"{path} is too large to be a front table (over "
+                         f"{_MAX_FILE_BYTES >> 20} MiB)")
+    try:
+        rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8"))))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise ProxyError(f"{path}: not a readable CSV table ({one_line(exc)})") from None
+    proxies = [(r.get("proxy") or "").strip() for r in rows]
+    if not rows or "proxy" not in rows[0]:
+        raise ProxyError(f"{path}: a front table needs a 'proxy' column and at least one row")
+    if not all(proxies):
+        raise ProxyError(f"{path}: row {proxies.index('') + 2} has no proxy")
+    return list(dict.fromkeys(proxies))
+
+
+__all__ = ["as_tree", "front_proxies", "read_proxy", "read_text"]

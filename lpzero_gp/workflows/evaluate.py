@@ -72,7 +72,10 @@ def evaluate(opts: EvalOptions, notify: Notify | None = None) -> Report:
     from lpzero_gp.workflows.free import CONFIG_FORMULA, free_for
     from lpzero_gp.workflows.splits import pick
 
-    if opts.compare and len(opts.proxies) < 2:
+    from lpzero_gp.proxy.read import front_proxies
+
+    proxies = [p for source in opts.proxies for p in front_proxies(source)]
+    if opts.compare and len(proxies) < 2:
         raise OptionError(f"{spelled('compare', True)} needs at least two "
                           f"{spelled('proxies')} (the first is compared with each other one)")
     # an existing folder is refused (without --force) before any work
@@ -83,7 +86,7 @@ def evaluate(opts: EvalOptions, notify: Notify | None = None) -> Report:
     loaded.notify = notify
     recs = pick(loaded.records, opts.archs, loaded.space, loaded.packaged, ctx.seed)
     scored, seconds, labels = [], [], []
-    for p in opts.proxies:
+    for p in proxies:
         t0 = time.perf_counter()
         r = evaluate_proxy(loaded, p, recs, "statistics")
         scored.append({rec.id: float(x) for rec, x in zip(r.records, r.scores, strict=True)})
@@ -91,7 +94,7 @@ def evaluate(opts: EvalOptions, notify: Notify | None = None) -> Report:
         labels.append(r.labels())
     free, free_note = free_for(loaded, ctx.seed, recs)
     common = [r for r in recs if all(r.id in s for s in scored)]
-    names = list(opts.proxies)
+    names = list(proxies)
     for name, values in (free.scores(loaded, common) if free else {}).items():
         if name == CONFIG_FORMULA and name not in names:  # features are rows when asked for
             names.append(name)
@@ -121,7 +124,7 @@ def evaluate(opts: EvalOptions, notify: Notify | None = None) -> Report:
                      **lab, "note": sample_note(len(common)), "seconds": secs})
     comparisons = []
     if opts.compare:
-        first = opts.proxies[0]
+        first = proxies[0]
         comparisons = [paired_entry(first, p, columns[first], columns[p], truth)
                        for p in names[1:]]
     head = {"space": space.name, "variant": loaded.variant,

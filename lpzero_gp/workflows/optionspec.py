@@ -589,7 +589,8 @@ RUN_SPECS = {s.name: s for s in (
 EVAL_SPECS = {s.name: s for s in (
     Spec("proxies", str, (), multiple=True, flag="--proxy", required=True,
          help="Proxy in any exported form, named proxy, JSON file (best.json), results "
-              "folder, or feature (params, layers, ...); repeatable."),
+              "folder, feature (params, layers, ...), or a front table (front.csv of a "
+              "run --objective pareto: every proxy on it); repeatable."),
     ARCHS.but(help="search | validation | test | heldout | all | N."),
     Spec("ci", bool, False, help="95% bootstrap intervals of rho and tau (the partial and "
                                  "within-group correlations always have them)."),
