@@ -60,6 +60,7 @@ def evaluate(opts: EvalOptions, notify: Notify | None = None) -> Report:
     import numpy as np
 
     from lpzero_gp.atomic import AtomicFolder
+    from lpzero_gp.proxy.read import front_proxies
     from lpzero_gp.score.correlate import (
         bootstrap_reason,
         controlled,
@@ -71,8 +72,6 @@ def evaluate(opts: EvalOptions, notify: Notify | None = None) -> Report:
     from lpzero_gp.workflows.context import evaluate_proxy, load
     from lpzero_gp.workflows.free import CONFIG_FORMULA, free_for
     from lpzero_gp.workflows.splits import pick
-
-    from lpzero_gp.proxy.read import front_proxies
 
     proxies = [p for source in opts.proxies for p in front_proxies(source)]
     if opts.compare and len(proxies) < 2:
