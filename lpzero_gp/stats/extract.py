@@ -135,7 +135,27 @@ def _worker(args) -> tuple[str, ArchStats | None, str, float]:
     space, record, batch, cfg, threads = args
     if torch.get_num_threads() != threads:
         torch.set_num_threads(threads)
-    return _attempt(space, record, batch, cfg)
+    arch_id, stats, error, seconds = _attempt(space, record, batch, cfg)
+    return arch_id, _to_wire(stats), error, seconds
+
+
+def _to_wire(stats: ArchStats | None):
+    """``stats`` with NumPy arrays for tensors, so a worker's result is pickled by value: a
+    tensor would cross as a shared-memory handle, one file descriptor each, and a model with
+    hundreds of statistic tensors exhausts the parent's descriptors."""
+    if stats is None:
+        return None
+    inputs = {k: [(b, t.numpy(), n) for b, t, n in v] for k, v in stats.inputs.items()}
+    return replace(stats, inputs=inputs)
+
+
+def _from_wire(result):
+    """A worker's result (:func:`_worker`) with its arrays as tensors again (the same bytes)."""
+    arch_id, stats, error, seconds = result
+    if stats is not None:
+        stats = replace(stats, inputs={k: [(b, torch.from_numpy(a), n) for b, a, n in v]
+                                       for k, v in stats.inputs.items()})
+    return arch_id, stats, error, seconds
 
 
 class Extractor:
@@ -303,7 +323,8 @@ class Extractor:
         local = WorkerPlan(1, self.threads or plan.cores, plan.cores, plan.auto)
         if self.mapper is not None:
             self._note(plan, len(tasks))
-            yield from stream(self.mapper, _worker, [(*t, plan.threads) for t in tasks])
+            for result in stream(self.mapper, _worker, [(*t, plan.threads) for t in tasks]):
+                yield _from_wire(result)
             return
         done = 0
         if plan.workers > 1 and self._pool is None and plan.auto:
@@ -322,7 +343,8 @@ class Extractor:
                 self._pool_plan = plan
             self._note(self._pool_plan, len(tasks))
             rest = [(*t, self._pool_plan.threads) for t in tasks[done:]]
-            yield from stream(self._pool, _worker, rest)
+            for result in stream(self._pool, _worker, rest):
+                yield _from_wire(result)
             return
         self._note(local, len(tasks))
         torch.set_num_threads(local.threads)
