@@ -122,6 +122,16 @@ def plot_front(rows: list[dict], free: dict[str, float], path: Path, title: str)
     from lpzero_gp.workflows.report import _pyplot
 
     plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(6, 3.8), dpi=110)
+    draw_front(ax, rows, free, title)
+    fig.tight_layout()
+    fig.savefig(path, metadata={"Software": None}, bbox_inches="tight")
+    plt.close(fig)
+
+
+def draw_front(ax, rows: list[dict], free: dict[str, float], title: str) -> None:
+    """The drawing of :func:`plot_front` on one matplotlib axes (several fronts share a
+    figure this way)."""
     measured = [r["seconds_per_arch"] for r in rows
                 if math.isfinite(r["seconds_per_arch"]) and r["seconds_per_arch"] > 0]
     if measured:
@@ -137,7 +147,6 @@ def plot_front(rows: list[dict], free: dict[str, float], path: Path, title: str)
         def x_of(r: dict) -> float:
             return 10.0 ** _RANK[r["cost"]]
         xlabel = "cost class (seconds not measured)"
-    fig, ax = plt.subplots(figsize=(6, 3.8), dpi=110)
     markers = {"config": "s", "weights": "^", "forward": "o", "backward": "D"}
     for name, _ in COSTS:
         pts = [r for r in rows if r["cost"] == name and math.isfinite(r["heldout_rho"])]
@@ -164,11 +173,8 @@ def plot_front(rows: list[dict], free: dict[str, float], path: Path, title: str)
     ax.set_title(title, fontsize=9)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7, loc="best")
-    fig.tight_layout()
-    fig.savefig(path, metadata={"Software": None}, bbox_inches="tight")
-    plt.close(fig)
 
 __all__ = [
-    "COLUMNS", "TOLERANCE", "cheapest_within", "class_seconds", "front_line", "front_rows",
-    "front_summary", "plot_front",
+    "COLUMNS", "TOLERANCE", "cheapest_within", "class_seconds", "draw_front", "front_line",
+    "front_rows", "front_summary", "plot_front",
 ]
