@@ -145,3 +145,27 @@ def test_flexibert_smoke():
     assert -1.0 <= f.rho <= 1.0
     scores = formula_scores(f.text, feats)
     assert rank(scores, truth, with_tau=False).fitness == f.rho
+
+
+def test_config_rho_searches_once_per_rank_pattern(monkeypatch):
+    """Scores that rank the architectures alike share one formula search (it sees only the
+    ranks), and the answer is the one a fresh search gives."""
+    import numpy as np
+
+    import lpzero_gp.search.formula as formula
+
+    feats = [{"layers": float(i % 4 + 1), "hidden": float(64 * (i % 3 + 1))} for i in range(12)]
+    scores = np.array([f["layers"] * 3 + f["hidden"] / 64 + 0.01 * i
+                       for i, f in enumerate(feats)])
+    monkeypatch.setattr(formula, "_CONFIG_RHO", {})
+    calls = []
+    real = formula.search_formula
+    monkeypatch.setattr(formula, "search_formula",
+                        lambda *a, **k: calls.append(1) or real(*a, **k))
+    first = formula.config_rho(scores, feats, seed=3)
+    assert formula.config_rho(np.exp(scores / 10), feats, seed=3) == first  # same ranks
+    assert len(calls) == 1
+    formula.config_rho(-scores, feats, seed=3)  # other ranks: a search of its own
+    assert len(calls) == 2
+    monkeypatch.setattr(formula, "_CONFIG_RHO", {})
+    assert formula.config_rho(np.exp(scores / 10), feats, seed=3) == first

@@ -2,7 +2,7 @@
 
 The end-to-end tests share one statistics cache (built once, by the reference run) and use a
 tiny budget: 6 search and 4 held-out FlexiBERT architectures, batch 2 x 16, population 8,
-8 offspring per generation, 6 generations.
+8 offspring per generation, 4 generations.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -39,7 +40,7 @@ from lpzero_gp.spaces import get_space
 from lpzero_gp.stats.calibration import space_batch
 from lpzero_gp.stats.extract import ExtractConfig, Extractor
 
-EVALUATIONS = 48  # 6 generations of 8 offspring
+EVALUATIONS = 32  # 4 generations of 8 offspring
 RUN = ["run", "--search-archs", "6", "--heldout", "4", "--batch-size", "2", "--seq-len", "16",
        "--population", "8", "--offspring", "8", "--evaluations", str(EVALUATIONS), "--quiet"]
 #: Files that legitimately differ between two identical runs.
@@ -478,12 +479,14 @@ def _generation(out: Path) -> int:
         return -1
 
 
-@pytest.mark.parametrize("moment", ["extraction", "generation 1",
-                                    pytest.param("generation 4", marks=pytest.mark.slow)])
+@pytest.mark.parametrize("moment", ["extraction",
+                                    pytest.param("generation 1", marks=pytest.mark.slow),
+                                    pytest.param("generation 3", marks=pytest.mark.slow)])
 def test_kill_at_any_moment_resumes_to_identical_results(reference, tmp_path, capsys, moment):
     """No cache at all: the statistics extracted before the kill live in the checkpoint.
-    A kill in a later generation (slow) takes the same path as one in generation 1; resuming
-    after every generation is checked in process by
+    A kill in a generation (slow) takes the paths of the kill during extraction (statistics
+    kept in the checkpoint) and of ``test_killed_run_resumes_to_the_same_results`` (a SIGKILL
+    after a generation, resumed); resuming after every generation is checked in process by
     ``test_resume_at_every_generation_equals_uninterrupted``."""
     out = tmp_path / "killed"
     proc = _start([*RUN, "--out", out, "--no-cache"])
@@ -622,12 +625,12 @@ def _nan(path: Path) -> None:
     save_file(tensors, str(path), metadata=meta)
 
 
-@pytest.mark.parametrize("damage", ["flipped bytes", "swapped files", "nan tensor",
-                                    "wrong structure", "truncated", "replaced by a folder"])
-def test_damaged_cache_entries_are_recomputed(reference, cache, tmp_path, capsys, damage):
-    own = tmp_path / "cache"
-    shutil.copytree(cache, own)
-    files = sorted(own.glob("*/*.safetensors"))
+#: Each way a cache entry gets damaged, applied to its own entries (a swap damages two).
+DAMAGES = ("flipped bytes", "nan tensor", "wrong structure", "truncated", "replaced by a folder",
+           "swapped files")
+
+
+def _damage(files: list[Path], damage: str) -> None:
     if damage == "flipped bytes":
         _flip(files[0])
     elif damage == "swapped files":
@@ -641,13 +644,26 @@ def test_damaged_cache_entries_are_recomputed(reference, cache, tmp_path, capsys
         (files[0] / "inside").mkdir(parents=True)
     else:
         files[0].write_bytes(files[0].read_bytes()[:100])
+
+
+def test_damaged_cache_entries_are_recomputed(reference, cache, tmp_path, capsys):
+    """Every kind of damage in one run, each on entries of its own: a damage that went unseen
+    would leave its entry unrebuilt (fewer models built) or change the results."""
+    own = tmp_path / "cache"
+    shutil.copytree(cache, own)
+    files = sorted(own.glob("*/*.safetensors"))
+    assert len(files) == 10
+    for i, damage in enumerate(DAMAGES):
+        _damage(files[i:], damage)
     out = tmp_path / "run"
     assert _cli(*RUN, "--out", out, "--cache-dir", own) == 0
     err = capsys.readouterr().err
     assert "damaged" in err and "recomputing" in err, err
     assert _results(out) == _results(reference)
-    rebuilt = 2 if damage == "swapped files" else 1
+    rebuilt = len(DAMAGES) + 1  # the swap damages two entries
     assert json.loads((out / "timing.json").read_text())["models_built"] == rebuilt
+    counted = re.findall(r"(\d+) statistics cache entr(?:y|ies) in .* damaged", err)
+    assert sum(map(int, counted)) == rebuilt, err  # the warnings count every damaged entry
 
 
 # -- concurrency and full disks -----------------------------------------------------------------
@@ -670,12 +686,15 @@ def test_second_run_on_a_locked_results_folder_is_refused(cache, tmp_path, capsy
         holder.kill()
         holder.wait()
     assert not out.exists()
-    assert _cli(*RUN, "--out", out, "--cache-dir", cache) == 0  # a dead holder locks nothing
+    # a dead holder locks nothing (one generation shows it)
+    assert _cli(*RUN, "--evaluations", "8", "--out", out, "--cache-dir", cache) == 0
 
 
 def test_two_concurrent_runs_never_replace_each_other(cache, tmp_path):
     out = tmp_path / "same"
-    procs = [_start([*RUN, "--out", out, "--cache-dir", cache]) for _ in range(2)]
+    # one generation: the lock is taken before the search
+    procs = [_start([*RUN, "--evaluations", "8", "--out", out, "--cache-dir", cache])
+             for _ in range(2)]
     errs = [p.communicate(timeout=300)[1] for p in procs]
     codes = sorted(p.returncode for p in procs)
     assert codes == [0, 2], errs

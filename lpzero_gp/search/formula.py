@@ -307,14 +307,27 @@ def config_rho(scores, features: list[dict[str, float]], seed: int = 0) -> float
     """How well a formula of the config features ranks like ``scores``: the Spearman rho of
     the best formula a small search (population 40, 20 offspring, 10 generations) finds; nan
     when the scores cannot be ranked or no feature varies."""
-    from lpzero_gp.score.fitness import invalid_reason, settle
+    from lpzero_gp.score.fitness import invalid_reason, rankdata, settle
 
     s = settle(np.asarray(scores, float))
     if invalid_reason(s) or not features:
         return float("nan")
-    try:
-        found = search_formula(features, s, population=40, offspring=20, generations=10,
-                               seed=seed)
-    except (OptionError, SpaceError):
-        return float("nan")
-    return found.rho
+    # the search sees the scores only through their ranks (Spearman fitness), so proxies that
+    # rank the architectures alike share one search: the same answer, once
+    key = (rankdata(s).tobytes(), repr(features), seed)
+    if key not in _CONFIG_RHO:
+        try:
+            found = search_formula(features, s, population=40, offspring=20, generations=10,
+                                   seed=seed)
+            rho = found.rho
+        except (OptionError, SpaceError):
+            rho = float("nan")
+        if len(_CONFIG_RHO) >= _CONFIG_RHO_SIZE:
+            _CONFIG_RHO.pop(next(iter(_CONFIG_RHO)))
+        _CONFIG_RHO[key] = rho
+    return _CONFIG_RHO[key]
+
+
+#: :func:`config_rho` answers by (score ranks, features, seed), oldest dropped first.
+_CONFIG_RHO: dict[tuple, float] = {}
+_CONFIG_RHO_SIZE = 4096
