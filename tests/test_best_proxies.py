@@ -20,7 +20,15 @@ def test_shipped_best_proxies_are_named_and_parse():
         assert NAMED[name] == entry["proxy"]
         parse(entry["proxy"])
         assert entry["command"].startswith("lpzero-gp run ")
-        assert {"seed", "variant", "space", "test", "validation"} <= set(entry)
+        if "per_space" in entry:  # one proxy searched for several spaces
+            assert {"seed", "spaces", "combine", "cost"} <= set(entry)
+            assert list(entry["per_space"]) == entry["spaces"]
+            assert all(f"--space {s}" in entry["command"] for s in entry["spaces"])
+            for figures in entry["per_space"].values():
+                assert {"variant", "test", "validation", "vs_best_free", "vs_own"} <= \
+                    set(figures)
+        else:
+            assert {"seed", "variant", "space", "test", "validation"} <= set(entry)
 
 
 def _reproducible() -> list[str]:

@@ -390,6 +390,12 @@ def test_spaces_lists_every_space_with_its_best_proxies(capsys):
     for name in names():
         assert any(line.startswith(f"{name}: ") for line in out.splitlines()), name
     for proxy, entry in shipped_best().items():
+        if "per_space" in entry:  # listed under each of its spaces, with that space's figures
+            head = f"cross-space proxy ({', '.join(entry['spaces'])}) {proxy} "
+            lines = [ln for ln in out.splitlines() if head in ln]
+            assert [f"test rho {f['test']['rho']:.3f}" in ln for ln, f in
+                    zip(lines, entry["per_space"].values(), strict=True)] == [True] * len(lines)
+            continue
         line = next(ln for ln in out.splitlines() if f"best proxy {proxy} " in ln)
         assert f"test rho {entry['test']['rho']:.3f}" in line
     assert "llama: 200 architectures" in out

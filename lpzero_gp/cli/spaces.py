@@ -16,13 +16,17 @@ def best_proxies() -> dict[str, dict[str, dict[str, Any]]]:
 
     out: dict[str, dict[str, dict[str, Any]]] = {}
     for name, entry in shipped_best().items():
-        figures = {split: entry[split] for split in ("search", "validation", "test")
-                   if isinstance(entry.get(split), dict)}
-        out.setdefault(entry.get("space", ""), {})[name] = {
-            "proxy": entry["proxy"], "variant": entry.get("variant"),
-            "semantics": entry.get("semantics"), "command": entry.get("command"),
-            "reproducible": entry.get("reproducible", True),
-            "information": entry.get("information"), "cost": entry.get("cost"), **figures}
+        # a proxy searched for several spaces (``per_space``) is listed under each of them
+        per_space = entry.get("per_space") or {entry.get("space", ""): entry}
+        for space, own in per_space.items():
+            figures = {split: own[split] for split in ("search", "validation", "test")
+                       if isinstance(own.get(split), dict)}
+            out.setdefault(space, {})[name] = {
+                "proxy": entry["proxy"], "variant": own.get("variant"),
+                "semantics": own.get("semantics", entry.get("semantics")),
+                "command": entry.get("command"), "spaces": entry.get("spaces", [space]),
+                "reproducible": entry.get("reproducible", True),
+                "information": own.get("information"), "cost": entry.get("cost"), **figures}
     return out
 
 
@@ -103,7 +107,10 @@ def spaces_command(as_json: bool) -> None:
                 "again; the scores reproduce)"
             info = entry.get("information")
             label = f" [{info['label']} on test, {entry.get('cost')}]" if info else ""
-            click.echo(f"  best proxy {proxy} ({where}): {_figures(entry)}{label}{again}")
+            several = entry["spaces"]
+            kind = f"cross-space proxy ({', '.join(several)})" if len(several) > 1 else \
+                "best proxy"
+            click.echo(f"  {kind} {proxy} ({where}): {_figures(entry)}{label}{again}")
     click.echo("named proxies:")
     for line in _named_lines():
         click.echo(line)
