@@ -183,3 +183,38 @@ def test_a_fitness_that_does_not_flip_is_kept_per_sign(signed):
     search.evaluate_population([second])
     assert first.fitness.values[0] == -0.1
     assert second.fitness.values[0] == (0.1 if signed else -0.5)
+
+
+def test_a_run_stopped_mid_search_resumes_to_the_uninterrupted_results(tmp_path, cache):
+    """SIGTERM after a generation of a two-space search (statistics cached): the checkpoint
+    resumes to exactly the files of the same run left alone."""
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    from lpzero_gp.search.checkpoint import CHECKPOINT
+
+    longer = ["--evaluations", "160"]
+    whole = _run(tmp_path / "whole", cache, *longer)
+    out = tmp_path / "stopped"
+    ckpt = out.parent / f".{out.name}.checkpoint" / CHECKPOINT
+    proc = subprocess.Popen([sys.executable, "-m", "lpzero_gp", *TWO, *longer, "--cache-dir",
+                             str(cache), "--out", str(out)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not (ckpt.exists() and json.loads(ckpt.read_text() or "{}").get("generation", 0)):
+            assert proc.poll() is None, proc.stderr.read()
+            assert time.monotonic() < deadline, "no checkpoint after 120 s"
+            time.sleep(0.02)
+        proc.send_signal(signal.SIGTERM)
+        err = proc.communicate(timeout=120)[1]
+    finally:
+        proc.kill()
+    assert proc.returncode == 143 and not out.exists(), err
+    assert main(["run", "--resume", str(out), "--quiet"]) == 0
+    resumed = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    assert resumed.keys() == whole.keys()
+    for name in whole.keys() - VARYING:
+        assert resumed[name] == whole[name], name
