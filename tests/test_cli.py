@@ -373,7 +373,7 @@ def test_run_prints_its_search_settings_and_documents_every_preset(capsys, tmp_p
 
 def test_default_results_folder_names_the_variant_used():
     from lpzero_gp.workflows.options import RunOptions
-    from lpzero_gp.workflows.run import default_out
+    from lpzero_gp.workflows.runstate import default_out
 
     assert default_out(RunOptions()) == Path("runs/flexibert-as-trained-s42")
     assert default_out(RunOptions(variant="reference", seed=3)) == \

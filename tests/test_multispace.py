@@ -21,7 +21,7 @@ from lpzero_gp.score.fitness import COMBINE, CombinedFitness, combine
 from lpzero_gp.workflows.context import evaluate_proxy, load
 from lpzero_gp.workflows.options import RunOptions
 from lpzero_gp.workflows.optionspec import RUN_SPECS
-from lpzero_gp.workflows.run import _records
+from lpzero_gp.workflows.runstate import _records
 
 SMALL = ["--search-archs", "4", "--heldout", "3", "--batch-size", "2", "--seq-len", "16",
          "--population", "8", "--offspring", "8", "--evaluations", "16", "--quiet",

@@ -36,7 +36,8 @@ from lpzero_gp.search.loop import best_individual
 from lpzero_gp.spaces import get_space
 from lpzero_gp.workflows.context import best_proxy
 from lpzero_gp.workflows.report import PROGRESS_KEY, ci_text, free_line, versus_free
-from lpzero_gp.workflows.run import _kept_line, summary_lines
+from lpzero_gp.workflows.run import summary_lines
+from lpzero_gp.workflows.runstate import _kept_line
 
 TINY = ["--batch-size", "2", "--seq-len", "16"]
 RUN = ["run", "--space", "gpt2", "--search-archs", "6", "--heldout", "6", *TINY,

@@ -113,17 +113,24 @@ def read_proxy(source: str | gp.PrimitiveTree, pset: gp.PrimitiveSetTyped | None
     raise error
 
 
-def _from_file(path: Path, pset: gp.PrimitiveSetTyped) -> gp.PrimitiveTree:
-    """The proxy in a file: a JSON document (``best.json``, exported JSON) or proxy text."""
-    try:  # at most one byte past the limit: a file may grow, or report no size (/proc)
+def _read_bounded(path: Path, what: str) -> bytes:
+    """The bytes of a ``what`` file, at most :data:`_MAX_FILE_BYTES` (one byte past the limit
+    is read: a file may grow, or report no size, as in /proc); ProxyError otherwise."""
+    try:
         with open(path, "rb") as f:
             raw = f.read(_MAX_FILE_BYTES + 1)
     except OSError as exc:
-        raise ProxyError(f"cannot read proxy file {path}: {exc.strerror or one_line(exc)}"
+        raise ProxyError(f"cannot read {what} {path}: {exc.strerror or one_line(exc)}"
                          ) from None
     if len(raw) > _MAX_FILE_BYTES:
-        raise ProxyError(f"{path} is too large to be a proxy file (over "
+        raise ProxyError(f"{path} is too large to be a {what} (over "
                          f"{_MAX_FILE_BYTES >> 20} MiB)")
+    return raw
+
+
+def _from_file(path: Path, pset: gp.PrimitiveSetTyped) -> gp.PrimitiveTree:
+    """The proxy in a file: a JSON document (``best.json``, exported JSON) or proxy text."""
+    raw = _read_bounded(path, "proxy file")
     try:
         text = raw.decode("utf-8").strip()
     except UnicodeDecodeError:
@@ -180,15 +187,7 @@ def front_proxies(source: str) -> list[str]:
     path = Path(os.path.expanduser(source.strip()))
     if not os.path.isfile(path):
         return [source]
-    try:
-        with open(path, "rb") as f:
-            raw = f.read(_MAX_FILE_BYTES + 1)
-    except OSError as exc:
-        raise ProxyError(f"cannot read front file {path}: {exc.strerror or one_line(exc)}"
-                         ) from None
-    if len(raw) > _MAX_FILE_BYTES:
-        raise ProxyError(f"{path} is too large to be a front table (over "
-                         f"{_MAX_FILE_BYTES >> 20} MiB)")
+    raw = _read_bounded(path, "front table")
     try:
         rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8"))))
     except (UnicodeDecodeError, csv.Error) as exc:

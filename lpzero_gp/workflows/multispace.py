@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import shutil
 import time
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -56,7 +55,7 @@ from lpzero_gp.workflows.report import (
     plot_generations,
     sample_note,
 )
-from lpzero_gp.workflows.run import (
+from lpzero_gp.workflows.runstate import (
     RUNTIME_FIELDS,
     STATS_FOLDER,
     _counts_line,
@@ -66,6 +65,7 @@ from lpzero_gp.workflows.run import (
     _records,
     _results,
     kept_on_failure,
+    write_results,
 )
 from lpzero_gp.workflows.splits import Choice, choice_note
 
@@ -158,15 +158,9 @@ def run_spaces(opts: RunOptions, contexts: list[Context], cfg: SearchConfig, tar
                                   "statistics_loaded_from_cache":
                                       r.loaded.extractor.loaded - before[r.name]}
                          for r in runs}}
-    try:
-        _write(target.out, target.replace, summary, state, runs, cfg, timing,
-               {name: held for name, (_, held) in reports.items()})
-    except BaseException:
-        note(f"the finished search's checkpoint is kept in {target.ckpt}: lpzero-gp run "
-             f"--resume {target.out} writes the results without searching again")
-        raise
-    if not opts.keep_checkpoint:
-        shutil.rmtree(target.ckpt, ignore_errors=True)
+    write_results(target, opts.keep_checkpoint, note,
+                  lambda: _write(target.out, target.replace, summary, state, runs, cfg, timing,
+                                 {name: held for name, (_, held) in reports.items()}))
     return Report(summary, summary_lines(summary, target.out, wall), out=target.out)
 
 
