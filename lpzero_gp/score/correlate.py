@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from lpzero_gp.score.fitness import invalid_reason, rankdata, settle
+from lpzero_gp.score.fitness import invalid_reason, rankdata, settle, spearman_rows
 
 #: Bootstrap resamples of the partial and within-group intervals.
 RESAMPLES = 1000
@@ -116,11 +116,6 @@ def _pearson_rows(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     den = np.sqrt((a * a).sum(-1) * (b * b).sum(-1))
     with np.errstate(invalid="ignore", divide="ignore"):
         return np.where(den > 0, (a * b).sum(-1) / np.where(den > 0, den, 1.0), np.nan)
-
-
-def _spearman_rows(s: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Spearman rho of every row pair (nan where either row is constant)."""
-    return _pearson_rows(rankdata(s), rankdata(t))
 
 
 def _residual(y: np.ndarray, x: np.ndarray) -> np.ndarray:
@@ -256,7 +251,7 @@ def within(scores, truth, groups, n: int = RESAMPLES, seed: int = 0, level: floa
     for v, idx in zip(np.unique(g), members, strict=True):
         rho = float("nan")
         if idx.size >= min_size and not _const(t[idx]):
-            rho = 0.0 if _const(s[idx]) else float(_spearman_rows(s[idx], t[idx]))
+            rho = 0.0 if _const(s[idx]) else float(spearman_rows(s[idx], t[idx]))
         rows.append(GroupRho(float(v), int(idx.size), rho))
     used = [(r, idx) for r, idx in zip(rows, members, strict=True) if np.isfinite(r.rho)]
     if not used:
@@ -273,7 +268,7 @@ def within(scores, truth, groups, n: int = RESAMPLES, seed: int = 0, level: floa
     boot_c = np.empty((n, len(used)), dtype=bool)
     for j, (_, idx) in enumerate(used):
         pick = idx[rng.integers(0, idx.size, (n, idx.size))]
-        boot_r[:, j] = _spearman_rows(s[pick], t[pick])
+        boot_r[:, j] = spearman_rows(s[pick], t[pick])
         boot_c[:, j] = _const(s[pick]) & ~_const(t[pick])
     boot = _pool(boot_r, boot_c, sizes)
     ci = _bc_interval(boot, rho, level)
@@ -294,9 +289,9 @@ def paired_bootstrap(a_scores, b_scores, truth, n: int = PAIRED_RESAMPLES, seed:
                        (("A", _reason(a, t)), ("B", invalid_reason(b))) if why)
     if reason:
         return Paired(float("nan"), _NAN_CI, float("nan"), a.size, reason)
-    ra, rb = float(_spearman_rows(a, t)), float(_spearman_rows(b, t))
+    ra, rb = float(spearman_rows(a, t)), float(spearman_rows(b, t))
     idx = np.random.default_rng(seed).integers(0, a.size, (n, a.size))
-    diffs = _spearman_rows(a[idx], t[idx]) - _spearman_rows(b[idx], t[idx])
+    diffs = spearman_rows(a[idx], t[idx]) - spearman_rows(b[idx], t[idx])
     ok = diffs[np.isfinite(diffs)]
     p = float(np.mean(ok <= 0)) if ok.size else float("nan")
     return Paired(ra - rb, _bc_interval(diffs, ra - rb, level), p, a.size, "", (ra, rb))
