@@ -13,7 +13,7 @@ from lpzero_gp.errors import ProxyError
 from lpzero_gp.primitives.pset import INPUTS, make_pset
 from lpzero_gp.primitives.registry import per_version
 from lpzero_gp.proxy.genotype import Genotype, genotype_string, genotype_tree
-from lpzero_gp.proxy.named import NAMED, resolve
+from lpzero_gp.proxy.named import NAMED, resolve, unknown_word
 from lpzero_gp.proxy.parse import format_tree, graph, parse_tree, typed_string
 from lpzero_gp.proxy.symtree import from_literal, to_literal, to_sympy
 
@@ -26,7 +26,11 @@ def default_pset() -> gp.PrimitiveSetTyped:
 
 def parse(text: str, pset: gp.PrimitiveSetTyped | None = None) -> gp.PrimitiveTree:
     """Tree of a proxy string or a named proxy."""
-    return parse_tree(resolve(text), pset or default_pset())
+    pset = pset or default_pset()
+    try:
+        return parse_tree(resolve(text), pset)
+    except ProxyError as exc:
+        raise unknown_word(exc, pset.arguments) from None
 
 
 def to_string(tree: gp.PrimitiveTree) -> str:

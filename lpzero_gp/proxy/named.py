@@ -12,7 +12,7 @@ from importlib import resources
 from lpzero_gp.errors import ProxyError
 from lpzero_gp.jsonfile import read_json
 from lpzero_gp.proxy.genotype import Genotype, genotype_string
-from lpzero_gp.proxy.parse import did_you_mean
+from lpzero_gp.proxy.parse import did_you_mean, unknown_input
 
 GENOTYPES: dict[str, Genotype] = {
     # FlexiBERT, App. B: (1/H)^2 + log softmax(||A||_F); the second term is identically 0.
@@ -60,8 +60,23 @@ def suggest(word: str, others: Iterable[str] = ()) -> str:
     return did_you_mean(word, [*NAMED, *others])
 
 
+def unknown_word(exc: ProxyError, inputs: Iterable[str], features: Iterable[str] = ()
+                 ) -> ProxyError:
+    """``exc`` again, or, where the parser met a proxy that is one unknown word, its error with
+    the closest named proxies, ``inputs`` and ``features`` (a space's) suggested."""
+    word = getattr(exc, "unknown_word", None)
+    if word is None:
+        return exc
+    features = list(features)
+    what = "a named proxy or a feature" if features else "a named proxy"
+    out = ProxyError(unknown_input(word, inputs, whole=True, others=[*NAMED, *features],
+                                   what=what))
+    out.unknown_word = word
+    return out
+
+
 def describe() -> dict[str, str]:
     """Every named proxy and its string."""
     return dict(NAMED)
 
-__all__ = ["NAMED", "resolve", "shipped_best", "suggest"]
+__all__ = ["NAMED", "resolve", "shipped_best", "suggest", "unknown_word"]

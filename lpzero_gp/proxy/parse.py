@@ -73,25 +73,22 @@ def unknown_op(name: str) -> str:
 
 
 def unknown_input(name: str, inputs: Iterable[str], whole: bool = False,
-                  features: Iterable[str] = ()) -> str:
+                  others: Iterable[str] = (), what: str = "a named proxy") -> str:
     """The one-line error of an unknown input, with the closest inputs; ``whole``: the whole
-    proxy is this one word, so a named proxy (or one of the ``features``) was likely meant and
-    those are suggested too."""
+    proxy is this one word, so ``what`` (a named proxy, a feature) was likely meant and the
+    closest of ``others`` (their names, given by the layer that knows them) are suggested too."""
     inputs = list(inputs)
-    features = list(features)
     if not whole:
         return f"unknown input {name!r}; inputs are {', '.join(inputs)}" + did_you_mean(
             name, inputs)
-    from lpzero_gp.proxy.named import suggest  # named proxies are built on this parser
-
-    what = "a named proxy or a feature" if features else "a named proxy"
     return (f"unknown input {name!r} (nor {what}); inputs are {', '.join(inputs)}"
-            + suggest(name, [*inputs, *features]))
+            + did_you_mean(name, [*inputs, *others]))
 
 
 def _unknown_word(word: str, pset: gp.PrimitiveSetTyped) -> ProxyError:
     """The error of a proxy that is one unknown word; its ``unknown_word`` attribute holds the
-    word, so a caller that knows more names (a space's features) can suggest them too."""
+    word, so a caller that knows more names (named proxies, a space's features) can suggest
+    them too (:func:`lpzero_gp.proxy.named.unknown_word`)."""
     exc = ProxyError(unknown_input(word, pset.arguments, whole=True))
     exc.unknown_word = word
     return exc

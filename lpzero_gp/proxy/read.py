@@ -27,7 +27,7 @@ from lpzero_gp.errors import ProxyError, one_line
 from lpzero_gp.jsonfile import loads_json
 from lpzero_gp.primitives.registry import per_version
 from lpzero_gp.proxy import default_pset
-from lpzero_gp.proxy.named import resolve
+from lpzero_gp.proxy.named import resolve, unknown_word
 from lpzero_gp.proxy.parse import format_tree, parse_tree
 
 _PATH_LIKE = re.compile(r"[/\\~]|\.[A-Za-z0-9]+$")
@@ -71,7 +71,7 @@ def read_text(text: str, pset: gp.PrimitiveSetTyped | None = None) -> gp.Primiti
     try:
         return parse_tree(resolve(text), pset)
     except ProxyError as exc:
-        as_string = exc
+        as_string = unknown_word(exc, pset.arguments)
     if text.startswith("{"):
         try:
             return read_text(_json_proxy(text), pset)

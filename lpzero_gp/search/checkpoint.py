@@ -18,12 +18,12 @@ import numpy as np
 import torch
 from deap import creator, gp, tools
 
-from lpzero_gp import __version__
 from lpzero_gp.atomic import atomic_json
 from lpzero_gp.errors import CheckpointError, LpzeroError, one_line
 from lpzero_gp.jsonfile import read_json
 from lpzero_gp.proxy.parse import parse_tree
 from lpzero_gp.search.config import SearchConfig
+from lpzero_gp.versions import __version__
 
 #: File name of a search checkpoint inside its folder.
 CHECKPOINT = "checkpoint.json"

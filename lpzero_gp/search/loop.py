@@ -32,7 +32,6 @@ import numpy as np
 import torch
 from deap import base, creator, gp, tools
 
-from lpzero_gp import __version__
 from lpzero_gp.proxy.generate import cx_one_point, gen_lpzero, gen_typed
 from lpzero_gp.proxy.parse import format_tree
 from lpzero_gp.proxy.rps import RPS, Verdict
@@ -55,6 +54,7 @@ from lpzero_gp.search.operators import (
     select_nsga2,
     var_or,
 )
+from lpzero_gp.versions import __version__
 
 __all__ = [
     "OBJECTIVE_NAMES", "OBJECTIVE_WEIGHTS", "Search", "SearchConfig", "SearchState",

@@ -16,6 +16,7 @@ from tqdm import tqdm
 from lpzero_gp.errors import CheckpointError, OptionError, ProxyError, SpaceError
 from lpzero_gp.primitives.pset import INPUTS
 from lpzero_gp.proxy import default_pset
+from lpzero_gp.proxy.named import unknown_word
 from lpzero_gp.proxy.parse import format_tree
 from lpzero_gp.proxy.read import read_proxy
 from lpzero_gp.score.fitness import RankResult, bootstrap_ci, rank
@@ -303,15 +304,12 @@ def evaluate_proxy(loaded: Loaded, proxy: str, records: list[Record], label: str
 def _read(proxy: str, features) -> gp.PrimitiveTree:
     """The tree of a proxy input; a proxy that is one unknown word names the closest named
     proxies, inputs and ``features`` of the space."""
-    from lpzero_gp.proxy.parse import unknown_input
-
     try:
         return read_proxy(proxy)
     except ProxyError as exc:
-        word = getattr(exc, "unknown_word", None)
-        if not features or word is None:
+        if not features:
             raise
-        raise ProxyError(unknown_input(word, INPUTS, whole=True, features=features)) from None
+        raise unknown_word(exc, INPUTS, features) from None
 
 
 def search(loaded: Loaded, ctx: Context, cfg: SearchConfig, search_records: list[Record],

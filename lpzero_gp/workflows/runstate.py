@@ -16,12 +16,12 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-from lpzero_gp import __version__
 from lpzero_gp.atomic import atomic_text, exists_error
 from lpzero_gp.errors import CheckpointError, ResultsError
 from lpzero_gp.jsonfile import read_json
 from lpzero_gp.search import CHECKPOINT, SearchConfig, checkpoint_info
 from lpzero_gp.stats.extract import batch_digest
+from lpzero_gp.versions import __version__
 from lpzero_gp.workflows.options import Notify, RunOptions
 from lpzero_gp.workflows.optionspec import spelled
 from lpzero_gp.workflows.splits import Choice, choose
