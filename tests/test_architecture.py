@@ -2,9 +2,9 @@
 
 Layers point one way: base utilities <- primitives <- spaces <- proxy <- stats <- score <- search
 <- workflows <- cli. A module may import its own layer and the layers below it, never one above;
-imports form no cycle (those inside functions too); only ``lpzero_gp/cli`` imports click; outside the spaces no
-code compares against a space's name or an option value a space declares (a model name, a
-dtype); and spaces import nothing from the engine.
+imports form no cycle (those inside functions too); only ``lpzero_gp/cli`` imports click;
+outside the spaces no code compares against a space's name or an option value a space
+declares (a model name, a dtype); and spaces import nothing from the engine.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ ROOTS = {"lpzero_gp": ROOT, "lpzero_gp.primitives": REPO / "primitives",
 #: Layer of each top-level part of the package (lower may not import higher).
 LAYERS = {
     "errors": 0, "atomic": 0, "lock": 0, "jsonfile": 0, "versions": 0, "parallel": 0,
+    "ggufheader": 0,
     "primitives": 1, "spaces": 2, "proxy": 3, "stats": 4, "score": 5, "search": 6,
     "workflows": 7, "cli": 8, "__main__": 8,
 }

