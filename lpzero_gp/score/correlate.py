@@ -63,13 +63,18 @@ class _Rho:
 
 
 @dataclass(frozen=True)
-class Correlation(_Rho):
+class _RhoWithInterval(_Rho):
     """A rank correlation with its interval; ``reason`` says why ``rho`` is nan, ``ci_reason``
     why the interval is missing or degenerate (:func:`interval_reason`)."""
 
     ci: Interval | None = None
     reason: str = ""
     ci_reason: str = ""
+
+
+@dataclass(frozen=True)
+class Correlation(_RhoWithInterval):
+    """The rank correlation of scores with the truth, with its interval."""
 
 
 @dataclass(frozen=True)
@@ -82,13 +87,10 @@ class GroupRho:
 
 
 @dataclass(frozen=True)
-class Within(_Rho):
+class Within(_RhoWithInterval):
     """The pooled within-group correlation, its interval and the groups it pools."""
 
     groups: tuple[GroupRho, ...] = ()
-    ci: Interval | None = None
-    reason: str = ""
-    ci_reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -245,7 +247,7 @@ def within(scores, truth, groups, n: int = RESAMPLES, seed: int = 0, level: floa
         raise ValueError("scores, truth and groups must have the same length")
     reason = invalid_reason(s)
     if reason:
-        return Within(float("nan"), (), None, reason, reason)
+        return Within(float("nan"), reason=reason, ci_reason=reason)
     members = [np.flatnonzero(g == v) for v in np.unique(g)]
     rows = []
     for v, idx in zip(np.unique(g), members, strict=True):
@@ -258,11 +260,11 @@ def within(scores, truth, groups, n: int = RESAMPLES, seed: int = 0, level: floa
         why = (f"no group of {min_size} or more architectures" if
                all(idx.size < min_size for idx in members) else
                f"the truth is constant in every group of {min_size} or more")
-        return Within(float("nan"), tuple(rows), None, why, why)
+        return Within(float("nan"), reason=why, ci_reason=why, groups=tuple(rows))
     sizes = np.array([r.n for r, _ in used], dtype=float)
     rho = float(_pool(np.array([r.rho for r, _ in used]), np.zeros(len(used), bool), sizes))
     if n <= 0:
-        return Within(rho, tuple(rows))
+        return Within(rho, groups=tuple(rows))
     rng = np.random.default_rng(seed)
     boot_r = np.empty((n, len(used)))
     boot_c = np.empty((n, len(used)), dtype=bool)
@@ -274,7 +276,7 @@ def within(scores, truth, groups, n: int = RESAMPLES, seed: int = 0, level: floa
     ci = _bc_interval(boot, rho, level)
     why = interval_reason(ci, rho, int(sizes.sum()),
                           undefined="most resamples leave no group to rank")
-    return Within(rho, tuple(rows), ci, "", why)
+    return Within(rho, ci, ci_reason=why, groups=tuple(rows))
 
 
 # -- paired comparison ------------------------------------------------------------------------
