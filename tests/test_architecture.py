@@ -24,7 +24,7 @@ ROOTS = {"lpzero_gp": ROOT, "lpzero_gp.primitives": REPO / "primitives",
 #: Layer of each top-level part of the package (lower may not import higher).
 LAYERS = {
     "errors": 0, "atomic": 0, "lock": 0, "jsonfile": 0, "versions": 0, "parallel": 0,
-    "ggufheader": 0,
+    "ggufheader": 0, "progress": 0,
     "primitives": 1, "spaces": 2, "proxy": 3, "stats": 4, "score": 5, "search": 6,
     "workflows": 7, "cli": 8, "__main__": 8,
 }

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
 import time
 import warnings
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
 from lpzero_gp.parallel import (
     WorkerPlan,
@@ -27,6 +25,7 @@ from lpzero_gp.parallel import (
     pool_pays,
     stream,
 )
+from lpzero_gp.progress import bar as progress_bar
 from lpzero_gp.spaces.base import Record, Space
 from lpzero_gp.stats.cache import write_key
 from lpzero_gp.stats.failures import (
@@ -308,7 +307,7 @@ class Extractor:
         if not tasks:
             return
         plan = self.planned(len(tasks))
-        bar = tqdm(total=len(tasks), desc=label, disable=not self.progress, file=sys.stderr)
+        bar = progress_bar(total=len(tasks), desc=label, disable=not self.progress)
         threads = torch.get_num_threads()
         try:
             for result in self._results(tasks, plan):

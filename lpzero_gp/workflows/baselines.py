@@ -8,7 +8,6 @@ into an atomic results folder.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections import Counter
 from dataclasses import replace
@@ -16,10 +15,11 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from tqdm import tqdm
 
 from lpzero_gp.atomic import AtomicFolder
 from lpzero_gp.errors import OptionError
+from lpzero_gp.progress import bar as progress_bar
+from lpzero_gp.progress import honours_quiet
 from lpzero_gp.score.baselines import (
     BY_KEY,
     ArchScores,
@@ -129,7 +129,7 @@ def _score(loaded, records: list, cfg: ExtractConfig, keys: list[str],
 
         mapper = make_mapper(workers, opts.dask)
         loaded.extractor.mapper = mapper  # --trees extracts statistics in the same pool
-    bar = tqdm(total=len(records), desc="baselines", file=sys.stderr, disable=opts.quiet)
+    bar = progress_bar(total=len(records), desc="baselines", disable=opts.quiet)
     t0 = time.perf_counter()
     from lpzero_gp.stats.cache import resolve
 
@@ -140,6 +140,7 @@ def _score(loaded, records: list, cfg: ExtractConfig, keys: list[str],
     return results, threads, time.perf_counter() - t0
 
 
+@honours_quiet
 def run_baselines(opts: BaselineOptions) -> Report:
     """Hand-crafted proxies (paper Table 1) on a space: Kendall, Spearman, s/arch, paper.
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sys
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -11,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import torch
 from deap import gp
-from tqdm import tqdm
 
 from lpzero_gp.errors import CheckpointError, OptionError, ProxyError, SpaceError
 from lpzero_gp.primitives.pset import INPUTS
+from lpzero_gp.progress import bar as progress_bar
 from lpzero_gp.proxy import default_pset
 from lpzero_gp.proxy.named import unknown_word
 from lpzero_gp.proxy.parse import format_tree
@@ -139,7 +138,7 @@ def space_key(options: dict) -> str:
 
 def _stand_in(space: Space, seed: int, batch: dict, progress: bool) -> list[Record]:
     """The space's stand-in records when it ships no benchmark and none was given."""
-    bar = tqdm(desc="stand-in ground truth", disable=not progress, file=sys.stderr,
+    bar = progress_bar(desc="stand-in ground truth", disable=not progress,
                leave=False)
     records = space.stand_in_records(seed, batch, progress=bar)
     bar.close()
@@ -364,8 +363,8 @@ def run_scorer(ctx: Context, cfg: SearchConfig, scorer, available: tuple[str, ..
         if state.meta.get("config") != asdict(cfg):
             raise CheckpointError("checkpoint was written with different search settings")
         s.resume(state)
-    bar = tqdm(total=cfg.generations, desc="search", disable=not ctx.progress,
-               file=sys.stderr, initial=state.generation if state else 0)
+    bar = progress_bar(total=cfg.generations, desc="search", disable=not ctx.progress,
+               initial=state.generation if state else 0)
 
     def progress(st):  # totals so far and the population's diversity: report.PROGRESS_KEY
         rec, counts = st.logbook[-1], s.stats_counts

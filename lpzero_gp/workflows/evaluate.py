@@ -20,6 +20,7 @@ import time
 from typing import Any
 
 from lpzero_gp.errors import OptionError
+from lpzero_gp.progress import honours_quiet
 from lpzero_gp.workflows.options import EvalOptions, Notify, Report
 from lpzero_gp.workflows.optionspec import spelled
 from lpzero_gp.workflows.report import (
@@ -47,6 +48,7 @@ LABEL_KEY = ("[information, cost]: real~null, the rho between the proxy's scores
              "forward, backward")
 
 
+@honours_quiet
 def evaluate(opts: EvalOptions, notify: Notify | None = None) -> Report:
     """Score every proxy of ``opts`` on the chosen architectures of its space.
 

@@ -24,6 +24,7 @@ import numpy as np
 from lpzero_gp.atomic import AtomicFolder
 from lpzero_gp.errors import CheckpointError, OptionError
 from lpzero_gp.lock import FolderLock
+from lpzero_gp.progress import honours_quiet
 from lpzero_gp.proxy.export import export
 from lpzero_gp.proxy.parse import format_tree
 from lpzero_gp.score.fitness import bootstrap_ci, rank, settle
@@ -267,6 +268,7 @@ def _quiet(_line: str) -> None:
     """A notify callback that shows nothing."""
 
 
+@honours_quiet
 def run_search(opts: RunOptions, explicit: Iterable[str] | None = None,
                notify: Notify | None = None) -> Report:
     """Everything ``lpzero-gp run`` does: search, held-out report and results folder.

@@ -27,6 +27,8 @@ import torch
 from deap import base, creator, tools
 
 from lpzero_gp.errors import LpzeroError, OptionError, SpaceError
+from lpzero_gp.progress import bar as progress_bar
+from lpzero_gp.progress import honours_quiet
 from lpzero_gp.score.subnets import SubnetScorer, is_feature
 from lpzero_gp.search.config import loop_checks
 from lpzero_gp.search.loop import evaluate_invalid, evolve
@@ -216,8 +218,6 @@ def search_subnets(
     progress: bool = True,
 ) -> SearchResult:
     """Evolve sub-network configurations that maximise ``proxy`` within the budget."""
-    from tqdm.auto import tqdm
-
     settings.check()
     subnets = scorer.subnets
     limit = budget_limit(subnets, settings.budget_params)
@@ -227,8 +227,8 @@ def search_subnets(
     rng = random.Random(settings.seed)
     toolbox = _toolbox(scorer, proxy, settings, limit, rng)
     hof = tools.HallOfFame(settings.top_k)
-    bar = tqdm(total=settings.generations + 1, desc=f"subnets {proxy[:30]}", unit="gen",
-               disable=not progress, leave=False)
+    bar = progress_bar(total=settings.generations + 1, desc=f"subnets {proxy[:30]}", unit="gen",
+                       disable=not progress, leave=False)
     history, record = _history(scorer, proxy, bar)
 
     pop = toolbox.population(n=settings.population)
@@ -317,6 +317,7 @@ def open_subnets(opts: SubnetOptions) -> tuple[Space, SubnetSearchSpace]:
     return space, subnets
 
 
+@honours_quiet
 def run_subnets(opts: SubnetOptions) -> Report:
     """Search sub-networks that maximise the proxy; writes subnets.json and subnets.csv.
 

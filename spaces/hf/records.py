@@ -24,15 +24,13 @@ from __future__ import annotations
 import json
 import os
 import stat
-import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from tqdm import tqdm
-
 from lpzero_gp.errors import SpaceError, env_limit
 from lpzero_gp.jsonfile import finite, read_json
+from lpzero_gp.progress import bar as progress_bar
 
 from ..base import Record, check_records
 from .models import Shape, check_model_type, measure, record_kind
@@ -224,8 +222,8 @@ def _measure_all(records: list[Record], kind: str, path: str) -> dict[str, Shape
     stderr once reading takes longer than a couple of seconds."""
     shapes: dict[str, Shape] = {}
     seen: dict[str, Shape] = {}
-    with tqdm(total=len(records), desc=f"reading {os.path.basename(path)}", unit="record",
-              file=sys.stderr, delay=_PROGRESS_AFTER_S, leave=False) as bar:
+    with progress_bar(total=len(records), desc=f"reading {os.path.basename(path)}",
+                      unit="record", delay=_PROGRESS_AFTER_S, leave=False) as bar:
         for r in records:
             key = json.dumps(r.config, sort_keys=True, default=str)
             if key not in seen:

@@ -25,7 +25,6 @@ import importlib.util
 import json
 import os
 import stat
-import sys
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -39,6 +38,7 @@ from lpzero_gp.ggufheader import MAX_GGUF_ENTRIES, MAX_GGUF_TENSORS
 from lpzero_gp.ggufheader import check_gguf_header as check_header
 from lpzero_gp.jsonfile import read_json
 from lpzero_gp.lock import FolderLock
+from lpzero_gp.progress import bar as progress_bar
 from lpzero_gp.versions import versions
 
 from ..hf.records import check_config_sizes
@@ -261,10 +261,8 @@ def _save_weights(model: Any, config: Any, folder: Path) -> None:
 def _progress_line(text: str, show: bool) -> Any:
     """A one-line progress note on stderr (a tqdm line, as the workflows show), cleared when
     closed."""
-    from tqdm import tqdm
-
-    return tqdm(total=1, desc=text, bar_format="{desc} [{elapsed}]", file=sys.stderr,
-                leave=False, disable=not show)
+    return progress_bar(total=1, desc=text, bar_format="{desc} [{elapsed}]", leave=False,
+                        disable=not show)
 
 
 def tokenizer_source(checkpoint: Checkpoint) -> str | None:

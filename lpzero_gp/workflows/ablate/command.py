@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 from lpzero_gp.atomic import AtomicFolder, exists_error
+from lpzero_gp.progress import honours_quiet
 from lpzero_gp.versions import versions
 from lpzero_gp.workflows.ablate.config import budget_of, config_from_options
 from lpzero_gp.workflows.ablate.markdown import ablation_lines, markdown
@@ -58,6 +59,7 @@ def load_data(ctx, search_archs: str = "search", heldout: str = "validation"
     return AblationData(ds, truth, vds, vtruth, null, splits=choice), loaded
 
 
+@honours_quiet
 def run_ablate(opts: AblateOptions) -> Report:
     """The search ablations of ``opts``: every run, summarised, written to a results folder.
 

@@ -3,12 +3,11 @@ over seeds), with the real-vs-null paired comparisons; JSON-ready and free of ti
 
 from __future__ import annotations
 
-import sys
 from dataclasses import asdict
 
 import numpy as np
-from tqdm import tqdm
 
+from lpzero_gp.progress import bar as progress_bar
 from lpzero_gp.workflows.ablate.config import COUNTING, AblationConfig
 from lpzero_gp.workflows.ablate.runs import (
     AblationData,
@@ -67,7 +66,7 @@ def run_ablation(data: AblationData, cfg: AblationConfig, progress: bool = False
     groups = plan(cfg)
     keys = list(dict.fromkeys(k for exp in groups.values() for ks in exp.values() for k in ks))
     done: dict[RunKey, RunResult] = {}
-    for key in tqdm(keys, desc="ablation runs", disable=not progress, file=sys.stderr):
+    for key in progress_bar(keys, desc="ablation runs", disable=not progress):
         done[key] = execute(data, cfg, key)
     experiments = {name: {value: summarize([done[k] for k in ks], cfg.evaluations,
                                            cfg.population)
