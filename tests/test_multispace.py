@@ -97,6 +97,8 @@ def test_the_report_has_every_row_per_space(worst, capsys):
     assert set(best["heldout"]) == {"flexibert", "gpt2"}
     scores = (worst / "heldout_scores.csv").read_text().splitlines()
     assert scores[0].startswith("space,") and len(scores) == 1 + 2 * 3
+    for name in ("flexibert", "gpt2"):  # one rank plot per space, as a one-space run draws
+        assert (worst / f"score_vs_truth_{name}.png").read_bytes().startswith(b"\x89PNG")
 
 
 def test_seeded_runs_are_identical_and_resume_finishes_the_same(worst, tmp_path, cache):

@@ -47,12 +47,15 @@ from lpzero_gp.workflows.free import comparisons, try_free_rows
 from lpzero_gp.workflows.options import Notify, Report, RunOptions
 from lpzero_gp.workflows.report import (
     ci_text,
+    control_features,
     corr,
+    fmt,
     info_text,
     markdown_table,
     missing_note,
     paired_text,
     plot_generations,
+    plot_ranks,
     sample_note,
 )
 from lpzero_gp.workflows.runstate import (
@@ -175,7 +178,7 @@ def space_report(r: SpaceRun, proxy: str, cfg: SearchConfig) -> tuple[dict, tupl
     """The searched proxy on one space: its search and held-out correlations (with 95% BCa
     intervals), the space's free rows and own shipped proxy on the same held-out
     architectures, and the paired bootstrap of the proxy against each; with the held-out
-    (records, scores) of the proxy."""
+    (records, scores) of the proxy and the scores of each of those rows."""
     from lpzero_gp.score.correlate import bootstrap_reason
 
     loaded = r.loaded
@@ -213,13 +216,13 @@ def space_report(r: SpaceRun, proxy: str, cfg: SearchConfig) -> tuple[dict, tupl
         "own_proxy": own,
         "baselines_heldout": baselines,
         "comparisons": comparisons(CROSS, held.scores, rows, truth),
-    }, (held.records, held.scores)
+    }, (held.records, held.scores, rows)
 
 
 def _write(out: Path, force: bool, summary: dict, state, runs: list[SpaceRun],
            cfg: SearchConfig, timing: dict, scores: dict[str, tuple]) -> None:
     """The results folder of a run over several spaces (everything but timing.json the same
-    for identical runs); ``scores``: each space's held-out (records, scores)."""
+    for identical runs); ``scores``: each space's held-out (records, scores, rows' scores)."""
     per = summary["per_space"]
     contexts = []
     for r in runs:
@@ -246,7 +249,7 @@ def _write(out: Path, force: bool, summary: dict, state, runs: list[SpaceRun],
         rf.csv("heldout_scores.csv", [
             {"space": name, "id": rec.id, "score": float(x), "score_raw": float(raw),
              "truth": rec.truth}
-            for name, (recs, raw) in scores.items()
+            for name, (recs, raw, _) in scores.items()
             for rec, x, raw in zip(recs, settle(raw), raw, strict=True)])
         rf.csv("hall_of_fame.csv", [{"proxy": format_tree(ind), "fitness": ind.fitness.values[0],
                                      "tau": getattr(ind, "tau", float("nan"))}
@@ -254,7 +257,23 @@ def _write(out: Path, force: bool, summary: dict, state, runs: list[SpaceRun],
         plot_generations(list(state.logbook), rf.path("rho_per_generation.png"),
                          f"{' + '.join(summary['spaces'])} ({summary['combine']} of the "
                          "spaces' search rho)", population=cfg.population)
+        for r in runs:
+            _plot_space(rf.path(f"score_vs_truth_{r.name}.png"), r, per[r.name],
+                        scores[r.name])
         rf.text("summary.md", markdown(summary))
+
+
+def _plot_space(path: Path, r: SpaceRun, entry: dict, held: tuple) -> None:
+    """Rank of the searched proxy's held-out scores, and of each free row's and the space's
+    own proxy's, against the rank of the truth on one space (as ``run`` draws one space)."""
+    records, scores, rows = held
+    h, base = entry["heldout"], entry["baselines_heldout"]
+    panels = [("searched proxy", scores, f"rho {fmt(h['rho'])}")]
+    panels += [(name, values, f"rho {fmt(base[name]['rho'])}") for name, values in rows.items()]
+    _, (group_name, groups) = control_features(r.loaded, records)
+    plot_ranks(panels, [x.truth for x in records], path,
+               f"{r.name} ({entry['variant']}): held-out {h['split']} (n={h['n']})",
+               entry["truth"], r.loaded.space.higher_is_better, groups, group_name)
 
 
 def _rows(entry: dict) -> list[tuple[str, dict]]:

@@ -272,6 +272,18 @@ def _ranks(x: Sequence[float]) -> np.ndarray:
     return rankdata(np.asarray(x, dtype=float))
 
 
+def control_features(loaded, records: Sequence) -> tuple[tuple, tuple]:
+    """(name, values) of the space's size and group features on ``records`` ((None, None)
+    for a feature the space does not declare); ``loaded``: the space and variant loaded."""
+    feats = [loaded.space.features(r, loaded.variant) for r in records]
+    out = []
+    for name in (loaded.space.size_feature, loaded.space.group_feature):
+        ok = name is not None and bool(feats) and name in feats[0]
+        out.append((name, np.array([f[name] for f in feats], dtype=float)) if ok
+                   else (None, None))
+    return out[0], out[1]
+
+
 def plot_ranks(panels: Sequence[tuple[str, Sequence[float], str]], truth: Sequence[float],
                path: Path, title: str, truth_label: str, higher_is_better: bool = True,
                groups: Sequence[float] | None = None, group_name: str | None = None) -> None:
@@ -363,7 +375,8 @@ def cost_line(cost: dict) -> str:
             "(build, forward, backward and compaction together; not timed apart)")
 
 __all__ = [
-    "PROGRESS_KEY", "SMALL_SAMPLE", "bracket", "ci_text", "controlled_names", "controlled_text",
+    "PROGRESS_KEY", "SMALL_SAMPLE", "bracket", "ci_text", "control_features", "controlled_names",
+    "controlled_text",
     "corr", "cost_line", "fmt", "free_line", "info_text", "interval_cell", "is_small",
     "markdown_cell", "markdown_table", "metric_label", "missing_note", "paired_text",
     "panel_caption", "plot_generations", "plot_ranks", "sample_note", "signed",

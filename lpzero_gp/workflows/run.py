@@ -54,6 +54,7 @@ from lpzero_gp.workflows.options import (
 from lpzero_gp.workflows.optionspec import spelled
 from lpzero_gp.workflows.report import (
     ci_text,
+    control_features,
     controlled_names,
     controlled_text,
     corr,
@@ -201,7 +202,7 @@ def _controls(loaded: Loaded, held, scores: dict[str, np.ndarray]) -> dict[str, 
     their held-out ``scores`` (:func:`_baseline_scores`)."""
     from lpzero_gp.score.correlate import controlled
 
-    size, group = _control_features(loaded, held.records)
+    size, group = control_features(loaded, held.records)
     truth = np.array([r.truth for r in held.records])
     return {k: controlled(x, truth, size[1], group[1], size[0], group[0])
             for k, x in scores.items()}
@@ -241,18 +242,6 @@ def _verdict(stats: str, held, versus: list[dict]) -> str:
     if stats == "null":
         return "null control: the search saw shapes only"
     return verdict(held.info.get("label", "undefined"), versus)
-
-
-def _control_features(loaded: Loaded, records: list) -> tuple[tuple, tuple]:
-    """(name, values) of the space's size and group features on ``records`` ((None, None)
-    for a feature the space does not declare)."""
-    feats = [loaded.space.features(r, loaded.variant) for r in records]
-    out = []
-    for name in (loaded.space.size_feature, loaded.space.group_feature):
-        ok = name is not None and bool(feats) and name in feats[0]
-        out.append((name, np.array([f[name] for f in feats], dtype=float)) if ok
-                   else (None, None))
-    return out[0], out[1]
 
 
 def _search(loaded, ctx: Context, cfg: SearchConfig, search_recs: list, target: _Target,
@@ -421,7 +410,7 @@ def _write(out, force, summary, state, held, cfg, context, loaded, meta, timing,
         plot_generations(list(state.logbook), rf.path("rho_per_generation.png"), title,
                          _generation_curve(loaded, held, state.logbook),
                          f"{h['split']} (held-out)", cfg.population)
-        size, group = _control_features(loaded, held.records)
+        size, group = control_features(loaded, held.records)
         base = summary["baselines_heldout"]
         panels = [("searched proxy", held.scores, panel_caption(h["rho"], h))]
         panels += [(name, values, panel_caption(base[name]["rho"], base[name]))
