@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs a fixed set of commands and prints the SHA-256 of every results file and stdout,
-# so a refactor can be checked byte for byte: run it before and after, then diff.
+# so a refactor can be checked byte for byte: run it before and after, then compare the two
+# folders with scripts/compare_golden.py (it also masks what varies between identical runs).
 # Usage: scripts/golden_outputs.sh OUTDIR   (LPZ="python -m lpzero_gp" to pick the code;
 # LLAMA_SYNTAX=flags for the older --model/--dtype flags, default space-option).
 set -euo pipefail
