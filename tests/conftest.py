@@ -2,14 +2,18 @@
 
 Tests never read or fill the user's statistics cache: it is off unless a test gives a
 ``--cache-dir`` (commands run in subprocesses inherit the setting). Every cache, results folder
-and checkpoint a test writes lies under its own ``tmp_path`` (per pytest-xdist worker too), so
-``python -m pytest -n auto`` runs the suite on one worker per available core, each worker held
-to a core of its own (:func:`_one_core_per_worker`).
+and checkpoint a test writes lies under its own ``tmp_path`` or the session's temporary folder
+(per pytest-xdist worker); runs that several files read are built once per session here
+(``flexibert_run``, ``stats_cache``), and the tests that read one are kept on one worker
+(``xdist_group``, :func:`pytest_configure`). So ``python -m pytest -n auto`` runs the suite on
+one worker per available core, each worker held to a core of its own
+(:func:`_one_core_per_worker`).
 """
 
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import pytest
 
@@ -35,6 +39,26 @@ def _one_core_per_worker() -> None:
 
 
 _one_core_per_worker()
+
+
+def pytest_configure(config) -> None:
+    """Under pytest-xdist's default distribution (``load``), keep the tests marked
+    ``xdist_group`` together on one worker each (``loadgroup``): a module or session fixture
+    they share (a run folder, a filled statistics cache) is then built once, not once per
+    worker. Unmarked tests are spread as before. A worker reads its command line again, so it
+    learns the mode from :func:`pytest_configure_node`."""
+    worker = getattr(config, "workerinput", None)
+    if worker is not None:
+        if worker.get("loadgroup"):
+            config.option.loadgroup = True
+    elif getattr(config.option, "dist", "no") == "load":
+        config.option.dist = "loadgroup"
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_configure_node(node) -> None:
+    """Tell each xdist worker whether tests are sent by group (:func:`pytest_configure`)."""
+    node.workerinput["loadgroup"] = node.config.getvalue("dist") == "loadgroup"
 
 
 @pytest.hookimpl(optionalhook=True)
@@ -63,3 +87,28 @@ def supernet():
     from lpzero_gp.spaces.llama import LonasSupernet
 
     return LonasSupernet.build("tiny", seed=0)
+
+
+@pytest.fixture(scope="session")
+def flexibert_cache(tmp_path_factory) -> Path:
+    """The statistics cache of the small FlexiBERT run; only its own runs write to it (the
+    tests of ``tests/test_reliability.py`` count its entries)."""
+    return tmp_path_factory.mktemp("flexibert-cache")
+
+
+@pytest.fixture(scope="session")
+def flexibert_run(tmp_path_factory, flexibert_cache) -> Path:
+    """One small uninterrupted FlexiBERT run (``run_check.FLEXIBERT_RUN``), built once per
+    session, its checkpoint kept. Tests read it and never write into it."""
+    from run_check import FLEXIBERT_RUN, cli
+
+    out = tmp_path_factory.mktemp("flexibert-run") / "run"
+    assert cli(*FLEXIBERT_RUN, "--out", out, "--cache-dir", flexibert_cache,
+               "--keep-checkpoint") == 0
+    return out
+
+
+@pytest.fixture(scope="session")
+def stats_cache(tmp_path_factory) -> Path:
+    """A statistics cache shared by the runs of every file that never counts its entries."""
+    return tmp_path_factory.mktemp("stats-cache")

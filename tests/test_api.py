@@ -30,9 +30,10 @@ def test_export_proxy_round_trips_through_json():
         lz.export_proxy("agg_sum(fro(Q))")
 
 
-def test_evaluate_and_search_on_a_small_sample(tmp_path):
+@pytest.mark.xdist_group("stats-cache")  # beside the other readers (conftest)
+def test_evaluate_and_search_on_a_small_sample(tmp_path, stats_cache):
     small = {"space": "gpt2", "batch_size": 2, "seq_len": 16, "quiet": True,
-             "cache_dir": tmp_path / "cache"}  # a pathlib.Path is taken as a path
+             "cache_dir": stats_cache}  # a pathlib.Path is taken as a path
     report = lz.evaluate_proxies(["decoder_params", "agg_sum(fro(J))"], archs="5", **small)
     rows = report.data["results"]
     assert [r["proxy"] for r in rows] == ["decoder_params", "agg_sum(fro(J))", "config-formula"]

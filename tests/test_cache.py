@@ -6,17 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
+from run_check import cli
 
-from lpzero_gp.cli import main
 from lpzero_gp.lock import FolderLock, lock_file
 from lpzero_gp.spaces import get_space
 from lpzero_gp.stats import cache as stats_cache
 
 EVAL = ["eval", "--archs", "4", "--batch-size", "2", "--seq-len", "16", "--quiet", "--json"]
 
-
-def _cli(*argv) -> int:
-    return main([str(a) for a in argv])
 
 
 def test_resolution_order(monkeypatch, tmp_path):
@@ -50,14 +47,14 @@ def counted_builds(monkeypatch):
 def test_second_eval_builds_no_model(monkeypatch, tmp_path, capsys, counted_builds):
     monkeypatch.delenv(stats_cache.ENV_OFF)
     monkeypatch.setenv(stats_cache.ENV_DIR, str(tmp_path / "cache"))
-    assert _cli(*EVAL, "--proxy", "agg_mean(l1(W))") == 0
+    assert cli(*EVAL, "--proxy", "agg_mean(l1(W))") == 0
     first = json.loads(capsys.readouterr().out)
     assert len(counted_builds) == 4
-    assert _cli(*EVAL, "--proxy", "agg_sum(fro(G))") == 0  # a new proxy: statistics reused
+    assert cli(*EVAL, "--proxy", "agg_sum(fro(G))") == 0  # a new proxy: statistics reused
     second = json.loads(capsys.readouterr().out)
     assert len(counted_builds) == 4
     assert first["results"][0]["n"] == second["results"][0]["n"] == 4
-    assert _cli(*EVAL, "--proxy", "agg_sum(fro(G))", "--no-cache") == 0
+    assert cli(*EVAL, "--proxy", "agg_sum(fro(G))", "--no-cache") == 0
     assert len(counted_builds) == 8  # --no-cache: built again
 
 
@@ -65,27 +62,27 @@ def test_cache_info_and_clear(monkeypatch, tmp_path, capsys):
     root = tmp_path / "cache"
     monkeypatch.delenv(stats_cache.ENV_OFF)
     monkeypatch.setenv(stats_cache.ENV_DIR, str(root))
-    assert _cli(*EVAL, "--proxy", "agg_mean(l1(W))") == 0
+    assert cli(*EVAL, "--proxy", "agg_mean(l1(W))") == 0
     capsys.readouterr()
     (root / "notes.txt").write_text("mine")
-    assert _cli("cache", "info", "--json") == 0
+    assert cli("cache", "info", "--json") == 0
     info = json.loads(capsys.readouterr().out)
     assert info["root"] == str(root) and info["source"] == f"${stats_cache.ENV_DIR}"
     [entry] = info["entries"]
     assert entry["key"]["space"] == "flexibert" and entry["files"] == 5  # 4 + key.json
     assert info["bytes"] > 0
-    assert _cli("cache", "info") == 0
+    assert cli("cache", "info") == 0
     text = capsys.readouterr().out
     assert str(root) in text and "space=flexibert" in text
-    assert _cli("cache", "clear", "--space", "gpt2") == 0
+    assert cli("cache", "clear", "--space", "gpt2") == 0
     assert "removed 0 files" in capsys.readouterr().out
-    assert _cli("cache", "clear") == 0
+    assert cli("cache", "clear") == 0
     assert "removed 5 files" in capsys.readouterr().out
     assert sorted(p.name for p in root.iterdir()) == ["notes.txt"]  # not the cache's: kept
 
 
 def test_cache_off(monkeypatch, capsys):
-    assert _cli("cache", "info") == 0  # the test session turns the cache off
+    assert cli("cache", "info") == 0  # the test session turns the cache off
     assert "off" in capsys.readouterr().out
 
 

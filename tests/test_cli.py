@@ -286,16 +286,22 @@ def test_export_refuses(capsys, files, source, fragments):
     refused(capsys, ["export", "--proxy", value], *fragments)
 
 
-def test_internal_error_is_one_line_with_exit_1(capsys, monkeypatch):
+def _failing_export(capsys, monkeypatch, error: BaseException) -> str:
+    """``export --proxy paper_bert`` with reading the proxy raising ``error`` (no debug): exit
+    code 1; what it wrote to stderr."""
     import lpzero_gp.proxy.read as read
 
-    def boom(source):
-        raise TypeError("an internal bug")
+    def fail(source):
+        raise error
 
     monkeypatch.delenv("LPZERO_GP_DEBUG", raising=False)
-    monkeypatch.setattr(read, "read_proxy", boom)
+    monkeypatch.setattr(read, "read_proxy", fail)
     assert main(["export", "--proxy", "paper_bert"]) == 1
-    err = capsys.readouterr().err
+    return capsys.readouterr().err
+
+
+def test_internal_error_is_one_line_with_exit_1(capsys, monkeypatch):
+    err = _failing_export(capsys, monkeypatch, TypeError("an internal bug"))
     assert err.startswith("error: internal error (TypeError: an internal bug)")
     assert len(err.strip().splitlines()) == 1
     monkeypatch.setenv("LPZERO_GP_DEBUG", "1")
@@ -306,15 +312,8 @@ def test_internal_error_is_one_line_with_exit_1(capsys, monkeypatch):
 def test_dead_worker_pool_is_one_line(capsys, monkeypatch):
     from concurrent.futures.process import BrokenProcessPool
 
-    import lpzero_gp.proxy.read as read
-
-    def died(source):
-        raise BrokenProcessPool("A process in the process pool was terminated abruptly")
-
-    monkeypatch.delenv("LPZERO_GP_DEBUG", raising=False)
-    monkeypatch.setattr(read, "read_proxy", died)
-    assert main(["export", "--proxy", "paper_bert"]) == 1
-    err = capsys.readouterr().err
+    err = _failing_export(capsys, monkeypatch, BrokenProcessPool(
+        "A process in the process pool was terminated abruptly"))
     assert err.startswith("error: a worker process died") and "--resume" in err
 
 

@@ -3,25 +3,15 @@ evaluation, on the tiny Llama only (the smallest settings)."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
-from pathlib import Path
 
 import pytest
-
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "cost_scaling.py"
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("cost_scaling", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from run_check import load_script
 
 
 def test_tiny_model_gives_every_class_and_a_ratio_to_perplexity(tmp_path, capsys):
     out = tmp_path / "cost.json"
-    data = load_script().main(["--models", "tiny", "--subnets", "1", "--windows", "1",
+    data = load_script("cost_scaling").main(["--models", "tiny", "--subnets", "1", "--windows", "1",
                                "--threads", "1", "--out", str(out)])
     assert json.loads(out.read_text())["rows"][0]["model"] == "tiny"
     row = data["rows"][0]
@@ -34,4 +24,4 @@ def test_tiny_model_gives_every_class_and_a_ratio_to_perplexity(tmp_path, capsys
 
 def test_a_proxy_of_the_wrong_cost_class_is_refused():
     with pytest.raises(SystemExit, match="forward, not weights"):
-        load_script().main(["--models", "tiny", "--weights-proxy", "agg_mean(l1(H))"])
+        load_script("cost_scaling").main(["--models", "tiny", "--weights-proxy", "agg_mean(l1(H))"])

@@ -1,8 +1,8 @@
 """One proxy searched for several spaces: ``run --space flexibert --space gpt2``.
 
-Tiny runs (4 search and 3 held-out architectures per space at batch 2 x 16) share one
-statistics cache, so the models are built once for the whole module (most of its time: the
-first run builds 14 models). The combined fitness is
+Tiny runs (4 search and 3 held-out architectures per space at batch 2 x 16) share the session's
+statistics cache (tests/conftest.py ``stats_cache``), so the models are built once (most of the
+time: the first run builds 14 models). The combined fitness is
 checked against each space's search rho computed on its own, and the report against the
 rows it promises (free rows, the space's own shipped proxy, paired P-values).
 """
@@ -23,6 +23,9 @@ from lpzero_gp.workflows.options import RunOptions
 from lpzero_gp.workflows.optionspec import RUN_SPECS
 from lpzero_gp.workflows.runstate import _records
 
+#: On one worker with the other users of the session's statistics cache (tests/conftest.py).
+pytestmark = pytest.mark.xdist_group("stats-cache")
+
 SMALL = ["--search-archs", "4", "--heldout", "3", "--batch-size", "2", "--seq-len", "16",
          "--population", "8", "--offspring", "8", "--evaluations", "16", "--quiet",
          "--workers", "1", "--fitness", "rho"]
@@ -31,20 +34,15 @@ TWO = ["run", "--space", "flexibert", "--space", "gpt2", *SMALL]
 VARYING = {"timing.json"}
 
 
-@pytest.fixture(scope="module")
-def cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("stats")
-
-
 def _run(out: Path, cache: Path, *extra: str) -> dict[str, bytes]:
     assert main([*TWO, "--cache-dir", str(cache), "--out", str(out), *extra]) == 0
     return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
 
 
 @pytest.fixture(scope="module")
-def worst(tmp_path_factory, cache) -> Path:
+def worst(tmp_path_factory, stats_cache) -> Path:
     out = tmp_path_factory.mktemp("runs") / "worst"
-    _run(out, cache, "--keep-checkpoint")
+    _run(out, stats_cache, "--keep-checkpoint")
     return out
 
 
@@ -60,20 +58,20 @@ def _per_space_search_rho(proxy: str, cache: Path) -> dict[str, float]:
     return out
 
 
-def test_worst_is_the_minimum_of_the_spaces_rhos(worst, cache):
+def test_worst_is_the_minimum_of_the_spaces_rhos(worst, stats_cache):
     summary = json.loads((worst / "summary.json").read_text())
     assert summary["spaces"] == ["flexibert", "gpt2"] and summary["combine"] == "worst"
-    alone = _per_space_search_rho(summary["proxy"], cache)
+    alone = _per_space_search_rho(summary["proxy"], stats_cache)
     for name, rho in alone.items():
         assert summary["per_space"][name]["search"]["rho"] == pytest.approx(rho, abs=1e-12)
     assert summary["search"]["fitness"] == pytest.approx(min(alone.values()), abs=1e-12)
 
 
-def test_mean_is_the_mean_of_the_spaces_rhos(tmp_path, cache):
-    _run(tmp_path / "mean", cache, "--combine", "mean")
+def test_mean_is_the_mean_of_the_spaces_rhos(tmp_path, stats_cache):
+    _run(tmp_path / "mean", stats_cache, "--combine", "mean")
     summary = json.loads((tmp_path / "mean" / "summary.json").read_text())
     assert summary["combine"] == "mean"
-    alone = _per_space_search_rho(summary["proxy"], cache)
+    alone = _per_space_search_rho(summary["proxy"], stats_cache)
     assert summary["search"]["fitness"] == pytest.approx(np.mean(list(alone.values())),
                                                          abs=1e-12)
 
@@ -101,8 +99,8 @@ def test_the_report_has_every_row_per_space(worst, capsys):
         assert (worst / f"score_vs_truth_{name}.png").read_bytes().startswith(b"\x89PNG")
 
 
-def test_seeded_runs_are_identical_and_resume_finishes_the_same(worst, tmp_path, cache):
-    again = _run(tmp_path / "again", cache)
+def test_seeded_runs_are_identical_and_resume_finishes_the_same(worst, tmp_path, stats_cache):
+    again = _run(tmp_path / "again", stats_cache)
     first = {p.name: p.read_bytes() for p in sorted(worst.iterdir())}
     assert first.keys() == again.keys()
     for name in first.keys() - VARYING:
@@ -187,7 +185,7 @@ def test_a_fitness_that_does_not_flip_is_kept_per_sign(signed):
     assert second.fitness.values[0] == (0.1 if signed else -0.5)
 
 
-def test_a_run_stopped_mid_search_resumes_to_the_uninterrupted_results(tmp_path, cache):
+def test_a_run_stopped_mid_search_resumes_to_the_uninterrupted_results(tmp_path, stats_cache):
     """SIGTERM after a generation of a two-space search (statistics cached): the checkpoint
     resumes to exactly the files of the same run left alone."""
     import signal
@@ -198,11 +196,11 @@ def test_a_run_stopped_mid_search_resumes_to_the_uninterrupted_results(tmp_path,
     from lpzero_gp.search.checkpoint import CHECKPOINT
 
     longer = ["--evaluations", "160"]
-    whole = _run(tmp_path / "whole", cache, *longer)
+    whole = _run(tmp_path / "whole", stats_cache, *longer)
     out = tmp_path / "stopped"
     ckpt = out.parent / f".{out.name}.checkpoint" / CHECKPOINT
     proc = subprocess.Popen([sys.executable, "-m", "lpzero_gp", *TWO, *longer, "--cache-dir",
-                             str(cache), "--out", str(out)], stdout=subprocess.DEVNULL,
+                             str(stats_cache), "--out", str(out)], stdout=subprocess.DEVNULL,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
     try:
         deadline = time.monotonic() + 120

@@ -46,16 +46,6 @@ def test_extraction_seed_is_independent_of_order():
     assert np.all([arch_seed(43, i) != forward[i] for i in ids])
 
 
-def test_pool_streams_results_as_they_arrive(tmp_path):
-    """The first result arrives while the last task still waits for it (no end-of-map batch)."""
-    gate = tmp_path / "gate"
-    stream = make_mapper(workers=2).imap(pool_task, [("wait", i, str(gate)) for i in range(6)])
-    first = next(stream)
-    assert not gate.exists()  # task 5 is still blocked: the first result did not wait for it
-    gate.touch()
-    assert [first, *stream] == [i * i for i in range(6)]
-
-
 def test_pool_survives_a_dying_worker(tmp_path):
     marker = tmp_path / "died"
     tasks = [("die_once", i, str(marker)) for i in range(6)]
@@ -191,12 +181,20 @@ def test_automatic_fitness_moves_to_a_pool_once_it_has_taken_long(monkeypatch):
     assert fitness_mapper(scorer, None) == (scorer, map)
 
 
-def test_a_dropped_pool_stops_its_workers():
-    """A long-lived process that runs many commands keeps no idle workers."""
+def test_a_pool_streams_its_results_and_a_dropped_pool_stops_its_workers(tmp_path):
+    """The first result arrives while the last task still waits for it (no end-of-map batch);
+    and a long-lived process that runs many commands keeps no idle workers (one pool)."""
     import gc
     import time
 
     mapper = make_mapper(workers=2)
+    gate = tmp_path / "gate"
+    stream = mapper.imap(pool_task, [("wait", i, str(gate)) for i in range(6)])
+    first = next(stream)
+    assert not gate.exists()  # task 5 is still blocked: the first result did not wait for it
+    gate.touch()
+    assert [first, *stream] == [i * i for i in range(6)]
+    del stream
     assert mapper(pool_task, [("square", i, "") for i in range(4)]) == [0, 1, 4, 9]
     procs = list(mapper.ex._processes.values())
     assert procs and all(p.is_alive() for p in procs)

@@ -2,8 +2,8 @@
 determinism and resume; and the ``rho`` default left as it was.
 
 The end-to-end runs use a small GPT-2 sample (6 search and 4 held-out architectures, batch
-2 x 16, population 8, 8 offspring, 3 generations, plain rho fitness) and share one statistics
-cache, which the first run fills.
+2 x 16, population 8, 8 offspring, 3 generations, plain rho fitness) and the session's
+statistics cache (tests/conftest.py ``stats_cache``), which the first of them fills.
 """
 
 from __future__ import annotations
@@ -15,9 +15,9 @@ import shutil
 from pathlib import Path
 
 import pytest
+from run_check import cli, results
 from toy import toy_family
 
-from lpzero_gp.cli import main
 from lpzero_gp.primitives import make_pset
 from lpzero_gp.score.information import COSTS
 from lpzero_gp.score.scoring import Scorer, score_stats
@@ -27,22 +27,17 @@ from lpzero_gp.search.operators import select_elitist_tournament, select_nsga2
 from lpzero_gp.stats.store import Dataset
 from lpzero_gp.workflows.front import COLUMNS, TOLERANCE, cheapest_within, class_seconds
 
+#: On one worker with the other users of the session's statistics cache (tests/conftest.py).
+pytestmark = pytest.mark.xdist_group("stats-cache")
+
 PSET = make_pset()
 PLANTED = "agg_mean(add(fro(G), mean(abs(A))))"
 RUN = ["run", "--space", "gpt2", "--search-archs", "6", "--heldout", "4", "--batch-size", "2",
        "--seq-len", "16", "--population", "8", "--offspring", "8", "--evaluations", "24",
        "--fitness", "rho", "--quiet"]
-#: Files that legitimately differ between two identical runs.
-VARYING = {"timing.json"}
 _RANK = {name: i for i, (name, _) in enumerate(COSTS)}
 
 
-def _cli(*argv) -> int:
-    return main([str(a) for a in argv])
-
-
-def _files(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name not in VARYING}
 
 
 def _dominates(a: tuple, b: tuple) -> bool:
@@ -167,14 +162,9 @@ def test_cheapest_within_the_tolerance_of_the_best():
 
 
 @pytest.fixture(scope="module")
-def cache(tmp_path_factory) -> Path:
-    return tmp_path_factory.mktemp("pareto-cache")
-
-
-@pytest.fixture(scope="module")
-def pareto_run(tmp_path_factory, cache) -> Path:
+def pareto_run(tmp_path_factory, stats_cache) -> Path:
     out = tmp_path_factory.mktemp("pareto") / "run"
-    assert _cli(*RUN, "--objective", "pareto", "--out", out, "--cache-dir", cache,
+    assert cli(*RUN, "--objective", "pareto", "--out", out, "--cache-dir", stats_cache,
                 "--keep-checkpoint") == 0
     return out
 
@@ -199,43 +189,43 @@ def test_run_writes_a_non_dominated_front(pareto_run):
     assert "cheapest within 0.01 held-out rho" in (pareto_run / "summary.md").read_text()
 
 
-def test_pareto_run_is_byte_identical(pareto_run, cache, tmp_path):
+def test_pareto_run_is_byte_identical(pareto_run, stats_cache, tmp_path):
     out = tmp_path / "twin"
-    assert _cli(*RUN, "--objective", "pareto", "--out", out, "--cache-dir", cache) == 0
-    assert _files(out) == _files(pareto_run)
+    assert cli(*RUN, "--objective", "pareto", "--out", out, "--cache-dir", stats_cache) == 0
+    assert results(out) == results(pareto_run)
 
 
 def test_pareto_run_resumes_from_its_checkpoint(pareto_run, tmp_path):
     out = tmp_path / "again"
     shutil.copytree(pareto_run.parent / ".run.checkpoint", tmp_path / ".again.checkpoint")
-    assert _cli("run", "--resume", out, "--out", out, "--quiet") == 0
-    assert _files(out) == _files(pareto_run)
+    assert cli("run", "--resume", out, "--out", out, "--quiet") == 0
+    assert results(out) == results(pareto_run)
 
 
 def test_resume_refuses_another_objective(pareto_run, capsys):
-    assert _cli("run", "--resume", pareto_run, "--objective", "rho", "--quiet") == 2
+    assert cli("run", "--resume", pareto_run, "--objective", "rho", "--quiet") == 2
     last = capsys.readouterr().err.strip().splitlines()[-1]
     assert "--objective rho differs from the checkpoint's pareto" in last
 
 
-def test_rho_default_is_unchanged(pareto_run, cache, tmp_path):
+def test_rho_default_is_unchanged(pareto_run, stats_cache, tmp_path):
     default, explicit = tmp_path / "default", tmp_path / "rho"
-    assert _cli(*RUN, "--out", default, "--cache-dir", cache) == 0
-    assert _cli(*RUN, "--objective", "rho", "--out", explicit, "--cache-dir", cache) == 0
-    assert _files(default) == _files(explicit)
+    assert cli(*RUN, "--out", default, "--cache-dir", stats_cache) == 0
+    assert cli(*RUN, "--objective", "rho", "--out", explicit, "--cache-dir", stats_cache) == 0
+    assert results(default) == results(explicit)
     assert not (default / "front.csv").exists() and not (default / "front.png").exists()
     assert "front" not in json.loads((default / "summary.json").read_text())
     assert (default / "log.csv").read_bytes() != (pareto_run / "log.csv").read_bytes()
 
 
-def test_eval_scores_a_whole_front(pareto_run, cache, tmp_path):
+def test_eval_scores_a_whole_front(pareto_run, stats_cache, tmp_path):
     """``eval --proxy front.csv`` scores every proxy of the front, in the front's order."""
     with open(pareto_run / "front.csv", newline="") as f:
         front = list(dict.fromkeys(r["proxy"] for r in csv.DictReader(f)))
     out = tmp_path / "front-eval"
-    assert _cli("eval", "--space", "gpt2", "--archs", "4", "--batch-size", "2", "--seq-len",
+    assert cli("eval", "--space", "gpt2", "--archs", "4", "--batch-size", "2", "--seq-len",
                 "16", "--proxy", pareto_run / "front.csv", "--proxy", "params", "--quiet",
-                "--cache-dir", cache, "--out", out) == 0
+                "--cache-dir", stats_cache, "--out", out) == 0
     rows = json.loads((out / "summary.json").read_text())["results"]
     assert [r["proxy"] for r in rows][:len(front) + 1] == [*front, "params"]
 
@@ -248,6 +238,6 @@ def test_eval_scores_a_whole_front(pareto_run, cache, tmp_path):
 def test_a_bad_front_table_is_one_line(tmp_path, capsys, text, says):
     bad = tmp_path / "front.csv"
     bad.write_text(text)
-    assert _cli("eval", "--space", "gpt2", "--archs", "4", "--proxy", bad, "--quiet") == 2
+    assert cli("eval", "--space", "gpt2", "--archs", "4", "--proxy", bad, "--quiet") == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and says in err[0]

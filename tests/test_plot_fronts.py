@@ -4,24 +4,17 @@ drawn as its run's front.png is, with the free config rows."""
 from __future__ import annotations
 
 import csv
-import importlib.util
 import json
 from pathlib import Path
 
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "plot_fronts.py"
+from run_check import load_script
+
 ROWS = [
     {"proxy": "agg_sum(l1(W))", "search_rho": 0.8, "heldout_rho": 0.79, "cost": "weights",
      "seconds_per_arch": 0.18, "size": 3},
     {"proxy": "agg_sum(std(H))", "search_rho": 0.85, "heldout_rho": 0.9, "cost": "forward",
      "seconds_per_arch": 1.9, "size": 3},
 ]
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("plot_fronts", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _run_folder(path: Path, space: str) -> Path:
@@ -40,7 +33,7 @@ def _run_folder(path: Path, space: str) -> Path:
 
 
 def test_free_rows_are_the_config_rows_only(tmp_path):
-    mod = load_script()
+    mod = load_script("plot_fronts")
     summary = json.loads((_run_folder(tmp_path / "a", "x") / "summary.json").read_text())
     assert mod.free_rows(summary) == {"layers": 0.85, "config-formula": 0.88}
     rows = mod.front_csv_rows(tmp_path / "a")
@@ -51,7 +44,7 @@ def test_one_panel_per_run_each_with_its_front_and_free_rows(tmp_path):
     from lpzero_gp.workflows.front import draw_front
     from lpzero_gp.workflows.report import _pyplot
 
-    mod = load_script()
+    mod = load_script("plot_fronts")
     folders = [_run_folder(tmp_path / s, s) for s in ("flexibert", "llama")]
     out = tmp_path / "img" / "fronts.png"
     mod.main([str(f) for f in folders] + ["--out", str(out)])

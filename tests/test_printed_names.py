@@ -22,7 +22,6 @@ import pytest
 from deap import creator, gp
 from toy import toy_family
 
-import lpzero_gp as lz
 from lpzero_gp.primitives import PRUNED, make_pset
 from lpzero_gp.primitives.ops import OPS_BY_NAME
 from lpzero_gp.primitives.pset import INPUTS
@@ -139,11 +138,9 @@ def test_search_individuals_keep_the_typed_string(dataset):
     assert all(not TYPED.search(rec["best_proxy"]) for rec in state.logbook)
 
 
-def test_run_files_print_plain_names(tmp_path):
-    out = tmp_path / "run"
-    lz.search_proxy(lz.RunOptions(space="flexibert", batch_size=2, seq_len=16, quiet=True,
-                                  cache_dir=str(tmp_path / "cache")),
-                    search_archs="6", heldout="4", budget="quick", evaluations=20, out=str(out))
+@pytest.mark.xdist_group("flexibert-run")  # beside the other readers (conftest)
+def test_run_files_print_plain_names(flexibert_run):
+    out = flexibert_run
     with open(out / "hall_of_fame.csv", newline="") as f:
         proxies = [row["proxy"] for row in csv.DictReader(f)]
     assert proxies and len(set(proxies)) == len(proxies)

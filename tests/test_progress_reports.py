@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 from deap import tools
+from run_check import cli, interrupt_at
 from toy import toy_family
 
-from lpzero_gp.cli import main
 from lpzero_gp.primitives import make_pset
 from lpzero_gp.proxy.parse import format_tree
 from lpzero_gp.score.correlate import (
@@ -39,13 +39,13 @@ from lpzero_gp.workflows.report import PROGRESS_KEY, ci_text, free_line, versus_
 from lpzero_gp.workflows.run import summary_lines
 from lpzero_gp.workflows.runstate import _kept_line
 
+#: On one worker with the other users of the session's statistics cache (tests/conftest.py).
+pytestmark = pytest.mark.xdist_group("stats-cache")
+
 TINY = ["--batch-size", "2", "--seq-len", "16"]
 RUN = ["run", "--space", "gpt2", "--search-archs", "6", "--heldout", "6", *TINY,
        "--population", "8", "--offspring", "8", "--evaluations", "24"]
 
-
-def _cli(*argv) -> int:
-    return main([str(a) for a in argv])
 
 
 # -- 1. missing and degenerate intervals say why -----------------------------------------------
@@ -114,11 +114,11 @@ def twenty(tmp_path) -> Path:
 def test_eval_prints_and_stores_why_an_interval_is_missing(twenty, capsys):
     argv = ["eval", "--space", "gpt2", "--benchmark", twenty, "--archs", "4", "--proxy",
             "params", "--proxy", "d_model", "--quiet"]
-    assert _cli(*argv) == 0
+    assert cli(*argv) == 0
     out = capsys.readouterr().out
     assert "[-, -]" not in out
     assert out.count("tau 95% CI none (n = 4: too few for an interval)") == 2
-    assert _cli(*argv, "--json") == 0
+    assert cli(*argv, "--json") == 0
     rows = json.loads(capsys.readouterr().out)["results"]
     assert [r["ci_reason"] for r in rows] == ["n = 4: too few for an interval"] * 2
     assert all("ci_reason" in r["partial"] and "ci_reason" in r["within"] for r in rows)
@@ -206,15 +206,15 @@ def test_the_progress_columns_change_nothing_of_the_search(monkeypatch):
 
 
 @pytest.fixture(scope="module")
-def tiny_run(tmp_path_factory):
-    """One run with progress shown: its folder, stderr and stdout."""
-    base = tmp_path_factory.mktemp("progress")
-    out = base / "run"
+def tiny_run(tmp_path_factory, stats_cache):
+    """One run with progress shown: its folder, stderr, stdout and the statistics cache (the
+    session's, tests/conftest.py)."""
+    out = tmp_path_factory.mktemp("progress") / "run"
     err, std = io.StringIO(), io.StringIO()
     with redirect_stderr(err), redirect_stdout(std):
-        code = _cli(*RUN, "--out", out, "--cache-dir", base / "cache")
+        code = cli(*RUN, "--out", out, "--cache-dir", stats_cache)
     assert code == 0, err.getvalue()
-    return out, err.getvalue(), std.getvalue(), base / "cache"
+    return out, err.getvalue(), std.getvalue(), stats_cache
 
 
 def test_the_run_shows_and_explains_its_counters(tiny_run, capsys):
@@ -230,7 +230,7 @@ def test_the_run_shows_and_explains_its_counters(tiny_run, capsys):
     assert list(rows[0]) == LOG_HEADER and len(rows) == 4
     # quiet: no bar, no key
     again = out.parent / "quiet"
-    assert _cli(*RUN, "--out", again, "--cache-dir", cache, "--quiet") == 0
+    assert cli(*RUN, "--out", again, "--cache-dir", cache, "--quiet") == 0
     assert "distinct=" not in capsys.readouterr().err
     for name in ("best.json", "hall_of_fame.csv", "heldout_scores.csv", "log.csv"):
         assert (again / name).read_bytes() == (out / name).read_bytes()
@@ -288,18 +288,11 @@ def test_an_interrupted_run_says_where_its_statistics_are(tiny_run, tmp_path, mo
                                                           capsys, cached):
     cache = tiny_run[3]
     out = tmp_path / "stopped"
-    step = Search.step
-
-    def interrupted(self, state):
-        if state.generation == 1:
-            raise KeyboardInterrupt
-        return step(self, state)
-
-    monkeypatch.setattr(Search, "step", interrupted)
+    interrupt_at(monkeypatch, 1)
     # without the cache every model is built: fewer architectures say the same
     where = ["--cache-dir", cache] if cached else ["--no-cache", "--search-archs", "4",
                                                     "--heldout", "3"]
-    assert _cli(*RUN, "--out", out, "--quiet", *where) == 130
+    assert cli(*RUN, "--out", out, "--quiet", *where) == 130
     err = capsys.readouterr().err
     ckpt = tmp_path / ".stopped.checkpoint"
     assert f"the last checkpoint is kept in {ckpt}" in err

@@ -21,10 +21,17 @@ from pathlib import Path
 
 import pytest
 import torch
+from run_check import (
+    FLEXIBERT_EVALUATIONS,
+    FLEXIBERT_RUN,
+    checkpoint_of,
+    cli,
+    interrupt_at,
+    results,
+)
 
 from lpzero_gp import __version__
 from lpzero_gp.atomic import AtomicFolder as ResultsFolder
-from lpzero_gp.cli import main
 from lpzero_gp.errors import CheckpointError, ResultsError
 from lpzero_gp.proxy import default_pset
 from lpzero_gp.score.fitness import INVALID_FITNESS
@@ -40,44 +47,30 @@ from lpzero_gp.spaces import get_space
 from lpzero_gp.stats.calibration import space_batch
 from lpzero_gp.stats.extract import ExtractConfig, Extractor
 
-EVALUATIONS = 32  # 4 generations of 8 offspring
-RUN = ["run", "--search-archs", "6", "--heldout", "4", "--batch-size", "2", "--seq-len", "16",
-       "--population", "8", "--offspring", "8", "--evaluations", str(EVALUATIONS), "--quiet"]
-#: Files that legitimately differ between two identical runs.
-VARYING = {"timing.json"}
+#: On one worker with the other readers of the session's FlexiBERT run (tests/conftest.py).
+pytestmark = pytest.mark.xdist_group("flexibert-run")
 
-
-def _cli(*argv) -> int:
-    return main([str(a) for a in argv])
-
-
-def _results(folder: Path) -> dict[str, bytes]:
-    return {p.name: p.read_bytes() for p in sorted(folder.iterdir()) if p.name not in VARYING}
-
-
-def _ckpt(out: Path) -> Path:
-    return out.parent / f".{out.name}.checkpoint"
+EVALUATIONS = FLEXIBERT_EVALUATIONS  # 4 generations of 8 offspring
+RUN = FLEXIBERT_RUN
 
 
 @pytest.fixture(scope="session")
-def cache(tmp_path_factory) -> Path:
-    """Statistics cache shared by every run of the session."""
-    return tmp_path_factory.mktemp("stats-cache")
+def cache(flexibert_cache) -> Path:
+    """The session's FlexiBERT statistics cache, filled by the reference run."""
+    return flexibert_cache
 
 
 @pytest.fixture(scope="session")
-def reference(tmp_path_factory, cache) -> Path:
-    """An uninterrupted run (it fills the cache), its checkpoint kept."""
-    out = tmp_path_factory.mktemp("reference") / "run"
-    assert _cli(*RUN, "--out", out, "--cache-dir", cache, "--keep-checkpoint") == 0
-    return out
+def reference(flexibert_run) -> Path:
+    """The session's uninterrupted FlexiBERT run, its checkpoint kept."""
+    return flexibert_run
 
 
 @pytest.fixture
 def copied_checkpoint(reference, tmp_path) -> Path:
     """A results-folder path whose (copied) checkpoint folder is the reference run's."""
     out = tmp_path / "again"
-    shutil.copytree(_ckpt(reference), _ckpt(out))
+    shutil.copytree(checkpoint_of(reference), checkpoint_of(out))
     return out
 
 
@@ -88,7 +81,7 @@ def _edit_json(path: Path, edit) -> None:
 
 
 def _refused(capsys, argv, *fragments) -> str:
-    rc = _cli(*argv)
+    rc = cli(*argv)
     err = capsys.readouterr().err
     assert rc == 2, err
     last = err.strip().splitlines()[-1]
@@ -109,7 +102,7 @@ def test_reference_run_files(reference, cache):
     assert rows[0] == ("gen,nevals,best,median,invalid,best_proxy,cache_hits,regenerated,"
                        "distinct")
     assert len(rows) == 1 + 1 + EVALUATIONS // 8
-    ckpt = _ckpt(reference)
+    ckpt = checkpoint_of(reference)
     assert checkpoint_info(ckpt)["generation"] == EVALUATIONS // 8
     assert not list(reference.parent.glob(".run.partial-*"))
     summary = json.loads((reference / "summary.json").read_text())
@@ -119,15 +112,15 @@ def test_reference_run_files(reference, cache):
 
 def test_same_seed_gives_byte_identical_results(reference, cache, tmp_path, capsys):
     out = tmp_path / "twin"
-    assert _cli(*RUN, "--out", out, "--cache-dir", cache) == 0
-    assert _results(out) == _results(reference)
-    assert not _ckpt(out).exists()  # removed once the results folder is complete
+    assert cli(*RUN, "--out", out, "--cache-dir", cache) == 0
+    assert results(out) == results(reference)
+    assert not checkpoint_of(out).exists()  # removed once the results folder is complete
     assert "checkpoints: " in capsys.readouterr().err
 
 
 def test_killed_run_resumes_to_the_same_results(reference, cache, tmp_path, capsys):
     out = tmp_path / "killed"
-    ckpt_file = _ckpt(out) / CHECKPOINT
+    ckpt_file = checkpoint_of(out) / CHECKPOINT
     proc = subprocess.Popen(
         [sys.executable, "-m", "lpzero_gp", *RUN, "--out", str(out), "--cache-dir",
          str(cache)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
@@ -144,39 +137,32 @@ def test_killed_run_resumes_to_the_same_results(reference, cache, tmp_path, caps
     finally:
         _kill_group(proc)
     assert proc.returncode == -signal.SIGKILL
-    killed_at = checkpoint_info(_ckpt(out))["generation"]
+    killed_at = checkpoint_info(checkpoint_of(out))["generation"]
     assert 1 <= killed_at < EVALUATIONS // 8
     assert not out.exists()
     # a fresh run refuses to overwrite the interrupted one
     _refused(capsys, [*RUN, "--out", out, "--cache-dir", cache], "interrupted run",
              f"--resume {out}")
     # resume from the results-folder path; settings come from the checkpoint
-    assert _cli("run", "--resume", out, "--quiet") == 0
+    assert cli("run", "--resume", out, "--quiet") == 0
     assert "resuming from generation" in capsys.readouterr().err
-    assert _results(out) == _results(reference)
+    assert results(out) == results(reference)
     timing = json.loads((out / "timing.json").read_text())
     assert timing["resumed_from_generation"] >= killed_at
-    assert not _ckpt(out).exists()
+    assert not checkpoint_of(out).exists()
 
 
 def test_interrupted_run_keeps_its_checkpoint_and_resumes(reference, cache, tmp_path,
                                                          monkeypatch, capsys):
     out = tmp_path / "interrupted"
-    step = Search.step
-
-    def interrupted_step(self, state):
-        if state.generation == 2:
-            raise KeyboardInterrupt
-        return step(self, state)
-
-    monkeypatch.setattr(Search, "step", interrupted_step)
-    assert _cli(*RUN, "--out", out, "--cache-dir", cache) == 130
+    interrupt_at(monkeypatch, 2)
+    assert cli(*RUN, "--out", out, "--cache-dir", cache) == 130
     err = capsys.readouterr().err
     assert "error: interrupted" in err and f"lpzero-gp run --resume {out}" in err
-    assert checkpoint_info(_ckpt(out))["generation"] == 2 and not out.exists()
-    monkeypatch.setattr(Search, "step", step)
-    assert _cli("run", "--resume", out, "--quiet") == 0
-    assert _results(out) == _results(reference)
+    assert checkpoint_info(checkpoint_of(out))["generation"] == 2 and not out.exists()
+    monkeypatch.undo()  # the search runs on
+    assert cli("run", "--resume", out, "--quiet") == 0
+    assert results(out) == results(reference)
 
 
 def test_resume_into_another_existing_folder_needs_force(copied_checkpoint, capsys):
@@ -188,9 +174,10 @@ def test_resume_into_another_existing_folder_needs_force(copied_checkpoint, caps
 
 def test_resume_from_checkpoint_folder_of_a_finished_run(copied_checkpoint, reference, capsys):
     out = copied_checkpoint
-    assert _cli("run", "--resume", _ckpt(out), "--out", out, "--quiet", "--keep-checkpoint") == 0
-    assert _results(out) == _results(reference)
-    assert _ckpt(out).is_dir()
+    assert cli("run", "--resume", checkpoint_of(out), "--out", out, "--quiet",
+               "--keep-checkpoint") == 0
+    assert results(out) == results(reference)
+    assert checkpoint_of(out).is_dir()
 
 
 # -- checkpoints that must be refused ---------------------------------------------------------
@@ -219,29 +206,29 @@ def test_resume_accepts_the_same_settings_given_again(copied_checkpoint, capsys)
 
 
 def test_resume_refuses_other_version(copied_checkpoint, capsys):
-    _edit_json(_ckpt(copied_checkpoint) / "run.json", lambda d: d.update(version="0.0.0"))
+    _edit_json(checkpoint_of(copied_checkpoint) / "run.json", lambda d: d.update(version="0.0.0"))
     _refused(capsys, ["run", "--resume", copied_checkpoint], "lpzero-gp 0.0.0",
              f"this is {__version__}")
 
 
 def test_resume_refuses_checkpoint_of_other_version(copied_checkpoint, capsys):
-    _edit_json(_ckpt(copied_checkpoint) / CHECKPOINT, lambda d: d.update(version="9.9"))
+    _edit_json(checkpoint_of(copied_checkpoint) / CHECKPOINT, lambda d: d.update(version="9.9"))
     _refused(capsys, ["run", "--resume", copied_checkpoint], "written by lpzero-gp 9.9")
 
 
 def test_resume_refuses_other_format(copied_checkpoint, capsys):
-    _edit_json(_ckpt(copied_checkpoint) / CHECKPOINT, lambda d: d.update(format=99))
+    _edit_json(checkpoint_of(copied_checkpoint) / CHECKPOINT, lambda d: d.update(format=99))
     _refused(capsys, ["run", "--resume", copied_checkpoint], "checkpoint format 99")
 
 
 def test_resume_refuses_damaged_checkpoint(copied_checkpoint, capsys):
-    path = _ckpt(copied_checkpoint) / CHECKPOINT
+    path = checkpoint_of(copied_checkpoint) / CHECKPOINT
     path.write_bytes(path.read_bytes()[:1000])
     _refused(capsys, ["run", "--resume", copied_checkpoint], "not a readable lpzero-gp checkpoint")
 
 
 def test_resume_refuses_changed_data(copied_checkpoint, capsys):
-    _edit_json(_ckpt(copied_checkpoint) / "run.json",
+    _edit_json(checkpoint_of(copied_checkpoint) / "run.json",
                lambda d: d["fingerprint"].update(batch="0" * 16))
     _refused(capsys, ["run", "--resume", copied_checkpoint, "--quiet"],
              "calibration batch differ")
@@ -272,7 +259,7 @@ def test_architecture_that_fails_to_build_is_skipped(reference, cache, tmp_path,
     argv = [*RUN, "--out", out, "--cache-dir", cache]
     argv[argv.index("--heldout") + 1] = "5"
     argv[argv.index("--evaluations") + 1] = "16"
-    assert _cli(*argv) == 0
+    assert cli(*argv) == 0
     err = capsys.readouterr().err
     assert len(tried) == 1
     assert f"1 architecture skipped: {tried[0]}: RuntimeError: CUDA out of memory" in err
@@ -285,7 +272,7 @@ def test_nonfinite_proxy_is_scored_invalid(reference, cache, capsys):
     proxy = "agg_mean(exp(exp(exp(exp(fro(W))))))"
     argv = ["eval", "--archs", "6", "--batch-size", "2", "--seq-len", "16", "--cache-dir",
             cache, "--quiet", "--json", "--proxy", proxy, "--proxy", "agg_mean(l1(W))"]
-    assert _cli(*argv) == 0
+    assert cli(*argv) == 0
     bad, good, *_ = json.loads(capsys.readouterr().out)["results"]
     assert not bad["valid"] and bad["reason"] in ("nan/inf score", "overflow")
     assert good["valid"] and math.isfinite(good["rho"])
@@ -474,7 +461,7 @@ def _wait_for(proc: subprocess.Popen, ready, what: str, timeout: float = 180) ->
 
 def _generation(out: Path) -> int:
     try:
-        return json.loads((_ckpt(out) / CHECKPOINT).read_text())["generation"]
+        return json.loads((checkpoint_of(out) / CHECKPOINT).read_text())["generation"]
     except (OSError, ValueError):
         return -1
 
@@ -492,7 +479,8 @@ def test_kill_at_any_moment_resumes_to_identical_results(reference, tmp_path, ca
     proc = _start([*RUN, "--out", out, "--no-cache"])
     try:
         if moment == "extraction":
-            _wait_for(proc, lambda: len(list(_ckpt(out).glob("stats/*/*.safetensors"))) >= 3,
+            stats = checkpoint_of(out) / "stats"
+            _wait_for(proc, lambda: len(list(stats.glob("*/*.safetensors"))) >= 3,
                       "three architectures' statistics")
         else:
             gen = int(moment.split()[1])
@@ -500,15 +488,15 @@ def test_kill_at_any_moment_resumes_to_identical_results(reference, tmp_path, ca
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         _kill_group(proc)
-    stored = len(list(_ckpt(out).glob("stats/*/*.safetensors")))
+    stored = len(list(checkpoint_of(out).glob("stats/*/*.safetensors")))
     assert stored >= 3 and not out.exists()
-    assert _cli("run", "--resume", out, "--quiet") == 0
+    assert cli("run", "--resume", out, "--quiet") == 0
     err = capsys.readouterr().err
     assert "resuming" in err, err
-    assert _results(out) == _results(reference)
+    assert results(out) == results(reference)
     built = json.loads((out / "timing.json").read_text())["models_built"]
     assert built == 10 - stored  # nothing extracted before the kill is built again
-    assert not _ckpt(out).exists() and not list(tmp_path.glob(".*.lock"))
+    assert not checkpoint_of(out).exists() and not list(tmp_path.glob(".*.lock"))
 
 
 def test_sigterm_keeps_the_checkpoint_and_resumes(reference, cache, tmp_path, capsys):
@@ -524,8 +512,8 @@ def test_sigterm_keeps_the_checkpoint_and_resumes(reference, cache, tmp_path, ca
     lines = err.strip().splitlines()
     assert lines[-1] == "error: terminated (SIGTERM)" and "Traceback" not in err, err
     assert f"lpzero-gp run --resume {out}" in err
-    assert _cli("run", "--resume", out, "--quiet") == 0
-    assert _results(out) == _results(reference)
+    assert cli("run", "--resume", out, "--quiet") == 0
+    assert results(out) == results(reference)
 
 
 def test_closed_stdout_ends_quietly():
@@ -577,7 +565,7 @@ def _redigest(path: Path, edit) -> None:
     (lambda d: d["population"].pop(), "integrity check"),
 ])
 def test_resume_refuses_edited_checkpoint(copied_checkpoint, capsys, edit, fragment):
-    _edit_json(_ckpt(copied_checkpoint) / CHECKPOINT, edit)
+    _edit_json(checkpoint_of(copied_checkpoint) / CHECKPOINT, edit)
     _refused(capsys, ["run", "--resume", copied_checkpoint, "--quiet"], fragment)
 
 
@@ -590,12 +578,12 @@ def test_resume_refuses_edited_checkpoint(copied_checkpoint, capsys, edit, fragm
     (lambda d: d["meta"].update(key="another run"), "belongs to another run"),
 ])
 def test_resume_refuses_inconsistent_checkpoint(copied_checkpoint, capsys, edit, fragment):
-    _redigest(_ckpt(copied_checkpoint) / CHECKPOINT, edit)
+    _redigest(checkpoint_of(copied_checkpoint) / CHECKPOINT, edit)
     _refused(capsys, ["run", "--resume", copied_checkpoint, "--quiet"], fragment)
 
 
 def test_resume_refuses_deeply_nested_checkpoint(copied_checkpoint, capsys):
-    (_ckpt(copied_checkpoint) / CHECKPOINT).write_text("[" * 100_000 + "]" * 100_000)
+    (checkpoint_of(copied_checkpoint) / CHECKPOINT).write_text("[" * 100_000 + "]" * 100_000)
     _refused(capsys, ["run", "--resume", copied_checkpoint, "--quiet"], "checkpoint")
 
 
@@ -656,10 +644,10 @@ def test_damaged_cache_entries_are_recomputed(reference, cache, tmp_path, capsys
     for i, damage in enumerate(DAMAGES):
         _damage(files[i:], damage)
     out = tmp_path / "run"
-    assert _cli(*RUN, "--out", out, "--cache-dir", own) == 0
+    assert cli(*RUN, "--out", out, "--cache-dir", own) == 0
     err = capsys.readouterr().err
     assert "damaged" in err and "recomputing" in err, err
-    assert _results(out) == _results(reference)
+    assert results(out) == results(reference)
     rebuilt = len(DAMAGES) + 1  # the swap damages two entries
     assert json.loads((out / "timing.json").read_text())["models_built"] == rebuilt
     counted = re.findall(r"(\d+) statistics cache entr(?:y|ies) in .* damaged", err)
@@ -687,7 +675,7 @@ def test_second_run_on_a_locked_results_folder_is_refused(cache, tmp_path, capsy
         holder.wait()
     assert not out.exists()
     # a dead holder locks nothing (one generation shows it)
-    assert _cli(*RUN, "--evaluations", "8", "--out", out, "--cache-dir", cache) == 0
+    assert cli(*RUN, "--evaluations", "8", "--out", out, "--cache-dir", cache) == 0
 
 
 def test_two_concurrent_runs_never_replace_each_other(cache, tmp_path):
@@ -726,7 +714,7 @@ def test_full_disk_for_statistics_is_one_line(tmp_path, capsys, monkeypatch, whe
     out = tmp_path / "run"
     where_args = ["--cache-dir", own] if where == "cache" else ["--no-cache"]
     _refused(capsys, [*RUN, "--out", out, *where_args], "No space left on device",
-             str(own) if where == "cache" else str(_ckpt(out)))
+             str(own) if where == "cache" else str(checkpoint_of(out)))
     assert _no_temp_files(tmp_path) and not out.exists()
 
 
@@ -736,7 +724,7 @@ def test_full_disk_for_checkpoints_is_one_line(cache, tmp_path, capsys, monkeypa
     monkeypatch.setattr(checkpoint, "atomic_json", _full_disk)
     out = tmp_path / "run"
     _refused(capsys, [*RUN, "--out", out, "--cache-dir", cache], "No space left on device",
-             str(_ckpt(out) / CHECKPOINT))
+             str(checkpoint_of(out) / CHECKPOINT))
     assert _no_temp_files(tmp_path) and not out.exists()
 
 
@@ -752,8 +740,8 @@ def test_full_disk_for_results_keeps_the_checkpoint(reference, cache, tmp_path, 
     assert _no_temp_files(tmp_path) and not out.exists()
     assert f"lpzero-gp run --resume {out}" in err
     monkeypatch.undo()
-    assert _cli("run", "--resume", out, "--quiet") == 0  # the finished search is not redone
-    assert _results(out) == _results(reference)
+    assert cli("run", "--resume", out, "--quiet") == 0  # the finished search is not redone
+    assert results(out) == results(reference)
 
 
 @pytest.fixture

@@ -294,10 +294,12 @@ def test_export_takes_every_input(capsys, inputs, form: str):
     assert out.strip() == inputs["sympy"]
 
 
-def test_eval_takes_every_input(capsys, inputs):
+@pytest.mark.xdist_group("stats-cache")  # beside the other readers (conftest)
+def test_eval_takes_every_input(capsys, inputs, stats_cache):
     forms = ["named", "string", "sympy", "latex", "best.json", "folder", "literal srepr",
              "literal latex"]
-    argv = ["eval", "--space", "gpt2", "--archs", "5", "--json", *TINY]
+    argv = ["eval", "--space", "gpt2", "--archs", "5", "--json", "--cache-dir", str(stats_cache),
+            *TINY]
     for form in forms:
         argv += ["--proxy", inputs[form]]
     rc, out, err = _run(capsys, argv)

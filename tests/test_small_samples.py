@@ -11,6 +11,7 @@ built, and feature proxies (params, layers) need none.
 from __future__ import annotations
 
 import json
+from contextlib import nullcontext
 
 import pytest
 
@@ -54,23 +55,25 @@ def eighteen(tmp_path, gpt2):
 def test_a_split_with_too_few_architectures_names_the_option_to_change(gpt2):
     space, records = gpt2
     twenty = records[:20]
-    with cli_spelling():  # as the command line shows it
-        with pytest.raises(OptionError, match=r"^--search-archs search: .* leaves 2 "
-                                              r"architectures.*give --search-archs N"):
-            pick(twenty, "search", space, False, 42, "--search-archs")
-        with pytest.raises(OptionError, match=r"--heldout N .* or --heldout heldout"):
-            pick(twenty, "validation", space, False, 42, "--heldout")
-        with pytest.raises(OptionError, match=r"^--search-archs 2: choose between 3 and 20"):
-            pick(twenty, "2", space, False, 42, "search_archs")
-        with pytest.raises(OptionError, match=r"^--heldout: unknown split 'train'"):
-            pick(twenty, "train", space, False, 42, "heldout")
-    # as a Python caller wrote it
-    with pytest.raises(OptionError, match=r"^search_archs='search': .* give search_archs=N "):
-        pick(twenty, "search", space, False, 42, "search_archs")
-    with pytest.raises(OptionError, match=r"heldout=N .* or heldout='heldout'"):
-        pick(twenty, "validation", space, False, 42, "heldout")
-    with pytest.raises(OptionError, match=r"^search_archs=2: choose between 3 and 20"):
-        pick(twenty, "2", space, False, 42, "--search-archs")
+    as_written = {  # (choice, option name given, what the error says), by spelling
+        cli_spelling: [  # as the command line shows it
+            ("search", "--search-archs",
+             r"^--search-archs search: .* leaves 2 architectures.*give --search-archs N"),
+            ("validation", "--heldout", r"--heldout N .* or --heldout heldout"),
+            ("2", "search_archs", r"^--search-archs 2: choose between 3 and 20"),
+            ("train", "heldout", r"^--heldout: unknown split 'train'"),
+        ],
+        nullcontext: [  # as a Python caller wrote it
+            ("search", "search_archs", r"^search_archs='search': .* give search_archs=N "),
+            ("validation", "heldout", r"heldout=N .* or heldout='heldout'"),
+            ("2", "--search-archs", r"^search_archs=2: choose between 3 and 20"),
+        ],
+    }
+    for spelling, cases in as_written.items():
+        with spelling():
+            for choice, option, says in cases:
+                with pytest.raises(OptionError, match=says):
+                    pick(twenty, choice, space, False, 42, option)
 
 
 def test_held_out_choices_never_hold_a_searched_architecture(gpt2):

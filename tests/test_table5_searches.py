@@ -3,19 +3,8 @@ tiny Llama (ids taken modulo its vocabulary), within the budget."""
 
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
-
 import torch
-
-SCRIPT = Path(__file__).resolve().parent.parent / "scripts" / "llama_table5.py"
-
-
-def load_script():
-    spec = importlib.util.spec_from_file_location("llama_table5", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from run_check import load_script
 
 
 def test_each_proxy_gets_its_own_search_and_the_perplexity_search_follows():
@@ -24,7 +13,7 @@ def test_each_proxy_gets_its_own_search_and_the_perplexity_search_follows():
     from lpzero_gp.stats.calibration import stream_batch
     from lpzero_gp.workflows.subnets import SearchSettings, budget_limit
 
-    mod = load_script()
+    mod = load_script("llama_table5")
     torch.manual_seed(0)
     subnets = get_space("llama", model="tiny").subnets(0, "cpu")
     vocab = int(subnets.supernet.model.config.vocab_size)

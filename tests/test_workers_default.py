@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
+from run_check import VARYING
 
 import lpzero_gp.parallel as parallel
 from lpzero_gp.cli import cli, main
@@ -24,8 +25,6 @@ from lpzero_gp.workflows.options import EvalOptions, RunOptions
 
 RUN = ["run", "--search-archs", "4", "--heldout", "3", "--batch-size", "2", "--seq-len", "16",
        "--population", "8", "--offspring", "8", "--evaluations", "16", "--quiet", "--no-cache"]
-#: The one results file that may differ between identical runs.
-VARYING = {"timing.json"}
 
 
 @pytest.fixture
@@ -35,9 +34,10 @@ def two_cores(monkeypatch):
     monkeypatch.setattr(parallel, "POOL_START_SECONDS", 0.0)
 
 
-def _run(out: Path, *extra: str) -> dict[str, bytes]:
+def _run(out: Path, capsys, *extra: str) -> tuple[dict[str, bytes], str]:
+    """The results files of one run and its printed summary."""
     assert main([*RUN, "--out", str(out), *extra]) == 0
-    return {p.name: p.read_bytes() for p in sorted(out.iterdir())}
+    return {p.name: p.read_bytes() for p in sorted(out.iterdir())}, capsys.readouterr().out
 
 
 def test_the_default_is_automatic():
@@ -46,9 +46,10 @@ def test_the_default_is_automatic():
     assert RunOptions(workers=3, threads=2).context().threads == 2
 
 
-def test_the_default_gives_the_results_of_one_worker(tmp_path, two_cores):
-    one = _run(tmp_path / "one", "--workers", "1")
-    auto = _run(tmp_path / "auto")
+def test_the_default_gives_the_results_of_one_worker(tmp_path, two_cores, capsys):
+    """Byte for byte; and each run's summary says how its models were built."""
+    one, one_said = _run(tmp_path / "one", capsys, "--workers", "1")
+    auto, auto_said = _run(tmp_path / "auto", capsys)
     assert one.keys() == auto.keys() and "best.json" in one and "summary.json" in one
     for name in one.keys() - VARYING:
         assert one[name] == auto[name], name
@@ -57,12 +58,10 @@ def test_the_default_gives_the_results_of_one_worker(tmp_path, two_cores):
     assert (built["one"]["workers"], built["one"]["threads"]) == (1, 2)
     assert (built["auto"]["workers"], built["auto"]["threads"]) == (2, 1)
     assert built["auto"]["auto"] and not built["one"]["auto"]
-
-
-def test_the_summary_says_how_models_were_built(tmp_path, two_cores, capsys):
-    assert main([*RUN, "--out", str(tmp_path / "run"), "--workers", "1", "--threads", "1"]) == 0
-    out = capsys.readouterr().out
-    assert "models built in this process with 1 torch thread (2 cores available, given)" in out
+    assert "models built in this process with 2 torch threads (2 cores available, given)" \
+        in one_said
+    assert "models built by 2 worker processes x 1 torch thread (2 cores available, " \
+           "automatic)" in auto_said
 
 
 def _flexibert(n: int, batch: tuple[int, int] = (2, 16)):
