@@ -51,6 +51,25 @@ class ParallelError(LpzeroError):
     """Workers or a Dask scheduler that cannot be used."""
 
 
+#: The bidirectional marks, embeddings, overrides and isolates: they make text display other
+#: than it reads.
+BIDI_CHARS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+#: Characters that must not reach a terminal or a table cell as they are: C0 and C1 controls,
+#: the Unicode line and paragraph separators, and the bidirectional controls.
+UNSAFE_CHARS = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{BIDI_CHARS}]")
+
+
+def printable(text: str, keep: str = "") -> str:
+    """``text`` with every :data:`UNSAFE_CHARS` character shown as its escape (``\\x1b``,
+    ``\\u202e``, ``\\n``), so a printed path or id can neither move the cursor, clear the
+    screen, split a line nor reorder what is shown; ``keep``: characters left as they are."""
+    def escape(m: re.Match) -> str:
+        char = m.group()
+        return char if char in keep else char.encode("unicode_escape").decode("ascii")
+
+    return UNSAFE_CHARS.sub(escape, text)
+
+
 def one_line(exc: BaseException, with_type: bool = False, limit: int | None = None) -> str:
     """The first line of an exception's message (its type name when it has none).
 
@@ -151,5 +170,5 @@ def captured_output(loggers: tuple[str, ...] = THIRD_PARTY_LOGGERS) -> Iterator[
 __all__ = [
     "CalibrationError", "Captured", "CheckpointError", "LpzeroError", "OptionError",
     "ParallelError", "ProxyError", "ResultsError", "SpaceError", "THIRD_PARTY_LOGGERS",
-    "captured_output", "env_limit", "one_line",
+    "BIDI_CHARS", "UNSAFE_CHARS", "captured_output", "env_limit", "one_line", "printable",
 ]

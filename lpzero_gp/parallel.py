@@ -232,11 +232,15 @@ def dask_client(address: str):
         check_scheduler(address)
         try:
             client = Client(address, timeout="10s")
-        except (OSError, TimeoutError) as exc:
+        except (OSError, TimeoutError, ValueError) as exc:
             raise ParallelError(f"cannot reach Dask scheduler {address}: {exc}") from None
     atexit.register(client.close)
     _CLIENTS[address] = client
     return client
+
+
+#: The transports a Dask scheduler address may name (distributed's comm backends).
+DASK_SCHEMES = ("tcp", "tls", "ucx", "ws", "wss", "inproc")
 
 
 def _host_port(address: str) -> tuple[str, int] | None:
@@ -245,6 +249,9 @@ def _host_port(address: str) -> tuple[str, int] | None:
     scheme, sep, rest = address.partition("://")
     if not sep:
         rest = address
+    elif scheme not in DASK_SCHEMES:
+        raise ParallelError(f"Dask address {address!r}: {scheme!r} is not a Dask transport; "
+                            "give local or a scheduler address such as tcp://HOST:8786")
     elif scheme != "tcp":
         return None
     rest = rest.rstrip("/")

@@ -24,11 +24,11 @@ from lpzero_gp.cli.baselines import baselines_command
 from lpzero_gp.cli.cache import cache_command
 from lpzero_gp.cli.eval import eval_command
 from lpzero_gp.cli.export import export_command
-from lpzero_gp.cli.output import OutputClosed
+from lpzero_gp.cli.output import OutputClosed, note
 from lpzero_gp.cli.run import run_command
 from lpzero_gp.cli.spaces import spaces_command
 from lpzero_gp.cli.subnets import subnets_command
-from lpzero_gp.errors import LpzeroError, one_line
+from lpzero_gp.errors import LpzeroError, one_line, printable
 from lpzero_gp.workflows.optionspec import cli_spelling
 
 
@@ -46,7 +46,7 @@ for _command in (run_command, eval_command, export_command, spaces_command, base
 def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
     """Warnings as one line ``warning: ...`` (no source location)."""
     text = str(message).strip().splitlines()
-    click.echo(f"warning: {text[0] if text else category.__name__}", err=True)
+    note(f"warning: {text[0] if text else category.__name__}")
 
 
 class Terminated(KeyboardInterrupt):
@@ -79,8 +79,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _error(text: str, code: int) -> int:
-    """Print ``text`` as one ``error:`` line on stderr; return the exit code."""
-    click.echo(f"error: {text}".splitlines()[0], err=True)
+    """Print ``text`` as one ``error:`` line on stderr (a line break inside it, from a path
+    or an id, shown escaped, never cutting the line); return the exit code."""
+    note(f"error: {printable(text.strip())}")
     return code
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from lpzero_gp.cli import options as o
+from lpzero_gp.cli.output import note, out
 from lpzero_gp.workflows.optionspec import EXPORT_FORMAT, EXPORT_LITERAL, EXPORT_PROXY
 
 
@@ -18,13 +19,14 @@ def export_command(proxy: str, fmt_: str, literal: bool) -> None:
     The SymPy, srepr and LaTeX forms are canonical unless --literal; when the canonical form
     leaves out part of the proxy, a note on stderr says what.
     """
-    from lpzero_gp.proxy.export import export, note, text_of
+    from lpzero_gp.proxy.export import export, text_of
+    from lpzero_gp.proxy.export import note as canonical_note
     from lpzero_gp.proxy.read import read_proxy
 
     d = export(read_proxy(proxy), literal=literal)
-    click.echo(text_of(d, fmt_))
-    line = note(d, fmt_)
+    out([text_of(d, fmt_)])
+    line = canonical_note(d, fmt_)
     if line:
-        click.echo(line, err=True)
+        note(line)
 
 __all__ = ["export_command"]

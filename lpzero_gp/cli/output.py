@@ -7,6 +7,7 @@ import sys
 
 import click
 
+from lpzero_gp.errors import printable
 from lpzero_gp.workflows.options import Report
 
 
@@ -17,32 +18,44 @@ class OutputClosed(Exception):
 def show(report: Report, as_json: bool = False, sort_keys: bool = False) -> None:
     """Print ``report``: its data as JSON, or its lines (and its notes on stderr).
 
-    OutputClosed when stdout is a pipe whose reader has gone (the command line stops quietly).
+    OutputClosed when stdout is a pipe whose reader has gone, or was closed before the
+    command started (the command line stops quietly).
     """
+    if as_json:
+        out([json.dumps(report.data, indent=2, sort_keys=sort_keys, default=str)])
+        return
+    out(report.lines)
+    for line in report.notes:
+        note(line)
+
+
+def out(lines: list[str]) -> None:
+    """Print ``lines`` on stdout, control and bidirectional characters escaped (tabs kept);
+    OutputClosed when stdout is gone."""
+    if sys.stdout is None:  # started with stdout closed (``>&-``)
+        raise OutputClosed
     try:
-        _show(report, as_json, sort_keys)
+        for line in lines:
+            click.echo(printable(line, keep="\t\n"))
         sys.stdout.flush()
     except BrokenPipeError:
         raise OutputClosed from None
 
 
-def _show(report: Report, as_json: bool, sort_keys: bool) -> None:
-    if as_json:
-        click.echo(json.dumps(report.data, indent=2, sort_keys=sort_keys, default=str))
-        return
-    for line in report.lines:
-        click.echo(line)
-    for line in report.notes:
-        click.echo(line, err=True)
-
-
 def note(line: str) -> None:
-    """Progress news on stderr (the workflows' ``notify`` callback)."""
-    click.echo(line, err=True)
+    """A line on stderr (progress news, notes, warnings, errors), control and bidirectional
+    characters escaped; nothing when stderr is closed: what is not shown cannot fail a command
+    that did its work."""
+    if sys.stderr is None:
+        return
+    try:
+        click.echo(printable(line, keep="\t"), err=True)
+    except OSError:  # stderr closed (``2>&-``) or its reader gone
+        pass
 
 
 def command_line() -> str:
     """The command line as typed, recorded with results."""
     return "lpzero-gp " + " ".join(sys.argv[1:])
 
-__all__ = ["OutputClosed", "command_line", "note", "show"]
+__all__ = ["OutputClosed", "command_line", "note", "out", "show"]

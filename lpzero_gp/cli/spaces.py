@@ -8,6 +8,7 @@ from typing import Any
 import click
 
 from lpzero_gp.cli import options as o
+from lpzero_gp.cli.output import out
 
 
 def best_proxies() -> dict[str, dict[str, dict[str, Any]]]:
@@ -87,20 +88,21 @@ def spaces_command(as_json: bool) -> None:
     named proxy."""
     from lpzero_gp.proxy.named import NAMED
 
-    out = listing()
+    found = listing()
     if as_json:
-        click.echo(json.dumps({"spaces": out, "named_proxies": NAMED}, indent=2))
+        out([json.dumps({"spaces": found, "named_proxies": NAMED}, indent=2)])
         return
-    for name, d in out.items():
+    lines = []
+    for name, d in found.items():
         if "error" in d:
-            click.echo(f"{name}: unavailable ({d['error']})")
+            lines.append(f"{name}: unavailable ({d['error']})")
         else:
             records = "no packaged benchmark (give --benchmark FILE)" if d["records"] is None \
                 else f"{d['records']} architectures"
             variants = f"variant {d['default_variant']}" if len(d["variants"]) == 1 else \
                 f"variants {', '.join(d['variants'])} (default {d['default_variant']})"
-            click.echo(f"{name}: {records}; {variants}; truth: {d['truth']}; feature "
-                       f"proxies: {', '.join(d['features'])}")
+            lines.append(f"{name}: {records}; {variants}; truth: {d['truth']}; feature "
+                         f"proxies: {', '.join(d['features'])}")
         for proxy, entry in d["best_proxies"].items():
             where = ", ".join(x for x in (entry["variant"], entry["semantics"]) if x)
             again = "" if entry["reproducible"] else " (its search command does not find it " \
@@ -110,9 +112,8 @@ def spaces_command(as_json: bool) -> None:
             several = entry["spaces"]
             kind = f"cross-space proxy ({', '.join(several)})" if len(several) > 1 else \
                 "best proxy"
-            click.echo(f"  {kind} {proxy} ({where}): {_figures(entry)}{label}{again}")
-    click.echo("named proxies:")
-    for line in _named_lines():
-        click.echo(line)
+            lines.append(f"  {kind} {proxy} ({where}): {_figures(entry)}{label}{again}")
+    out([*lines, "named proxies:", *_named_lines()])
+
 
 __all__ = ["spaces_command"]

@@ -9,6 +9,7 @@ full tensor. G and W tensors of one parameter get identical rows, so G*W stays e
 from __future__ import annotations
 
 import hashlib
+import os
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -158,7 +159,7 @@ def save_stats(stats: ArchStats, path: Path, key: str = "") -> None:
 
     from safetensors.torch import save
 
-    _clear_folder(path)
+    clear_folder(path, "a statistics file")
     tensors = {f"{letter}.{i}": t.contiguous() for letter, segs in stats.inputs.items()
                for i, (_, t, _) in enumerate(segs)}
     segments = {letter: [[b, n] for b, _, n in segs] for letter, segs in stats.inputs.items()}
@@ -172,9 +173,21 @@ def save_stats(stats: ArchStats, path: Path, key: str = "") -> None:
                            f"{exc.strerror or one_line(exc)}") from None
 
 
-def _clear_folder(path: Path) -> None:
-    """Remove a folder standing where a statistics file goes (damage, recomputed like any
-    other); ResultsError, one line naming it, when it cannot be removed."""
+def not_a_file(path: Path) -> str | None:
+    """Why what stands at a cache entry's ``path`` is no file (a folder, a link that leads to
+    no file: damage, recomputed like any other); None when nothing or a file is there."""
+    if path.is_file():
+        return None
+    if path.is_symlink():
+        return "a link that leads to no file"
+    if path.is_dir():
+        return "a folder, not a file"
+    return "not a regular file" if os.path.lexists(path) else None
+
+
+def clear_folder(path: Path, what: str) -> None:
+    """Remove a folder standing where a cache entry (``what``) goes (damage, recomputed like
+    any other); ResultsError, one line naming it, when it cannot be removed."""
     import shutil
 
     if path.is_symlink() or not path.is_dir():
@@ -182,7 +195,7 @@ def _clear_folder(path: Path) -> None:
     try:
         shutil.rmtree(path)
     except OSError as exc:
-        raise ResultsError(f"cannot replace the folder {path} with a statistics file: "
+        raise ResultsError(f"cannot replace the folder {path} with {what}: "
                            f"{exc.strerror or one_line(exc)}") from None
 
 
@@ -221,9 +234,10 @@ def read_stats(path: Path, key: str | None = None) -> ArchStats | None:
 
     from safetensors import safe_open
 
+    why = not_a_file(path)
+    if why:
+        raise StatsFileError(why)
     if not path.is_file():
-        if path.is_dir():
-            raise StatsFileError("a folder, not a file")
         return None
     try:
         with safe_open(str(path), framework="pt") as f:
@@ -269,6 +283,6 @@ def load_stats(path: Path, key: str | None = None) -> ArchStats | None:
         return None
 
 __all__ = [
-    "ArchStats", "DEFAULT_BUDGET", "Dataset", "STATS_SUFFIX", "StatsFileError", "compact",
-    "load_stats", "read_stats", "save_stats",
+    "ArchStats", "DEFAULT_BUDGET", "Dataset", "STATS_SUFFIX", "StatsFileError", "clear_folder",
+    "compact", "load_stats", "not_a_file", "read_stats", "save_stats",
 ]

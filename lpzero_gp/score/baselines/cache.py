@@ -24,6 +24,7 @@ from lpzero_gp.stats.cache import BASELINES as CACHE_SUBFOLDER
 from lpzero_gp.stats.cache import write_key
 from lpzero_gp.stats.extract import ExtractConfig, cache_key, entry_name
 from lpzero_gp.stats.extract import cache_folder as extract_cache_folder
+from lpzero_gp.stats.store import clear_folder, not_a_file
 
 #: Layout of a cached scores file (part of the folder's key: another layout is not read).
 SCORES_FORMAT = 2
@@ -65,6 +66,9 @@ def read_cached(folder: Path, arch_id: str, record_digest: str) -> ArchScores | 
     configuration, or fails its digest (flipped bytes, edited values).
     """
     path = cache_file(folder, arch_id, record_digest)
+    why = not_a_file(path)
+    if why:
+        raise ScoresFileError(why)
     if not path.is_file():
         return None
     key = f"{folder.name}/{arch_id}/{record_digest}"
@@ -94,7 +98,9 @@ def save_cached(folder: Path, cfg: ExtractConfig, batch: dict[str, torch.Tensor]
     write_key(folder, key_parts(cfg, batch))
     key = f"{folder.name}/{result.id}/{record_digest}"
     scores = result.to_json()
-    atomic_json(cache_file(folder, result.id, record_digest),
+    path = cache_file(folder, result.id, record_digest)
+    clear_folder(path, "a scores file")
+    atomic_json(path,
                 {"format": SCORES_FORMAT, "key": key, "digest": _digest(key, scores),
                  "scores": scores}, sort_keys=True)
 

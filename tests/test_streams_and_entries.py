@@ -1,0 +1,87 @@
+"""Closed or hostile output streams and cache entries that are no file: a command that did its
+work is not failed by a stream it cannot write, printed text cannot drive a terminal, and a
+folder or a looping link where a cache entry goes is damage, recomputed with a warning."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import warnings
+
+import pytest
+from cli_check import refused
+
+from lpzero_gp.errors import printable
+from lpzero_gp.score import baselines as BL
+from lpzero_gp.stats.calibration import space_batch
+from lpzero_gp.stats.store import StatsFileError, read_stats
+
+
+def _shell(line: str) -> int:
+    """Exit code of ``line`` run by bash, with the package's command as ``LPZ``."""
+    return subprocess.run(["bash", "-c", line], check=False, timeout=120,
+                          env={"LPZ": f"{sys.executable} -m lpzero_gp", "PATH": "/usr/bin:/bin"}
+                          ).returncode
+
+
+@pytest.mark.parametrize("command", ["export --proxy gpt2-best", "spaces"])
+def test_a_closed_stdout_ends_quietly_with_141(command):
+    assert _shell(f"$LPZ {command} >&-") == 141
+
+
+def test_a_closed_stderr_never_turns_an_error_into_an_internal_one():
+    assert _shell("$LPZ export --proxy 'agg_sum(nosuchop(W))' 2>&- >/dev/null") == 2
+    assert _shell("$LPZ export --proxy gpt2-best 2>&- >/dev/null") == 0
+
+
+def test_control_characters_in_a_path_are_escaped_and_never_cut_the_line(capsys):
+    line = refused(capsys, ["eval", "--benchmark", "x\x1b]0;T\x07\nerror: fake.json",
+                            "--proxy", "params"], "does not exist")
+    assert "\\x1b]0;T\\x07\\nerror: fake.json" in line and "\x1b" not in line
+
+
+def test_printable_escapes_controls_and_bidi_and_keeps_what_is_asked():
+    assert printable("a\u202eb\x00c\td") == "a\\u202eb\\x00c\\td"
+    assert printable("a\tb\nc", keep="\t\n") == "a\tb\nc"
+
+
+def test_a_dask_address_of_another_scheme_is_one_line(capsys):
+    refused(capsys, ["eval", "--archs", "3", "--proxy", "params", "--dask",
+                     "http://127.0.0.1:9"], "'http' is not a Dask transport")
+
+
+def test_a_looping_link_or_a_folder_in_place_of_statistics_is_damage(tmp_path):
+    loop = tmp_path / "a.safetensors"
+    loop.symlink_to(loop)
+    with pytest.raises(StatsFileError, match="a link that leads to no file"):
+        read_stats(loop)
+    (tmp_path / "b.safetensors").mkdir()
+    with pytest.raises(StatsFileError, match="a folder"):
+        read_stats(tmp_path / "b.safetensors")
+    assert read_stats(tmp_path / "none.safetensors") is None
+
+
+def test_a_folder_in_place_of_a_baseline_score_is_recomputed(tmp_path):
+    from faulty_space import ToySpace
+
+    from lpzero_gp.stats.extract import ExtractConfig
+
+    space = ToySpace()
+    records, batch = space.load_records(), space_batch(space.calibration, 2, 8)
+    cfg = ExtractConfig("toy", "default")
+
+    def scores():
+        got = BL.score_many(space, records, batch, cfg, ["params"], cache_dir=str(tmp_path))
+        return [(r.id, r.scores) for r in got]
+
+    first = scores()
+    path = BL.cache_file(BL.cache_folder(tmp_path, cfg, batch), records[0].id,
+                         space.record_digest(records[0]))
+    path.unlink()
+    (path / "inside").mkdir(parents=True)
+    with pytest.warns(UserWarning, match="a folder, not a file"):
+        assert scores() == first
+    assert path.is_file()  # the folder gave way to the recomputed entry
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert scores() == first
