@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
-from transformers import GPT2Config
-from transformers.models.gpt2.modeling_gpt2 import GPT2Block
 
-try:  # transformers >= 5
-    from transformers.initialization import no_init_weights
-except ImportError:  # transformers 4.x
-    from transformers.modeling_utils import no_init_weights
+if TYPE_CHECKING:
+    from transformers import GPT2Config
 
 from .adaptive import AdaptiveEmbedding, AdaptiveLogSoftmax
 from .config import FlexConfig
@@ -38,8 +35,20 @@ class ReluSquared(nn.Module):
         return torch.relu(x).square()
 
 
+def _no_init_weights() -> Any:
+    """transformers' context that skips constructor-time initialisation (imported here, with
+    transformers, only when a model is built: the space loads without it)."""
+    try:  # transformers >= 5
+        from transformers.initialization import no_init_weights
+    except ImportError:  # transformers 4.x
+        from transformers.modeling_utils import no_init_weights
+    return no_init_weights()
+
+
 def block_config(cfg: FlexConfig, layer: int) -> GPT2Config:
     """transformers GPT2Config for decoder block ``layer`` (its own n_head and d_inner)."""
+    from transformers import GPT2Config
+
     return GPT2Config(
         vocab_size=cfg.n_token,
         n_positions=cfg.tgt_len,
@@ -65,6 +74,8 @@ class FlexTransformer(nn.Module):
     """Embedding, learned positions, the decoder blocks and the final LayerNorm."""
 
     def __init__(self, cfg: FlexConfig) -> None:
+        from transformers.models.gpt2.modeling_gpt2 import GPT2Block
+
         super().__init__()
         self.cfg = cfg
         self.wte = AdaptiveEmbedding(cfg)
@@ -195,7 +206,7 @@ def build_shapes(cfg: FlexConfig) -> FlexGPT2LM:
     Used for parameter accounting; constructor-time init is skipped because it is slow on
     ``meta`` and meaningless there.
     """
-    with no_init_weights(), torch.device("meta"):
+    with _no_init_weights(), torch.device("meta"):
         return FlexGPT2LM(cfg)
 
 __all__ = ["FlexGPT2LM", "build_model", "build_shapes", "causal_mask"]
