@@ -277,14 +277,32 @@ def test_cli_writes_tables_and_reuses_cache(tmp_path, capsys):
     table = capsys.readouterr().out
     assert "calibration batch 1x8" in table
     assert "Decoder #Params" in table and "0.847" in table and "semantics: **intended**" in table
-    for name in ("baselines.csv", "baselines.md", "scores.csv", "scores.json", "meta.json"):
-        assert (out / name).is_file()
-    first = json.loads((out / "scores.json").read_text())
+    names = ("baselines.csv", "baselines.md", "scores.csv", "scores.json", "meta.json")
+    files = {name: (out / name).read_bytes() for name in names}
+    first = json.loads(files["scores.json"])
     assert len(first) == 3 and all(r["scores"]["attention_confidence"] for r in first)
+    timing = json.loads((out / "timing.json").read_text())
+    assert {"params", "decoder_params", "layers", "attention_confidence"} <= set(
+        timing["seconds_per_arch"]) and len(timing["seconds"]) == 3
+    assert "s/arch" in table and "wall time" in table  # printed, never written
+    assert all(b"s/arch" not in v and b"wall" not in v and b"seconds" not in v
+               for v in files.values())
     assert main(args) == 2  # exists without --force
     assert "--force" in capsys.readouterr().err
-    assert main(args + ["--force"]) == 0
-    assert json.loads((out / "scores.json").read_text()) == first  # served from the cache
+    assert main(args + ["--force"]) == 0  # served from the cache
+    assert {name: (out / name).read_bytes() for name in names} == files
+    cold = tmp_path / "cold"  # measured again, other timings: the same files but the command
+
+    def uncommanded(folder):
+        got = {name: (folder / name).read_text() for name in names}
+        got["meta.json"] = {k: v for k, v in json.loads(got["meta.json"]).items()
+                            if k != "command"}
+        got["baselines.md"] = [x for x in got["baselines.md"].splitlines()
+                               if not x.startswith("- command:")]
+        return got
+
+    assert main([*args[:-5], "--out", str(cold), "--no-cache", "--quiet"]) == 0
+    assert uncommanded(cold) == uncommanded(out)
 
 
 @pytest.mark.parametrize("extra,message", [

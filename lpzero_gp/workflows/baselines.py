@@ -28,6 +28,7 @@ from lpzero_gp.score.baselines import (
 )
 from lpzero_gp.score.fitness import rank
 from lpzero_gp.spaces.base import Space
+from lpzero_gp.stats.cache import resolve as stats_cache
 from lpzero_gp.stats.extract import ExtractConfig
 from lpzero_gp.versions import versions
 from lpzero_gp.workflows.options import BaselineOptions, Report
@@ -69,17 +70,18 @@ def rank_rows(results: list[ArchScores], truth: np.ndarray, keys: list[str], spa
     return rows
 
 
-def table_markdown(rows: list[dict]) -> str:
-    """The printed table (Table-1 proxies first, then the extra rows)."""
+def table_markdown(rows: list[dict], timed: bool = True) -> str:
+    """The table (Table-1 proxies first, then the extra rows); ``timed``: with the measured
+    seconds per architecture (printed; the files keep timings in timing.json only)."""
     header = ["proxy", "n", "Kendall tau", "Spearman rho", "paper tau", "paper rho",
-              "ref. code rho/tau", "s/arch", "note"]
+              "ref. code rho/tau", *(["s/arch"] if timed else []), "note"]
     body = []
     for r in sorted(rows, key=lambda r: not r["table1"]):
         ref = (f"{fmt(r['reference_rho'])}/{fmt(r['reference_tau'])}"
                if np.isfinite(r["reference_rho"]) else "")
         body.append([r["proxy"] if r["table1"] else f"*{r['proxy']}*", r["n"], fmt(r["tau"]),
                      fmt(r["rho"]), _blank(r["paper_tau"]), _blank(r["paper_rho"]), ref,
-                     fmt(r["seconds_per_arch"], 2), r["note"]])
+                     *([fmt(r["seconds_per_arch"], 2)] if timed else []), r["note"]])
     return markdown_table(header, body)
 
 
@@ -158,7 +160,8 @@ def run_baselines(opts: BaselineOptions) -> Report:
     loaded = load(ctx, default_batch=space.baselines.batch)
     bs, sl = (int(n) for n in loaded.batch["input_ids"].shape)
     out = Path(opts.out or f"runs/baselines-{loaded.space.name}-{loaded.variant}")
-    folder = AtomicFolder(out, opts.force, spelled("force", True))  # fails early if it exists
+    folder = AtomicFolder(out, opts.force, spelled("force", True),  # fails early if it exists
+                          cache=stats_cache(opts.cache_dir, not opts.cache))
     records = pick(loaded.records, opts.archs, loaded.space, loaded.packaged, ctx.seed,
                    "--archs")
     cfg = loaded.extractor.cfg
@@ -176,15 +179,21 @@ def run_baselines(opts: BaselineOptions) -> Report:
         "wall_seconds": round(wall, 1), "command": opts.command,
         "batch_info": loaded.info, **versions(),
     }
-    md = _markdown(head, rows, trees)
-    with folder:
-        folder.csv("baselines.csv", rows)
-        folder.text("baselines.md", md)
+    timing = {k: head.pop(k) for k in TIMED}
+    timing |= {"seconds_per_arch": {r["key"]: r["seconds_per_arch"] for r in rows},
+               "seconds": {r.id: r.seconds for r in results}}
+    untimed = [{k: v for k, v in r.items() if k != "seconds_per_arch"} for r in rows]
+    with folder:  # every file but timing.json the same for the same command and seed
+        folder.csv("baselines.csv", untimed)
+        folder.text("baselines.md", _markdown(head, rows, trees, None))
         folder.json("meta.json", {**head, "trees": trees})
-        folder.csv("scores.csv", [{"id": r.id, "truth": t, **r.scores}
+        folder.csv("scores.csv", [{"id": r.id, "truth": t, **_in_order(r.scores, keys)}
                                   for r, t in zip(results, truth, strict=True)])
-        folder.json("scores.json", [r.to_json() for r in results])
-    return Report({**head, "rows": rows, "trees": trees}, [md, f"written to {out}"], out=out)
+        folder.json("scores.json", [_untimed(r.to_json(), keys) for r in results])
+        folder.json("timing.json", timing)
+    md = _markdown(head, rows, trees, timing)
+    return Report({**head, **timing, "rows": rows, "trees": trees}, [md, f"written to {out}"],
+                  out=out)
 
 
 def _formula_row(loaded, seed: int, records: list, truth: np.ndarray) -> list[dict]:
@@ -204,20 +213,39 @@ def _formula_row(loaded, seed: int, records: list, truth: np.ndarray) -> list[di
              "note": note or "searched on the search split"}]
 
 
-def _markdown(head: dict, rows: list[dict], trees: list[dict]) -> str:
+def _in_order(scores: dict, keys: list[str]) -> dict:
+    """``scores`` in the order of ``keys`` (entries read from the cache come sorted, computed
+    ones in the order they were computed: the files must not depend on which)."""
+    return {k: scores.get(k, float("nan")) for k in keys}
+
+
+def _untimed(entry: dict, keys: list[str]) -> dict:
+    """An architecture's scores entry without its measured seconds, scores in ``keys`` order."""
+    return {"id": entry["id"], "scores": _in_order(entry["scores"], keys),
+            "errors": dict(sorted(entry["errors"].items()))}
+
+
+#: What a baselines run measures rather than computes: kept in timing.json, not in meta.json.
+TIMED = ("wall_seconds", "workers", "threads")
+
+
+def _markdown(head: dict, rows: list[dict], trees: list[dict], timing: dict | None) -> str:
+    """The report; ``timing`` (printed, not written): the wall time, workers and threads, and
+    the seconds per architecture of each baseline."""
+    timed = [f"- wall time {timing['wall_seconds']} s, workers {timing['workers']}, torch "
+             f"threads {timing['threads'] or torch.get_num_threads()}"] if timing else []
     lines = [
         f"# Baselines: {head['space']} ({head['variant']})", "",
         f"- semantics: **{head['semantics']}** ({head['loss']})",
         f"- calibration batch {head['batch']}, seed {head['seed']}, architectures "
         f"{head['archs']} (n = {head['n']})",
         f"- ground truth: {head['truth']}; signed correlations (higher score = better)",
-        f"- wall time {head['wall_seconds']} s, workers {head['workers']}, torch threads "
-        f"{head['threads'] or torch.get_num_threads()}",
+        *timed,
         f"- command: `{head['command']}`", "",
         "*Italic rows* are not in the paper's Table 1. 'paper' columns: the paper's Tables 2/3 "
         "as quoted in docs/specs.md §6.3 (GPT-2: |rho| for GraSP and Jacobian Cosine); "
         "'ref. code': the published code's stored scores recomputed there (signed).", "",
-        table_markdown(rows),
+        table_markdown(rows, timed=timing is not None),
     ]
     if trees:
         lines += ["", "Tree twins scored on the search's stored statistics:", "",
