@@ -12,10 +12,14 @@ error::
     data = read_json(path, "checkpoint", error=CheckpointError)
 
 :func:`finite` reads a JSON number as a float without overflowing on huge integers.
+:func:`csv_rows` is the one reader of user-supplied CSV text, with the same rule for its
+header: a column named twice is refused (``csv.DictReader`` keeps the last one silently).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import math
 import os
@@ -142,6 +146,27 @@ def read_json(path: str | os.PathLike[str] | Traversable, what: str,
     return loads_json(text, shown, error, max_depth)
 
 
+def csv_rows(text: str, what: str, error: type[LpzeroError] = SpaceError
+             ) -> tuple[list[str], list[dict[str, str]]]:
+    """The header and rows (column -> cell) of CSV ``text``; ``error`` naming ``what`` when
+    it is not readable CSV or its header names a column twice (the rows would keep only the
+    last one's cells, so a table could say one thing to a reader's eye and another to the
+    program)."""
+    where = f"{what}: " if what else ""
+    try:
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        header = list(reader.fieldnames or [])
+        seen: set[str] = set()
+        for name in header:
+            if name in seen:
+                raise error(f"{where}repeated column {json.dumps(name)} (each column may "
+                            "appear once in the header)")
+            seen.add(name)
+        return header, list(reader)
+    except csv.Error as exc:
+        raise error(f"{where}not a readable CSV table ({one_line(exc)})") from None
+
+
 def finite(value: Any) -> float | None:
     """A JSON number as a finite float; None for a boolean, a non-number, an infinity, NaN or
     an integer too large for a float (``math.isfinite`` would raise OverflowError on it)."""
@@ -154,4 +179,4 @@ def finite(value: Any) -> float | None:
     return out if math.isfinite(out) else None
 
 
-__all__ = ["MAX_DEPTH", "finite", "loads_json", "nesting_depth", "read_json"]
+__all__ = ["MAX_DEPTH", "csv_rows", "finite", "loads_json", "nesting_depth", "read_json"]

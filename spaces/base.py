@@ -14,6 +14,7 @@ import json
 import os
 import random
 import re
+import stat
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping, Sequence
@@ -24,7 +25,7 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from lpzero_gp.errors import SpaceError
+from lpzero_gp.errors import BIDI_CHARS, UNSAFE_CHARS, SpaceError, env_limit
 from lpzero_gp.jsonfile import finite
 from lpzero_gp.primitives.pset import INPUTS
 
@@ -129,13 +130,22 @@ def _shown_id(key: Hashable) -> str:
 
 #: The bidirectional marks, embeddings, overrides and isolates: they make text display other
 #: than it reads (an id that looks like another).
-_BIDI = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
-#: Characters no record id may hold: C0 and C1 controls (DEL included), the line and paragraph
-#: separators, and the bidirectional controls.
-_UNSAFE_ID_CHARS = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{_BIDI}]")
+_BIDI = BIDI_CHARS
+#: Characters no record id (nor label) may hold: C0 and C1 controls (DEL included), the line
+#: and paragraph separators, and the bidirectional controls.
+_UNSAFE_ID_CHARS = UNSAFE_CHARS
 #: The same for other text of a record (its config's keys and strings): tab and line breaks
 #: may appear there.
 _UNSAFE_TEXT_CHARS = re.compile(f"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f{_BIDI}]")
+#: The line breaks among them (named as such in a refusal).
+_LINE_BREAKS = "\n\r\x0b\x0c\x1c-\x1e\x85\u2028\u2029"
+
+
+def _what_char(char: str) -> str:
+    """``the control character U+000A (a line break)`` of a refused character."""
+    kind = "bidirectional control" if re.match(f"[{_BIDI}]", char) else "control"
+    brk = " (a line break)" if re.match(f"[{_LINE_BREAKS}]", char) else ""
+    return f"the {kind} character U+{ord(char):04X}{brk}"
 
 
 def _unsafe(text: str, pattern: re.Pattern[str]) -> str | None:
@@ -171,9 +181,8 @@ def _check_text(records: Sequence[Record], source: str, positions: Mapping[Hasha
     or bidirectional character (:data:`_UNSAFE_ID_CHARS`) or its config's text does
     (:data:`_UNSAFE_TEXT_CHARS`): such text would reach tables and terminals as it is."""
     def refuse(position: int, what: str, char: str) -> None:
-        kind = "bidirectional control" if re.match(f"[{_BIDI}]", char) else "control"
-        raise SpaceError(f"{source}: record #{position}: {what} holds the {kind} character "
-                         f"U+{ord(char):04X}; ids and record text must be plain printable text")
+        raise SpaceError(f"{source}: record #{position}: {what} holds {_what_char(char)}; "
+                         "ids and record text must be plain printable text")
 
     for position, key in enumerate(ids):
         char = _unsafe(key, _UNSAFE_ID_CHARS) if isinstance(key, str) else None
@@ -187,6 +196,64 @@ def _check_text(records: Sequence[Record], source: str, positions: Mapping[Hasha
         found = _unsafe_in(record.config, "config")
         if found:
             refuse(position, f"{found[0]} (record {_shown_id(record.id)})", found[1])
+
+
+def check_label(text: str, source: str, what: str) -> str:
+    """``text`` of a benchmark file's header that reports show (a truth label, a metric's
+    name), stripped; SpaceError naming ``source`` and ``what`` when it holds a character no id
+    may hold (:data:`_UNSAFE_ID_CHARS`: a control or bidirectional character, a line break),
+    since it is printed and written to Markdown as it is."""
+    char = _unsafe(text, _UNSAFE_ID_CHARS)
+    if char:
+        raise SpaceError(f"{source}: {what} holds {_what_char(char)}; labels must be plain "
+                         "printable text on one line")
+    return text.strip()
+
+
+#: Largest benchmark file read, in MiB (raise it with this environment variable).
+MAX_BENCHMARK_MB, MAX_BENCHMARK_MB_ENV = 64, "LPZERO_GP_MAX_BENCHMARK_MB"
+#: Most records a benchmark file may hold: each is checked when the file is read (an ``hf``
+#: record is built on the meta device), then built and run to score it, so 10,000 take
+#: minutes (raise it with the variable).
+MAX_RECORDS, MAX_RECORDS_ENV = 10_000, "LPZERO_GP_MAX_RECORDS"
+
+
+def check_file_size(path: str, what: str, limit_mb: int, env: str) -> int:
+    """The size of the regular file ``path`` in bytes; SpaceError when it is not a regular
+    file (a device, a pipe) or holds more than ``limit_mb`` MiB (naming the limit and the
+    environment variable ``env`` that raises it)."""
+    try:
+        st = os.stat(path)
+    except OSError as exc:
+        raise SpaceError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
+    if stat.S_ISDIR(st.st_mode):
+        raise SpaceError(f"{what} {path} is a folder, not a file")
+    if not stat.S_ISREG(st.st_mode):
+        raise SpaceError(f"{what} {path} is not a regular file (a device or a pipe?)")
+    if st.st_size > limit_mb << 20:
+        raise SpaceError(f"{what} {path} is {st.st_size / (1 << 20):,.0f} MiB, over the "
+                         f"{limit_mb:,} MiB limit (raise it with {env}=MB)")
+    return st.st_size
+
+
+def check_benchmark_file(path: str | os.PathLike[str], what: str = "benchmark file") -> None:
+    """The check every space's ``load_records`` makes of a user's benchmark file before
+    reading it: a regular file of at most :data:`MAX_BENCHMARK_MB` MiB (a missing path is left
+    to the reader's own error); SpaceError otherwise."""
+    path = os.fspath(path)
+    if os.path.exists(path):
+        check_file_size(path, what, env_limit(MAX_BENCHMARK_MB_ENV, MAX_BENCHMARK_MB),
+                        MAX_BENCHMARK_MB_ENV)
+
+
+def check_record_count(count: int, source: str,
+                       reason: str = "each is checked now, then built and scored") -> None:
+    """SpaceError when a benchmark file holds more than :data:`MAX_RECORDS` records, checked
+    before any record is read further; ``reason`` says what each costs."""
+    limit = env_limit(MAX_RECORDS_ENV, MAX_RECORDS)
+    if count > limit:
+        raise SpaceError(f"{source}: {count:,} records, over the limit of {limit:,} ({reason}; "
+                         f"raise the limit with {MAX_RECORDS_ENV}=N)")
 
 
 def check_records(records: Sequence[Record], source: str, *, space: str = "",
@@ -527,7 +594,9 @@ class Space(ABC):
         """One forward and one backward pass; every hook removed before returning."""
 
 __all__ = [
-    "BaselineHooks", "BaselineSpec", "CalibrationSpec", "INPUT_NAMES", "RawInputs", "Record",
-    "SEMANTICS", "Space", "SubnetConfig", "SubnetSearchSpace", "arch_seed", "check_records",
-    "config_digest", "path_digest",
+    "BaselineHooks", "BaselineSpec", "CalibrationSpec", "INPUT_NAMES", "MAX_BENCHMARK_MB",
+    "MAX_BENCHMARK_MB_ENV", "MAX_RECORDS", "MAX_RECORDS_ENV", "RawInputs", "Record", "SEMANTICS",
+    "Space", "SubnetConfig", "SubnetSearchSpace", "arch_seed", "check_benchmark_file",
+    "check_file_size", "check_label", "check_record_count", "check_records", "config_digest",
+    "path_digest",
 ]

@@ -24,7 +24,7 @@ from pathlib import Path
 from deap import gp
 
 from lpzero_gp.errors import ProxyError, one_line
-from lpzero_gp.jsonfile import loads_json
+from lpzero_gp.jsonfile import csv_rows, loads_json
 from lpzero_gp.primitives.registry import per_version
 from lpzero_gp.proxy import default_pset
 from lpzero_gp.proxy.named import resolve, unknown_word
@@ -178,10 +178,8 @@ def _from_sympy(text: str, pset: gp.PrimitiveSetTyped) -> gp.PrimitiveTree:
 def front_proxies(source: str) -> list[str]:
     """The proxies of a front table (``front.csv`` of a ``run --objective pareto``, or any
     CSV file with a ``proxy`` column), in its order; ``[source]`` for any other input, so that
-    ``eval --proxy runs/x/front.csv`` scores a whole front."""
-    import csv
-    import io
-
+    ``eval --proxy runs/x/front.csv`` scores a whole front. A table whose header names a
+    column twice is refused (which ``proxy`` column is meant?)."""
     if not isinstance(source, str) or not source.strip().lower().endswith(".csv"):
         return [source]
     path = Path(os.path.expanduser(source.strip()))
@@ -189,11 +187,12 @@ def front_proxies(source: str) -> list[str]:
         return [source]
     raw = _read_bounded(path, "front table")
     try:
-        rows = list(csv.DictReader(io.StringIO(raw.decode("utf-8"))))
-    except (UnicodeDecodeError, csv.Error) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise ProxyError(f"{path}: not a readable CSV table ({one_line(exc)})") from None
+    header, rows = csv_rows(text, str(path), error=ProxyError)
     proxies = [(r.get("proxy") or "").strip() for r in rows]
-    if not rows or "proxy" not in rows[0]:
+    if not rows or "proxy" not in header:
         raise ProxyError(f"{path}: a front table needs a 'proxy' column and at least one row")
     if not all(proxies):
         raise ProxyError(f"{path}: row {proxies.index('') + 2} has no proxy")

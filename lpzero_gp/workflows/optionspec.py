@@ -350,16 +350,29 @@ def _mapping(value: Any) -> dict[str, Any]:
 
 
 def _key_value(item: Any) -> tuple[str, Any]:
-    """``"model=tiny"`` as ``("model", "tiny")``, ``"stand_in=4"`` as ``("stand_in", 4)``."""
-    from lpzero_gp.jsonfile import loads_json
+    """``"model=tiny"`` as ``("model", "tiny")``, ``"stand_in=4"`` as ``("stand_in", 4)``.
+
+    A value that is not JSON (or nested deeper than the bounded reader's bound) is text; JSON
+    that repeats a key in an object is the reader's error naming the key, never text the
+    option then misreads."""
+    import json
+
+    from lpzero_gp.jsonfile import MAX_DEPTH, loads_json, nesting_depth
 
     if not isinstance(item, str) or "=" not in item:
         raise ValueError(f"{item!r} is not KEY=VALUE")
     key, _, text = item.partition("=")
     try:  # bounded: absurdly nested text is text, never a RecursionError
-        return key, loads_json(text, "", error=OptionError)
-    except OptionError:
+        return key, loads_json(text, key.strip(), error=OptionError)
+    except OptionError as exc:
+        refused = str(exc)
+    if nesting_depth(text) > MAX_DEPTH:
         return key, text
+    try:
+        json.loads(text)
+    except ValueError:
+        return key, text
+    raise ValueError(refused)
 
 
 def _underscore(text: str) -> str:

@@ -21,7 +21,17 @@ from torch.utils.checkpoint import checkpoint
 from lpzero_gp.errors import SpaceError
 from lpzero_gp.jsonfile import finite, read_json
 
-from ..base import SEMANTICS, BaselineSpec, CalibrationSpec, RawInputs, Record, Space, check_records
+from ..base import (
+    SEMANTICS,
+    BaselineSpec,
+    CalibrationSpec,
+    RawInputs,
+    Record,
+    Space,
+    check_benchmark_file,
+    check_record_count,
+    check_records,
+)
 from . import published
 from .as_trained import FlexibertAsTrained
 from .params import (
@@ -153,6 +163,7 @@ def parse_records(data: Any, source: str) -> list[Record]:
         raise SpaceError(f"{source}: expected a JSON list of records, got {type(data).__name__}")
     if not data:
         raise SpaceError(f"{source}: the benchmark holds no records")
+    check_record_count(len(data), source)
     parsed = [_parse_record(index, raw) for index, raw in enumerate(data)]
     records, skipped = [], []
     for record in parsed:
@@ -175,6 +186,7 @@ def _read_json(path: str | None) -> tuple[Any, str]:
     if path is None:
         resource = resources.files(__package__) / "data" / PACKAGED_FILE
         return read_json(resource, "packaged benchmark"), PACKAGED_FILE
+    check_benchmark_file(path)
     return read_json(path, "benchmark file"), str(path)
 
 

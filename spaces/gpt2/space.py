@@ -16,7 +16,16 @@ import torch
 from lpzero_gp.errors import SpaceError
 from lpzero_gp.jsonfile import finite, read_json
 
-from ..base import BaselineSpec, CalibrationSpec, RawInputs, Record, Space, check_records
+from ..base import (
+    BaselineSpec,
+    CalibrationSpec,
+    RawInputs,
+    Record,
+    Space,
+    check_benchmark_file,
+    check_record_count,
+    check_records,
+)
 from . import published
 from .config import FlexConfig, resolve_config
 from .inputs import collect_inputs
@@ -84,9 +93,11 @@ def _read_records(path: str | Path | None
                          "packaged gpt2 benchmark")
     else:
         name = str(path)
+        check_benchmark_file(path, "gpt2 benchmark file")
         data = read_json(path, "gpt2 benchmark file")
     if not isinstance(data, list):
         raise SpaceError(f"gpt2 benchmark file {name} must hold a JSON list of records")
+    check_record_count(len(data), name)
     records: list[Record] = []
     skipped: list[tuple[str, str]] = []
     ids: list[str | None] = []

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import json
 import os
-import stat
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +31,18 @@ from lpzero_gp.errors import SpaceError, env_limit
 from lpzero_gp.jsonfile import finite, read_json
 from lpzero_gp.progress import bar as progress_bar
 
-from ..base import Record, check_records
+from ..base import (
+    MAX_BENCHMARK_MB,
+    MAX_BENCHMARK_MB_ENV,
+    MAX_RECORDS,
+    MAX_RECORDS_ENV,
+    Record,
+    check_benchmark_file,
+    check_file_size,
+    check_label,
+    check_record_count,
+    check_records,
+)
 from .models import Shape, check_model_type, measure, record_kind
 
 #: The format in a sentence (shown by ``lpzero-gp spaces``).
@@ -59,11 +69,6 @@ SIZE_LIMITS: dict[str, int] = {
 }
 #: Largest integer any config field may hold (exact as a float).
 MAX_INT = 1 << 53
-#: Largest benchmark file read, in MiB (raise it with this environment variable).
-MAX_BENCHMARK_MB, MAX_BENCHMARK_MB_ENV = 64, "LPZERO_GP_MAX_BENCHMARK_MB"
-#: Most records a benchmark file may hold: each is built on the meta device when the file is
-#: read (tens of milliseconds each), so 10,000 take minutes (raise it with the variable).
-MAX_RECORDS, MAX_RECORDS_ENV = 10_000, "LPZERO_GP_MAX_RECORDS"
 #: Records read before a progress line shows (below this the file reads in seconds).
 _PROGRESS_AFTER_S = 2.0
 
@@ -116,24 +121,6 @@ def check_config_sizes(config: Mapping[str, Any], source: str) -> None:
     _check_numbers(source, config, sizes=("config", "config.text_config"))
 
 
-def check_file_size(path: str, what: str, limit_mb: int, env: str) -> int:
-    """The size of the regular file ``path`` in bytes; SpaceError when it is not a regular
-    file (a device, a pipe) or holds more than ``limit_mb`` MiB (naming the limit and the
-    environment variable ``env`` that raises it)."""
-    try:
-        st = os.stat(path)
-    except OSError as exc:
-        raise SpaceError(f"cannot read {what} {path}: {exc.strerror or exc}") from None
-    if stat.S_ISDIR(st.st_mode):
-        raise SpaceError(f"{what} {path} is a folder, not a file")
-    if not stat.S_ISREG(st.st_mode):
-        raise SpaceError(f"{what} {path} is not a regular file (a device or a pipe?)")
-    if st.st_size > limit_mb << 20:
-        raise SpaceError(f"{what} {path} is {st.st_size / (1 << 20):,.0f} MiB, over the "
-                         f"{limit_mb:,} MiB limit (raise it with {env}=MB)")
-    return st.st_size
-
-
 def _header(data: Any, path: str) -> tuple[list, bool, str, str | None]:
     """(records, higher_is_better, truth_label, task) of the file's top level."""
     if not isinstance(data, Mapping):
@@ -151,7 +138,7 @@ def _header(data: Any, path: str) -> tuple[list, bool, str, str | None]:
     task = data.get("task")
     if task is not None and not isinstance(task, str):
         raise SpaceError(f"{path}: 'task' must be \"masked-lm\" or \"causal-lm\"")
-    return records, higher, label.strip(), task
+    return records, higher, check_label(label, path, "'truth_label'"), task
 
 
 def read_config(rid: str, value: str, folder: str) -> tuple[Any, str]:
@@ -240,14 +227,9 @@ def load_benchmark(path: str) -> Benchmark:
     before it is read, the number of records (:data:`MAX_RECORDS`) before any is built;
     each raised by its environment variable.
     """
-    if os.path.exists(path):
-        check_file_size(path, "benchmark file", env_limit(MAX_BENCHMARK_MB_ENV, MAX_BENCHMARK_MB),
-                        MAX_BENCHMARK_MB_ENV)
+    check_benchmark_file(path)
     rows, higher, label, task = _header(read_json(path, "benchmark file"), path)
-    limit = env_limit(MAX_RECORDS_ENV, MAX_RECORDS)
-    if len(rows) > limit:
-        raise SpaceError(f"{path}: {len(rows):,} records, over the limit of {limit:,} (each is "
-                         f"built once to check it; raise the limit with {MAX_RECORDS_ENV}=N)")
+    check_record_count(len(rows), path, "each is built once to check it")
     folder = os.path.dirname(os.path.abspath(path))
     records = [_record(index, raw, higher, folder) for index, raw in enumerate(rows)]
     kind = _one_kind(records, task, path)

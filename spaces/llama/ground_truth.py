@@ -12,7 +12,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -23,9 +22,9 @@ import torch
 
 from lpzero_gp.atomic import atomic_text
 from lpzero_gp.errors import SpaceError
-from lpzero_gp.jsonfile import finite, loads_json
+from lpzero_gp.jsonfile import csv_rows, finite, loads_json
 
-from ..base import Record, check_records
+from ..base import Record, check_benchmark_file, check_label, check_record_count, check_records
 from .inputs import lm_loss
 from .space import LonasSpace, Subnet
 from .supernet import LonasSupernet
@@ -145,12 +144,15 @@ def load_ground_truth(path: str | Path, space: LonasSpace) -> Truth:
     object ``{"metric": "perplexity", "higher_is_better": false, "subnets": [{"config": [...],
     "perplexity": x}, ...]}`` (``metric`` defaults to accuracy, higher is better). CSV:
     columns ``config`` (values separated by spaces, ``;`` or ``,`` inside the cell) and
-    ``accuracy``. Every config must belong to ``space`` and appear once; the truth may not be
-    the same for every sub-network.
+    ``accuracy``, each named once. Every config must belong to ``space`` and appear once; the
+    truth may not be the same for every sub-network. The file's size and its number of entries
+    are checked before they are read (:func:`~lpzero_gp.spaces.base.check_benchmark_file`,
+    :func:`~lpzero_gp.spaces.base.check_record_count`), the metric's name as a label.
     """
     p = Path(path)
     if not p.is_file():
         raise SpaceError(f"ground-truth file not found: {path}")
+    check_benchmark_file(str(p))
     try:
         text = p.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -166,9 +168,11 @@ def load_ground_truth(path: str | Path, space: LonasSpace) -> Truth:
             if not isinstance(metric, str) or not metric or not isinstance(higher, bool):
                 raise SpaceError(f"{p}: 'metric' must be a name and 'higher_is_better' a "
                                  "boolean")
+            check_label(metric, str(p), "'metric'")
             data = data["subnets"]
         if not isinstance(data, list):
             raise SpaceError(f"{p}: expected a list of {{'config': [...], 'accuracy': x}} entries")
+        check_record_count(len(data), str(p))
         rows = data
     entries: list[tuple[Subnet, float]] = []
     for i, row in enumerate(rows):
@@ -187,11 +191,14 @@ def load_ground_truth(path: str | Path, space: LonasSpace) -> Truth:
 
 
 def _csv_rows(text: str, p: Path) -> list[dict[str, Any]]:
-    reader = csv.DictReader(text.splitlines())
-    if not reader.fieldnames or not {"config", "accuracy"} <= set(reader.fieldnames):
+    """The ``config`` and ``accuracy`` of each row of a CSV benchmark (a column named twice,
+    and more rows than :data:`~lpzero_gp.spaces.base.MAX_RECORDS`, refused)."""
+    header, table = csv_rows(text, str(p))
+    if not {"config", "accuracy"} <= set(header):
         raise SpaceError(f"{p}: CSV needs the columns 'config' and 'accuracy'")
+    check_record_count(len(table), str(p))
     rows = []
-    for i, rec in enumerate(reader):
+    for i, rec in enumerate(table):
         cell = (rec.get("config") or "").replace(";", " ").replace(",", " ").strip("[] ")
         try:
             config = [int(t) for t in cell.split()]
