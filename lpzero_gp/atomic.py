@@ -5,6 +5,8 @@ its target (and the folder entry fsynced), so a crash or a full disk never leave
 file or a stray temporary one. :class:`AtomicFolder` does the same for a whole results folder:
 before the rename it fsyncs every file and folder in it (those its callers wrote, plots saved by
 matplotlib included), and after it the parent, so a results folder that exists is on disk.
+:func:`make_folder` creates folders the same way (the parent of each fsynced), and
+:func:`check_outside_cache` keeps results folders out of the statistics cache folder in use.
 
 CSV cells that a spreadsheet would run as a formula (text starting with ``=``, ``+``, ``-``,
 ``@``, a tab or a carriage return) are written with a leading ``'``; numbers are left alone.
@@ -58,13 +60,28 @@ def _fsync_tree(folder: Path) -> None:
         _fsync_dir(sub)
 
 
+def make_folder(folder: str | Path) -> None:
+    """Create ``folder`` and its missing parents (none if it exists), then fsync the parent of
+    each folder made: a created folder's entry is on disk, so a power loss cannot drop it (and
+    all that was later written into it)."""
+    folder = Path(folder)
+    made = []
+    step = folder
+    while not step.exists() and not step.is_symlink() and step.parent != step:
+        made.append(step)
+        step = step.parent
+    folder.mkdir(parents=True, exist_ok=True)
+    for sub in made:  # deepest first: each new entry, then the folder that holds it
+        _fsync_dir(sub.parent)
+
+
 def atomic_write(path: str | Path, write: Callable[[IO[bytes]], Any]) -> None:
     """Call ``write(binary_file)`` on a temporary sibling of ``path``, then rename it over.
 
     OSError (a full disk, a read-only folder) propagates after the temporary file is removed.
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    make_folder(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as f:
@@ -125,6 +142,28 @@ def exists_error(out: str | Path, force: str = FORCE, appeared: bool = False) ->
     return ResultsError(f"results folder {out} {what} (use {force} to replace it)")
 
 
+def _real(path: Path) -> Path | None:
+    """``path`` made absolute with its links followed (None if it cannot be followed)."""
+    try:
+        return Path(os.path.expanduser(str(path))).resolve()
+    except (OSError, RuntimeError):  # a symlink loop: refused where it is opened
+        return None
+
+
+def check_outside_cache(out: str | Path, cache: str | Path | None) -> None:
+    """ResultsError (one line) if results folder ``out`` is the statistics cache folder
+    ``cache`` in use or lies inside it: writing it could replace cached statistics, and
+    clearing the cache would delete the results (``cache`` None: no cache, nothing to check)."""
+    if cache is None:
+        return
+    where, root = _real(Path(out)), _real(Path(cache))
+    if where is None or root is None or not where.is_relative_to(root):
+        return
+    what = "is" if where == root else "is inside"
+    raise ResultsError(f"results folder {out} {what} the statistics cache folder {root} "
+                       "(clearing the cache would delete the results): write them elsewhere")
+
+
 def _plain(x):
     """JSON form of what json cannot write: NumPy scalars, tuples, else the text form."""
     import numpy as np
@@ -140,15 +179,18 @@ class AtomicFolder:
     """Write into a temporary sibling folder; rename to ``out`` only when everything is written.
 
     An existing ``out`` is replaced only with ``force`` (the error names it as ``force_name``,
-    the caller's spelling: ``force=True`` or ``--force``); a failure leaves nothing behind, and a
-    process killed while writing leaves only a hidden ``.<name>.partial-<pid>-*`` folder, which
-    the next write to the same ``out`` removes.
+    the caller's spelling: ``force=True`` or ``--force``); an ``out`` in the statistics folder
+    ``cache`` that the command uses is refused (:func:`check_outside_cache`); a failure leaves
+    nothing behind, and a process killed while writing leaves only a hidden
+    ``.<name>.partial-<pid>-*`` folder, which the next write to the same ``out`` removes.
     """
 
-    def __init__(self, out: str | Path, force: bool = False, force_name: str = FORCE):
+    def __init__(self, out: str | Path, force: bool = False, force_name: str = FORCE,
+                 cache: str | Path | None = None):
         self.out = Path(out)
         self.force = force
         self.force_name = force_name
+        check_outside_cache(self.out, cache)
         if self.out.exists() and not self.out.is_dir():
             raise ResultsError(f"{self.out} exists and is not a folder")
         if self.out.exists() and not force:
@@ -171,7 +213,7 @@ class AtomicFolder:
         self._lock = FolderLock(self.out)
         self._lock.__enter__()  # one writer at a time; re-entrant for a run holding it
         try:
-            parent.mkdir(parents=True, exist_ok=True)
+            make_folder(parent)
             self._remove_stale(parent)
             self.tmp = Path(tempfile.mkdtemp(prefix=self._prefix("partial") + f"{os.getpid()}-",
                                              dir=parent))  # private until renamed
@@ -265,5 +307,5 @@ def csv_cell(value: Any) -> Any:
 
 __all__ = [
     "FORCE", "FORMULA_STARTS", "AtomicFolder", "atomic_bytes", "atomic_json", "atomic_text",
-    "atomic_write", "csv_cell", "exists_error",
+    "atomic_write", "check_outside_cache", "csv_cell", "exists_error", "make_folder",
 ]

@@ -32,6 +32,7 @@ from lpzero_gp.workflows.report import (
     info_text,
     interval_cell,
     is_small,
+    markdown_cell,
     markdown_table,
     missing_note,
     paired_text,
@@ -71,6 +72,7 @@ def evaluate(opts: EvalOptions, notify: Notify | None = None) -> Report:
     )
     from lpzero_gp.score.fitness import bootstrap_ci, rank
     from lpzero_gp.score.information import config_labels
+    from lpzero_gp.stats.cache import resolve as stats_cache
     from lpzero_gp.workflows.context import evaluate_proxy, load
     from lpzero_gp.workflows.free import CONFIG_FORMULA, free_for
     from lpzero_gp.workflows.splits import pick
@@ -80,8 +82,8 @@ def evaluate(opts: EvalOptions, notify: Notify | None = None) -> Report:
         raise OptionError(f"{spelled('compare', True)} needs at least two "
                           f"{spelled('proxies')} (the first is compared with each other one)")
     # an existing folder is refused (without --force) before any work
-    folder = AtomicFolder(opts.out, force=opts.force,
-                          force_name=spelled("force", True)) if opts.out else None
+    folder = AtomicFolder(opts.out, force=opts.force, force_name=spelled("force", True),
+                          cache=stats_cache(opts.cache_dir, not opts.cache)) if opts.out else None
     ctx = opts.context()
     loaded = load(ctx)
     loaded.notify = notify
@@ -247,7 +249,7 @@ def _markdown(data: dict) -> str:
             ptext, wtext, info_text(r)])
     free = data.get("free") or {}
     out = (f"# {data['space']} ({data['variant']}): {data['archs']} architectures\n\n"
-           f"Truth: {data['truth']}. {_controls(data)}. {LABEL_KEY}.\n\n"
+           f"Truth: {markdown_cell(data['truth'])}. {_controls(data)}. {LABEL_KEY}.\n\n"
            + markdown_table(["proxy", "n", "Spearman", "Kendall", pname, wname,
                              "information, cost"], rows)
            + (f"\nconfig-formula: `{free['config_formula']}` (searched on the search split)\n"

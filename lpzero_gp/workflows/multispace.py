@@ -106,12 +106,14 @@ def _open(ctx: Context, opts: RunOptions, fallback: str, note: Notify) -> SpaceR
 
 def fingerprint(runs: list[SpaceRun]) -> dict:
     """What the data of every space looked like, in the form of a one-space run's fingerprint:
-    ids prefixed by their space, one digest of the ground truths and one of the batches."""
+    ids prefixed by their space (record digests under them too), one digest of the ground
+    truths and one of the batches."""
     parts = {r.name: _fingerprint(r.loaded, r.search, r.heldout) for r in runs}
     return {"search_ids": [f"{n}:{i}" for n, p in parts.items() for i in p["search_ids"]],
             "heldout_ids": [f"{n}:{i}" for n, p in parts.items() for i in p["heldout_ids"]],
             "truth_sha256": _digest([p["truth_sha256"] for p in parts.values()]),
-            "batch": _digest([p["batch"] for p in parts.values()])}
+            "batch": _digest([p["batch"] for p in parts.values()]),
+            "records": {f"{n}:{i}": d for n, p in parts.items() for i, d in p["records"].items()}}
 
 
 def _digest(texts: list[str]) -> str:

@@ -16,10 +16,11 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, fields, replace
 from pathlib import Path
 
-from lpzero_gp.atomic import atomic_text, exists_error
+from lpzero_gp.atomic import atomic_text, check_outside_cache, exists_error, make_folder
 from lpzero_gp.errors import CheckpointError, ResultsError
 from lpzero_gp.jsonfile import read_json
 from lpzero_gp.search import CHECKPOINT, SearchConfig, checkpoint_info
+from lpzero_gp.stats.cache import resolve as stats_cache
 from lpzero_gp.stats.extract import batch_digest
 from lpzero_gp.versions import __version__
 from lpzero_gp.workflows.options import Notify, RunOptions
@@ -147,6 +148,7 @@ def _target(opts: RunOptions, cfg: SearchConfig) -> _Target:
     out = Path(opts.out) if opts.out else default_out(opts)
     if out.exists() and not out.is_dir():
         raise ResultsError(f"results folder {out} exists and is not a folder")
+    check_outside_cache(out, stats_cache(opts.cache_dir, not opts.cache))
     if opts.resume_dir:
         ckpt = Path(opts.checkpoint_dir)
         generation = None
@@ -164,6 +166,7 @@ def _target(opts: RunOptions, cfg: SearchConfig) -> _Target:
     ckpt = checkpoint_dir_for(out)
     if out.exists() and not opts.force:
         raise exists_error(out, spelled("force", True))
+    _check_checkpoint_folder(ckpt)
     if ((ckpt / CHECKPOINT).is_file() or (ckpt / RUN_FILE).is_file()) and not opts.force:
         raise CheckpointError(f"an interrupted run left a checkpoint in {ckpt}: continue it with "
                               f"--resume {out} (resume_dir={str(out)!r}), or start over with "
@@ -172,20 +175,42 @@ def _target(opts: RunOptions, cfg: SearchConfig) -> _Target:
 
 
 def _fingerprint(loaded, search_recs, held_recs) -> dict:
-    """What the data of a run looked like: architecture ids, ground truth, calibration batch."""
-    truth = json.dumps([[r.id, r.truth] for r in search_recs + held_recs])
+    """What the data of a run looked like: architecture ids, ground truth, calibration batch,
+    and each architecture's record digest (``Space.record_digest``, as in the statistics
+    cache's keys), so a record edited under the same id is noticed on resuming."""
+    recs = search_recs + held_recs
+    truth = json.dumps([[r.id, r.truth] for r in recs])
     return {"search_ids": [r.id for r in search_recs], "heldout_ids": [r.id for r in held_recs],
             "truth_sha256": hashlib.sha256(truth.encode()).hexdigest(),
-            "batch": batch_digest(loaded.batch)}
+            "batch": batch_digest(loaded.batch),
+            "records": {r.id: loaded.space.record_digest(r) for r in recs}}
+
+
+#: How a fingerprint's parts are named when they no longer match.
+_FINGERPRINT_PARTS = {"search_ids": "search architectures", "heldout_ids": "held-out architectures",
+                      "truth_sha256": "ground truth", "batch": "calibration batch"}
 
 
 def _check_fingerprint(ckpt: Path, stored: dict, now: dict) -> None:
-    why = {"search_ids": "search architectures", "heldout_ids": "held-out architectures",
-           "truth_sha256": "ground truth", "batch": "calibration batch"}
-    for key, what in why.items():
+    """CheckpointError (one line naming what changed) unless the run's data is still what the
+    checkpoint in ``ckpt`` was made from."""
+    for key, what in _FINGERPRINT_PARTS.items():
         if stored.get(key) != now[key]:
             raise CheckpointError(f"the {what} differ from those of the checkpoint in {ckpt} (was "
                              "the benchmark file, calibration text or tokenizer changed?)")
+    was = stored.get("records")
+    if not isinstance(was, dict):
+        raise CheckpointError(f"the checkpoint in {ckpt} records no digest of its architectures' "
+                              "configs, so it cannot be checked against the benchmark file: "
+                              f"start over with {spelled('force', True)}")
+    changed = [rid for rid, digest in now["records"].items() if was.get(rid) != digest]
+    if changed:
+        shown = ", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5
+                                          else "")
+        raise CheckpointError(f"{len(changed)} architecture(s) changed since the checkpoint in "
+                              f"{ckpt} was written ({shown}: same id, other config or model "
+                              "files); resume with the benchmark as it was, or start over with "
+                              f"{spelled('force', True)}")
 
 
 def _settings(opts: RunOptions, variant: str) -> dict:
@@ -194,12 +219,23 @@ def _settings(opts: RunOptions, variant: str) -> dict:
     return settings
 
 
+def _check_checkpoint_folder(ckpt: Path) -> None:
+    """CheckpointError unless ``ckpt`` is a folder or nothing: a symbolic link or a file there
+    is never followed, replaced or removed (it may point at someone's files)."""
+    if ckpt.is_symlink():
+        raise CheckpointError(f"checkpoint folder {ckpt} is a symbolic link: remove the link "
+                              "(a run never writes through it nor removes what it points to)")
+    if ckpt.exists() and not ckpt.is_dir():
+        raise CheckpointError(f"checkpoint folder {ckpt} exists and is not a folder: remove it")
+
+
 def _start_checkpoints(ckpt: Path, run_file: dict) -> None:
-    """A fresh checkpoint folder holding ``run.json``."""
+    """A fresh checkpoint folder holding ``run.json``, its entry fsynced in its parent."""
+    _check_checkpoint_folder(ckpt)
     try:
         if ckpt.exists():
             shutil.rmtree(ckpt)
-        ckpt.mkdir(parents=True)
+        make_folder(ckpt)
         atomic_text(ckpt / RUN_FILE, json.dumps(run_file, indent=2, sort_keys=True) + "\n")
     except OSError as exc:
         raise CheckpointError(f"cannot write checkpoints to {ckpt}: "

@@ -326,7 +326,7 @@ def run_subnets(opts: SubnetOptions) -> Report:
     it alone): small models gain nothing from more threads, and a busy CPU makes extra
     threads spin.
     """
-    from lpzero_gp.atomic import AtomicFolder, exists_error
+    from lpzero_gp.atomic import AtomicFolder, check_outside_cache, exists_error
     from lpzero_gp.workflows.context import calibration_batch
 
     opts.check()
@@ -336,6 +336,7 @@ def run_subnets(opts: SubnetOptions) -> Report:
     out = Path(opts.out) if opts.out else Path("runs") / f"subnets-{subnets.name}-s{opts.seed}"
     if out.exists() and not opts.force:
         raise exists_error(out, spelled("force", True))
+    check_outside_cache(out, stats_cache())  # the cache its models are kept in
     t0 = time.perf_counter()
     batch, info = calibration_batch(opts.context(space.name), space)
     settings = SearchSettings(

@@ -5,8 +5,9 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from lpzero_gp.atomic import AtomicFolder, exists_error
+from lpzero_gp.atomic import AtomicFolder, check_outside_cache, exists_error
 from lpzero_gp.progress import honours_quiet
+from lpzero_gp.stats.cache import resolve as stats_cache
 from lpzero_gp.versions import versions
 from lpzero_gp.workflows.ablate.config import budget_of, config_from_options
 from lpzero_gp.workflows.ablate.markdown import ablation_lines, markdown
@@ -74,6 +75,7 @@ def run_ablate(opts: AblateOptions) -> Report:
     out = Path(opts.out or f"runs/ablate-{opts.space}-{variant}")
     if out.exists() and not opts.force:
         raise exists_error(out, spelled("force", True))
+    check_outside_cache(out, stats_cache(opts.cache_dir, not opts.cache))
     ctx = opts.context()
     data, loaded = load_data(ctx, opts.search_archs, opts.heldout)
     timing: dict = {}
