@@ -85,3 +85,40 @@ def test_a_folder_in_place_of_a_baseline_score_is_recomputed(tmp_path):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert scores() == first
+
+
+def test_a_full_disk_behind_stdout_is_one_line_naming_stdout():
+    proc = subprocess.run(["bash", "-c", "$LPZ spaces > /dev/full"], capture_output=True,
+                          text=True, check=False, timeout=120,
+                          env={"LPZ": f"{sys.executable} -m lpzero_gp", "PATH": "/usr/bin:/bin"})
+    assert proc.returncode == 2, proc.stderr
+    assert proc.stderr.strip() == ("error: cannot write to standard output: No space left on "
+                                   "device")
+
+
+def test_a_pipe_given_as_a_proxy_is_named_as_such(tmp_path, capsys, monkeypatch):
+    import os
+
+    monkeypatch.chdir(tmp_path)
+    os.mkfifo("ff")
+    refused(capsys, ["export", "--proxy", "ff"], "ff: not a proxy, and not a regular file")
+
+
+def test_a_looping_link_as_a_cache_folder_is_named(tmp_path):
+    from lpzero_gp.errors import ResultsError
+    from lpzero_gp.stats.cache import write_key
+
+    loop = tmp_path / "entry"
+    loop.symlink_to(loop)
+    with pytest.raises(ResultsError, match="symbolic link that leads to no folder"):
+        write_key(loop, {"a": 1})
+
+
+def test_a_baseline_score_entry_that_is_no_json_says_why(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_text('{"a": 1, "a": 2}')
+    folder, arch, digest = tmp_path, "x", "d"
+    target = BL.cache_file(folder, arch, digest)
+    target.write_text('{"a": 1, "a": 2}')
+    with pytest.raises(BL.ScoresFileError, match="repeated|duplicate"):
+        BL.read_cached(folder, arch, digest)

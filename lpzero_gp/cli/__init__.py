@@ -24,7 +24,7 @@ from lpzero_gp.cli.baselines import baselines_command
 from lpzero_gp.cli.cache import cache_command
 from lpzero_gp.cli.eval import eval_command
 from lpzero_gp.cli.export import export_command
-from lpzero_gp.cli.output import OutputClosed, note
+from lpzero_gp.cli.output import OutputClosed, note, silence_stdout
 from lpzero_gp.cli.run import run_command
 from lpzero_gp.cli.spaces import spaces_command
 from lpzero_gp.cli.subnets import subnets_command
@@ -88,8 +88,7 @@ def _error(text: str, code: int) -> int:
 def _output_closed() -> int:
     """Exit code 141 (as SIGPIPE), with stdout pointed at /dev/null so the final flush is
     silent."""
-    with contextlib.suppress(OSError, ValueError, AttributeError):
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())
+    silence_stdout()
     return 141
 
 

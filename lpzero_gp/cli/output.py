@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
 import sys
 
 import click
 
-from lpzero_gp.errors import printable
+from lpzero_gp.errors import ResultsError, printable
 from lpzero_gp.workflows.options import Report
 
 
@@ -40,6 +42,16 @@ def out(lines: list[str]) -> None:
         sys.stdout.flush()
     except BrokenPipeError:
         raise OutputClosed from None
+    except OSError as exc:  # a full disk or device behind stdout
+        silence_stdout()
+        raise ResultsError(f"cannot write to standard output: {exc.strerror or exc}") from None
+
+
+def silence_stdout() -> None:
+    """Point stdout at /dev/null, so the interpreter's final flush of what could not be
+    written stays silent."""
+    with contextlib.suppress(OSError, ValueError, AttributeError):
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.__stdout__.fileno())
 
 
 def note(line: str) -> None:
@@ -58,4 +70,4 @@ def command_line() -> str:
     """The command line as typed, recorded with results."""
     return "lpzero-gp " + " ".join(sys.argv[1:])
 
-__all__ = ["OutputClosed", "command_line", "note", "out", "show"]
+__all__ = ["OutputClosed", "command_line", "note", "out", "show", "silence_stdout"]

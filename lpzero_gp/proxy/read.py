@@ -105,6 +105,9 @@ def read_proxy(source: str | gp.PrimitiveTree, pset: gp.PrimitiveSetTyped | None
             raise ProxyError(f"no best.json in results folder {source}")
     if os.path.isfile(path):
         return _from_file(path, pset)
+    if "(" not in source and os.path.exists(path):  # a device, a pipe, a socket by that name
+        shown = source if len(source) <= 80 else source[:77] + "..."
+        raise ProxyError(f"{shown}: not a proxy, and not a regular file or folder")
     if "(" not in source and _PATH_LIKE.search(source):
         shown = source if len(source) <= 80 else source[:77] + "..."
         if os.path.exists(path):  # a device, a pipe, a socket

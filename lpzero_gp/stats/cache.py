@@ -102,6 +102,9 @@ def write_key(folder: Path, key: dict) -> None:
     path = folder / KEY_FILE
     if path.is_file():
         return
+    if folder.is_symlink() and not folder.is_dir():
+        raise ResultsError(f"the cache folder {folder} is a symbolic link that leads to no "
+                           "folder; remove it")
     try:
         if path.is_dir() and not path.is_symlink():
             shutil.rmtree(path)

@@ -16,7 +16,7 @@ from pathlib import Path
 import torch
 
 from lpzero_gp.atomic import atomic_json
-from lpzero_gp.errors import LpzeroError
+from lpzero_gp.errors import LpzeroError, one_line
 from lpzero_gp.jsonfile import loads_json
 from lpzero_gp.score.baselines.architecture import ArchScores
 from lpzero_gp.score.baselines.catalog import BASELINES_VERSION
@@ -74,8 +74,10 @@ def read_cached(folder: Path, arch_id: str, record_digest: str) -> ArchScores | 
     key = f"{folder.name}/{arch_id}/{record_digest}"
     try:
         data = loads_json(path.read_text(encoding="utf-8"), "")
-    except (OSError, UnicodeDecodeError, LpzeroError) as exc:
+    except (OSError, UnicodeDecodeError) as exc:
         raise ScoresFileError(f"unreadable ({type(exc).__name__})") from None
+    except LpzeroError as exc:  # not JSON, too deep, a repeated key: say which
+        raise ScoresFileError(f"unreadable ({one_line(exc)})") from None
     if not isinstance(data, dict) or data.get("format") != SCORES_FORMAT:
         raise ScoresFileError("not a scores file of this lpzero-gp version")
     if data.get("key") != key:
