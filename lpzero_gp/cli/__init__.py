@@ -9,7 +9,6 @@ it runs.
 
 from __future__ import annotations
 
-import contextlib
 import os
 import signal
 import sys
