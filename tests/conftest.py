@@ -13,6 +13,7 @@ one worker per available core, each worker held to a core of its own
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
@@ -112,3 +113,19 @@ def flexibert_run(tmp_path_factory, flexibert_cache) -> Path:
 def stats_cache(tmp_path_factory) -> Path:
     """A statistics cache shared by the runs of every file that never counts its entries."""
     return tmp_path_factory.mktemp("stats-cache")
+
+
+@pytest.fixture
+def synced(monkeypatch) -> list[Path]:
+    """The paths os.fsync is called on, in order (each still fsynced for real)."""
+    if not sys.platform.startswith("linux"):
+        pytest.skip("reads /proc/self/fd to name what was fsynced")
+    paths: list[Path] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        paths.append(Path(os.readlink(f"/proc/self/fd/{fd}")))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return paths

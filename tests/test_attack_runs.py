@@ -8,8 +8,6 @@ The runs use the ``hf`` space on six tiny GPT-2 records (batch 2 x 16, 16 evalua
 from __future__ import annotations
 
 import json
-import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -149,22 +147,6 @@ def test_results_folder_beside_the_cache_is_written(tmp_path):
 
 
 # -- F16: a new checkpoint folder is fsynced in its parent ------------------------------------
-
-
-@pytest.fixture
-def synced(monkeypatch) -> list[Path]:
-    """The paths os.fsync is called on, in order (each still fsynced for real)."""
-    if not sys.platform.startswith("linux"):
-        pytest.skip("reads /proc/self/fd to name what was fsynced")
-    paths: list[Path] = []
-    real = os.fsync
-
-    def fsync(fd: int) -> None:
-        paths.append(Path(os.readlink(f"/proc/self/fd/{fd}")))
-        real(fd)
-
-    monkeypatch.setattr(os, "fsync", fsync)
-    return paths
 
 
 def test_new_checkpoint_folder_is_fsynced_in_its_parent(tmp_path, synced):

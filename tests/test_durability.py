@@ -23,20 +23,6 @@ pytestmark = pytest.mark.skipif(not sys.platform.startswith("linux"),
                                 reason="reads /proc/self/fd to name what was fsynced")
 
 
-@pytest.fixture
-def synced(monkeypatch) -> list[Path]:
-    """The paths os.fsync is called on, in order (each still fsynced for real)."""
-    paths: list[Path] = []
-    real = os.fsync
-
-    def fsync(fd: int) -> None:
-        paths.append(Path(os.readlink(f"/proc/self/fd/{fd}")))
-        real(fd)
-
-    monkeypatch.setattr(os, "fsync", fsync)
-    return paths
-
-
 def test_results_folder_fsyncs_every_file_then_the_folder_and_its_parent(tmp_path, synced):
     out = tmp_path / "res"
     with AtomicFolder(out) as rf:

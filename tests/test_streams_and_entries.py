@@ -87,8 +87,8 @@ def test_a_folder_in_place_of_a_baseline_score_is_recomputed(tmp_path):
 
 
 def test_a_full_disk_behind_stdout_is_one_line_naming_stdout():
-    proc = subprocess.run(["bash", "-c", "$LPZ export --proxy gpt2-best > /dev/full"], capture_output=True,
-                          text=True, check=False, timeout=120,
+    proc = subprocess.run(["bash", "-c", "$LPZ export --proxy gpt2-best > /dev/full"],
+                          capture_output=True, text=True, check=False, timeout=120,
                           env={"LPZ": f"{sys.executable} -m lpzero_gp", "PATH": "/usr/bin:/bin"})
     assert proc.returncode == 2, proc.stderr
     assert proc.stderr.strip() == ("error: cannot write to standard output: No space left on "
