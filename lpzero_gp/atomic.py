@@ -20,6 +20,7 @@ import json
 import os
 import shutil
 import tempfile
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import IO, Any
@@ -196,6 +197,11 @@ class AtomicFolder:
         if self.out.exists() and not force:
             raise exists_error(self.out, force_name)
         self.tmp: Path | None = None
+        # held from now until the results are written (or this object is gone): a second
+        # command on the same folder is refused before it does any work, not after
+        self._lock = FolderLock(self.out)
+        self._lock.__enter__()
+        self._release = weakref.finalize(self, self._lock.__exit__)
 
     def _prefix(self, kind: str) -> str:
         return f".{self.out.name}.{kind}-"
@@ -210,15 +216,13 @@ class AtomicFolder:
 
     def __enter__(self) -> AtomicFolder:
         parent = self.out.resolve().parent
-        self._lock = FolderLock(self.out)
-        self._lock.__enter__()  # one writer at a time; re-entrant for a run holding it
         try:
             make_folder(parent)
             self._remove_stale(parent)
             self.tmp = Path(tempfile.mkdtemp(prefix=self._prefix("partial") + f"{os.getpid()}-",
                                              dir=parent))  # private until renamed
         except OSError as exc:
-            self._lock.__exit__()
+            self._release()
             raise ResultsError(f"cannot write results to {self.out}: "
                                f"{exc.strerror or exc}") from None
         return self
@@ -227,7 +231,7 @@ class AtomicFolder:
         try:
             self._finish(exc_type)
         finally:
-            self._lock.__exit__()
+            self._release()
         if exc_type is not None and issubclass(exc_type, OSError):  # a full disk, say
             raise ResultsError(f"cannot write results to {self.out}: "
                                f"{exc.strerror or exc}; nothing was written") from None

@@ -136,3 +136,25 @@ def test_lock_file_is_removed_only_when_it_is_still_ours(tmp_path):
         lock.unlink()
         lock.write_text("someone else's\n")  # another file put there meanwhile
     assert lock.read_text() == "someone else's\n"
+
+
+def test_a_results_folder_is_held_from_the_check_not_only_while_written(tmp_path):
+    """A second command on the same folder is refused before it does any work; the hold ends
+    with the folder object, written or not, and leaves no lock file behind."""
+    import gc
+    import subprocess
+
+    out = tmp_path / "res"
+    probe = ("import sys\nfrom lpzero_gp.lock import FolderLock\ntry:\n"
+             "    FolderLock(sys.argv[1]).__enter__()\nexcept Exception as e:\n"
+             "    print(type(e).__name__)")
+
+    def other_process_says() -> str:
+        return subprocess.run([sys.executable, "-c", probe, str(out)], capture_output=True,
+                              text=True, check=True, timeout=60).stdout.strip()
+
+    folder = AtomicFolder(out)
+    assert other_process_says() == "ResultsError"
+    del folder
+    gc.collect()
+    assert not lock_file(out).exists() and other_process_says() == ""
