@@ -304,3 +304,15 @@ def test_a_garbage_dask_address_is_one_line_exit_2(garbage, capsys):
 def test_a_bad_dask_address_is_one_line():
     with pytest.raises(ParallelError, match="tcp://HOST:8786"):
         check_scheduler("tcp://127.0.0.1:notaport")
+
+
+def test_a_model_over_the_parameter_limit_is_refused_before_any_build(tmp_path, monkeypatch,
+                                                                        capsys):
+    """Each field within its own limit, the whole still too large: the meta build's count
+    is checked before any weight is allocated, with the limit's variable in the message."""
+    path = _hf_file(tmp_path / "p.json", 3)
+    monkeypatch.setenv(hf_records.MAX_PARAMS_ENV, "1000")
+    refused(capsys, ["eval", "--space", "hf", "--benchmark", path, "--proxy", "params"],
+            "parameters, over the limit of 1,000", "LPZERO_GP_MAX_PARAMS=N")
+    monkeypatch.delenv(hf_records.MAX_PARAMS_ENV)
+    assert len(hf_records.load_benchmark(path).shapes) == 3  # the default limit lets them in

@@ -204,9 +204,25 @@ def _one_kind(records: list[Record], task: str | None, path: str) -> str:
     return next(iter(kinds))
 
 
+#: Most trainable parameters of one record's model: it is built on this machine's memory with
+#: its gradients (about 8 bytes a parameter in float32) before a proxy can read it.
+MAX_PARAMS, MAX_PARAMS_ENV = 1_000_000_000, "LPZERO_GP_MAX_PARAMS"
+
+
+def _check_params(r: Record, shape: Shape, path: str) -> None:
+    """SpaceError when a record's model is larger than :data:`MAX_PARAMS` (or the
+    environment's), found from its meta build before any weight is allocated."""
+    limit = env_limit(MAX_PARAMS_ENV, MAX_PARAMS)
+    if shape.params > limit:
+        raise SpaceError(f"{path}: record {r.id!r} has {shape.params:,} parameters, over the "
+                         f"limit of {limit:,} (it would be built with its gradients in this "
+                         f"machine's memory; raise the limit with {MAX_PARAMS_ENV}=N)")
+
+
 def _measure_all(records: list[Record], kind: str, path: str) -> dict[str, Shape]:
     """Every record's shape (one meta build per distinct config), with a progress line on
-    stderr once reading takes longer than a couple of seconds."""
+    stderr once reading takes longer than a couple of seconds; a model over the parameter
+    limit is refused here, before any is built."""
     shapes: dict[str, Shape] = {}
     seen: dict[str, Shape] = {}
     with progress_bar(total=len(records), desc=f"reading {os.path.basename(path)}",
@@ -215,6 +231,7 @@ def _measure_all(records: list[Record], kind: str, path: str) -> dict[str, Shape
             key = json.dumps(r.config, sort_keys=True, default=str)
             if key not in seen:
                 seen[key] = measure(r.id, r.config, kind)
+                _check_params(r, seen[key], path)
             shapes[r.id] = seen[key]
             bar.update(1)
     return shapes
@@ -239,6 +256,6 @@ def load_benchmark(path: str) -> Benchmark:
 
 __all__ = [
     "CONFIG_FILE", "FORMAT", "MAX_BENCHMARK_MB", "MAX_BENCHMARK_MB_ENV", "MAX_RECORDS",
-    "MAX_RECORDS_ENV", "SIZE_LIMITS", "check_config_sizes", "check_file_size", "load_benchmark",
-    "read_config",
+    "MAX_PARAMS", "MAX_PARAMS_ENV", "MAX_RECORDS_ENV", "SIZE_LIMITS", "check_config_sizes",
+    "check_file_size", "load_benchmark", "read_config",
 ]
