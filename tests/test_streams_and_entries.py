@@ -121,3 +121,12 @@ def test_a_baseline_score_entry_that_is_no_json_says_why(tmp_path):
     target.write_text('{"a": 1, "a": 2}')
     with pytest.raises(BL.ScoresFileError, match="repeated|duplicate"):
         BL.read_cached(folder, arch, digest)
+
+
+def test_resuming_an_eval_folder_says_it_is_not_a_run(tmp_path, capsys):
+    folder = tmp_path / "ev"
+    folder.mkdir()
+    (folder / "summary.json").write_text("{}")
+    (folder / "scores.csv").write_text("id,score\n")
+    refused(capsys, ["run", "--resume", str(folder)], "results of another command",
+            "nothing to resume")
