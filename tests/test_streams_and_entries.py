@@ -4,6 +4,7 @@ folder or a looping link where a cache entry goes is damage, recomputed with a w
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import warnings
@@ -130,3 +131,17 @@ def test_resuming_an_eval_folder_says_it_is_not_a_run(tmp_path, capsys):
     (folder / "scores.csv").write_text("id,score\n")
     refused(capsys, ["run", "--resume", str(folder)], "results of another command",
             "nothing to resume")
+
+
+def test_cache_clear_removes_a_linked_entry_not_what_it_points_at(tmp_path):
+    from lpzero_gp.stats.cache import clear, info
+
+    root, elsewhere = tmp_path / "cache", tmp_path / "mine"
+    (elsewhere / "keep").mkdir(parents=True)
+    (elsewhere / "keep" / "a.txt").write_text("x")
+    root.mkdir()
+    linked = root / ("0" * 20)
+    linked.symlink_to(elsewhere, target_is_directory=True)
+    assert [e["files"] for e in info(root)["entries"]] == [0]
+    assert clear(root)["files"] == 0
+    assert not os.path.lexists(linked) and (elsewhere / "keep" / "a.txt").is_file()

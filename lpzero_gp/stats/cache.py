@@ -126,6 +126,10 @@ def _entries(root: Path) -> list[tuple[str, Path]]:
 
 
 def _size(folder: Path) -> tuple[int, int]:
+    """Files and bytes a configuration folder holds (none for a link: what it points at is
+    not the cache's)."""
+    if folder.is_symlink():
+        return 0, 0
     files = [p for p in folder.rglob("*") if p.is_file()]
     return len(files), sum(p.stat().st_size for p in files)
 
@@ -168,7 +172,10 @@ def clear(root: Path, space: str | None = None) -> dict:
             if key is None or key.get("space") != space:
                 continue
         n, b = _size(folder)
-        shutil.rmtree(folder, ignore_errors=True)
+        if folder.is_symlink():  # the link goes; what it points at is never followed
+            folder.unlink()
+        else:
+            shutil.rmtree(folder, ignore_errors=True)
         files, size = files + n, size + b
     for base in (root / BASELINES, root / MODELS):
         if base.is_dir() and not any(base.iterdir()):
