@@ -264,7 +264,10 @@ class AtomicFolder:
                 with contextlib.suppress(OSError):
                     old.replace(self.out)
             raise
-        if old is not None:
+        if old is not None and old.is_symlink():  # a linked --out: the link goes, not its target
+            with contextlib.suppress(OSError):
+                old.unlink()
+        elif old is not None:
             shutil.rmtree(old, ignore_errors=True)
         _fsync_dir(self.out.parent)
 

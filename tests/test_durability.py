@@ -158,3 +158,16 @@ def test_a_results_folder_is_held_from_the_check_not_only_while_written(tmp_path
     del folder
     gc.collect()
     assert not lock_file(out).exists() and other_process_says() == ""
+
+
+def test_forcing_over_a_linked_results_folder_leaves_no_link_behind(tmp_path):
+    target = tmp_path / "elsewhere"
+    target.mkdir()
+    (target / "mine.txt").write_text("keep")
+    out = tmp_path / "res"
+    out.symlink_to(target, target_is_directory=True)
+    with AtomicFolder(out, force=True) as rf:
+        rf.text("a.txt", "new")
+    assert (out / "a.txt").read_text() == "new" and not out.is_symlink()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere", "res"]
+    assert (target / "mine.txt").read_text() == "keep"
