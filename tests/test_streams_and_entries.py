@@ -145,3 +145,10 @@ def test_cache_clear_removes_a_linked_entry_not_what_it_points_at(tmp_path):
     assert [e["files"] for e in info(root)["entries"]] == [0]
     assert clear(root)["files"] == 0
     assert not os.path.lexists(linked) and (elsewhere / "keep" / "a.txt").is_file()
+
+
+def test_a_string_form_op_under_sympy_operators_gets_a_hint(capsys):
+    line = refused(capsys, ["export", "--proxy", "agg_mean(mean(W))**2"],
+                   "unknown function 'mean'", "proxy strings, which have no operators",
+                   "square(x), not x**2")
+    assert "Mean(W)**2" in line

@@ -79,10 +79,25 @@ def read_text(text: str, pset: gp.PrimitiveSetTyped | None = None) -> gp.Primiti
             raise ProxyError(f"not an exported proxy JSON document ({exc})") from None
     try:
         return _from_sympy(text, pset)
-    except ProxyError:
+    except ProxyError as exc:
         if _sympy_only().search(text):
-            raise
+            raise _mixed_forms(exc) from None
         raise as_string from None
+
+
+def _mixed_forms(exc: ProxyError) -> ProxyError:
+    """The SymPy reader's error, with a hint when the name it does not know is an op of the
+    proxy-string form: the text mixes the string form's names with the SymPy form's operators."""
+    from lpzero_gp.primitives.ops import ALIASES
+    from lpzero_gp.primitives.pset import ALL_OVERLOADS
+
+    found = re.search(r"unknown function '(\w+)'", str(exc))
+    ops = {ov.op.name for ov in ALL_OVERLOADS.values()} | set(ALIASES)
+    if not found or found.group(1) not in ops:
+        return exc
+    return ProxyError(f"{exc}; {found.group(1)!r} is an op of proxy strings, which have no "
+                      "operators (write square(x), not x**2; add(x, y), not x + y), while the "
+                      "SymPy form capitalises ops (Mean(W)**2)")
 
 
 def read_proxy(source: str | gp.PrimitiveTree, pset: gp.PrimitiveSetTyped | None = None
