@@ -80,9 +80,10 @@ def find_checkpoint(path: str | Path) -> Path:
     for folder in (path, sibling):
         if (folder / CHECKPOINT).is_file():
             return folder
-    if path.is_dir() and (path / "summary.json").is_file() and not (path / "best.json").is_file():
-        raise CheckpointError(f"{path} holds the results of another command (eval writes no "
-                              "best.json), not of a run: there is nothing to resume")
+    if path.is_dir() and (path / "scores.csv").is_file() and not (path / "best.json").is_file():
+        raise CheckpointError(f"{path} holds the results of another command (eval's "
+                              "scores.csv, no best.json), not of a run: there is nothing to "
+                              "resume")
     if path.is_dir() and (path / "summary.json").is_file():
         raise CheckpointError(f"{path} holds a finished run and no checkpoint (checkpoints are "
                               "removed when a run completes unless --keep-checkpoint / "
