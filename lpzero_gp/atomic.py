@@ -151,18 +151,45 @@ def _real(path: Path) -> Path | None:
         return None
 
 
-def check_outside_cache(out: str | Path, cache: str | Path | None) -> None:
+def check_outside_cache(out: str | Path, cache: str | Path | None, results: bool = True
+                        ) -> None:
     """ResultsError (one line) if results folder ``out`` is the statistics cache folder
     ``cache`` in use or lies inside it: writing it could replace cached statistics, and
-    clearing the cache would delete the results (``cache`` None: no cache, nothing to check)."""
-    if cache is None:
-        return
-    where, root = _real(Path(out)), _real(Path(cache))
-    if where is None or root is None or not where.is_relative_to(root):
-        return
-    what = "is" if where == root else "is inside"
-    raise ResultsError(f"results folder {out} {what} the statistics cache folder {root} "
-                       "(clearing the cache would delete the results): write them elsewhere")
+    clearing the cache would delete the results (``cache`` None: no cache, nothing to check);
+    then, for results, :func:`check_replaceable` of an ``out`` that exists."""
+    where, root = _real(Path(out)), _real(Path(cache)) if cache is not None else None
+    if where is not None and root is not None and where.is_relative_to(root):
+        what = "is" if where == root else "is inside"
+        raise ResultsError(f"results folder {out} {what} the statistics cache folder {root} "
+                           "(clearing the cache would delete the results): write them "
+                           "elsewhere")
+    if results and Path(out).is_dir() and not Path(out).is_symlink():
+        check_replaceable(Path(out))
+
+
+
+#: What a results folder of any command holds: files of these kinds, and no sub-folder.
+RESULT_SUFFIXES = (".json", ".csv", ".md", ".png", ".tex")
+
+
+def check_replaceable(out: Path, force_name: str = FORCE) -> None:
+    """ResultsError (one line) unless the existing folder ``out`` looks like results this
+    package wrote (files of :data:`RESULT_SUFFIXES`, no sub-folder): ``--force`` replaces
+    results, never a folder holding other work (data, a cache, a checkpoint folder)."""
+    if out.name.endswith(".checkpoint") and out.name.startswith("."):
+        raise ResultsError(f"{out} is a run's checkpoint folder, not a results folder: "
+                           f"{force_name} never replaces it")
+    try:
+        entries = list(out.iterdir())
+    except OSError as exc:
+        raise ResultsError(f"cannot read {out}: {exc.strerror or exc}") from None
+    other = sorted(e.name for e in entries if e.is_symlink() or not e.is_file()
+                   or e.suffix not in RESULT_SUFFIXES)
+    if other:
+        shown = ", ".join(other[:3]) + (f" and {len(other) - 3} more" if len(other) > 3 else "")
+        raise ResultsError(f"{out} holds what no lpzero-gp command writes ({shown}): "
+                           f"{force_name} replaces only a results folder; choose another "
+                           "folder")
 
 
 def _plain(x):
@@ -184,14 +211,16 @@ class AtomicFolder:
     ``cache`` that the command uses is refused (:func:`check_outside_cache`); a failure leaves
     nothing behind, and a process killed while writing leaves only a hidden
     ``.<name>.partial-<pid>-*`` folder, which the next write to the same ``out`` removes.
+    A ``results`` folder replaces only a folder of results (:func:`check_replaceable`); a
+    cache entry (``results=False``) replaces its damaged predecessor whatever it holds.
     """
 
     def __init__(self, out: str | Path, force: bool = False, force_name: str = FORCE,
-                 cache: str | Path | None = None):
+                 cache: str | Path | None = None, results: bool = True):
         self.out = Path(out)
         self.force = force
         self.force_name = force_name
-        check_outside_cache(self.out, cache)
+        check_outside_cache(self.out, cache, results)
         if self.out.exists() and not self.out.is_dir():
             raise ResultsError(f"{self.out} exists and is not a folder")
         if self.out.exists() and not force:
@@ -313,6 +342,7 @@ def csv_cell(value: Any) -> Any:
     return "'" + value
 
 __all__ = [
+    "RESULT_SUFFIXES", "check_replaceable",
     "FORCE", "FORMULA_STARTS", "AtomicFolder", "atomic_bytes", "atomic_json", "atomic_text",
     "atomic_write", "check_outside_cache", "csv_cell", "exists_error", "make_folder",
 ]

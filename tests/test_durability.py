@@ -171,3 +171,29 @@ def test_forcing_over_a_linked_results_folder_leaves_no_link_behind(tmp_path):
     assert (out / "a.txt").read_text() == "new" and not out.is_symlink()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["elsewhere", "res"]
     assert (target / "mine.txt").read_text() == "keep"
+
+
+def test_force_replaces_only_a_results_folder(tmp_path, capsys):
+    """A folder holding other work (data, a cache, a checkpoint folder) is never replaced,
+    --force or not; a results folder is."""
+    proj = tmp_path / "proj"
+    (proj / "data").mkdir(parents=True)
+    (proj / "data" / "a.txt").write_text("mine")
+    (proj / "notes.txt").write_text("mine")
+    with pytest.raises(ResultsError, match=r"holds what no lpzero-gp command writes \(data, "
+                                           r"notes.txt\)"):
+        AtomicFolder(proj, force=True)
+    refused(capsys, ["eval", "--archs", "3", "--proxy", "params", "--out", proj, "--force"],
+            "holds what no lpzero-gp command writes")
+    assert (proj / "data" / "a.txt").read_text() == "mine"
+    ckpt = tmp_path / ".run.checkpoint"
+    ckpt.mkdir()
+    (ckpt / "run.json").write_text("{}")
+    with pytest.raises(ResultsError, match="checkpoint folder, not a results folder"):
+        AtomicFolder(ckpt, force=True)
+    res = tmp_path / "res"
+    res.mkdir()
+    (res / "summary.json").write_text("{}")
+    with AtomicFolder(res, force=True) as rf:
+        rf.text("summary.md", "new")
+    assert sorted(p.name for p in res.iterdir()) == ["summary.md"]

@@ -386,7 +386,7 @@ class _Entry:
         try:
             if self.folder.exists() and self._damage() is None:
                 return True  # written meanwhile
-            with AtomicFolder(self.folder, force=True) as out:
+            with AtomicFolder(self.folder, force=True, results=False) as out:
                 save(out.tmp)
                 files = {p.name: _digest(p) for p in sorted(out.tmp.iterdir()) if p.is_file()}
                 out.json(KEY_FILE, {"space": "llama", "source": self.source,
