@@ -7,6 +7,7 @@ spaces show while they read a benchmark or load a model included; the spaces nee
 from __future__ import annotations
 
 import functools
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -23,7 +24,17 @@ def bar(*args: Any, disable: bool = False, **kwargs: Any) -> Any:
     from tqdm import tqdm
 
     kwargs.setdefault("file", sys.stderr)
-    return tqdm(*args, disable=disable or not _SHOWN.get(), **kwargs)
+    return tqdm(*args, disable=disable or not _SHOWN.get() or not _writable(kwargs["file"]),
+                **kwargs)
+
+
+def _writable(stream: Any) -> bool:
+    """Whether ``stream`` can be written (stderr closed with ``2>&-`` cannot: a bar there
+    would fail the command it only reports on)."""
+    try:
+        return stream is not None and os.fstat(stream.fileno()) is not None
+    except (OSError, ValueError, AttributeError):
+        return stream is not None and not hasattr(stream, "fileno")
 
 
 @contextmanager

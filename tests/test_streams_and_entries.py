@@ -152,3 +152,12 @@ def test_a_string_form_op_under_sympy_operators_gets_a_hint(capsys):
                    "unknown function 'mean'", "proxy strings, which have no operators",
                    "square(x), not x**2")
     assert "Mean(W)**2" in line
+
+
+def test_a_closed_stderr_does_not_stop_a_command_that_shows_progress(tmp_path):
+    """The bars of a cold eval have nowhere to go: the command still writes its results."""
+    out = tmp_path / "ev"
+    line = (f"$LPZ eval --space gpt2 --archs 3 --proxy params --proxy 'agg_sum(fro(W))' "
+            f"--batch-size 1 --seq-len 8 --no-cache --out {out} 2>&- >/dev/null")
+    assert _shell(line) == 0
+    assert (out / "summary.json").is_file()

@@ -23,7 +23,7 @@ from lpzero_gp.cli.baselines import baselines_command
 from lpzero_gp.cli.cache import cache_command
 from lpzero_gp.cli.eval import eval_command
 from lpzero_gp.cli.export import export_command
-from lpzero_gp.cli.output import OutputClosed, note, silence_stdout
+from lpzero_gp.cli.output import OutputClosed, note, silence_stdout, writable_stderr
 from lpzero_gp.cli.run import run_command
 from lpzero_gp.cli.spaces import spaces_command
 from lpzero_gp.cli.subnets import subnets_command
@@ -63,6 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     to see its traceback. SIGTERM is handled like Ctrl-C; a closed stdout (``| head``) ends
     the command quietly.
     """
+    writable_stderr()
     shown = warnings.showwarning
     warnings.showwarning = _show_warning
     handler = None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import os
 import sys
@@ -47,6 +48,27 @@ def out(lines: list[str]) -> None:
         raise ResultsError(f"cannot write to standard output: {exc.strerror or exc}") from None
 
 
+def writable_stderr() -> None:
+    """Make ``sys.stderr`` something that can be written: started with stderr closed
+    (``2>&-``), Python may hold no stream, or one on a descriptor the system gave to a file
+    it opened for reading; progress bars and notes then go to /dev/null, and the command
+    ends with its own exit code."""
+    stream = sys.stderr
+    try:
+        import fcntl
+
+        mode = fcntl.fcntl(stream.fileno(), fcntl.F_GETFL) & os.O_ACCMODE
+        usable = mode in (os.O_WRONLY, os.O_RDWR)
+    except ImportError:  # no fcntl (Windows): trust the stream
+        usable = stream is not None
+    except (OSError, ValueError, AttributeError):  # closed, or no stream at all
+        usable = False
+    except io.UnsupportedOperation:  # a stream with no descriptor (captured): writable
+        usable = True
+    if not usable:
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as stderr
+
+
 def silence_stdout() -> None:
     """Point stdout at /dev/null, so the interpreter's final flush of what could not be
     written stays silent."""
@@ -70,4 +92,6 @@ def command_line() -> str:
     """The command line as typed, recorded with results."""
     return "lpzero-gp " + " ".join(sys.argv[1:])
 
-__all__ = ["OutputClosed", "command_line", "note", "out", "show", "silence_stdout"]
+__all__ = [
+    "OutputClosed", "command_line", "note", "out", "show", "silence_stdout", "writable_stderr",
+]
