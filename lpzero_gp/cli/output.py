@@ -61,10 +61,10 @@ def writable_stderr() -> None:
         usable = mode in (os.O_WRONLY, os.O_RDWR)
     except ImportError:  # no fcntl (Windows): trust the stream
         usable = stream is not None
-    except (OSError, ValueError, AttributeError):  # closed, or no stream at all
-        usable = False
     except io.UnsupportedOperation:  # a stream with no descriptor (captured): writable
         usable = True
+    except (OSError, ValueError, AttributeError):  # closed, or no stream at all
+        usable = False
     if not usable:
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as stderr
 
