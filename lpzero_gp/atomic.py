@@ -228,6 +228,7 @@ class AtomicFolder:
         self.tmp: Path | None = None
         # held from now until the results are written (or this object is gone): a second
         # command on the same folder is refused before it does any work, not after
+        make_folder(self.out.resolve().parent)  # each new parent fsynced before the lock
         self._lock = FolderLock(self.out)
         self._lock.__enter__()
         self._release = weakref.finalize(self, self._lock.__exit__)

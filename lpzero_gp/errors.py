@@ -55,8 +55,9 @@ class ParallelError(LpzeroError):
 #: than it reads.
 BIDI_CHARS = "\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
 #: Characters that must not reach a terminal or a table cell as they are: C0 and C1 controls,
-#: the Unicode line and paragraph separators, and the bidirectional controls.
-UNSAFE_CHARS = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029{BIDI_CHARS}]")
+#: the Unicode line and paragraph separators, lone surrogates (no text encodes them), and the
+#: bidirectional controls.
+UNSAFE_CHARS = re.compile(f"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff{BIDI_CHARS}]")
 
 
 def printable(text: str, keep: str = "") -> str:

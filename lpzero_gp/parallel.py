@@ -24,7 +24,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from pathlib import Path
 
-from lpzero_gp.errors import OptionError, ParallelError
+from lpzero_gp.errors import OptionError, ParallelError, one_line
 
 _SCORER = None
 _CLIENTS: dict[str, object] = {}
@@ -232,8 +232,10 @@ def dask_client(address: str):
         check_scheduler(address)
         try:
             client = Client(address, timeout="10s")
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise ParallelError(f"cannot reach Dask scheduler {address}: {exc}") from None
+        except (OSError, TimeoutError, ValueError, TypeError, NotImplementedError) as exc:
+            # tls:// without a security setting, ucx:// without its package, ...
+            raise ParallelError(f"cannot reach Dask scheduler {address}: "
+                                f"{one_line(exc, with_type=True)}") from None
     atexit.register(client.close)
     _CLIENTS[address] = client
     return client

@@ -197,3 +197,10 @@ def test_force_replaces_only_a_results_folder(tmp_path, capsys):
     with AtomicFolder(res, force=True) as rf:
         rf.text("summary.md", "new")
     assert sorted(p.name for p in res.iterdir()) == ["summary.md"]
+
+
+def test_new_parents_of_a_results_folder_are_fsynced_in_theirs(tmp_path, synced):
+    out = tmp_path / "m1" / "m2" / "res"
+    with AtomicFolder(out) as rf:
+        rf.text("summary.md", "x")
+    assert tmp_path in synced and tmp_path / "m1" in synced and tmp_path / "m1" / "m2" in synced
