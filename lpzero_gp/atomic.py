@@ -228,7 +228,11 @@ class AtomicFolder:
         self.tmp: Path | None = None
         # held from now until the results are written (or this object is gone): a second
         # command on the same folder is refused before it does any work, not after
-        make_folder(self.out.resolve().parent)  # each new parent fsynced before the lock
+        try:  # each new parent fsynced before the lock file goes beside ``out``
+            make_folder(self.out.resolve().parent)
+        except OSError as exc:
+            raise ResultsError(f"cannot write results to {self.out}: "
+                               f"{exc.strerror or exc}") from None
         self._lock = FolderLock(self.out)
         self._lock.__enter__()
         self._release = weakref.finalize(self, self._lock.__exit__)

@@ -7,6 +7,7 @@ spaces show while they read a benchmark or load a model included; the spaces nee
 from __future__ import annotations
 
 import functools
+import io
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -31,10 +32,15 @@ def bar(*args: Any, disable: bool = False, **kwargs: Any) -> Any:
 def _writable(stream: Any) -> bool:
     """Whether ``stream`` can be written (stderr closed with ``2>&-`` cannot: a bar there
     would fail the command it only reports on)."""
+    if stream is None:
+        return False
     try:
-        return stream is not None and os.fstat(stream.fileno()) is not None
+        os.fstat(stream.fileno())
+    except io.UnsupportedOperation:  # a stream with no descriptor (captured output)
+        return True
     except (OSError, ValueError, AttributeError):
-        return stream is not None and not hasattr(stream, "fileno")
+        return not hasattr(stream, "fileno")
+    return True
 
 
 @contextmanager

@@ -24,7 +24,7 @@ def export_command(proxy: str, fmt_: str, literal: bool) -> None:
     from lpzero_gp.proxy.read import read_proxy
 
     d = export(read_proxy(proxy), literal=literal)
-    out([text_of(d, fmt_)])
+    out([text_of(d, fmt_)], keep="\t\n")  # the forms of a parsed proxy: no user text
     line = canonical_note(d, fmt_)
     if line:
         note(line)

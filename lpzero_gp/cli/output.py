@@ -24,22 +24,23 @@ def show(report: Report, as_json: bool = False, sort_keys: bool = False) -> None
     OutputClosed when stdout is a pipe whose reader has gone, or was closed before the
     command started (the command line stops quietly).
     """
-    if as_json:
-        out([json.dumps(report.data, indent=2, sort_keys=sort_keys, default=str)])
+    if as_json:  # JSON escapes line breaks inside its strings: the ones left are its layout
+        out([json.dumps(report.data, indent=2, sort_keys=sort_keys, default=str)], keep="\t\n")
         return
     out(report.lines)
     for line in report.notes:
         note(line)
 
 
-def out(lines: list[str]) -> None:
-    """Print ``lines`` on stdout, control and bidirectional characters escaped (tabs kept);
+def out(lines: list[str], keep: str = "\t") -> None:
+    """Print ``lines`` on stdout, one each, control and bidirectional characters escaped (a
+    line break inside one, from a path or an id, included; ``keep``: those left as they are);
     OutputClosed when stdout is gone."""
     if sys.stdout is None:  # started with stdout closed (``>&-``)
         raise OutputClosed
     try:
         for line in lines:
-            click.echo(printable(line, keep="\t\n"))
+            click.echo(printable(line, keep=keep))
         sys.stdout.flush()
     except BrokenPipeError:
         raise OutputClosed from None

@@ -90,7 +90,7 @@ def spaces_command(as_json: bool) -> None:
 
     found = listing()
     if as_json:
-        out([json.dumps({"spaces": found, "named_proxies": NAMED}, indent=2)])
+        out([json.dumps({"spaces": found, "named_proxies": NAMED}, indent=2)], keep="\t\n")
         return
     lines = []
     for name, d in found.items():

@@ -192,8 +192,8 @@ def run_baselines(opts: BaselineOptions) -> Report:
         folder.json("scores.json", [_untimed(r.to_json(), keys) for r in results])
         folder.json("timing.json", timing)
     md = _markdown(head, rows, trees, timing)
-    return Report({**head, **timing, "rows": rows, "trees": trees}, [md, f"written to {out}"],
-                  out=out)
+    return Report({**head, **timing, "rows": rows, "trees": trees},
+                  [*md.splitlines(), f"written to {out}"], out=out)
 
 
 def _formula_row(loaded, seed: int, records: list, truth: np.ndarray) -> list[dict]:

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from lpzero_gp.atomic import AtomicFolder, make_folder
-from lpzero_gp.errors import CheckpointError, OptionError
+from lpzero_gp.errors import CheckpointError, OptionError, ResultsError
 from lpzero_gp.lock import FolderLock
 from lpzero_gp.progress import honours_quiet
 from lpzero_gp.proxy.export import export
@@ -288,7 +288,10 @@ def run_search(opts: RunOptions, explicit: Iterable[str] | None = None,
 def _made_parent(out: Path) -> Path:
     """``out``, its parent folders made (each fsynced in its own parent) before the lock file
     is put beside it."""
-    make_folder(out.resolve().parent)
+    try:
+        make_folder(out.resolve().parent)
+    except OSError as exc:
+        raise ResultsError(f"cannot write results to {out}: {exc.strerror or exc}") from None
     return out
 
 
