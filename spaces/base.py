@@ -15,6 +15,7 @@ import os
 import random
 import re
 import stat
+import struct
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Hashable, Mapping, Sequence
@@ -25,7 +26,7 @@ from typing import Any, Protocol
 import torch
 from torch import nn
 
-from lpzero_gp.errors import BIDI_CHARS, UNSAFE_CHARS, SpaceError, env_limit
+from lpzero_gp.errors import BIDI_CHARS, UNSAFE_CHARS, LpzeroError, SpaceError, env_limit
 from lpzero_gp.jsonfile import finite
 from lpzero_gp.primitives.pset import INPUTS
 
@@ -234,6 +235,31 @@ def check_file_size(path: str, what: str, limit_mb: int, env: str) -> int:
         raise SpaceError(f"{what} {path} is {st.st_size / (1 << 20):,.0f} MiB, over the "
                          f"{limit_mb:,} MiB limit (raise it with {env}=MB)")
     return st.st_size
+
+
+#: Most tensors and metadata entries a GGUF header may declare (a 405B-parameter model has
+#: about 1,100 tensors and 40 entries): a header beyond them is not a model file.
+MAX_GGUF_TENSORS, MAX_GGUF_ENTRIES = 1 << 20, 1 << 16
+
+
+def check_gguf_header(path: str | os.PathLike, error: type[LpzeroError] = SpaceError) -> None:
+    """Raise ``error`` naming ``path`` unless it is a regular file with a sane GGUF header: the
+    one check of a GGUF file, read before any loader parses it (the llama space's models, the
+    tokenizer reader's files)."""
+    try:
+        if not stat.S_ISREG(os.stat(path).st_mode):
+            raise error(f"{path} is not a regular file (a device or a pipe?)")
+        with open(path, "rb") as f:
+            head = f.read(24)
+    except OSError as exc:
+        raise error(f"cannot read {path}: {exc.strerror or exc}") from None
+    if len(head) < 24 or head[:4] != b"GGUF":
+        raise error(f"{path} is not a GGUF file (no GGUF header)")
+    version, tensors, entries = struct.unpack("<IQQ", head[4:24])
+    if not 1 <= version <= 16 or tensors > MAX_GGUF_TENSORS or entries > MAX_GGUF_ENTRIES:
+        raise error(f"{path}: GGUF header declares version {version}, {tensors:,} tensors "
+                    f"and {entries:,} metadata entries (at most {MAX_GGUF_TENSORS:,} and "
+                    f"{MAX_GGUF_ENTRIES:,}): not a model file")
 
 
 def check_benchmark_file(path: str | os.PathLike[str], what: str = "benchmark file") -> None:
@@ -595,8 +621,9 @@ class Space(ABC):
 
 __all__ = [
     "BaselineHooks", "BaselineSpec", "CalibrationSpec", "INPUT_NAMES", "MAX_BENCHMARK_MB",
+    "MAX_GGUF_ENTRIES", "MAX_GGUF_TENSORS",
     "MAX_BENCHMARK_MB_ENV", "MAX_RECORDS", "MAX_RECORDS_ENV", "RawInputs", "Record", "SEMANTICS",
     "Space", "SubnetConfig", "SubnetSearchSpace", "arch_seed", "check_benchmark_file",
-    "check_file_size", "check_label", "check_record_count", "check_records", "config_digest",
-    "path_digest",
+    "check_file_size", "check_gguf_header", "check_label", "check_record_count", "check_records",
+    "config_digest", "path_digest",
 ]

@@ -7,8 +7,7 @@ import struct
 import pytest
 
 from lpzero_gp.errors import CalibrationError, SpaceError
-from lpzero_gp.ggufheader import MAX_GGUF_ENTRIES, MAX_GGUF_TENSORS
-from lpzero_gp.spaces.llama.checkpoints import check_gguf_header
+from lpzero_gp.spaces.base import MAX_GGUF_ENTRIES, MAX_GGUF_TENSORS, check_gguf_header
 from lpzero_gp.stats.gguf import check_gguf
 
 

@@ -6,8 +6,8 @@ import json
 
 import pytest
 
-from lpzero_gp import progress
 from lpzero_gp.cli import main
+from lpzero_gp.spaces import progress
 from lpzero_gp.spaces.hf import records as hf_records
 
 

@@ -25,8 +25,8 @@ from lpzero_gp.parallel import (
     pool_pays,
     stream,
 )
-from lpzero_gp.progress import bar as progress_bar
 from lpzero_gp.spaces.base import Record, Space
+from lpzero_gp.spaces.progress import bar as progress_bar
 from lpzero_gp.stats.cache import write_key
 from lpzero_gp.stats.failures import (
     architecture_failure,

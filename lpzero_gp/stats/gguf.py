@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from lpzero_gp.errors import CalibrationError, captured_output, one_line
-from lpzero_gp.ggufheader import MAX_GGUF_ENTRIES, check_gguf_header
+from lpzero_gp.spaces.base import MAX_GGUF_ENTRIES, check_gguf_header
 
 
 def check_gguf(path: str) -> None:

@@ -18,8 +18,6 @@ import torch
 
 from lpzero_gp.atomic import AtomicFolder
 from lpzero_gp.errors import OptionError
-from lpzero_gp.progress import bar as progress_bar
-from lpzero_gp.progress import honours_quiet
 from lpzero_gp.score.baselines import (
     BY_KEY,
     ArchScores,
@@ -28,6 +26,8 @@ from lpzero_gp.score.baselines import (
 )
 from lpzero_gp.score.fitness import rank
 from lpzero_gp.spaces.base import Space
+from lpzero_gp.spaces.progress import bar as progress_bar
+from lpzero_gp.spaces.progress import honours_quiet
 from lpzero_gp.stats.cache import resolve as stats_cache
 from lpzero_gp.stats.extract import ExtractConfig
 from lpzero_gp.versions import versions

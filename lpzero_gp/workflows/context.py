@@ -13,7 +13,6 @@ from deap import gp
 
 from lpzero_gp.errors import CheckpointError, OptionError, ProxyError, SpaceError
 from lpzero_gp.primitives.pset import INPUTS
-from lpzero_gp.progress import bar as progress_bar
 from lpzero_gp.proxy import default_pset
 from lpzero_gp.proxy.named import unknown_word
 from lpzero_gp.proxy.parse import format_tree
@@ -23,6 +22,7 @@ from lpzero_gp.score.scoring import Scorer
 from lpzero_gp.search import Search, SearchConfig, load_checkpoint
 from lpzero_gp.spaces import get_space
 from lpzero_gp.spaces.base import Record, Space
+from lpzero_gp.spaces.progress import bar as progress_bar
 from lpzero_gp.stats.cache import models_folder
 from lpzero_gp.stats.cache import resolve as stats_cache
 from lpzero_gp.stats.calibration import load_text, space_batch, space_batch_info

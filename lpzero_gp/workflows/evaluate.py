@@ -20,7 +20,7 @@ import time
 from typing import Any
 
 from lpzero_gp.errors import OptionError
-from lpzero_gp.progress import honours_quiet
+from lpzero_gp.spaces.progress import honours_quiet
 from lpzero_gp.workflows.options import EvalOptions, Notify, Report
 from lpzero_gp.workflows.optionspec import spelled
 from lpzero_gp.workflows.report import (

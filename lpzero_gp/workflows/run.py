@@ -24,12 +24,12 @@ import numpy as np
 from lpzero_gp.atomic import AtomicFolder, make_folder
 from lpzero_gp.errors import CheckpointError, OptionError, ResultsError
 from lpzero_gp.lock import FolderLock
-from lpzero_gp.progress import honours_quiet
 from lpzero_gp.proxy.export import export
 from lpzero_gp.proxy.parse import format_tree
 from lpzero_gp.score.fitness import bootstrap_ci, rank, settle
 from lpzero_gp.score.information import config_labels
 from lpzero_gp.search import SearchConfig
+from lpzero_gp.spaces.progress import honours_quiet
 from lpzero_gp.versions import versions
 from lpzero_gp.workflows.context import (
     Context,

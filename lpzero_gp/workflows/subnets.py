@@ -27,14 +27,14 @@ import torch
 from deap import base, creator, tools
 
 from lpzero_gp.errors import LpzeroError, OptionError, SpaceError
-from lpzero_gp.progress import bar as progress_bar
-from lpzero_gp.progress import honours_quiet
 from lpzero_gp.score.subnets import SubnetScorer, is_feature
 from lpzero_gp.search.config import loop_checks
 from lpzero_gp.search.loop import evaluate_invalid, evolve
 from lpzero_gp.search.operators import cx_uniform, mut_uniform_int, sel_tournament
 from lpzero_gp.spaces import get_space, names
 from lpzero_gp.spaces.base import Space, SubnetConfig, SubnetSearchSpace
+from lpzero_gp.spaces.progress import bar as progress_bar
+from lpzero_gp.spaces.progress import honours_quiet
 from lpzero_gp.stats.cache import models_folder
 from lpzero_gp.stats.cache import resolve as stats_cache
 from lpzero_gp.versions import versions

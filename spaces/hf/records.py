@@ -29,7 +29,6 @@ from typing import Any
 
 from lpzero_gp.errors import SpaceError, env_limit
 from lpzero_gp.jsonfile import finite, read_json
-from lpzero_gp.progress import bar as progress_bar
 
 from ..base import (
     MAX_BENCHMARK_MB,
@@ -43,6 +42,7 @@ from ..base import (
     check_record_count,
     check_records,
 )
+from ..progress import bar as progress_bar
 from .models import Shape, check_model_type, measure, record_kind
 
 #: The format in a sentence (shown by ``lpzero-gp spaces``).

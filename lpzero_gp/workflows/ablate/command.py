@@ -6,7 +6,7 @@ import time
 from pathlib import Path
 
 from lpzero_gp.atomic import AtomicFolder, check_outside_cache, exists_error
-from lpzero_gp.progress import honours_quiet
+from lpzero_gp.spaces.progress import honours_quiet
 from lpzero_gp.stats.cache import resolve as stats_cache
 from lpzero_gp.versions import versions
 from lpzero_gp.workflows.ablate.config import budget_of, config_from_options

@@ -7,7 +7,7 @@ from dataclasses import asdict
 
 import numpy as np
 
-from lpzero_gp.progress import bar as progress_bar
+from lpzero_gp.spaces.progress import bar as progress_bar
 from lpzero_gp.workflows.ablate.config import COUNTING, AblationConfig
 from lpzero_gp.workflows.ablate.runs import (
     AblationData,

@@ -1,7 +1,9 @@
 """The one progress bar: tqdm on stderr, hidden while a quiet command runs.
 
 A command asked to be quiet (``--quiet``, ``quiet=True``) hides every bar it shows, those the
-spaces show while they read a benchmark or load a model included; the spaces need not be told.
+spaces show while they read a benchmark or load a model included: the engine hands the spaces
+its quiet setting through :func:`shown`, so a space needs no progress option of its own. It
+stands beside the Space contract, which the spaces and the engine both read.
 """
 
 from __future__ import annotations
