@@ -66,10 +66,14 @@ def did_you_mean(word: str, candidates: Iterable[str]) -> str:
                                 f"{', '.join(shown[:-1])} or {shown[-1]}") + "?"
 
 
+def op_names() -> set[str]:
+    """Every name an operation may be written with in a proxy string: ops and aliases."""
+    return {ov.op.name for ov in ALL_OVERLOADS.values()} | set(ALIASES)
+
+
 def unknown_op(name: str) -> str:
     """The one-line error of an unknown operation, with the closest op names and aliases."""
-    ops = {ov.op.name for ov in ALL_OVERLOADS.values()}
-    return f"unknown operation {name!r}" + did_you_mean(name, sorted(ops | set(ALIASES)))
+    return f"unknown operation {name!r}" + did_you_mean(name, sorted(op_names()))
 
 
 def unknown_input(name: str, inputs: Iterable[str], whole: bool = False,

@@ -28,7 +28,7 @@ from lpzero_gp.jsonfile import csv_rows, loads_json
 from lpzero_gp.primitives.registry import per_version
 from lpzero_gp.proxy import default_pset
 from lpzero_gp.proxy.named import resolve, unknown_word
-from lpzero_gp.proxy.parse import format_tree, parse_tree
+from lpzero_gp.proxy.parse import format_tree, op_names, parse_tree
 
 _PATH_LIKE = re.compile(r"[/\\~]|\.[A-Za-z0-9]+$")
 _MAX_FILE_BYTES = 1 << 20
@@ -88,12 +88,8 @@ def read_text(text: str, pset: gp.PrimitiveSetTyped | None = None) -> gp.Primiti
 def _mixed_forms(exc: ProxyError) -> ProxyError:
     """The SymPy reader's error, with a hint when the name it does not know is an op of the
     proxy-string form: the text mixes the string form's names with the SymPy form's operators."""
-    from lpzero_gp.primitives.ops import ALIASES
-    from lpzero_gp.primitives.pset import ALL_OVERLOADS
-
     found = re.search(r"unknown function '(\w+)'", str(exc))
-    ops = {ov.op.name for ov in ALL_OVERLOADS.values()} | set(ALIASES)
-    if not found or found.group(1) not in ops:
+    if not found or found.group(1) not in op_names():
         return exc
     return ProxyError(f"{exc}; {found.group(1)!r} is an op of proxy strings, which have no "
                       "operators (write square(x), not x**2; add(x, y), not x + y), while the "
