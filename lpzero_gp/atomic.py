@@ -151,6 +151,18 @@ def _real(path: Path) -> Path | None:
         return None
 
 
+def make_parent(out: str | Path) -> Path:
+    """The parent folders of results folder ``out`` made, each fsynced in its own parent
+    (:func:`make_folder`), before a lock file is put beside ``out``; ResultsError naming
+    ``out`` when they cannot be. Returns ``out``."""
+    out = Path(out)
+    try:
+        make_folder(out.resolve().parent)
+    except OSError as exc:
+        raise ResultsError(f"cannot write results to {out}: {exc.strerror or exc}") from None
+    return out
+
+
 def check_outside_cache(out: str | Path, cache: str | Path | None, results: bool = True
                         ) -> None:
     """ResultsError (one line) if results folder ``out`` is the statistics cache folder
@@ -228,11 +240,7 @@ class AtomicFolder:
         self.tmp: Path | None = None
         # held from now until the results are written (or this object is gone): a second
         # command on the same folder is refused before it does any work, not after
-        try:  # each new parent fsynced before the lock file goes beside ``out``
-            make_folder(self.out.resolve().parent)
-        except OSError as exc:
-            raise ResultsError(f"cannot write results to {self.out}: "
-                               f"{exc.strerror or exc}") from None
+        make_parent(self.out)  # each new parent fsynced before the lock file goes beside it
         self._lock = FolderLock(self.out)
         self._lock.__enter__()
         self._release = weakref.finalize(self, self._lock.__exit__)
@@ -350,4 +358,5 @@ __all__ = [
     "RESULT_SUFFIXES", "check_replaceable",
     "FORCE", "FORMULA_STARTS", "AtomicFolder", "atomic_bytes", "atomic_json", "atomic_text",
     "atomic_write", "check_outside_cache", "csv_cell", "exists_error", "make_folder",
+    "make_parent",
 ]

@@ -21,8 +21,8 @@ from pathlib import Path
 
 import numpy as np
 
-from lpzero_gp.atomic import AtomicFolder, make_folder
-from lpzero_gp.errors import CheckpointError, OptionError, ResultsError
+from lpzero_gp.atomic import AtomicFolder, make_parent
+from lpzero_gp.errors import CheckpointError, OptionError
 from lpzero_gp.lock import FolderLock
 from lpzero_gp.proxy.export import export
 from lpzero_gp.proxy.parse import format_tree
@@ -276,23 +276,13 @@ def run_search(opts: RunOptions, explicit: Iterable[str] | None = None,
     if not isinstance(opts.space, str):  # one proxy for several spaces
         contexts = opts.contexts()
         cfg = search_config(opts)
-        with FolderLock(_made_parent(Path(opts.out) if opts.out else default_out(opts))):
+        with FolderLock(make_parent(Path(opts.out) if opts.out else default_out(opts))):
             return run_spaces(opts, contexts, cfg, _target(opts, cfg), note, t_start)
     ctx = opts.context()
     cfg = search_config(opts)
-    with FolderLock(_made_parent(Path(opts.out) if opts.out else default_out(opts))):
+    with FolderLock(make_parent(Path(opts.out) if opts.out else default_out(opts))):
         target = _target(opts, cfg)
         return _run_locked(opts, ctx, cfg, target, note, t_start)
-
-
-def _made_parent(out: Path) -> Path:
-    """``out``, its parent folders made (each fsynced in its own parent) before the lock file
-    is put beside it."""
-    try:
-        make_folder(out.resolve().parent)
-    except OSError as exc:
-        raise ResultsError(f"cannot write results to {out}: {exc.strerror or exc}") from None
-    return out
 
 
 def _run_locked(opts: RunOptions, ctx: Context, cfg: SearchConfig, target: _Target,
