@@ -27,22 +27,28 @@ def bar(*args: Any, disable: bool = False, **kwargs: Any) -> Any:
     from tqdm import tqdm
 
     kwargs.setdefault("file", sys.stderr)
-    return tqdm(*args, disable=disable or not _SHOWN.get() or not _writable(kwargs["file"]),
+    return tqdm(*args, disable=disable or not _SHOWN.get() or not writable(kwargs["file"]),
                 **kwargs)
 
 
-def _writable(stream: Any) -> bool:
-    """Whether ``stream`` can be written (stderr closed with ``2>&-`` cannot: a bar there
-    would fail the command it only reports on)."""
+def writable(stream: Any) -> bool:
+    """Whether ``stream`` can be written: not None, and its descriptor open for writing
+    (stderr closed with ``2>&-`` cannot be, or names a file the system opened for reading; a
+    bar there would fail the command it only reports on). A stream without a descriptor
+    (captured output) counts as writable."""
     if stream is None:
         return False
     try:
-        os.fstat(stream.fileno())
-    except io.UnsupportedOperation:  # a stream with no descriptor (captured output)
+        import fcntl
+    except ImportError:  # no fcntl (Windows): trust the stream
         return True
-    except (OSError, ValueError, AttributeError):
-        return not hasattr(stream, "fileno")
-    return True
+    try:
+        mode = fcntl.fcntl(stream.fileno(), fcntl.F_GETFL) & os.O_ACCMODE
+    except io.UnsupportedOperation:  # before OSError and ValueError: it is both
+        return True
+    except (OSError, ValueError, AttributeError):  # closed, or no descriptor at all
+        return False
+    return mode in (os.O_WRONLY, os.O_RDWR)
 
 
 @contextmanager
@@ -66,4 +72,4 @@ def honours_quiet(command: F) -> F:
     return run  # type: ignore[return-value]
 
 
-__all__ = ["bar", "honours_quiet", "shown"]
+__all__ = ["bar", "honours_quiet", "shown", "writable"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import io
 import json
 import os
 import sys
@@ -11,6 +10,7 @@ import sys
 import click
 
 from lpzero_gp.errors import ResultsError, printable
+from lpzero_gp.spaces.progress import writable
 from lpzero_gp.workflows.options import Report
 
 
@@ -54,19 +54,7 @@ def writable_stderr() -> None:
     (``2>&-``), Python may hold no stream, or one on a descriptor the system gave to a file
     it opened for reading; progress bars and notes then go to /dev/null, and the command
     ends with its own exit code."""
-    stream = sys.stderr
-    try:
-        import fcntl
-
-        mode = fcntl.fcntl(stream.fileno(), fcntl.F_GETFL) & os.O_ACCMODE
-        usable = mode in (os.O_WRONLY, os.O_RDWR)
-    except ImportError:  # no fcntl (Windows): trust the stream
-        usable = stream is not None
-    except io.UnsupportedOperation:  # a stream with no descriptor (captured): writable
-        usable = True
-    except (OSError, ValueError, AttributeError):  # closed, or no stream at all
-        usable = False
-    if not usable:
+    if not writable(sys.stderr):
         sys.stderr = open(os.devnull, "w", encoding="utf-8")  # noqa: SIM115 - lives as stderr
 
 
