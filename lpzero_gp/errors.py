@@ -13,6 +13,7 @@ import os
 import re
 import warnings
 from collections.abc import Iterator
+from typing import Any
 
 
 class LpzeroError(ValueError):
@@ -69,6 +70,26 @@ def printable(text: str, keep: str = "") -> str:
         return char if char in keep else char.encode("unicode_escape").decode("ascii")
 
     return UNSAFE_CHARS.sub(escape, text)
+
+
+def writable(stream: Any) -> bool:
+    """Whether ``stream`` can be written: not None, and its descriptor open for writing
+    (stderr closed with ``2>&-`` cannot be, or names a file the system opened for reading; a
+    bar there would fail the command it only reports on). A stream without a descriptor
+    (captured output) counts as writable."""
+    if stream is None:
+        return False
+    try:
+        import fcntl
+    except ImportError:  # no fcntl (Windows): trust the stream
+        return True
+    try:
+        mode = fcntl.fcntl(stream.fileno(), fcntl.F_GETFL) & os.O_ACCMODE
+    except io.UnsupportedOperation:  # before OSError and ValueError: it is both
+        return True
+    except (OSError, ValueError, AttributeError):  # closed, or no descriptor at all
+        return False
+    return mode in (os.O_WRONLY, os.O_RDWR)
 
 
 def one_line(exc: BaseException, with_type: bool = False, limit: int | None = None) -> str:
@@ -172,4 +193,5 @@ __all__ = [
     "CalibrationError", "Captured", "CheckpointError", "LpzeroError", "OptionError",
     "ParallelError", "ProxyError", "ResultsError", "SpaceError", "THIRD_PARTY_LOGGERS",
     "BIDI_CHARS", "UNSAFE_CHARS", "captured_output", "env_limit", "one_line", "printable",
+    "writable",
 ]

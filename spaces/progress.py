@@ -9,13 +9,13 @@ stands beside the Space contract, which the spaces and the engine both read.
 from __future__ import annotations
 
 import functools
-import io
-import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Any, TypeVar
+
+from lpzero_gp.errors import writable
 
 _SHOWN: ContextVar[bool] = ContextVar("lpzero_gp_progress_shown", default=True)
 F = TypeVar("F", bound=Callable[..., Any])
@@ -29,26 +29,6 @@ def bar(*args: Any, disable: bool = False, **kwargs: Any) -> Any:
     kwargs.setdefault("file", sys.stderr)
     return tqdm(*args, disable=disable or not _SHOWN.get() or not writable(kwargs["file"]),
                 **kwargs)
-
-
-def writable(stream: Any) -> bool:
-    """Whether ``stream`` can be written: not None, and its descriptor open for writing
-    (stderr closed with ``2>&-`` cannot be, or names a file the system opened for reading; a
-    bar there would fail the command it only reports on). A stream without a descriptor
-    (captured output) counts as writable."""
-    if stream is None:
-        return False
-    try:
-        import fcntl
-    except ImportError:  # no fcntl (Windows): trust the stream
-        return True
-    try:
-        mode = fcntl.fcntl(stream.fileno(), fcntl.F_GETFL) & os.O_ACCMODE
-    except io.UnsupportedOperation:  # before OSError and ValueError: it is both
-        return True
-    except (OSError, ValueError, AttributeError):  # closed, or no descriptor at all
-        return False
-    return mode in (os.O_WRONLY, os.O_RDWR)
 
 
 @contextmanager
@@ -72,4 +52,4 @@ def honours_quiet(command: F) -> F:
     return run  # type: ignore[return-value]
 
 
-__all__ = ["bar", "honours_quiet", "shown", "writable"]
+__all__ = ["bar", "honours_quiet", "shown"]

@@ -9,8 +9,7 @@ import sys
 
 import click
 
-from lpzero_gp.errors import ResultsError, printable
-from lpzero_gp.spaces.progress import writable
+from lpzero_gp.errors import ResultsError, printable, writable
 from lpzero_gp.workflows.options import Report
 
 
