@@ -175,6 +175,27 @@ def test_intended_j_is_gradient_wrt_block_input(space, batch):
         torch.testing.assert_close(g, j[0])
 
 
+def test_the_loss_in_chunks_is_the_loss_in_one(space, batch, monkeypatch):
+    """Above MLM_CHUNK positions the loss is summed over checkpointed chunks; it and its
+    gradients agree with the one-chunk path the default batches take."""
+    import lpzero_gp.spaces.flexibert.space as flex
+
+    model = space.build(_parse(_raw("c", "DSC", 5)), "reference", seed=0)
+    inputs = prepare_batch(batch, torch.device("cpu"))
+    results = []
+    for chunk in (flex.MLM_CHUNK, 1):
+        monkeypatch.setattr(flex, "MLM_CHUNK", chunk)
+        model.zero_grad()
+        hidden = model(inputs["input_ids"], inputs["token_type_ids"], inputs["attention_mask"])
+        loss = tied_mlm_loss(model, hidden, inputs)
+        loss.backward()
+        results.append((loss.detach(), [p.grad.clone() for p in model.parameters()]))
+    assert int(mlm_positions(inputs).sum()) > 1  # several chunks did run
+    torch.testing.assert_close(results[0][0], results[1][0])
+    for one, chunked in zip(results[0][1], results[1][1], strict=True):
+        torch.testing.assert_close(one, chunked)
+
+
 @pytest.mark.parametrize("variant", VARIANTS)
 def test_build_is_seeded(space, variant):
     record = _parse(_raw("s", "DSC", 9))

@@ -269,6 +269,10 @@ def tied_mlm_loss(model: FlexibertEncoder, hidden: torch.Tensor,
     """
     positions = mlm_positions(batch)
     h, targets = hidden[positions], batch["input_ids"][positions]
+    if h.shape[0] <= MLM_CHUNK:
+        # One chunk holds no less memory checkpointed, and the same numbers come out; calling
+        # it directly spares the process torch's compiler stack (imported by ``checkpoint``).
+        return _chunk_cross_entropy(model, h, targets) / h.shape[0]
     total = hidden.new_zeros(())
     for start in range(0, h.shape[0], MLM_CHUNK):
         part = slice(start, start + MLM_CHUNK)
