@@ -6,7 +6,8 @@ import os
 
 import numpy as np
 import pytest
-from toy import pool_task, toy_family
+from pool_tasks import pool_task
+from toy import toy_family
 
 from lpzero_gp.parallel import fitness_mapper, make_mapper
 from lpzero_gp.proxy import default_pset
@@ -209,7 +210,7 @@ def test_a_pool_streams_its_results_and_a_dropped_pool_stops_its_workers(tmp_pat
 _ORPHAN = """
 import sys, time
 sys.path.insert(0, {tests!r})
-from toy import pool_task
+from pool_tasks import pool_task
 from lpzero_gp.parallel import make_mapper
 
 pool = make_mapper(workers=2)
