@@ -185,35 +185,51 @@ def test_a_fitness_that_does_not_flip_is_kept_per_sign(signed):
     assert second.fitness.values[0] == (0.1 if signed else -0.5)
 
 
-def test_a_run_stopped_mid_search_resumes_to_the_uninterrupted_results(tmp_path, stats_cache):
-    """SIGTERM after a generation of a two-space search (statistics cached): the checkpoint
-    resumes to exactly the files of the same run left alone."""
+#: ``python -m lpzero_gp ARGV...`` held asleep when its search is about to start generation
+#: GENERATION (``python -c _HELD GENERATION ARGV...``), the checkpoint of the one before
+#: written; it says ``held`` on stdout. A signal then stops it at a known point, not a race.
+_HELD = ("import sys, time\nfrom lpzero_gp.cli import main\nfrom lpzero_gp.search import Search\n"
+         "step = Search.step\n"
+         "def held(self, state):\n"
+         "    if state.generation == int(sys.argv[1]):\n"
+         "        print('held', flush=True)\n"
+         "        time.sleep(300)\n"
+         "    return step(self, state)\n"
+         "Search.step = held\n"
+         "sys.exit(main(sys.argv[2:]))\n")
+
+
+def test_a_run_stopped_mid_search_resumes_to_the_uninterrupted_results(worst, tmp_path,
+                                                                       stats_cache):
+    """SIGTERM after the first of two generations of a two-space search (statistics cached):
+    the checkpoint resumes to exactly the files of the same run left alone (``worst``)."""
     import signal
     import subprocess
     import sys
-    import time
+    import threading
 
     from lpzero_gp.search.checkpoint import CHECKPOINT
 
-    longer = ["--evaluations", "160"]
-    whole = _run(tmp_path / "whole", stats_cache, *longer)
     out = tmp_path / "stopped"
     ckpt = out.parent / f".{out.name}.checkpoint" / CHECKPOINT
-    proc = subprocess.Popen([sys.executable, "-m", "lpzero_gp", *TWO, *longer, "--cache-dir",
-                             str(stats_cache), "--out", str(out)], stdout=subprocess.DEVNULL,
+    proc = subprocess.Popen([sys.executable, "-c", _HELD, "1", *TWO, "--cache-dir",
+                             str(stats_cache), "--out", str(out)], stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True, start_new_session=True)
+    watchdog = threading.Timer(180, proc.kill)  # a run never held fails; it does not hang
+    watchdog.start()
     try:
-        deadline = time.monotonic() + 120
-        while not (ckpt.exists() and json.loads(ckpt.read_text() or "{}").get("generation", 0)):
-            assert proc.poll() is None, proc.stderr.read()
-            assert time.monotonic() < deadline, "no checkpoint after 120 s"
-            time.sleep(0.02)
+        said = proc.stdout.readline()  # blocks until held (or the command ended: "")
+        assert said == "held\n", proc.communicate(timeout=60)
+        assert json.loads(ckpt.read_text())["generation"] == 1
         proc.send_signal(signal.SIGTERM)
         err = proc.communicate(timeout=120)[1]
     finally:
+        watchdog.cancel()
         proc.kill()
     assert proc.returncode == 143 and not out.exists(), err
+    assert err.strip().splitlines()[-1] == "error: terminated (SIGTERM)", err
     assert main(["run", "--resume", str(out), "--quiet"]) == 0
+    whole = {p.name: p.read_bytes() for p in sorted(worst.iterdir())}
     resumed = {p.name: p.read_bytes() for p in sorted(out.iterdir())}
     assert resumed.keys() == whole.keys()
     for name in whole.keys() - VARYING:
