@@ -74,9 +74,11 @@ def test_a_bug_in_collect_stops_eval_with_exit_1(capsys):
 
 
 def test_a_bug_in_collect_stops_run_with_exit_1(capsys, tmp_path):
+    """The buggy architecture is held out: the bug shows after the search (one generation)."""
     out = tmp_path / "run"
-    code = main(["run", "--space", "buggy", "--budget", "quick", "--search-archs", "6",
-                 "--heldout", "heldout", "--out", str(out), "--quiet"])
+    code = main(["run", "--space", "buggy", "--population", "8", "--offspring", "8",
+                 "--evaluations", "8", "--search-archs", "6", "--heldout", "heldout",
+                 "--out", str(out), "--quiet"])
     assert code == 1 and "internal error (KeyError" in capsys.readouterr().err
     assert not out.exists()
 
