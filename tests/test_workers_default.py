@@ -1,8 +1,9 @@
 """Every core by default: the automatic worker count, and results identical to one worker's.
 
-The runs are tiny (4 search and 3 held-out FlexiBERT architectures at batch 2 x 16), so a pool
-would not pay for itself; the pool's start-up estimate is set to 0 to make the default use
-one, and the machine is made to show 2 cores, so the test means the same on any machine.
+The runs are tiny (3 search and 3 held-out FlexiBERT architectures, the fewest a run takes, at
+batch 2 x 16), so a pool would not pay for itself; the pool's start-up estimate is set to 0 to
+make the default use one, and the machine is made to show 2 cores, so the test means the same
+on any machine.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from pathlib import Path
 import pytest
 import torch
 from click.testing import CliRunner
-from run_check import VARYING
+from run_check import VARYING, checkpoint_of
 
 import lpzero_gp.parallel as parallel
 from lpzero_gp.cli import cli, main
@@ -23,8 +24,9 @@ from lpzero_gp.stats.extract import ExtractConfig, Extractor, extract_one
 from lpzero_gp.stats.store import stats_digest
 from lpzero_gp.workflows.options import EvalOptions, RunOptions
 
-RUN = ["run", "--search-archs", "4", "--heldout", "3", "--batch-size", "2", "--seq-len", "16",
-       "--population", "8", "--offspring", "8", "--evaluations", "16", "--quiet", "--no-cache"]
+RUN = ["run", "--search-archs", "3", "--heldout", "3", "--batch-size", "2", "--seq-len", "16",
+       "--population", "8", "--offspring", "8", "--evaluations", "16", "--quiet", "--no-cache",
+       "--keep-checkpoint"]
 
 
 @pytest.fixture
@@ -34,10 +36,26 @@ def two_cores(monkeypatch):
     monkeypatch.setattr(parallel, "POOL_START_SECONDS", 0.0)
 
 
-def _run(out: Path, capsys, *extra: str) -> tuple[dict[str, bytes], str]:
-    """The results files of one run and its printed summary."""
+def _kept_stats(out: Path) -> dict[str, tuple[dict[str, str], dict[str, bytes]]]:
+    """The statistics a run without a cache kept beside its checkpoint, by file: the files'
+    metadata less the seconds each model took, and every tensor's bytes."""
+    from safetensors import safe_open
+
+    stats = checkpoint_of(out) / "stats"
+    kept = {}
+    for path in sorted(stats.rglob("*.safetensors")):
+        with safe_open(path, "pt") as f:
+            meta = {k: v for k, v in (f.metadata() or {}).items() if k != "seconds"}
+            kept[str(path.relative_to(stats))] = (
+                meta, {k: f.get_tensor(k).numpy().tobytes() for k in sorted(f.keys())})
+    return kept
+
+
+def _run(out: Path, capsys, *extra: str) -> tuple[dict[str, bytes], str, dict]:
+    """The results files of one run, its printed summary and the statistics it extracted."""
     assert main([*RUN, "--out", str(out), *extra]) == 0
-    return {p.name: p.read_bytes() for p in sorted(out.iterdir())}, capsys.readouterr().out
+    return ({p.name: p.read_bytes() for p in sorted(out.iterdir())}, capsys.readouterr().out,
+            _kept_stats(out))
 
 
 def test_the_default_is_automatic():
@@ -47,12 +65,15 @@ def test_the_default_is_automatic():
 
 
 def test_the_default_gives_the_results_of_one_worker(tmp_path, two_cores, capsys):
-    """Byte for byte; and each run's summary says how its models were built."""
-    one, one_said = _run(tmp_path / "one", capsys, "--workers", "1")
-    auto, auto_said = _run(tmp_path / "auto", capsys)
+    """Byte for byte, the results files and the statistics of every model (built here or
+    in the pool's workers); and each run's summary says how its models were built."""
+    one, one_said, one_stats = _run(tmp_path / "one", capsys, "--workers", "1")
+    auto, auto_said, auto_stats = _run(tmp_path / "auto", capsys)
     assert one.keys() == auto.keys() and "best.json" in one and "summary.json" in one
     for name in one.keys() - VARYING:
         assert one[name] == auto[name], name
+    assert len(one_stats) == 6 and all(meta["digest"] for meta, _ in one_stats.values())
+    assert one_stats == auto_stats
     built = {k: json.loads(v["timing.json"])["models_built_by"]
              for k, v in (("one", one), ("auto", auto))}
     assert (built["one"]["workers"], built["one"]["threads"]) == (1, 2)
@@ -71,9 +92,10 @@ def _flexibert(n: int, batch: tuple[int, int] = (2, 16)):
 
 
 def test_small_models_start_no_pool(monkeypatch):
-    """Tiny models: the first one shows that a pool would cost more than it saves."""
+    """Tiny models: the first one shows that a pool would cost more than it saves (3 models:
+    the 2 left would get a worker each)."""
     monkeypatch.setattr(parallel, "available_cores", lambda *a, **k: 2)
-    space, recs, batch = _flexibert(4)
+    space, recs, batch = _flexibert(3)
     ex = Extractor(space, ExtractConfig("flexibert", "as-trained"), batch, progress=False,
                    workers=None)
     assert all(s is not None for s in ex.stats(recs))
