@@ -16,23 +16,34 @@ from lpzero_gp.search import Search, SearchConfig
 from lpzero_gp.stats.store import Dataset
 
 
-def _search(workers: int = 1, dask: str | None = None):
+def _scorer() -> Scorer:
+    """A scorer on ten toy architectures whose truth a planted proxy gives."""
     stats = toy_family(10)
     truth = score_stats("agg_sum(add(fro(G), l1(A)))", stats)
-    scorer = Scorer(Dataset.from_stats(stats), truth, with_tau=False)
-    score_fn, mapper = fitness_mapper(scorer, workers, dask)
+    return Scorer(Dataset.from_stats(stats), truth, with_tau=False)
+
+
+def _search(workers: int | None = 1, dask: str | None = None, mapped=None):
+    """The best proxy, its fitness and the logbook of a small seeded search; ``mapped`` is a
+    ``(score_fn, map)`` pair to search with in place of :func:`fitness_mapper`'s."""
+    score_fn, mapper = mapped or fitness_mapper(_scorer(), workers, dask)
     cfg = SearchConfig(population=12, offspring=12, evaluations=48, seed=7)
     state = Search(default_pset(), score_fn, cfg, mapper=mapper).run()
     return str(state.hof[0]), state.hof[0].fitness.values[0], [dict(r) for r in state.logbook]
 
 
-def test_process_pool_matches_serial():
-    assert _search() == _search(workers=2)
+@pytest.fixture(scope="module")
+def serial():
+    """The search in this process, which every other way of mapping must reproduce."""
+    return _search()
 
 
-def test_dask_local_cluster_matches_serial():
+def test_process_pool_matches_serial(serial):
+    assert _search(workers=2) == serial
+
+
+def test_dask_local_cluster_matches_serial(serial):
     pytest.importorskip("dask.distributed")
-    serial = _search()
     assert _search(dask="local") == serial
 
 
@@ -160,25 +171,29 @@ def test_a_pool_is_started_only_when_it_pays():
     assert pool_pays(0.5, 100, 2, 2, 1, start=2.0)
 
 
-def test_automatic_fitness_moves_to_a_pool_once_it_has_taken_long(monkeypatch):
-    """A short search stays in this process; a long one moves to a pool, with the same
-    result as serial (as test_process_pool_matches_serial)."""
+def test_automatic_fitness_moves_to_a_pool_once_it_has_taken_long(monkeypatch, serial):
+    """A short search stays in this process; a long one moves to a pool mid-search, with the
+    same result as serial (as test_process_pool_matches_serial)."""
     import lpzero_gp.parallel as parallel
 
     monkeypatch.setattr(parallel, "available_cores", lambda *a, **k: 2)
-    quick = _search(workers=None)
-    assert quick == _search()
+    score_fn, mapper = fitness_mapper(_scorer(), None)
+    assert _search(mapped=(score_fn, mapper)) == serial
+    assert mapper.pool is None  # the toy search takes far less than a pool's start-up
     monkeypatch.setattr(parallel, "POOL_START_SECONDS", 1e-9)
-    stats = toy_family(10)
-    scorer = Scorer(Dataset.from_stats(stats), score_stats("agg_sum(fro(G))", stats),
-                    with_tau=False)
-    score_fn, mapper = fitness_mapper(scorer, None)
-    proxies = ["agg_sum(fro(G))", "agg_mean(l1(A))", "agg_sum(add(fro(G), l1(A)))"]
-    first = mapper(score_fn, proxies)  # here: nothing spent yet
-    assert mapper.pool is None
-    assert repr(mapper(score_fn, proxies)) == repr(first) and mapper.pool is not None
-    assert _search(workers=None) == quick
+    score_fn, mapper = fitness_mapper(_scorer(), None)
+    on_pool: list[bool] = []  # per call of the search: whether the pool was running
+
+    def watched(fn, items):
+        on_pool.append(mapper.pool is not None)
+        return mapper(fn, items)
+
+    assert _search(mapped=(score_fn, watched)) == serial
+    # the first call (nothing spent yet) and the second (which starts it) come before the pool
+    assert on_pool[:3] == [False, False, True] and all(on_pool[2:])
+    assert mapper.pool is not None
     monkeypatch.setattr(parallel, "available_cores", lambda *a, **k: 1)
+    scorer = _scorer()
     assert fitness_mapper(scorer, None) == (scorer, map)
 
 
