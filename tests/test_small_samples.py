@@ -4,7 +4,7 @@ A user benchmark is split 10 / 10 / 80 % (at least 2 each), so a file under 30 r
 fewer than the 3 architectures a rank correlation needs in its search and validation splits.
 ``run`` then searches half of the file and holds out the rest, and says so in its printed
 summary and summary.json; choices that cannot work are one error naming every option to change.
-Only the end-to-end run builds models (18 tiny GPT-2 decoders); the errors come before any is
+Only the end-to-end run builds models (8 tiny GPT-2 decoders); the errors come before any is
 built, and feature proxies (params, layers) need none.
 """
 
@@ -52,6 +52,12 @@ def eighteen(tmp_path, gpt2):
     return _user_file(tmp_path, gpt2, 18)
 
 
+@pytest.fixture
+def eight(tmp_path, gpt2):
+    """A file whose even split (4 and 4) is half of it, not the fewest a run takes (3)."""
+    return _user_file(tmp_path, gpt2, 8)
+
+
 def test_a_split_with_too_few_architectures_names_the_option_to_change(gpt2):
     space, records = gpt2
     twenty = records[:20]
@@ -91,23 +97,24 @@ def test_held_out_choices_never_hold_a_searched_architecture(gpt2):
     assert len(valid) == 4  # one draw for both choices: nothing lost to overlap
 
 
-def test_a_small_file_gets_workable_splits_said_in_the_summary(eighteen, capsys):
-    """18 records: 10/10/80 % leaves 2 to search and 2 to validate; the run searches 9 and
-    holds out the other 9, and says so in the printed summary and summary.json."""
-    out = eighteen.parent / "out"
-    argv = ["run", "--space", "gpt2", "--benchmark", eighteen, "--budget", "quick",
+def test_a_small_file_gets_workable_splits_said_in_the_summary(eight, capsys):
+    """8 records: 10/10/80 % leaves 2 to search and 2 to validate; the run searches 4 and
+    holds out the other 4, and says so in the printed summary and summary.json."""
+    out = eight.parent / "out"
+    argv = ["run", "--space", "gpt2", "--benchmark", eight, "--budget", "quick",
             "--evaluations", "10", "--out", out, *TINY]
     assert main([str(a) for a in argv]) == 0
     printed = capsys.readouterr().out
     summary = json.loads((out / "summary.json").read_text())
     assert summary["splits"]["chosen"] == ["search_archs", "heldout"]
-    assert (summary["splits"]["search_archs"], summary["splits"]["heldout"]) == ("9", "heldout")
-    assert "18-record file" in summary["splits"]["reason"]
-    assert summary["search"]["n"] + len(summary["search"]["missing"]) == 9
+    assert (summary["splits"]["search_archs"], summary["splits"]["heldout"]) == ("4", "heldout")
+    assert "8-record file" in summary["splits"]["reason"]
+    assert "so 4 are searched and 4 held out" in summary["splits"]["reason"]
+    assert summary["search"]["n"] + len(summary["search"]["missing"]) == 4
     assert summary["heldout"]["split"] == "heldout"
-    assert summary["heldout"]["n"] + len(summary["heldout"]["missing"]) == 9
-    assert "note: chose --search-archs 9 and --heldout heldout: the 10/10/80 % splits of this " \
-           "18-record file" in printed
+    assert summary["heldout"]["n"] + len(summary["heldout"]["missing"]) == 4
+    assert "note: chose --search-archs 4 and --heldout heldout: the 10/10/80 % splits of this " \
+           "8-record file" in printed
     assert "give --search-archs and --heldout to choose otherwise" in printed
 
 
