@@ -104,13 +104,16 @@ def test_beyond_shape_fitness_rejects_shape_decided_proxies(family):
     assert fit >= -1.0  # statistics-driven: scored as usual
 
 
-def test_eval_rows_carry_labels_and_the_null_control(capsys, tmp_path):
+@pytest.mark.xdist_group("stats-cache")  # beside the other readers (conftest)
+def test_eval_rows_carry_labels_and_the_null_control(capsys, stats_cache):
+    """On the 6 GPT-2 architectures the small runs of other files search (the session's
+    statistics cache, tests/conftest.py): their statistics are built once."""
     import json
 
     from lpzero_gp.cli import main
 
     argv = ["eval", "--space", "gpt2", "--archs", "6", "--batch-size", "2", "--seq-len", "16",
-            "--cache-dir", str(tmp_path / "c"), "--quiet", "--json", "--proxy",
+            "--cache-dir", str(stats_cache), "--quiet", "--json", "--proxy",
             "agg_sum(fro(W))", "--proxy", "params"]
     assert main(argv) == 0
     rows = {r["proxy"]: r for r in json.loads(capsys.readouterr().out)["results"]}

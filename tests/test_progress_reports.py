@@ -290,7 +290,7 @@ def test_an_interrupted_run_says_where_its_statistics_are(tiny_run, tmp_path, mo
     out = tmp_path / "stopped"
     interrupt_at(monkeypatch, 1)
     # without the cache every model is built: fewer architectures say the same
-    where = ["--cache-dir", cache] if cached else ["--no-cache", "--search-archs", "4",
+    where = ["--cache-dir", cache] if cached else ["--no-cache", "--search-archs", "3",
                                                     "--heldout", "3"]
     assert cli(*RUN, "--out", out, "--quiet", *where) == 130
     err = capsys.readouterr().err
