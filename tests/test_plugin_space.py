@@ -2,52 +2,49 @@
 
 ``tests/plugin`` holds a toy space (tiny causal transformers, a twelve-record benchmark with
 measured truth) and a ``dist-info`` folder that installs it under the ``lpzero_gp.spaces``
-entry-point group. The commands run in one fresh interpreter with that folder on the path.
+entry-point group. The commands run in this process (as the other end-to-end tests run theirs)
+with that folder put on the path while they run: entry points are read from the path at each
+lookup, so the space is found the way an installed plugin is, and is gone again afterwards.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import json
-import os
-import subprocess
 import sys
+from contextlib import redirect_stderr, redirect_stdout
 from pathlib import Path
 
 import pytest
 
+from lpzero_gp.cli import main
+
 PLUGIN = Path(__file__).resolve().parent / "plugin"
 
 
-#: Runs the command lines handed over as JSON on stdin with ``lpzero_gp.cli.main``, one after
-#: another in this one interpreter, and prints ``[exit code, stdout, stderr]`` of each as JSON.
-RUNNER = """
-import io, json, sys
-from contextlib import redirect_stderr, redirect_stdout
-from lpzero_gp.cli import main
-done = []
-for argv in json.load(sys.stdin):
-    out, err = io.StringIO(), io.StringIO()
-    with redirect_stdout(out), redirect_stderr(err):
-        code = main(argv)
-    done.append([code, out.getvalue(), err.getvalue()])
-print(json.dumps(done))
-"""
-
-
 def _commands(*argvs: list[str], cwd: Path) -> list[tuple[int, str, str]]:
-    """Run the command lines in one fresh interpreter with the plugin folder on its path (one
-    start-up for all of them): ``(exit code, stdout, stderr)`` of each."""
-    env = {**os.environ, "PYTHONPATH": str(PLUGIN)}
-    proc = subprocess.run([sys.executable, "-c", RUNNER], input=json.dumps(argvs),
-                          capture_output=True, text=True, timeout=600, env=env, cwd=cwd)
-    assert proc.returncode == 0, proc.stderr
-    return [tuple(r) for r in json.loads(proc.stdout)]
+    """Run the command lines one after another in ``cwd`` with the plugin folder on the path
+    (and its module forgotten afterwards): ``(exit code, stdout, stderr)`` of each."""
+    done = []
+    with pytest.MonkeyPatch.context() as mp:
+        mp.syspath_prepend(str(PLUGIN))
+        mp.chdir(cwd)
+        try:
+            for argv in argvs:
+                out, err = io.StringIO(), io.StringIO()
+                with redirect_stdout(out), redirect_stderr(err):
+                    code = main(argv)
+                done.append((code, out.getvalue(), err.getvalue()))
+        finally:
+            for name in [m for m in sys.modules if m.partition(".")[0] == "toyspace"]:
+                del sys.modules[name]
+    return done
 
 
 @pytest.fixture(scope="module")
 def plugin_commands(tmp_path_factory) -> tuple[Path, list[tuple[int, str, str]]]:
-    """``spaces --json``, then eval, run and baselines on the toy space, in one interpreter.
+    """``spaces --json``, then eval, run and baselines on the toy space.
 
     The run reads the statistics the eval computed (one cache folder)."""
     cwd = tmp_path_factory.mktemp("plugin")
@@ -90,6 +87,15 @@ def test_plugin_space_runs_eval_run_and_baselines(plugin_commands):
         rows = {r["key"]: r for r in csv.DictReader(f)}
     assert rows["params"]["n"] == "5" and rows["params"]["rho"] != "nan"
     assert "supplies no baseline hooks" in rows["snip"]["note"]
+
+
+def test_the_plugin_is_found_only_on_its_path(plugin_commands):
+    """The commands found the space through its entry point; off the path it is unknown."""
+    from lpzero_gp import spaces
+
+    assert "toy" not in spaces.names()
+    with pytest.raises(spaces.SpaceError, match="unknown space 'toy'"):
+        spaces.get_space("toy")
 
 
 def test_register_adds_a_space_in_process(monkeypatch):
