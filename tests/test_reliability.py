@@ -308,7 +308,11 @@ def test_statistics_do_not_depend_on_evaluation_order(serial_stats):
     assert _same(forward[0], backward[1]) and _same(forward[1], backward[0])
 
 
+@pytest.mark.slow
 def test_statistics_do_not_depend_on_worker_count(serial_stats):
+    """Slow (a pool of 2 spawned workers importing torch): the fast suite's
+    ``test_workers_default.py::test_the_default_gives_the_results_of_one_worker`` checks the
+    same, every FlexiBERT model's statistics byte for byte from 2 pool workers and from one."""
     from lpzero_gp.parallel import make_mapper
 
     space, recs, batch, serial = serial_stats
@@ -529,9 +533,9 @@ def test_closed_stdout_ends_quietly():
 def test_resume_at_every_generation_equals_uninterrupted(tmp_path):
     """Resumed after any generation, the search ends exactly as an uninterrupted one, counts
     and logbook included (proxies found invalid are part of the checkpoint)."""
-    def make():
+    def make():  # 8 generations: nothing in the loop depends on the generation's number
         return Search(default_pset(), _fake_score,
-                      SearchConfig(population=20, offspring=20, evaluations=300, seed=3))
+                      SearchConfig(population=20, offspring=20, evaluations=160, seed=3))
 
     whole = make().run()
     assert whole.invalid, "the test needs proxies found invalid"
