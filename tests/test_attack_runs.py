@@ -18,6 +18,10 @@ from lpzero_gp.atomic import AtomicFolder, check_outside_cache, make_folder
 from lpzero_gp.errors import ResultsError
 from lpzero_gp.workflows.runstate import RUN_FILE, _start_checkpoints
 
+#: On one pytest-xdist worker (tests/conftest.py): the module's statistics cache is filled
+#: once, and the hf space's imports are paid once, not on each worker a test lands on.
+pytestmark = pytest.mark.xdist_group("attack-runs")
+
 #: Six tiny GPT-2 records (n_layer, n_embd, truth).
 _SHAPES = [(1, 32, 40.0), (2, 32, 39.7), (1, 64, 37.4), (2, 64, 37.1), (3, 32, 34.8),
            (1, 48, 34.5)]
