@@ -1,4 +1,5 @@
-"""GGUF checkpoints: a tiny Llama written as GGUF by the test loads back as the same model."""
+"""GGUF checkpoints: a tiny Llama written as GGUF by the test loads back as the same model, and
+its config is read from the file's metadata alone, as transformers reads it."""
 
 from __future__ import annotations
 
@@ -8,9 +9,22 @@ import torch
 
 from lpzero_gp.errors import SpaceError
 from lpzero_gp.spaces.llama import checkpoints
-from lpzero_gp.spaces.llama.supernet import LonasSupernet, build_base
+from lpzero_gp.spaces.llama.supernet import LonasSupernet, tiny_config
 
 gguf = pytest.importorskip("gguf")
+
+#: Vocabulary of the test models written as GGUF: a GGUF reader parses every token string
+#: (about 0.4 s a read for the tiny model's 8192), and 512 holds the 256 byte symbols of a
+#: byte-level tokenizer (tests/test_model_cache.py).
+VOCAB = 512
+
+
+def small_llama(seed: int) -> torch.nn.Module:
+    """The tiny Llama with a :data:`VOCAB`-token vocabulary, seeded random weights."""
+    from transformers import LlamaForCausalLM
+
+    torch.manual_seed(seed)
+    return LlamaForCausalLM(tiny_config(vocab_size=VOCAB))
 
 
 def _permute(w: np.ndarray, heads: int) -> np.ndarray:
@@ -19,10 +33,15 @@ def _permute(w: np.ndarray, heads: int) -> np.ndarray:
         .reshape(w.shape)
 
 
-def write_gguf(model: torch.nn.Module, path) -> None:
-    """Write a transformers Llama as an F32 GGUF file with a minimal byte-level vocabulary."""
+def write_gguf(model: torch.nn.Module, path, *, name: str | None = None, tied: bool = False,
+               vocab_key: bool = True) -> None:
+    """Write a transformers Llama as an F32 GGUF file with a minimal byte-level vocabulary
+    (``name``: a general.name; ``tied``: no output layer, as a file of tied embeddings;
+    ``vocab_key``: write llama.vocab_size, else readers count the token list)."""
     cfg = model.config
     w = gguf.GGUFWriter(str(path), "llama")
+    if name is not None:
+        w.add_name(name)
     w.add_context_length(cfg.max_position_embeddings)
     w.add_embedding_length(cfg.hidden_size)
     w.add_feed_forward_length(cfg.intermediate_size)
@@ -31,7 +50,8 @@ def write_gguf(model: torch.nn.Module, path) -> None:
     w.add_head_count_kv(cfg.num_key_value_heads)
     w.add_rope_freq_base(float(cfg.rope_parameters["rope_theta"]))
     w.add_layer_norm_rms_eps(float(cfg.rms_norm_eps))
-    w.add_vocab_size(cfg.vocab_size)
+    if vocab_key:
+        w.add_vocab_size(cfg.vocab_size)
     w.add_tokenizer_model("gpt2")
     w.add_token_list([f"t{i}" for i in range(cfg.vocab_size)])
     w.add_token_types([1] * cfg.vocab_size)
@@ -52,7 +72,8 @@ def write_gguf(model: torch.nn.Module, path) -> None:
         w.add_tensor(f"blk.{i}.ffn_up.weight", sd[p + "mlp.up_proj.weight"])
         w.add_tensor(f"blk.{i}.ffn_down.weight", sd[p + "mlp.down_proj.weight"])
     w.add_tensor("output_norm.weight", sd["model.norm.weight"])
-    w.add_tensor("output.weight", sd["lm_head.weight"])
+    if not tied:
+        w.add_tensor("output.weight", sd["lm_head.weight"])
     w.write_header_to_file()
     w.write_kv_data_to_file()
     w.write_tensors_to_file()
@@ -61,7 +82,7 @@ def write_gguf(model: torch.nn.Module, path) -> None:
 
 @pytest.fixture(scope="module")
 def tiny_gguf(tmp_path_factory):
-    model = build_base("tiny", seed=5)
+    model = small_llama(seed=5)
     path = tmp_path_factory.mktemp("gguf") / "tiny.gguf"
     write_gguf(model, path)
     return model, path
@@ -74,7 +95,7 @@ def test_gguf_file_loads_as_the_same_model(tiny_gguf):
     config = checkpoints.load_config(ckpt)
     assert (config.hidden_size, config.num_hidden_layers) == (64, 4)
     loaded = checkpoints.load_model(ckpt, torch.float32)
-    ids = torch.randint(0, 8192, (2, 12), generator=torch.Generator().manual_seed(0))
+    ids = torch.randint(0, VOCAB, (2, 12), generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
         want = model(input_ids=ids).logits
         got = loaded(input_ids=ids).logits
@@ -89,7 +110,7 @@ def test_gguf_super_network_slices_like_the_folder_checkpoint(tiny_gguf, tmp_pat
     b = LonasSupernet.build(str(folder), seed=1)
     a.model.eval()  # LoRA dropout off
     b.model.eval()
-    ids = torch.randint(0, 8192, (1, 10), generator=torch.Generator().manual_seed(1))
+    ids = torch.randint(0, VOCAB, (1, 10), generator=torch.Generator().manual_seed(1))
     config = a.space.minimal()
     with torch.no_grad(), a.active(config), b.active(config):
         assert torch.allclose(a.model(input_ids=ids).logits, b.model(input_ids=ids).logits,
@@ -103,3 +124,39 @@ def test_bad_gguf_is_one_line(tmp_path):
         checkpoints.load_config(checkpoints.resolve(str(bad)))
     with pytest.raises(SpaceError, match="tiny, smollm2, a checkpoint folder or a .gguf file"):
         checkpoints.resolve(str(tmp_path / "missing.gguf"))
+
+
+def _transformers_config(path) -> dict:
+    from transformers import AutoConfig
+
+    config = AutoConfig.from_pretrained(str(path.parent), gguf_file=path.name)
+    return {"class": type(config), "attributes": vars(config), "json": config.to_json_string()}
+
+
+def test_the_config_is_read_from_the_metadata_as_transformers_reads_it(tiny_gguf, tmp_path,
+                                                                      monkeypatch):
+    """A Llama file's config comes from its metadata, with no parse of its vocabulary, and is
+    exactly transformers' own; a file whose vocabulary size only its token list gives is left
+    to transformers."""
+    from transformers import modeling_gguf_pytorch_utils as reader
+
+    model, plain = tiny_gguf
+    named = tmp_path / "named.gguf"
+    write_gguf(model, named, name="Tiny Llama", tied=True)
+    counted = tmp_path / "counted.gguf"
+    write_gguf(model, counted, vocab_key=False)
+    want = {path: _transformers_config(path) for path in (plain, named, counted)}
+    parses = []
+    monkeypatch.setattr(reader, "load_gguf_checkpoint",
+                        lambda *a, _read=reader.load_gguf_checkpoint, **k:
+                        parses.append(a[0]) or _read(*a, **k))
+    checkpoints.load_config.cache_clear()
+    for path in (plain, named, counted):
+        config = checkpoints.load_config(checkpoints.resolve(str(path)))
+        assert {"class": type(config), "attributes": vars(config),
+                "json": config.to_json_string()} == want[path]
+    assert parses == [str(counted)]
+    assert want[named]["attributes"]["tie_word_embeddings"] is True
+    assert want[named]["attributes"]["_name_or_path"] == str(tmp_path)
+    assert want[counted]["attributes"]["vocab_size"] == VOCAB
+    checkpoints.load_config.cache_clear()

@@ -7,8 +7,9 @@
 
 Only this module knows how to find and open those; everything else sees a :class:`Checkpoint`.
 
-Converting a GGUF file takes far longer than reading plain weights (SmolLM2: its config, its
-tokenizer and its weights each parse the file), so a checkpoint given a cache folder keeps what
+Converting a GGUF file takes far longer than reading plain weights (SmolLM2: its tokenizer and
+its weights each parse the whole file, vocabulary included; its config is read from the
+metadata alone, :func:`load_config`), so a checkpoint given a cache folder keeps what
 it converts there: the config, the tokenizer and the weights of each dtype, one entry each. An
 entry is named by a hash of the GGUF file's full SHA-256, the part, :data:`CONVERSION_FORMAT`
 and the transformers, gguf and torch versions, so an edited file or another converter is never
@@ -25,6 +26,7 @@ import importlib.util
 import json
 import os
 import stat
+import struct
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -149,8 +151,8 @@ def load_config(checkpoint: Checkpoint) -> Any:
     else:
         try:
             with captured_output() as report:
-                config = AutoConfig.from_pretrained(str(checkpoint.folder),
-                                                    **checkpoint.loader_kwargs())
+                config = _gguf_config(checkpoint) or AutoConfig.from_pretrained(
+                    str(checkpoint.folder), **checkpoint.loader_kwargs())
         except Exception as exc:  # noqa: BLE001 - any loader failure is one line about it
             raise SpaceError(f"cannot read the model config of {checkpoint.label}: "
                              f"{str(exc).splitlines()[0] if str(exc) else type(exc).__name__}"
@@ -162,6 +164,46 @@ def load_config(checkpoint: Checkpoint) -> Any:
                          "not a Llama-architecture checkpoint")
     check_config_sizes(config.to_dict(), checkpoint.label)
     return config
+
+
+def _gguf_config(checkpoint: Checkpoint) -> Any:
+    """The config ``AutoConfig`` reads from a plain Llama GGUF file, built from the file's
+    metadata alone: transformers' own reader of a Llama file parses its whole vocabulary and
+    merge table (seconds for SmolLM2) for a config that takes none of it. The same mapping of
+    metadata keys to config fields as that reader (``load_gguf_checkpoint``); None, and the
+    reader is left to do it, for anything else (no GGUF file, another architecture, a vocabulary
+    size that only the token list gives, a file or a transformers release the metadata reader
+    cannot read)."""
+    if not checkpoint.gguf_file:
+        return None
+    path = checkpoint.folder / checkpoint.gguf_file
+    try:
+        from transformers import CONFIG_MAPPING
+        from transformers.integrations import GGUF_CONFIG_DEFAULTS_MAPPING, GGUF_CONFIG_MAPPING
+        from transformers.integrations.gguf import read_gguf_metadata
+
+        with open(path, "rb") as f:
+            entries = struct.unpack("<4xIQQ", f.read(24))[2]
+        mapped = {f"{prefix}.{key}" for prefix, keys in GGUF_CONFIG_MAPPING.items()
+                  for key in keys}  # read in full; other lists of strings come as counts
+        metadata, tensors = read_gguf_metadata(str(path), mapped)
+    except Exception:  # noqa: BLE001 - transformers' own read says what is wrong
+        return None
+    name = metadata.get("general.name")
+    if len(metadata) != entries or metadata.get("general.architecture") != "llama" \
+            or "mistral" in (name if isinstance(name, list) else [name]):
+        return None  # a repeated key, or a file the reader treats apart: its own read decides
+    config: dict[str, Any] = {"tie_word_embeddings": "output.weight" not in tensors}
+    for key, value in GGUF_CONFIG_DEFAULTS_MAPPING.get("llama", {}).items():
+        config.setdefault(key, value)
+    for key, value in metadata.items():
+        prefix, _, rest = key.partition(".")
+        field = GGUF_CONFIG_MAPPING.get(prefix, {}).get(rest)
+        if field is not None and field != -1:
+            config[field] = value[0] if isinstance(value, list) and len(value) == 1 else value
+    if "vocab_size" not in config:
+        return None  # the reader counts the token list
+    return CONFIG_MAPPING["llama"].from_dict(config, name_or_path=str(checkpoint.folder))
 
 
 def weights_bytes(checkpoint: Checkpoint) -> int:
