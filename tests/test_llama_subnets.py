@@ -15,7 +15,9 @@ from lpzero_gp.errors import OptionError, SpaceError
 from lpzero_gp.score.subnets import SubnetScorer
 from lpzero_gp.spaces import get_space
 from lpzero_gp.spaces.base import SubnetSearchSpace
+from lpzero_gp.spaces.llama import subnet_space
 from lpzero_gp.spaces.llama.cost import subnet_cost
+from lpzero_gp.spaces.llama.ground_truth import TrainingSetup
 from lpzero_gp.spaces.llama.subnets import LlamaSubnets
 from lpzero_gp.spaces.llama.supernet import build_base
 from lpzero_gp.workflows.subnets import (
@@ -25,6 +27,18 @@ from lpzero_gp.workflows.subnets import (
     rank_subnets,
     search_subnets,
 )
+
+#: Adam steps of the stand-in's short training in the tests of commands on it: what they check
+#: (the truth's label and size, the rows reported beside it) holds for any length, and the
+#: default 30 steps of every stand-in sub-network cost seconds (the training itself is
+#: checked in tests/test_llama_ground_truth.py).
+STAND_IN_STEPS = 2
+
+
+def short_stand_in(monkeypatch) -> None:
+    """The llama space's short-training stand-in trains :data:`STAND_IN_STEPS` steps."""
+    monkeypatch.setattr(subnet_space, "TrainingSetup",
+                        lambda: TrainingSetup(steps=STAND_IN_STEPS))
 
 
 @pytest.fixture(scope="module")
@@ -195,16 +209,18 @@ def test_subnets_cli_on_saved_checkpoint(tmp_path):
     assert data["settings"]["cxpb"] == 0.5 and "cx_prob" not in data["settings"]
 
 
-def test_eval_llama_goes_through_the_generic_path_with_a_stand_in_truth():
+def test_eval_llama_goes_through_the_generic_path_with_a_stand_in_truth(monkeypatch):
     from lpzero_gp.workflows.evaluate import evaluate
     from lpzero_gp.workflows.options import EvalOptions
 
+    short_stand_in(monkeypatch)
     opts = EvalOptions(space="llama", proxies=("params", "paper_llama"), quiet=True,
                        space_option=("model=tiny", "stand_in=4"), batch_size=2, seq_len=16)
     report = evaluate(opts)
     assert [r["proxy"] for r in report.data["results"]] == ["params", "paper_llama"]
     assert all(r["n"] == 4 for r in report.data["results"])
     assert "short-training" in report.data["truth"]
+    assert f"after {STAND_IN_STEPS} Adam steps" in report.data["truth"]
     assert report.lines[1].startswith("params: n=4  Spearman")
 
 
@@ -228,14 +244,19 @@ def test_eval_llama_with_ground_truth_file(tmp_path):
     assert rows[1]["valid"]
 
 
-def test_run_llama_reports_the_paper_proxy_beside_the_features(tmp_path):
+def test_run_llama_reports_the_paper_proxy_beside_the_features(tmp_path, monkeypatch):
     from lpzero_gp.workflows.options import RunOptions
     from lpzero_gp.workflows.run import run_search
 
-    opts = RunOptions(space="llama", space_option=("model=tiny", "stand_in=12"), quiet=True,
-                      budget="quick", evaluations=20, search_archs="6", heldout="heldout",
+    # 9 stand-in sub-networks: the smallest search split (3) and the 6 held out that an
+    # interval needs (score.correlate.MIN_INTERVAL)
+    short_stand_in(monkeypatch)
+    opts = RunOptions(space="llama", space_option=("model=tiny", "stand_in=9"), quiet=True,
+                      budget="quick", evaluations=20, search_archs="3", heldout="heldout",
                       batch_size=2, seq_len=16, out=str(tmp_path / "run"))
     summary = run_search(opts).data
     rows = summary["baselines_heldout"]
     assert {"params", "mlp_params", "adapter_params", "paper_llama"} <= set(rows)
     assert rows["paper_llama"]["ci"] is not None and summary["heldout"]["n"] == 6
+    assert all(math.isfinite(v) for v in rows["paper_llama"]["ci"]["rho"])
+    assert f"after {STAND_IN_STEPS} Adam steps" in summary["truth"]
