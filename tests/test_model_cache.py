@@ -11,14 +11,15 @@ import pytest
 import torch
 
 from lpzero_gp.spaces.llama import checkpoints
-from lpzero_gp.spaces.llama.supernet import LonasSupernet, build_base
+from lpzero_gp.spaces.llama.supernet import LonasSupernet
 from lpzero_gp.stats import cache as stats_cache
 from lpzero_gp.workflows.cache import cache_clear, cache_info
 
 gguf = pytest.importorskip("gguf")
-from test_llama_gguf import write_gguf  # noqa: E402
+from test_llama_gguf import VOCAB, small_llama, write_gguf  # noqa: E402
+from test_llama_subnets import short_stand_in  # noqa: E402
 
-IDS = torch.randint(0, 8192, (2, 12), generator=torch.Generator().manual_seed(0))
+IDS = torch.randint(0, VOCAB, (2, 12), generator=torch.Generator().manual_seed(0))
 
 
 def _byte_tokens() -> list[str]:
@@ -50,8 +51,9 @@ def _write(model, path, monkeypatch) -> None:
 
 @pytest.fixture
 def tiny(tmp_path, monkeypatch):
-    """A tiny Llama, the GGUF file written from it and an empty cache folder."""
-    model = build_base("tiny", seed=5)
+    """A tiny Llama (a small vocabulary: each GGUF read parses it), the GGUF file written from
+    it and an empty cache folder."""
+    model = small_llama(seed=5)
     path = tmp_path / "src" / "tiny.gguf"
     path.parent.mkdir()
     _write(model, path, monkeypatch)
@@ -131,7 +133,7 @@ def test_an_edited_file_is_never_served_its_old_conversion(tiny, monkeypatch):
     _, path, cache = tiny
     checkpoints.load_model(checkpoints.resolve(str(path), cache), torch.float32)
     st = os.stat(path)
-    other = build_base("tiny", seed=6)
+    other = small_llama(seed=6)
     _write(other, path, monkeypatch)
     os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))  # same size, same modification time
     assert os.path.getsize(path) == st.st_size
@@ -162,6 +164,7 @@ def test_eval_keeps_the_conversion_and_cache_lists_and_clears_it(tiny, monkeypat
 
     _, path, _ = tiny
     root = path.parent.parent / "cache"
+    short_stand_in(monkeypatch)  # the truth's training length is not what is checked here
 
     def run():
         opts = EvalOptions(space="llama", proxies=("params", "agg_mean(l1(W))"), quiet=True,
