@@ -25,8 +25,10 @@ PLUGIN = Path(__file__).resolve().parent / "plugin"
 
 def _commands(*argvs: list[str], cwd: Path) -> list[tuple[int, str, str]]:
     """Run the command lines one after another in ``cwd`` with the plugin folder on the path
-    (and its module forgotten afterwards): ``(exit code, stdout, stderr)`` of each."""
+    (its module forgotten afterwards unless it was imported before): ``(exit code, stdout,
+    stderr)`` of each."""
     done = []
+    imported = set(sys.modules)
     with pytest.MonkeyPatch.context() as mp:
         mp.syspath_prepend(str(PLUGIN))
         mp.chdir(cwd)
@@ -37,8 +39,9 @@ def _commands(*argvs: list[str], cwd: Path) -> list[tuple[int, str, str]]:
                     code = main(argv)
                 done.append((code, out.getvalue(), err.getvalue()))
         finally:
-            for name in [m for m in sys.modules if m.partition(".")[0] == "toyspace"]:
-                del sys.modules[name]
+            for name in set(sys.modules) - imported:
+                if name.partition(".")[0] == "toyspace":
+                    del sys.modules[name]
     return done
 
 
