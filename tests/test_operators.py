@@ -9,9 +9,11 @@ fails here.
 from __future__ import annotations
 
 import copy
+import pickle
 import random
 from functools import partial
 
+import numpy as np
 import pytest
 from deap import algorithms, base, creator, gp, tools
 
@@ -19,6 +21,9 @@ from lpzero_gp.primitives import make_pset
 from lpzero_gp.proxy.generate import gen_typed
 from lpzero_gp.search.loop import evaluate_invalid, evolve
 from lpzero_gp.search.operators import (
+    _bare_fitness,
+    _tree_init_attributes,
+    clone,
     cx_uniform,
     mut_node_or_subtree,
     mut_node_replacement,
@@ -294,3 +299,78 @@ def test_regeneration_gives_up_after_the_retry_cap():
     assert tb.mate([1, 2], b) == (["fresh"], b)
     assert tb.mutate([1, 2]) == (["fresh"],)
     assert len(calls) == 3 and counts["regenerated"] == 4 + 3 + 3
+
+
+# -- the fast clone ---------------------------------------------------------------------------
+
+
+def _proxy_trees(n: int = 12, seed: int = 7) -> list:
+    """Individuals of the search's class (created on importing it) as a search holds them:
+    some scored (fitness and tau), some not."""
+    trees = []
+    for i, tree in enumerate(_trees(n, seed)):
+        ind = creator.ProxyTree(tree)
+        if i % 3:
+            ind.fitness.values = (0.1 * i - 0.5,)
+            ind.tau = float("nan") if i % 4 == 0 else 0.01 * i
+        trees.append(ind)
+    return trees
+
+
+def _same_copy(mine, theirs, original) -> None:
+    """``mine`` is what ``copy.deepcopy`` gave as ``theirs``: class, shared nodes, attributes
+    in order, fitness values, the pickled bytes, and nothing shared with ``original`` that
+    deepcopy does not share."""
+    assert type(mine) is type(theirs) and mine is not original
+    assert len(mine) == len(theirs) and all(a is b for a, b in zip(mine, theirs, strict=True))
+    assert list(vars(mine)) == list(vars(theirs))
+    for name, value in vars(theirs).items():
+        ours = vars(mine)[name]
+        assert type(ours) is type(value)
+        was = vars(original).get(name)
+        assert (ours is was) == (value is was), name
+    assert mine.fitness.wvalues == theirs.fitness.wvalues
+    assert mine.fitness.valid == theirs.fitness.valid
+    assert vars(mine.fitness) == vars(theirs.fitness)
+    assert pickle.dumps(mine) == pickle.dumps(theirs)
+
+
+class _PlainFitness(base.Fitness):
+    """A fitness class of our own (not from ``creator``), which clone copies DEAP's way."""
+
+    weights = (1.0,)
+
+
+def test_clone_of_a_proxy_tree_is_its_deepcopy():
+    # the search's classes take the fast path (no __init__ run), which must still agree
+    assert _tree_init_attributes(creator.ProxyTree) == ("fitness",)
+    assert _bare_fitness(creator.ProxyFitness) and not _bare_fitness(_PlainFitness)
+    for ind in _proxy_trees():
+        mine, theirs = clone(ind), copy.deepcopy(ind)
+        _same_copy(mine, theirs, ind)
+        # a copy to vary: changing it leaves the original as it was
+        before = (list(ind), ind.fitness.wvalues, dict(vars(ind)))
+        mine.append(mine[-1])
+        del mine.fitness.values
+        mine.tau = -1.0
+        assert (list(ind), ind.fitness.wvalues, dict(vars(ind))) == before
+
+
+def test_clone_falls_back_to_deepcopy_for_other_attributes_and_individuals():
+    shared = creator.ProxyFitness((0.5,))
+    odd = _proxy_trees(6)
+    odd[0].history = [1, [2, 3]]  # mutable: copied, not shared
+    odd[1].tau = np.float64(0.25)  # a float subclass deepcopy copies
+    odd[2].note, odd[2].count, odd[2].nothing = "x", 3, None
+    odd[3].fitness, odd[3].also = shared, shared  # one fitness under two names: one copy
+    del odd[4].fitness  # the copy gets the fresh fitness __init__ makes, as deepcopy's does
+    odd[5].fitness = _PlainFitness((0.75,))  # not a creator class: its own deepcopy
+    for ind in odd:
+        _same_copy(clone(ind), copy.deepcopy(ind), ind)
+    assert clone(odd[0]).history == [1, [2, 3]] and clone(odd[0]).history is not odd[0].history
+    both = clone(odd[3])
+    assert both.fitness is both.also and both.fitness is not shared
+    for ind in _lists(5, 3) + [gp.PrimitiveTree(t) for t in _trees(3)]:
+        mine, theirs = clone(ind), copy.deepcopy(ind)
+        assert type(mine) is type(theirs) and list(mine) == list(theirs) and mine is not ind
+        assert pickle.dumps(mine) == pickle.dumps(theirs)

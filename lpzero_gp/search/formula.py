@@ -41,6 +41,7 @@ from lpzero_gp.search.checkpoint import HOF_SIZE
 from lpzero_gp.search.config import SearchConfig
 from lpzero_gp.search.loop import evaluate_invalid, evolve
 from lpzero_gp.search.operators import (
+    clone,
     mut_node_or_subtree,
     regenerate_rejected,
     select_elitist_tournament,
@@ -236,6 +237,7 @@ def _toolbox(pset: gp.PrimitiveSet, rng: random.Random, max_height: int,
             fitness[key] = rank(scores, truth, with_tau=False).fitness
         return (fitness[key],)
 
+    tb.register("clone", clone)
     tb.register("individual", fresh)
     tb.register("population", tools.initRepeat, list, tb.individual)
     tb.register("expr_mut", gen_typed, min_=MUT_HEIGHT[0], max_=MUT_HEIGHT[1], rng=rng)

@@ -47,6 +47,7 @@ from lpzero_gp.search.checkpoint import (
 )
 from lpzero_gp.search.config import SearchConfig
 from lpzero_gp.search.operators import (
+    clone,
     mut_node_or_subtree,
     non_dominated,
     regenerate_rejected,
@@ -252,6 +253,7 @@ class Search:
         batched evaluation behind ``map``."""
         tb = base.Toolbox()
         c, rng = self.config, self.rng
+        tb.register("clone", clone)
         tb.register("expr_mut", gen_typed, min_=0, max_=2, rng=rng)
         tb.register("individual", self._fresh)
         tb.register("population", tools.initRepeat, list, tb.individual)
