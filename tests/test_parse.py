@@ -10,9 +10,18 @@ from deap import gp
 
 from lpzero_gp.errors import ProxyError
 from lpzero_gp.primitives import make_pset
+from lpzero_gp.proxy.fold import fold
 from lpzero_gp.proxy.generate import gen_typed
 from lpzero_gp.proxy.named import NAMED
-from lpzero_gp.proxy.parse import MAX_CHARS, MAX_DEPTH, format_tree, parse_tree, typed_string
+from lpzero_gp.proxy.parse import (
+    MAX_CHARS,
+    MAX_DEPTH,
+    _scan,
+    _tokens,
+    format_tree,
+    parse_tree,
+    typed_string,
+)
 from lpzero_gp.proxy.symtree import from_literal, literal_to_string, to_literal, to_sympy
 
 PSET = make_pset()
@@ -188,3 +197,98 @@ def test_literal_round_trip_of_random_trees():
 def test_literal_rejects_non_literal():
     with pytest.raises(ProxyError):
         literal_to_string(sp.Integer(3))
+
+
+# -- the fast paths: tokenizer, fold, typed-string memo -----------------------------------------
+
+
+def _tokens_or_error(read, text: str):
+    try:
+        return read(text)
+    except ProxyError as exc:
+        return f"error: {exc}"
+
+
+def test_one_scan_tokenizer_is_the_token_loop():
+    """Any text splits (or fails, with the same message) as the token-by-token loop does."""
+    alphabet = "aZq_09(),-!. \t\n\u00a0\x1c\u00e9"
+    rng = random.Random(5)
+    texts = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 14)))
+             for _ in range(20_000)]
+    texts += [*HANDWRITTEN, " agg_mean ( H ) ", "a1b_2(c,d)", "", "  ", "9a", "a(b)c"]
+    for text in texts:
+        assert _tokens_or_error(_tokens, text) == _tokens_or_error(_scan, text.strip()), text
+    assert sum(isinstance(_tokens_or_error(_tokens, t), list) for t in texts) > 3000
+
+
+def test_tokenizer_fails_fast_on_a_long_name_before_a_bad_character():
+    """The one-scan check never re-splits a name, so this fails at once, not exponentially."""
+    for text in ("a" * 3000 + "!", "ab " * 1000 + "(-", "f(" + "x1" * 1500 + "#)"):
+        with pytest.raises(ProxyError, match="unexpected character"):
+            _tokens(text)
+
+
+def _fold_by_search(tree: gp.PrimitiveTree, visit, begin: int = 0):
+    """The fold as first written: the sub-tree's end by searchSubtree, then one stack pass."""
+    end = tree.searchSubtree(begin).stop
+    stack: list = []
+    for i in range(begin, end):
+        stack.append((i, []))
+        while len(stack[-1][1]) == tree[stack[-1][0]].arity:
+            j, kids = stack.pop()
+            value = visit(j, tree[j], kids)
+            if not stack:
+                return value
+            stack[-1][1].append(value)
+    raise AssertionError("unreachable for a complete tree")
+
+
+def _logging_visit(log: list):
+    """A visitor that records each visit and returns a string naming the node and children."""
+    def visit(i, node, kids):
+        log.append((i, node, list(kids)))
+        return f"{node.name}[{i}]({','.join(kids)})"
+    return visit
+
+
+def test_fold_visits_as_the_searchsubtree_fold():
+    """Same visits (index, node, children) in the same order, and the same value, for every
+    sub-tree of random trees; an incomplete one is an IndexError, as searchSubtree's."""
+    for tree in _random_trees(120, seed=4):
+        for begin in range(len(tree)):
+            new_log: list = []
+            old_log: list = []
+            new = fold(tree, _logging_visit(new_log), begin)
+            old = _fold_by_search(tree, _logging_visit(old_log), begin)
+            assert new == old and new_log == old_log
+        broken = gp.PrimitiveTree(list(tree))
+        if len(broken) > 1:
+            del broken[-1]
+            for run in (fold, _fold_by_search):
+                with pytest.raises(IndexError):
+                    run(broken, lambda i, n, k: None)
+
+
+def test_typed_string_memo_answers_as_printing_afresh(monkeypatch):
+    """The memo (by node identities) gives each tree the string a fresh fold gives, for trees
+    that share nodes, for a tree changed in place, and after the memo is cleared when full."""
+    import sys
+
+    parse = sys.modules["lpzero_gp.proxy.parse"]
+
+    def afresh(tree):
+        return fold(tree, lambda _i, n, a: f"{n.name}({', '.join(a)})" if a else n.format())
+
+    monkeypatch.setattr(parse, "_TYPED_STRINGS", {})
+    monkeypatch.setattr(parse, "_TYPED_STRINGS_SIZE", 50)
+    trees = _random_trees(200, seed=9)
+    for _ in range(2):
+        for tree in trees + [gp.PrimitiveTree(list(t)) for t in trees[:20]]:
+            assert typed_string(tree) == afresh(tree)
+            assert len(parse._TYPED_STRINGS) <= 50
+    tree = gp.PrimitiveTree(list(trees[0]))
+    first = typed_string(tree)
+    i = next(i for i in range(1, len(tree)) if tree[i].arity == 0)
+    other = next(t for t in PSET.terminals[tree[i].ret] if t is not tree[i])
+    tree[i] = other
+    assert typed_string(tree) == afresh(tree) != first

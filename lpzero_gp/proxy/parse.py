@@ -43,6 +43,10 @@ MAX_DEPTH = 60
 EMPTY_PROXY = f"agg_mean(prune(mean({INPUTS[0]})))"
 
 _TOKEN = re.compile(r"\s*(?:([A-Za-z][A-Za-z0-9_]*)|(\()|(\))|(,))")
+#: Text made of tokens and whitespace only, and one token (a name is matched whole, as above;
+#: the possessive ``*+`` never splits a name, so a failing match cannot backtrack into one).
+_ALL_TOKENS = re.compile(r"(?:\s*+(?:[A-Za-z][A-Za-z0-9_]*+|[(),]))*+")
+_ONE_TOKEN = re.compile(r"[A-Za-z][A-Za-z0-9_]*|[(),]")
 #: A bare word as named proxies are spelled (``flexibert-best``): a name, hyphens allowed.
 WORD = re.compile(r"[A-Za-z][A-Za-z0-9_-]*")
 
@@ -99,8 +103,20 @@ def _unknown_word(word: str, pset: gp.PrimitiveSetTyped) -> ProxyError:
 
 
 def _tokens(text: str) -> list[str]:
-    out, pos = [], 0
+    """The names and ``(``, ``)``, ``,`` of ``text``; ProxyError at the first other character.
+
+    Text that is all tokens and whitespace (nearly every call) is split by one regex scan;
+    other text takes the token-by-token loop, which names the offending position.
+    """
     text = text.strip()
+    if _ALL_TOKENS.fullmatch(text):
+        return _ONE_TOKEN.findall(text)
+    return _scan(text)
+
+
+def _scan(text: str) -> list[str]:
+    """:func:`_tokens` of stripped ``text`` token by token: the error names the position."""
+    out, pos = [], 0
     while pos < len(text):
         m = _TOKEN.match(text, pos)
         if not m or m.end() == pos:
@@ -247,10 +263,26 @@ def typed_string(tree: gp.PrimitiveTree) -> str:
     the overload choice the plain string leaves out (``exp_T(G)`` and ``exp_P(G)`` score alike
     but are different trees), so it parses back into the very same tree. For a set of other
     primitives it is DEAP's own ``str(tree)``."""
+    key = tuple(map(id, tree))
+    hit = _TYPED_STRINGS.get(key)
+    if hit is not None:
+        return hit[1]
+
     def visit(_i: int, node, args: list[str]) -> str:
         return f"{node.name}({', '.join(args)})" if args else node.format()
 
-    return fold(tree, visit)
+    text = fold(tree, visit)
+    if len(_TYPED_STRINGS) >= _TYPED_STRINGS_SIZE:
+        _TYPED_STRINGS.clear()
+    _TYPED_STRINGS[key] = (tuple(tree), text)
+    return text
+
+
+#: :func:`typed_string` answers by the identities of a tree's nodes (a search prints the same
+#: trees over and over). DEAP never changes a node, so the string is a function of them; each
+#: entry holds its nodes, so no other object can take one of their ids while it is stored.
+_TYPED_STRINGS: dict[tuple[int, ...], tuple[tuple, str]] = {}
+_TYPED_STRINGS_SIZE = 8192
 
 
 def graph(tree: gp.PrimitiveTree) -> tuple[list[int], list[tuple[int, int]], dict[int, str]]:
