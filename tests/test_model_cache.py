@@ -63,13 +63,15 @@ def tiny(tmp_path, monkeypatch):
 
 
 def _no_gguf_parse(monkeypatch) -> None:
-    """Any read of a GGUF file by transformers fails from here on."""
+    """Any read of a GGUF file fails from here on: transformers' parse, and the config read
+    from the file's metadata."""
     from transformers import modeling_gguf_pytorch_utils as reader
 
     def refuse(*_a, **_k):
         raise AssertionError("the GGUF file was parsed again")
 
     monkeypatch.setattr(reader, "load_gguf_checkpoint", refuse)
+    monkeypatch.setattr(checkpoints, "_gguf_config", refuse)
 
 
 def _logits(model) -> torch.Tensor:
