@@ -92,10 +92,12 @@ def test_plugin_space_runs_eval_run_and_baselines(plugin_commands):
     assert "supplies no baseline hooks" in rows["snip"]["note"]
 
 
-def test_the_plugin_is_found_only_on_its_path(plugin_commands):
-    """The commands found the space through its entry point; off the path it is unknown."""
+def test_the_plugin_is_found_only_on_its_path(plugin_commands, monkeypatch):
+    """The commands found the space through its entry point; off the path it is unknown (a
+    module another file imported may have left the plugin folder on this worker's path)."""
     from lpzero_gp import spaces
 
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if Path(p) != PLUGIN])
     assert "toy" not in spaces.names()
     with pytest.raises(spaces.SpaceError, match="unknown space 'toy'"):
         spaces.get_space("toy")
