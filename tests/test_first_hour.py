@@ -80,6 +80,21 @@ def test_make_pset_loads_neither_torch_nor_sympy():
     assert proc.returncode == 0, proc.stderr
 
 
+def test_scoring_a_proxy_loads_no_sympy():
+    """What a fitness pool worker imports to score proxy strings; SymPy comes with the first
+    SymPy form asked for."""
+    code = ("import sys\n"
+            "import lpzero_gp.score.scoring\n"
+            "from lpzero_gp.proxy import parse\n"
+            "parse('agg_sum(fro(W))')\n"
+            "assert 'sympy' not in sys.modules, 'sympy'\n"
+            "from lpzero_gp.proxy import to_sympy\n"
+            "assert str(to_sympy(parse('agg_sum(fro(W))'))) and 'sympy' in sys.modules\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
 def test_the_table_resolves_kernels_and_twins_on_use():
     from lpzero_gp.primitives import kernels, symbolic
     from lpzero_gp.primitives.ops import OPS_BY_NAME, resolve

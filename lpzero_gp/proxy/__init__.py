@@ -15,7 +15,18 @@ from lpzero_gp.primitives.registry import per_version
 from lpzero_gp.proxy.genotype import Genotype, genotype_string, genotype_tree
 from lpzero_gp.proxy.named import NAMED, resolve, unknown_word
 from lpzero_gp.proxy.parse import format_tree, graph, parse_tree, typed_string
-from lpzero_gp.proxy.symtree import from_literal, to_literal, to_sympy
+
+#: Names served by :mod:`lpzero_gp.proxy.symtree`, imported on first use: SymPy loads only
+#: when a SymPy form is asked for (a pool worker that scores proxies never needs it).
+_SYMTREE = ("from_literal", "to_literal", "to_sympy")
+
+
+def __getattr__(name: str):
+    if name in _SYMTREE:
+        from lpzero_gp.proxy import symtree
+
+        return getattr(symtree, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 @per_version
