@@ -12,22 +12,8 @@ import random
 import pytest
 import torch
 import torch.nn.functional as F
+import transformers as hf  # model classes load on first use, not at collection
 from torch import nn
-from transformers import (
-    BertConfig,
-    BertForMaskedLM,
-    BertModel,
-    GPT2Config,
-    GPT2LMHeadModel,
-    GPTNeoXConfig,
-    GPTNeoXForCausalLM,
-    LlamaConfig,
-    LlamaForCausalLM,
-    OPTConfig,
-    OPTForCausalLM,
-    RobertaConfig,
-    RobertaForMaskedLM,
-)
 
 import lpzero_gp as lz
 from lpzero_gp.errors import ProxyError, SpaceError
@@ -42,17 +28,17 @@ VOCAB = 6500  # above the shipped tokenizers' ids (5,562 WordPiece, 6,426 byte-l
 SIZE = {"vocab_size": VOCAB, "hidden_size": 32, "num_hidden_layers": 2,
         "num_attention_heads": 4, "intermediate_size": 64, "max_position_embeddings": 64}
 FAMILIES = {
-    "bert": lambda: BertForMaskedLM(BertConfig(**SIZE)),
-    "roberta": lambda: RobertaForMaskedLM(RobertaConfig(**{**SIZE, "pad_token_id": 1})),
-    "gpt2": lambda: GPT2LMHeadModel(GPT2Config(vocab_size=VOCAB, n_embd=32, n_layer=2,
+    "bert": lambda: hf.BertForMaskedLM(hf.BertConfig(**SIZE)),
+    "roberta": lambda: hf.RobertaForMaskedLM(hf.RobertaConfig(**{**SIZE, "pad_token_id": 1})),
+    "gpt2": lambda: hf.GPT2LMHeadModel(hf.GPT2Config(vocab_size=VOCAB, n_embd=32, n_layer=2,
                                                n_head=4, n_positions=64, bos_token_id=1,
                                                eos_token_id=1)),
-    "llama": lambda: LlamaForCausalLM(LlamaConfig(**SIZE)),
-    "opt": lambda: OPTForCausalLM(OPTConfig(vocab_size=VOCAB, hidden_size=32, ffn_dim=64,
+    "llama": lambda: hf.LlamaForCausalLM(hf.LlamaConfig(**SIZE)),
+    "opt": lambda: hf.OPTForCausalLM(hf.OPTConfig(vocab_size=VOCAB, hidden_size=32, ffn_dim=64,
                                             num_hidden_layers=2, num_attention_heads=4,
                                             max_position_embeddings=64,
                                             word_embed_proj_dim=32)),
-    "gpt_neox": lambda: GPTNeoXForCausalLM(GPTNeoXConfig(**SIZE)),
+    "gpt_neox": lambda: hf.GPTNeoXForCausalLM(hf.GPTNeoXConfig(**SIZE)),
 }
 MASKED = ("bert", "roberta")
 
@@ -235,10 +221,10 @@ def test_a_plain_torch_model_with_named_blocks_and_loss():
 
 def test_unusable_models_and_batches_are_one_line_errors():
     with pytest.raises(SpaceError, match="masked or a causal LM"):
-        collect_inputs(BertModel(BertConfig(**SIZE)), bert_batch(2, 16))
+        collect_inputs(hf.BertModel(hf.BertConfig(**SIZE)), bert_batch(2, 16))
     with pytest.raises(SpaceError, match="unknown loss"):
         collect_inputs(_model("gpt2"), _batch("gpt2"), loss="mse")
-    small = GPT2LMHeadModel(GPT2Config(vocab_size=100, n_embd=32, n_layer=1, n_head=4,
+    small = hf.GPT2LMHeadModel(hf.GPT2Config(vocab_size=100, n_embd=32, n_layer=1, n_head=4,
                                        bos_token_id=1, eos_token_id=1))
     with pytest.raises(SpaceError, match="outside the model's vocabulary of 100"):
         collect_inputs(small, _batch("gpt2"))
