@@ -69,30 +69,31 @@ def test_eval_suggests_a_named_proxy(capsys):
 # -- a light primitive set --------------------------------------------------------------------
 
 
-def test_make_pset_loads_neither_torch_nor_sympy():
-    code = ("import sys\n"
-            "from lpzero_gp.primitives import make_pset, register_op\n"
-            "make_pset(); make_pset(stock=True)\n"
-            "assert 'torch' not in sys.modules, 'torch'\n"
-            "assert 'sympy' not in sys.modules, 'sympy'\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=False)
+def _fresh_python(*lines: str) -> None:
+    """Run the lines in a fresh interpreter (its own imports); they must pass."""
+    proc = subprocess.run([sys.executable, "-c", "\n".join(lines)], capture_output=True,
+                          text=True, check=False)
     assert proc.returncode == 0, proc.stderr
+
+
+def test_make_pset_loads_neither_torch_nor_sympy():
+    _fresh_python("import sys",
+                  "from lpzero_gp.primitives import make_pset, register_op",
+                  "make_pset(); make_pset(stock=True)",
+                  "assert 'torch' not in sys.modules, 'torch'",
+                  "assert 'sympy' not in sys.modules, 'sympy'")
 
 
 def test_scoring_a_proxy_loads_no_sympy():
     """What a fitness pool worker imports to score proxy strings; SymPy comes with the first
     SymPy form asked for."""
-    code = ("import sys\n"
-            "import lpzero_gp.score.scoring\n"
-            "from lpzero_gp.proxy import parse\n"
-            "parse('agg_sum(fro(W))')\n"
-            "assert 'sympy' not in sys.modules, 'sympy'\n"
-            "from lpzero_gp.proxy import to_sympy\n"
-            "assert str(to_sympy(parse('agg_sum(fro(W))'))) and 'sympy' in sys.modules\n")
-    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                          check=False)
-    assert proc.returncode == 0, proc.stderr
+    _fresh_python("import sys",
+                  "import lpzero_gp.score.scoring",
+                  "from lpzero_gp.proxy import parse",
+                  "parse('agg_sum(fro(W))')",
+                  "assert 'sympy' not in sys.modules, 'sympy'",
+                  "from lpzero_gp.proxy import to_sympy",
+                  "assert str(to_sympy(parse('agg_sum(fro(W))'))) and 'sympy' in sys.modules")
 
 
 def test_the_table_resolves_kernels_and_twins_on_use():
