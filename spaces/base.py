@@ -242,10 +242,11 @@ def check_file_size(path: str, what: str, limit_mb: int, env: str) -> int:
 MAX_GGUF_TENSORS, MAX_GGUF_ENTRIES = 1 << 20, 1 << 16
 
 
-def check_gguf_header(path: str | os.PathLike, error: type[LpzeroError] = SpaceError) -> None:
+def check_gguf_header(path: str | os.PathLike, error: type[LpzeroError] = SpaceError
+                      ) -> tuple[int, int, int]:
     """Raise ``error`` naming ``path`` unless it is a regular file with a sane GGUF header: the
     one check of a GGUF file, read before any loader parses it (the llama space's models, the
-    tokenizer reader's files)."""
+    tokenizer reader's files). Returns the header's (version, tensors, metadata entries)."""
     try:
         if not stat.S_ISREG(os.stat(path).st_mode):
             raise error(f"{path} is not a regular file (a device or a pipe?)")
@@ -260,6 +261,7 @@ def check_gguf_header(path: str | os.PathLike, error: type[LpzeroError] = SpaceE
         raise error(f"{path}: GGUF header declares version {version}, {tensors:,} tensors "
                     f"and {entries:,} metadata entries (at most {MAX_GGUF_TENSORS:,} and "
                     f"{MAX_GGUF_ENTRIES:,}): not a model file")
+    return version, tensors, entries
 
 
 def check_benchmark_file(path: str | os.PathLike[str], what: str = "benchmark file") -> None:

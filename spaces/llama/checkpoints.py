@@ -26,7 +26,6 @@ import importlib.util
 import json
 import os
 import stat
-import struct
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -182,8 +181,7 @@ def _gguf_config(checkpoint: Checkpoint) -> Any:
         from transformers.integrations import GGUF_CONFIG_DEFAULTS_MAPPING, GGUF_CONFIG_MAPPING
         from transformers.integrations.gguf import read_gguf_metadata
 
-        with open(path, "rb") as f:
-            entries = struct.unpack("<4xIQQ", f.read(24))[2]
+        entries = check_gguf_header(path)[2]
         mapped = {f"{prefix}.{key}" for prefix, keys in GGUF_CONFIG_MAPPING.items()
                   for key in keys}  # read in full; other lists of strings come as counts
         metadata, tensors = read_gguf_metadata(str(path), mapped)
