@@ -12,14 +12,13 @@ architectures, a 2 x 16 batch).
 from __future__ import annotations
 
 import io
-import random
 import re
 import traceback
 from contextlib import redirect_stdout
 from pathlib import Path
 
 import pytest
-from test_printed_names import TYPED
+from test_printed_names import TYPED, example_process
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
 _FENCE = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
@@ -37,16 +36,12 @@ def python_blocks(path: Path) -> list[tuple[str, str]]:
 
 
 def run_blocks(path: Path, cwd: Path, monkeypatch) -> str:
-    """Run the page's Python blocks in ``cwd`` in one fresh namespace; what they printed. The
-    ops they register are unregistered and the random state restored afterwards."""
-    from lpzero_gp.primitives import unregister_op
-    from lpzero_gp.primitives.ops import OPS_BY_NAME
-
+    """Run the page's Python blocks in ``cwd`` in one fresh namespace, within
+    :func:`test_printed_names.example_process`; what they printed."""
     monkeypatch.chdir(cwd)
-    ops, state = set(OPS_BY_NAME), random.getstate()
     namespace = {"__name__": "__main__"}
     printed = io.StringIO()
-    try:
+    with example_process():
         for heading, code in python_blocks(path):
             try:
                 with redirect_stdout(printed):
@@ -55,10 +50,6 @@ def run_blocks(path: Path, cwd: Path, monkeypatch) -> str:
                 first = code.strip().splitlines()[0]
                 pytest.fail(f"block under {heading!r} failed (first line: {first})\n"
                             f"{traceback.format_exc()[-4000:]}", pytrace=False)
-    finally:
-        for name in set(OPS_BY_NAME) - ops:
-            unregister_op(name)
-        random.setstate(state)
     return printed.getvalue()
 
 

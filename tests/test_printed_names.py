@@ -14,7 +14,7 @@ import json
 import random
 import re
 from collections import defaultdict
-from contextlib import redirect_stdout
+from contextlib import contextmanager, redirect_stdout
 from pathlib import Path
 
 import numpy as np
@@ -162,21 +162,32 @@ def _python_block(path: Path, heading: str) -> str:
     return "\n".join(x[indent:] for x in lines) + "\n"
 
 
-def _run_as_script(code: str) -> str:
-    """Run ``code`` in a namespace of its own, as a script (``__name__`` is ``"__main__"``);
-    what it printed. The DEAP ``creator`` classes it makes and the random state it seeds are
-    put back afterwards, so the tests that follow see this process as it was."""
-    made, state = dict(vars(creator)), random.getstate()
-    printed = io.StringIO()
+@contextmanager
+def example_process():
+    """Run examples in this process as if in a fresh one, in the block: the DEAP ``creator``
+    classes they make, the ops they register and the random state they seed are put back
+    afterwards, so the tests that follow see this process as it was."""
+    from lpzero_gp.primitives import unregister_op
+
+    made, ops, state = dict(vars(creator)), set(OPS_BY_NAME), random.getstate()
     try:
-        with redirect_stdout(printed):
-            exec(compile(code, "<example>", "exec"), {"__name__": "__main__"})
+        yield
     finally:
         for name in set(vars(creator)) - set(made):
             delattr(creator, name)
         for name, value in made.items():
             setattr(creator, name, value)
+        for name in set(OPS_BY_NAME) - ops:
+            unregister_op(name)
         random.setstate(state)
+
+
+def _run_as_script(code: str) -> str:
+    """Run ``code`` in a namespace of its own, as a script (``__name__`` is ``"__main__"``),
+    within :func:`example_process`; what it printed."""
+    printed = io.StringIO()
+    with example_process(), redirect_stdout(printed):
+        exec(compile(code, "<example>", "exec"), {"__name__": "__main__"})
     return printed.getvalue()
 
 
